@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 
 /// What the key broker demands of a node before it releases a role's keys.
 ///
