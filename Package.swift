@@ -49,9 +49,10 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
+        // Pure trust protocol: Merkle log, tree heads, manifest, key-broker messages, sealed weights.
         .target(
-            name: "Transparency",
-            dependencies: ["Sodium", "Wire"],
+            name: "Trust",
+            dependencies: ["Sodium", "Wire", "Attestation"],
             swiftSettings: strictSettings
         ),
 
@@ -59,16 +60,22 @@ let package = Package(
         .target(
             name: "KeyBroker",
             dependencies: [
-                "Sodium", "ZeroMQ", "Wire", "Attestation", "Transparency",
+                "Sodium", "ZeroMQ", "Wire", "Attestation", "Trust",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strictSettings
         ),
+        // The gateway links no module that can open a sealed box: it never holds a key.
+        .target(
+            name: "Gateway",
+            dependencies: ["ZeroMQ", "Wire", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strictSettings
+        ),
         .target(
             name: "Pipeline",
             dependencies: [
-                "Sodium", "ZeroMQ", "Wire", "Attestation", "Transparency", "Inference",
+                "Sodium", "ZeroMQ", "Wire", "Attestation", "Trust", "KeyBroker", "Inference", "Gateway",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -76,7 +83,7 @@ let package = Package(
         ),
         .target(
             name: "SealpipeClient",
-            dependencies: ["Sodium", "ZeroMQ", "Wire", "Transparency"],
+            dependencies: ["Sodium", "ZeroMQ", "Wire", "Trust"],
             swiftSettings: strictSettings
         ),
 
@@ -84,11 +91,11 @@ let package = Package(
         .executableTarget(
             name: "sealpipe",
             dependencies: [
-                "ZeroMQ", "Sodium", "Wire", "Inference", "Attestation", "Transparency", "KeyBroker",
+                "ZeroMQ", "Sodium", "Wire", "Inference", "Attestation", "Trust", "KeyBroker", "Gateway",
                 "Pipeline", "SealpipeClient",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
-                .product(name: "HdrHistogram", package: "hdrhistogram-swift"),
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
             ],
             swiftSettings: strictSettings
         ),
@@ -99,7 +106,8 @@ let package = Package(
         .testTarget(name: "WireTests", dependencies: ["Wire"], swiftSettings: strictSettings),
         .testTarget(name: "InferenceTests", dependencies: ["Inference"], swiftSettings: strictSettings),
         .testTarget(name: "AttestationTests", dependencies: ["Attestation", "Sodium"], swiftSettings: strictSettings),
-        .testTarget(name: "TransparencyTests", dependencies: ["Transparency", "Sodium"], swiftSettings: strictSettings),
+        .testTarget(name: "TrustTests", dependencies: ["Trust", "Sodium"], swiftSettings: strictSettings),
+        .testTarget(name: "GatewayTests", dependencies: ["Gateway", "ZeroMQ", "Wire"], swiftSettings: strictSettings),
         .testTarget(
             name: "KeyBrokerTests", dependencies: ["KeyBroker", "Attestation", "Sodium", "ZeroMQ", "Wire"],
             swiftSettings: strictSettings),

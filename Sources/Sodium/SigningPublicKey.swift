@@ -1,0 +1,50 @@
+internal import CSodium
+
+/// An Ed25519 public key: checks that a message came from the holder of the secret key.
+public struct SigningPublicKey: Sendable, Hashable, Codable, CustomStringConvertible {
+    public static let byteCount = 32
+    public static let signatureByteCount = 64
+    /// The 32 raw key bytes.
+    public let bytes: [UInt8]
+
+    public init(bytes: [UInt8]) throws(SodiumError) {
+        try requireLength(bytes, Self.byteCount, "signing public key")
+        self.bytes = bytes
+    }
+
+    /// Verifies a detached Ed25519 signature. Any malformed input is simply "not valid".
+    public func isValidSignature(_ signature: [UInt8], for message: [UInt8]) -> Bool {
+        message.withUnsafeBytes { isValidSignature(signature, forRaw: $0) }
+    }
+
+    /// Verifies a detached signature over bytes in any contiguous buffer.
+    public func isValidSignature(_ signature: [UInt8], forRaw message: UnsafeRawBufferPointer) -> Bool {
+        SodiumLibrary.ensureInitialized()
+        guard signature.count == Self.signatureByteCount else { return false }
+        let one: [UInt8] = [0]
+        return one.withUnsafeBufferPointer { fallback in
+            crypto_sign_verify_detached(
+                signature, message.bindMemory(to: UInt8.self).baseAddress ?? fallback.baseAddress!,
+                UInt64(message.count), bytes) == 0
+        }
+    }
+
+    /// Short fingerprint for logs: the first 8 bytes of BLAKE2b-256 of the key, in hex.
+    public var fingerprint: String { Hex.encode(Array(BLAKE2b.hash(bytes, outputLength: 32).prefix(8))) }
+
+    public var description: String { "SigningPublicKey(\(fingerprint))" }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        let text = try container.decode(String.self)
+        guard let bytes = Hex.decode(text), bytes.count == Self.byteCount else {
+            throw DecodingError.dataCorruptedError(in: container, debugDescription: "expected 32 bytes of hex")
+        }
+        self.bytes = bytes
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(Hex.encode(bytes))
+    }
+}
