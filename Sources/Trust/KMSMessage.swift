@@ -1,0 +1,93 @@
+public import Attestation
+public import Foundation
+public import Sodium
+
+/// A request to the key broker (one ZeroMQ message, JSON, one reply each).
+public enum KMSRequest: Sendable, Hashable, Codable {
+    /// Ask for a one-time nonce to bind into evidence for `role`.
+    case nonce(role: String)
+    /// Present evidence and ask for `role`'s key bundle.
+    case attest(AttestRequest)
+    /// Fetch the current pipeline manifest.
+    case manifest
+    /// Fetch the latest signed tree head.
+    case treeHead
+    /// Inclusion proof for the entry at `index` in the tree of `treeSize` entries.
+    case inclusionProof(index: UInt64, treeSize: UInt64)
+    /// Consistency proof between two tree sizes.
+    case consistencyProof(from: UInt64, to: UInt64)
+
+    /// Largest request the broker reads; evidence with a certificate chain fits well within.
+    public static let maximumEncodedSize = 1 << 20
+
+    public func encoded() throws -> [UInt8] { Array(try JSONEncoder().encode(self)) }
+
+    public init(decoding bytes: [UInt8]) throws {
+        self = try JSONDecoder().decode(KMSRequest.self, from: Data(bytes))
+    }
+}
+
+/// Evidence for one key request.
+public struct AttestRequest: Sendable, Hashable, Codable {
+    public var role: String
+    public var nonce: [UInt8]
+    /// The node's fresh X25519 key; the bundle is sealed to it and the evidence must bind it.
+    public var ephemeralPublicKey: BoxPublicKey
+    public var evidence: Evidence
+
+    public init(role: String, nonce: [UInt8], ephemeralPublicKey: BoxPublicKey, evidence: Evidence) {
+        self.role = role
+        self.nonce = nonce
+        self.ephemeralPublicKey = ephemeralPublicKey
+        self.evidence = evidence
+    }
+}
+
+/// The broker's answer. Exactly the fields the request asked for are set when `status` is `ok`.
+public struct KMSResponse: Sendable, Hashable, Codable {
+    public var status: KMSStatus
+    public var nonce: NonceGrant?
+    /// The role's `KeyBundle`, sealed to the request's ephemeral key.
+    public var sealedBundle: [UInt8]?
+    public var manifest: PipelineManifest?
+    public var treeHead: SignedTreeHead?
+    public var proof: [[UInt8]]?
+
+    public init(
+        status: KMSStatus, nonce: NonceGrant? = nil, sealedBundle: [UInt8]? = nil, manifest: PipelineManifest? = nil,
+        treeHead: SignedTreeHead? = nil, proof: [[UInt8]]? = nil
+    ) {
+        self.status = status
+        self.nonce = nonce
+        self.sealedBundle = sealedBundle
+        self.manifest = manifest
+        self.treeHead = treeHead
+        self.proof = proof
+    }
+
+    public func encoded() throws -> [UInt8] { Array(try JSONEncoder().encode(self)) }
+
+    public init(decoding bytes: [UInt8]) throws {
+        self = try JSONDecoder().decode(KMSResponse.self, from: Data(bytes))
+    }
+}
+
+/// Outcome of a broker request.
+public enum KMSStatus: Sendable, Hashable, Codable {
+    case ok
+    /// Refused by a named check (`nonce-reused`, `measurement`, `report-data`, …).
+    case refused(check: String, reason: String)
+    /// The request could not be served (`code` stable, `message` for a person).
+    case error(code: Int, message: String)
+}
+
+/// A one-time nonce and when it stops being accepted (ms since the Unix epoch).
+public struct NonceGrant: Sendable, Hashable, Codable {
+    public var nonce: [UInt8]
+    public var expiresAt: UInt64
+
+    public init(nonce: [UInt8], expiresAt: UInt64) {
+        self.nonce = nonce
+        self.expiresAt = expiresAt
+    }
+}

@@ -1,0 +1,160 @@
+public import Attestation
+public import Foundation
+public import Sodium
+
+/// Client-side verification of a `PipelineManifest` against a pinned broker key.
+///
+/// Every check runs and is reported, so a client (or an operator) sees all that is wrong,
+/// not only the first thing; the manifest is usable only if every check passed.
+public enum ManifestVerifier {
+    /// Stable check names, in the order they are reported.
+    public enum Check: String, Sendable, CaseIterable, Codable {
+        case version
+        case signature
+        case expiry
+        case treeHeadSignature = "tree-head-signature"
+        case policyEntry = "policy-entry"
+        case inclusionProof = "inclusion-proof"
+        case policyDigest = "policy-digest"
+        case measurements
+    }
+
+    /// Verifies `manifest`.
+    /// - Parameters:
+    ///   - expectedMeasurements: role → measurements (hex) the client accepts; the policy must
+    ///     allow nothing else for those roles. `nil` skips the check (reported as skipped).
+    ///   - expectedPolicyDigest: the policy digest the client pinned, if any.
+    ///   - now: the client's clock, injected so that expiry is testable.
+    public static func verify(
+        _ manifest: PipelineManifest, pinnedBrokerKey: SigningPublicKey,
+        expectedMeasurements: [String: Set<String>]? = nil, expectedPolicyDigest: [UInt8]? = nil, now: Date
+    ) -> ManifestVerificationReport {
+        var results: [ManifestVerificationReport.Result] = []
+        func record(_ check: Check, _ passed: Bool?, _ detail: String) {
+            results.append(.init(check: check, passed: passed, detail: detail))
+        }
+
+        record(
+            .version, manifest.version == PipelineManifest.currentVersion,
+            "manifest version \(manifest.version), expected \(PipelineManifest.currentVersion)")
+
+        let signatureValid = pinnedBrokerKey.isValidSignature(manifest.signature, for: manifest.signedBytes)
+        record(
+            .signature, signatureValid,
+            signatureValid ? "signed by the pinned broker key" : "signature does not verify under the pinned broker key"
+        )
+
+        let nowMillis = UInt64(max(0, (now.timeIntervalSince1970 * 1000).rounded(.down)))
+        let fresh =
+            manifest.issuedAt <= manifest.expiresAt && nowMillis < manifest.expiresAt
+            && manifest.issuedAt <= nowMillis + clockSkewMillis
+        record(
+            .expiry, fresh,
+            fresh
+                ? "valid until \(manifest.expiresAt) ms"
+                : "not valid at \(nowMillis) ms (issued \(manifest.issuedAt), expires \(manifest.expiresAt))")
+
+        let headValid = manifest.treeHead.hasValidSignature(by: pinnedBrokerKey)
+        record(
+            .treeHeadSignature, headValid,
+            headValid
+                ? "tree head of size \(manifest.treeHead.treeSize) signed by the broker"
+                : "tree head signature does not verify")
+
+        var policy: ReleasePolicy?
+        do {
+            let entry = try LogEntry(encoded: manifest.policyEntry)
+            guard case .policyChange(let change) = entry else {
+                record(.policyEntry, false, "policy entry is a \(entry.typeName) entry")
+                throw CanonicalDecodingError.invalidValue(what: "entry type")
+            }
+            let decoded = try ReleasePolicy(canonicalBytes: change.policy)
+            let matches =
+                ConstantTime.equals(SHA256.hash(change.policy), manifest.policyDigest)
+                && change.pipelineID == manifest.pipelineID
+            record(
+                .policyEntry, matches,
+                matches
+                    ? "policy entry matches the manifest's policy digest and pipeline"
+                    : "policy entry does not match the manifest's policy digest or pipeline id")
+            if matches { policy = decoded }
+        } catch {
+            if !results.contains(where: { $0.check == .policyEntry }) {
+                record(.policyEntry, false, "policy entry does not decode: \(error)")
+            }
+        }
+
+        do {
+            try MerkleProof.verifyInclusion(
+                leafHash: MerkleHash.leaf(manifest.policyEntry), index: manifest.policyEntryIndex,
+                treeSize: manifest.treeHead.treeSize, proof: manifest.policyInclusionProof,
+                root: manifest.treeHead.rootHash)
+            record(
+                .inclusionProof, true,
+                "policy entry \(manifest.policyEntryIndex) is in the tree of size \(manifest.treeHead.treeSize)")
+        } catch {
+            record(.inclusionProof, false, "inclusion proof refused: \(error)")
+        }
+
+        if let expectedPolicyDigest {
+            let same = ConstantTime.equals(expectedPolicyDigest, manifest.policyDigest)
+            record(
+                .policyDigest, same,
+                same
+                    ? "policy digest is the pinned one"
+                    : "policy digest \(Hex.encode(manifest.policyDigest)) is not the pinned \(Hex.encode(expectedPolicyDigest))"
+            )
+        } else {
+            record(.policyDigest, nil, "no pinned policy digest")
+        }
+
+        if let expectedMeasurements {
+            if let policy {
+                var problems: [String] = []
+                for role in expectedMeasurements.keys.sorted() {
+                    guard let rolePolicy = policy.roles[role] else {
+                        problems.append("\(role): not in the policy")
+                        continue
+                    }
+                    let unexpected = Set(rolePolicy.measurements.map { $0.lowercased() })
+                        .subtracting(expectedMeasurements[role]!.map { $0.lowercased() })
+                    if !unexpected.isEmpty {
+                        problems.append("\(role): unexpected measurement \(unexpected.sorted().joined(separator: ","))")
+                    }
+                    if rolePolicy.measurements.isEmpty { problems.append("\(role): policy names no measurement") }
+                }
+                record(
+                    .measurements, problems.isEmpty,
+                    problems.isEmpty ? "policy allows only expected measurements" : problems.joined(separator: "; "))
+            } else {
+                record(.measurements, false, "no verified policy to compare measurements against")
+            }
+        } else {
+            record(.measurements, nil, "no expected measurements given")
+        }
+        return ManifestVerificationReport(results: results, policy: policy)
+    }
+
+    /// Tolerated clock difference for `issuedAt` in the future.
+    public static let clockSkewMillis: UInt64 = 60_000
+}
+
+/// The outcome of every manifest check.
+public struct ManifestVerificationReport: Sendable {
+    public struct Result: Sendable, Hashable {
+        public var check: ManifestVerifier.Check
+        /// `nil` when the check was skipped because the caller gave nothing to compare with.
+        public var passed: Bool?
+        public var detail: String
+    }
+
+    public var results: [Result]
+    /// The verified policy, when the policy entry checked out.
+    public var policy: ReleasePolicy?
+
+    /// True only if no check failed (skipped checks do not fail).
+    public var isValid: Bool { !results.contains { $0.passed == false } }
+
+    /// The checks that failed, in order.
+    public var failedChecks: [ManifestVerifier.Check] { results.filter { $0.passed == false }.map(\.check) }
+}

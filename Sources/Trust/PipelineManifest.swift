@@ -1,0 +1,101 @@
+public import Sodium
+
+/// What a client fetches before it seals anything: where the pipeline starts, which key to
+/// seal to, who signs results, and the policy in force, with proof the policy is in the log.
+/// Signed by the broker's identity key over `signedBytes`.
+public struct PipelineManifest: Sendable, Hashable, Codable {
+    public static let currentVersion: UInt8 = 1
+
+    public var version: UInt8
+    public var pipelineID: String
+    /// The role a client's request is sealed to (the first attested stage).
+    public var frontRole: String
+    /// The front role's box public key for the current epoch.
+    public var frontKey: EpochPublicKey
+    /// The previous epoch's front key while its grace period lasts.
+    public var previousFrontKey: EpochPublicKey?
+    /// The postprocessor's signing key: results must carry its signature.
+    public var resultSigner: SigningPublicKey
+    /// SHA-256 of the canonical policy in force.
+    public var policyDigest: [UInt8]
+    /// The policy-change log entry (canonical bytes) that put this policy in force.
+    public var policyEntry: [UInt8]
+    public var policyEntryIndex: UInt64
+    /// A signed tree head that contains the policy entry.
+    public var treeHead: SignedTreeHead
+    /// Inclusion proof of `policyEntry` at `policyEntryIndex` under `treeHead`.
+    public var policyInclusionProof: [[UInt8]]
+    /// Milliseconds since the Unix epoch.
+    public var issuedAt: UInt64
+    public var expiresAt: UInt64
+    /// Ed25519 signature by the broker identity key over `signedBytes`.
+    public var signature: [UInt8]
+
+    public init(
+        version: UInt8 = PipelineManifest.currentVersion, pipelineID: String, frontRole: String,
+        frontKey: EpochPublicKey,
+        previousFrontKey: EpochPublicKey?, resultSigner: SigningPublicKey, policyDigest: [UInt8], policyEntry: [UInt8],
+        policyEntryIndex: UInt64, treeHead: SignedTreeHead, policyInclusionProof: [[UInt8]], issuedAt: UInt64,
+        expiresAt: UInt64, signature: [UInt8] = []
+    ) {
+        self.version = version
+        self.pipelineID = pipelineID
+        self.frontRole = frontRole
+        self.frontKey = frontKey
+        self.previousFrontKey = previousFrontKey
+        self.resultSigner = resultSigner
+        self.policyDigest = policyDigest
+        self.policyEntry = policyEntry
+        self.policyEntryIndex = policyEntryIndex
+        self.treeHead = treeHead
+        self.policyInclusionProof = policyInclusionProof
+        self.issuedAt = issuedAt
+        self.expiresAt = expiresAt
+        self.signature = signature
+    }
+
+    /// Every field but the signature, canonically encoded after the ASCII context `sealpipe-manifest-v1`.
+    public var signedBytes: [UInt8] {
+        var w = CanonicalWriter()
+        w.fixed(Array("sealpipe-manifest-v1".utf8))
+        w.u8(version)
+        w.string(pipelineID)
+        w.string(frontRole)
+        w.u64(frontKey.epoch)
+        w.data(frontKey.key.bytes)
+        w.bool(previousFrontKey != nil)
+        w.u64(previousFrontKey?.epoch ?? 0)
+        w.data(previousFrontKey?.key.bytes ?? [])
+        w.data(resultSigner.bytes)
+        w.data(policyDigest)
+        w.data(policyEntry)
+        w.u64(policyEntryIndex)
+        w.u64(treeHead.treeSize)
+        w.data(treeHead.rootHash)
+        w.u64(treeHead.timestamp)
+        w.data(treeHead.signature)
+        w.u32(UInt32(policyInclusionProof.count))
+        for element in policyInclusionProof { w.data(element) }
+        w.u64(issuedAt)
+        w.u64(expiresAt)
+        return w.bytes
+    }
+
+    /// Returns a copy signed by the broker identity key.
+    public func signed(with key: SigningKeyPair) -> PipelineManifest {
+        var copy = self
+        copy.signature = key.signature(for: signedBytes)
+        return copy
+    }
+}
+
+/// A box public key together with the key epoch it belongs to.
+public struct EpochPublicKey: Sendable, Hashable, Codable {
+    public var epoch: UInt64
+    public var key: BoxPublicKey
+
+    public init(epoch: UInt64, key: BoxPublicKey) {
+        self.epoch = epoch
+        self.key = key
+    }
+}

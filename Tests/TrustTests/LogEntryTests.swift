@@ -1,0 +1,90 @@
+import Attestation
+import Sodium
+import Testing
+import Trust
+
+@Suite("Log entries and signed tree heads")
+struct LogEntryTests {
+    static let entries: [LogEntry] = [
+        .policyChange(.init(time: 1, pipelineID: "p", policy: samplePolicy.canonicalBytes, previousPolicyDigest: [])),
+        .keyRelease(
+            .init(
+                time: 2, role: "shard-0", epoch: 3, evidenceKind: "simulated", measurement: "ab",
+                ephemeralKeyFingerprint: [UInt8](repeating: 7, count: 32), includesWeightKey: true)),
+        .refusal(
+            .init(
+                time: 3, role: "shard-1", check: "nonce-reused", evidenceKind: "simulated", ephemeralKeyFingerprint: [],
+                reason: "nonce was already used")),
+        .epochRotation(
+            .init(time: 4, epoch: 9, startsAt: 10, endsAt: 20, boxKeyFingerprints: ["a": [1], "b": [2, 3]])),
+        .weightKeyRegistration(.init(time: 5, role: "shard-0", keyID: [9, 9])),
+    ]
+
+    static let samplePolicy = ReleasePolicy(roles: [
+        "preprocessor": RolePolicy(allowedKinds: ["simulated"], measurements: ["AA11", "0b"]),
+        "shard-0": RolePolicy(
+            allowedKinds: ["sev-snp", "simulated"], measurements: ["cc"], allowDebug: true, minimumTCB: 7),
+    ])
+
+    @Test("every entry type round-trips through its canonical bytes")
+    func roundTrip() throws {
+        for entry in Self.entries {
+            #expect(try LogEntry(encoded: entry.encoded) == entry)
+            #expect(entry.leafHash == MerkleHash.leaf(entry.encoded))
+        }
+        #expect(
+            Self.entries.map(\.typeName) == [
+                "policy-change", "key-release", "refusal", "epoch-rotation", "weight-key-registration",
+            ])
+    }
+
+    @Test("the encoding is exact: known bytes for a weight-key entry")
+    func knownBytes() {
+        let entry = LogEntry.weightKeyRegistration(.init(time: 0x0102, role: "s", keyID: [0xAA]))
+        #expect(entry.encoded == [1, 5, 0, 0, 0, 0, 0, 0, 1, 2, 0, 0, 0, 1, 0x73, 0, 0, 0, 1, 0xAA])
+    }
+
+    @Test("truncated, extended, unknown-version and unknown-type entries are refused")
+    func malformed() {
+        let bytes = Self.entries[1].encoded
+        #expect(throws: CanonicalDecodingError.self) { try LogEntry(encoded: Array(bytes.dropLast())) }
+        #expect(throws: CanonicalDecodingError.trailingBytes(count: 1)) { try LogEntry(encoded: bytes + [0]) }
+        #expect(throws: CanonicalDecodingError.unsupportedVersion(2)) { try LogEntry(encoded: [2] + bytes.dropFirst()) }
+        #expect(throws: CanonicalDecodingError.invalidValue(what: "type")) { try LogEntry(encoded: [1, 77]) }
+    }
+
+    @Test("the canonical policy is order-independent and round-trips")
+    func policyCanonical() throws {
+        var reordered = Self.samplePolicy
+        reordered.roles["preprocessor"]!.measurements = ["0b", "aa11"]
+        #expect(reordered.canonicalBytes == Self.samplePolicy.canonicalBytes)
+        #expect(reordered.digest == SHA256.hash(Self.samplePolicy.canonicalBytes))
+        let decoded = try ReleasePolicy(canonicalBytes: Self.samplePolicy.canonicalBytes)
+        #expect(decoded.roles["shard-0"]?.minimumTCB == 7)
+        #expect(decoded.roles["preprocessor"]?.minimumTCB == nil)
+        #expect(decoded.canonicalBytes == Self.samplePolicy.canonicalBytes)
+        var changed = Self.samplePolicy
+        changed.roles["shard-0"]!.allowDebug = false
+        #expect(changed.digest != Self.samplePolicy.digest)
+    }
+
+    @Test("a tree head verifies under its key only, and any changed field breaks it")
+    func treeHead() throws {
+        let identity = SigningKeyPair.generate()
+        let head = SignedTreeHead.sign(
+            treeSize: 5, rootHash: [UInt8](repeating: 1, count: 32), timestamp: 99, with: identity)
+        #expect(head.hasValidSignature(by: identity.publicKey))
+        #expect(!head.hasValidSignature(by: SigningKeyPair.generate().publicKey))
+        #expect(head.signedBytes.prefix(21) == Array("sealpipe-tree-head-v1".utf8)[...])
+        #expect(head.signedBytes.count == 21 + 8 + 8 + 32)
+        var bigger = head
+        bigger.treeSize = 6
+        #expect(!bigger.hasValidSignature(by: identity.publicKey))
+        var later = head
+        later.timestamp = 100
+        #expect(!later.hasValidSignature(by: identity.publicKey))
+        var otherRoot = head
+        otherRoot.rootHash[31] ^= 1
+        #expect(!otherRoot.hasValidSignature(by: identity.publicKey))
+    }
+}
