@@ -1,0 +1,111 @@
+public import Attestation
+public import Foundation
+import Sodium
+
+/// Everything the broker needs, built by the command from the topology (the broker does not
+/// depend on the pipeline module). Also readable from JSON for `sealpipe kms --config`.
+public struct KeyBrokerConfiguration: Sendable, Codable, Hashable {
+    /// One attested role and the roles it exchanges messages with.
+    public struct Role: Sendable, Codable, Hashable {
+        public var name: String
+        /// Roles this one receives from and sends to (their public keys go into its bundle).
+        public var neighbours: [String]
+        /// A worker with its own sealed weight shard.
+        public var hasWeightShard: Bool
+
+        public init(name: String, neighbours: [String], hasWeightShard: Bool = false) {
+            self.name = name
+            self.neighbours = neighbours
+            self.hasWeightShard = hasWeightShard
+        }
+    }
+
+    public var pipelineID: String
+    /// ZeroMQ endpoint the broker binds (`tcp://127.0.0.1:0` picks a port).
+    public var endpoint: String
+    /// SQLite file holding the broker's state.
+    public var statePath: String
+    /// File with the 32-byte root key (mode 0600).
+    public var rootKeyPath: String
+    /// Attested roles in pipeline order.
+    public var roles: [Role]
+    /// The role clients seal requests to (first in the pipeline).
+    public var frontRole: String
+    /// The role whose signature a client checks on results (the postprocessor).
+    public var resultRole: String
+    public var policy: ReleasePolicy
+    public var epochSeconds: Double
+    /// How long after an epoch ends its keys are still handed out and accepted.
+    public var graceSeconds: Double
+    public var manifestTTLSeconds: Double
+    public var nonceTTLSeconds: Double
+    /// Hex Ed25519 public keys of simulated-TEE platforms the broker trusts.
+    public var trustedPlatformKeys: [String]
+    /// Role → hex measurement that `reference-build` in the policy stands for.
+    public var referenceMeasurements: [String: String]
+
+    public init(
+        pipelineID: String, endpoint: String, statePath: String, rootKeyPath: String, roles: [Role], frontRole: String,
+        resultRole: String, policy: ReleasePolicy, epochSeconds: Double = 3600, graceSeconds: Double = 300,
+        manifestTTLSeconds: Double = 600, nonceTTLSeconds: Double = 60, trustedPlatformKeys: [String] = [],
+        referenceMeasurements: [String: String] = [:]
+    ) {
+        self.pipelineID = pipelineID
+        self.endpoint = endpoint
+        self.statePath = statePath
+        self.rootKeyPath = rootKeyPath
+        self.roles = roles
+        self.frontRole = frontRole
+        self.resultRole = resultRole
+        self.policy = policy
+        self.epochSeconds = epochSeconds
+        self.graceSeconds = graceSeconds
+        self.manifestTTLSeconds = manifestTTLSeconds
+        self.nonceTTLSeconds = nonceTTLSeconds
+        self.trustedPlatformKeys = trustedPlatformKeys
+        self.referenceMeasurements = referenceMeasurements
+    }
+
+    /// The role named `name`, if attested.
+    public func role(_ name: String) -> Role? { roles.first { $0.name == name } }
+
+    /// Checks the configuration hangs together; names the first problem.
+    public func validate() throws(KeyBrokerError) {
+        guard !roles.isEmpty else { throw .configuration("roles: none given") }
+        let names = Set(roles.map(\.name))
+        guard names.count == roles.count else { throw .configuration("roles: duplicate role name") }
+        guard names.contains(frontRole) else { throw .configuration("frontRole: \(frontRole) is not a role") }
+        guard names.contains(resultRole) else { throw .configuration("resultRole: \(resultRole) is not a role") }
+        for (i, role) in roles.enumerated() {
+            for neighbour in role.neighbours where !names.contains(neighbour) {
+                throw .configuration("roles[\(i)].neighbours: \(neighbour) is not a role")
+            }
+            guard policy.roles[role.name] != nil else { throw .configuration("policy: no entry for role \(role.name)") }
+        }
+        guard epochSeconds >= 1 else { throw .configuration("epochSeconds: \(epochSeconds) is below 1") }
+        guard graceSeconds >= 0, graceSeconds <= epochSeconds else {
+            throw .configuration("graceSeconds: \(graceSeconds) must be between 0 and epochSeconds")
+        }
+        guard manifestTTLSeconds > 0 else { throw .configuration("manifestTTLSeconds: must be positive") }
+        guard nonceTTLSeconds > 0 else { throw .configuration("nonceTTLSeconds: must be positive") }
+    }
+
+    /// The policy with `reference-build` replaced by each role's reference measurement: what the broker enforces and logs.
+    public func resolvedPolicy() throws(KeyBrokerError) -> ReleasePolicy {
+        var resolved = policy
+        for (name, rolePolicy) in policy.roles {
+            let reference = referenceMeasurements[name].flatMap { Hex.decode($0.lowercased()) }
+            do {
+                let measurements = try rolePolicy.resolvedMeasurements(referenceBuild: reference)
+                resolved.roles[name]!.measurements = measurements.map { Hex.encode($0) }
+            } catch {
+                throw .configuration("policy.\(name).measurements: \(error)")
+            }
+        }
+        return resolved
+    }
+
+    public static func load(from url: URL) throws -> KeyBrokerConfiguration {
+        try JSONDecoder().decode(KeyBrokerConfiguration.self, from: Data(contentsOf: url))
+    }
+}
