@@ -1,0 +1,108 @@
+import Foundation
+public import Logging
+import Synchronization
+public import ZeroMQ
+
+/// The key broker on a ZeroMQ ROUTER socket: one request, one reply, served on its own
+/// thread so that blocking socket calls never sit on the Swift concurrency pool.
+///
+/// Replies keep the request's envelope, so REQ and DEALER clients (and pyzmq) both work.
+public final class KeyBrokerService: Sendable {
+    public let core: KeyBrokerCore
+    private let context: ZMQContext
+    private let endpoint: String
+    private let logger: Logger
+    private let state = Mutex(State())
+    private let finished = DispatchSemaphore(value: 0)
+
+    private struct State {
+        var started = false
+        var stopping = false
+    }
+
+    /// How long the loop waits for a request before it checks for shutdown and epoch rotation.
+    static let pollInterval = Duration.milliseconds(100)
+
+    public init(
+        core: KeyBrokerCore, context: ZMQContext, endpoint: String, logger: Logger = Logger(label: "sealpipe.kms")
+    ) {
+        self.core = core
+        self.context = context
+        self.endpoint = endpoint
+        self.logger = logger
+    }
+
+    /// Binds and starts serving; returns the bound endpoint (with the real port for `:0`).
+    /// Blocks only until the socket is bound.
+    public func start() throws -> String {
+        let alreadyStarted = state.withLock { s in
+            defer { s.started = true }
+            return s.started
+        }
+        precondition(!alreadyStarted, "KeyBrokerService.start() called twice")
+        let bound = Mutex<Result<String, any Error>?>(nil)
+        let ready = DispatchSemaphore(value: 0)
+        let thread = Thread { [self] in
+            let socket: Socket
+            do {
+                socket = try context.socket(.router)
+                try socket.setMaximumMessageSize(Int64(KMSLimits.maximumFrameSize))
+                let endpoint = try socket.bind(self.endpoint)
+                bound.withLock { $0 = .success(endpoint) }
+            } catch {
+                bound.withLock { $0 = .failure(error) }
+                ready.signal()
+                finished.signal()
+                return
+            }
+            ready.signal()
+            serve(socket)
+            socket.close()
+            finished.signal()
+        }
+        thread.name = "sealpipe-kms"
+        thread.start()
+        ready.wait()
+        let endpoint = try bound.withLock { $0! }.get()
+        logger.notice(
+            "key broker listening",
+            metadata: [
+                "endpoint": "\(endpoint)",
+                "identity": "\(core.identityPublicKey.bytes.prefix(8).map { String($0, radix: 16) }.joined())",
+            ])
+        return endpoint
+    }
+
+    private func serve(_ socket: Socket) {
+        while !state.withLock({ $0.stopping }) {
+            do {
+                guard let frames = try socket.receive(timeout: Self.pollInterval) else {
+                    try core.rotateIfDue()
+                    continue
+                }
+                guard frames.count >= 2, let payload = frames.last else { continue }
+                let reply = core.handle(requestBytes: payload)
+                _ = try socket.send(Array(frames.dropLast()) + [reply])
+            } catch let error as ZMQError where error.isContextTerminated {
+                return
+            } catch {
+                logger.error("key broker loop error", metadata: ["error": "\(error)"])
+            }
+        }
+    }
+
+    /// Stops taking requests and waits for the serving thread to finish the one in hand.
+    public func stop() {
+        let wasRunning = state.withLock { s in
+            defer { s.stopping = true }
+            return s.started && !s.stopping
+        }
+        if wasRunning { finished.wait() }
+    }
+}
+
+/// Size limits on the broker's socket.
+enum KMSLimits {
+    /// Larger frames are dropped by libzmq before they reach the broker.
+    static let maximumFrameSize = (1 << 20) + 4096
+}
