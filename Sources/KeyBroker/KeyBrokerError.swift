@@ -12,7 +12,7 @@ public enum KeyBrokerError: Error, Equatable, Sendable, CustomStringConvertible 
     public var description: String {
         switch self {
         case .rootKeyPermissions(let path, let mode):
-            "root key \(path) has permissions \(String(mode, radix: 8)); it must be 0600 (owner read/write only): run chmod 600 \(path)"
+            "root key \(path) has permissions 0\(String(mode, radix: 8)); it must be 0600 (owner read/write only): run chmod 600 \(path)"
         case .rootKeyUnreadable(let path, let reason): "root key \(path): \(reason)"
         case .rootKeyExists(let path): "root key \(path) already exists; refusing to overwrite it"
         case .storeCorrupt(let what): "key broker state is corrupt: \(what)"

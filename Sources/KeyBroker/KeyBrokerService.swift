@@ -1,5 +1,6 @@
 import Foundation
 public import Logging
+import Sodium
 import Synchronization
 public import ZeroMQ
 
@@ -68,7 +69,7 @@ public final class KeyBrokerService: Sendable {
             "key broker listening",
             metadata: [
                 "endpoint": "\(endpoint)",
-                "identity": "\(core.identityPublicKey.bytes.prefix(8).map { String($0, radix: 16) }.joined())",
+                "identity": "\(Hex.encode(core.identityPublicKey.bytes))",
             ])
         return endpoint
     }

@@ -1,0 +1,84 @@
+import ArgumentParser
+import Foundation
+import KeyBroker
+import Logging
+import Sodium
+import ZeroMQ
+
+/// `sealpipe kms`: run the key broker, or create its root key.
+struct KMSCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "kms", abstract: "Run the key broker (attestation, key release, transparency log).",
+        subcommands: [Serve.self, InitRootKey.self], defaultSubcommand: Serve.self)
+
+    struct Serve: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "serve",
+            abstract: "Serve key requests until SIGINT or SIGTERM.",
+            discussion: """
+                Prints one line `kms listening ENDPOINT identity HEX` once the socket is bound.
+                  sealpipe kms --config kms.json
+                """)
+
+        @Option(help: "A KeyBrokerConfiguration JSON file.")
+        var config: String
+
+        @Option(help: "Bind here instead of the configuration's endpoint (e.g. tcp://127.0.0.1:0).")
+        var endpoint: String?
+
+        func run() throws {
+            var configuration: KeyBrokerConfiguration
+            do {
+                configuration = try KeyBrokerConfiguration.load(from: URL(fileURLWithPath: config))
+            } catch {
+                throw ValidationError("--config \(config): \(error)")
+            }
+            if let endpoint { configuration.endpoint = endpoint }
+            try KMSCommand.serve(configuration, logger: Logger(label: "sealpipe.kms"))
+        }
+    }
+
+    struct InitRootKey: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "init-root-key", abstract: "Create a new 32-byte root key file with mode 0600.")
+
+        @Argument(help: "Where to write the root key; an existing file is never overwritten.")
+        var path: String
+
+        func run() throws {
+            try RootKey.create(at: path)
+            print(
+                "root key written to \(path) (mode 0600); keep it secret and back it up: the broker's state cannot be opened without it"
+            )
+        }
+    }
+
+    /// Runs the broker for `configuration` until SIGINT or SIGTERM, then stops cleanly.
+    /// The lead's topology-driven launch calls this with a configuration built from the topology.
+    static func serve(_ configuration: KeyBrokerConfiguration, logger: Logger) throws {
+        let store = try KeyBrokerStore(path: configuration.statePath, rootKeyPath: configuration.rootKeyPath)
+        let core = try KeyBrokerCore(
+            configuration: configuration, store: store, verifier: try configuration.evidenceVerifier(), logger: logger)
+        let context = try ZMQContext()
+        let service = KeyBrokerService(core: core, context: context, endpoint: configuration.endpoint, logger: logger)
+
+        let stop = DispatchSemaphore(value: 0)
+        var sources: [any DispatchSourceSignal] = []
+        for signalNumber in [SIGINT, SIGTERM] {
+            signal(signalNumber, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
+            source.setEventHandler { stop.signal() }
+            source.resume()
+            sources.append(source)
+        }
+        let endpoint = try service.start()
+        // One unbuffered line, so a supervisor or test can wait for it instead of sleeping.
+        FileHandle.standardOutput.write(
+            Data("kms listening \(endpoint) identity \(Hex.encode(core.identityPublicKey.bytes))\n".utf8))
+        stop.wait()
+        logger.notice("key broker stopping")
+        service.stop()
+        context.shutdown()
+        sources.forEach { $0.cancel() }
+    }
+}
