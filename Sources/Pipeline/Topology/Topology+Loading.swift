@@ -12,6 +12,8 @@ extension Topology {
             node = root
         } catch let error as TopologyError {
             throw error
+        } catch let error as YamlError {
+            throw TopologyError(issues: [TopologyIssue(path: "", message: "not valid YAML: \(Topology.describe(error))")])
         } catch {
             throw TopologyError(issues: [TopologyIssue(path: "", message: "not valid YAML: \(error)")])
         }
@@ -39,5 +41,20 @@ extension Topology {
             throw TopologyError(issues: [TopologyIssue(path: "", message: "cannot read \(path): \(error.localizedDescription)")])
         }
         return try Topology(yaml: text)
+    }
+
+    /// Yams' own description repeats the whole file; an operator needs the place and the problem.
+    private static func describe(_ error: YamlError) -> String {
+        switch error {
+        case .scanner(let context, let problem, let mark, _), .parser(let context, let problem, let mark, _),
+            .composer(let context, let problem, let mark, _):
+            let during = context.map { " (\($0.text) at line \($0.mark.line), column \($0.mark.column))" } ?? ""
+            return "line \(mark.line), column \(mark.column): \(problem)\(during)"
+        case .duplicatedKeysInMapping(let duplicates, let context):
+            let keys = duplicates.map { "\"\($0)\"" }.joined(separator: ", ")
+            return "\(keys) given twice in the mapping at line \(context.mark.line), column \(context.mark.column)"
+        default:
+            return "\(error)".split(separator: "\n").first.map(String.init) ?? "\(error)"
+        }
     }
 }
