@@ -102,3 +102,18 @@ struct TopologyFilesTests {
         #expect(echo.model == ModelSpec(kind: .echo, directory: nil, layers: 0))
     }
 }
+
+/// The complete example in docs/topology.md is a valid topology, so the reference cannot drift
+/// from the code unnoticed.
+@Test("the example in docs/topology.md validates")
+func documentedExampleValidates() throws {
+    let docs = TopologyFilesTests.directory.deletingLastPathComponent().appendingPathComponent("docs/topology.md")
+    let text = try String(contentsOf: docs, encoding: .utf8)
+    let afterHeading = try #require(text.components(separatedBy: "## A complete example").last)
+    let block = try #require(afterHeading.components(separatedBy: "```yaml\n").dropFirst().first)
+    let yaml = try #require(block.components(separatedBy: "```").first)
+    let topology = try Topology(yaml: yaml)
+    #expect(topology.releasePolicy.roles["shard-0"]?.minimumTCB == 1234)
+    #expect(topology.releasePolicy.roles["shard-1"]?.allowedKinds == ["simulated"])
+    #expect(topology.services.count == 8)
+}
