@@ -7,9 +7,11 @@ struct RestartPolicyTests {
     @Test("the base delay doubles from the initial one and stops at the cap")
     func exponential() {
         let policy = RestartPolicy(initialBackoff: .milliseconds(200), maxBackoff: .seconds(2), multiplier: 2)
-        #expect((1...6).map(policy.baseBackoff(afterCrash:)) == [
-            .milliseconds(200), .milliseconds(400), .milliseconds(800), .milliseconds(1600), .seconds(2), .seconds(2),
-        ])
+        #expect(
+            (1...6).map(policy.baseBackoff(afterCrash:)) == [
+                .milliseconds(200), .milliseconds(400), .milliseconds(800), .milliseconds(1600), .seconds(2),
+                .seconds(2),
+            ])
         #expect(policy.baseBackoff(afterCrash: 10_000) == .seconds(2))
     }
 
@@ -43,8 +45,10 @@ struct SupervisorStateTests {
     static let metrics = MetricsAddress(host: "127.0.0.1", port: 9400)
     static let kms = ServiceSpec(kind: .keyBroker, host: "local", metrics: metrics, dependencies: [])
     static let gateway = ServiceSpec(kind: .gateway, host: "local", metrics: metrics, dependencies: ["kms"])
-    static let shard0 = ServiceSpec(kind: .stage(role: "shard-0", replica: 0), host: "local", metrics: metrics, dependencies: ["kms"])
-    static let shard1 = ServiceSpec(kind: .stage(role: "shard-0", replica: 1), host: "local", metrics: metrics, dependencies: ["kms"])
+    static let shard0 = ServiceSpec(
+        kind: .stage(role: "shard-0", replica: 0), host: "local", metrics: metrics, dependencies: ["kms"])
+    static let shard1 = ServiceSpec(
+        kind: .stage(role: "shard-0", replica: 1), host: "local", metrics: metrics, dependencies: ["kms"])
     static let policy = RestartPolicy(
         initialBackoff: .milliseconds(100), maxBackoff: .seconds(5), multiplier: 2, jitter: 0.2,
         healthyAfter: .seconds(30), maxRapidCrashes: 3, fatalExitCodes: [78], shutdownGrace: .seconds(10))
@@ -93,7 +97,8 @@ struct SupervisorStateTests {
     @Test("a crash schedules a jittered restart, and the timer spawns it again")
     func restart() throws {
         var state = running()
-        let delay = try #require(restartDelay(state.handle(.exited(service: "shard-0.0", status: .signaled(9)), at: at(2))))
+        let delay = try #require(
+            restartDelay(state.handle(.exited(service: "shard-0.0", status: .signaled(9)), at: at(2))))
         #expect(Self.policy.backoffBounds(afterCrash: 1).contains(delay))
         #expect(state.status(of: "shard-0.0")?.state == .restartPending)
         #expect(state.handle(.timerFired(service: "shard-0.0"), at: at(3)) == [.spawn(Self.shard0)])
@@ -135,7 +140,8 @@ struct SupervisorStateTests {
         }
         #expect(state.status(of: "shard-0.1")?.consecutiveCrashes == 3)
         // Restarted at 8 s and ran 31 s, longer than healthyAfter: the first crash of a new series.
-        let delay = try #require(restartDelay(state.handle(.exited(service: "shard-0.1", status: .exited(1)), at: at(39))))
+        let delay = try #require(
+            restartDelay(state.handle(.exited(service: "shard-0.1", status: .exited(1)), at: at(39))))
         #expect(Self.policy.backoffBounds(afterCrash: 1).contains(delay))
         #expect(state.status(of: "shard-0.1")?.consecutiveCrashes == 1)
     }
@@ -144,7 +150,10 @@ struct SupervisorStateTests {
     func fatalExit() {
         var state = running()
         let actions = state.handle(.exited(service: "shard-0.0", status: .exited(78)), at: at(1))
-        #expect(actions == [.giveUp(service: "shard-0.0", reason: "shard-0.0 exited with status 78, which restarting cannot fix")])
+        #expect(
+            actions == [
+                .giveUp(service: "shard-0.0", reason: "shard-0.0 exited with status 78, which restarting cannot fix")
+            ])
     }
 
     @Test("a failed spawn counts as a crash")
@@ -161,7 +170,8 @@ struct SupervisorStateTests {
         func delays(seed: UInt64) -> [Duration?] {
             var state = running(seed: seed)
             return (0..<3).map { round in
-                let delay = restartDelay(state.handle(.exited(service: "kms", status: .exited(1)), at: at(Double(round))))
+                let delay = restartDelay(
+                    state.handle(.exited(service: "kms", status: .exited(1)), at: at(Double(round))))
                 _ = state.handle(.timerFired(service: "kms"), at: at(Double(round)))
                 _ = state.handle(.started(service: "kms"), at: at(Double(round)))
                 return delay
@@ -186,7 +196,8 @@ struct SupervisorStateTests {
         // A stage dying on its own while the gateway drains is not restarted.
         #expect(state.handle(.exited(service: "shard-0.0", status: .signaled(11)), at: at(3)) == [])
         #expect(state.status(of: "shard-0.0")?.state == .stopped)
-        #expect(state.handle(.exited(service: "gateway", status: .exited(0)), at: at(4)) == [.terminate(service: "kms")])
+        #expect(
+            state.handle(.exited(service: "gateway", status: .exited(0)), at: at(4)) == [.terminate(service: "kms")])
         #expect(state.handle(.exited(service: "kms", status: .exited(0)), at: at(5)) == [.finished])
         #expect(state.phase == .finished)
         #expect(state.handle(.shutdownDeadline, at: at(12)) == [])
@@ -196,12 +207,16 @@ struct SupervisorStateTests {
     func shutdownDeadline() {
         var state = running()
         _ = state.handle(.shutdown, at: at(1))
-        #expect(state.handle(.exited(service: "gateway", status: .exited(0)), at: at(2)) == [
-            .terminate(service: "shard-0.0"), .terminate(service: "shard-0.1"),
-        ])
+        #expect(
+            state.handle(.exited(service: "gateway", status: .exited(0)), at: at(2)) == [
+                .terminate(service: "shard-0.0"), .terminate(service: "shard-0.1"),
+            ])
         #expect(state.handle(.exited(service: "shard-0.0", status: .exited(0)), at: at(3)) == [])
         #expect(state.handle(.shutdownDeadline, at: at(11)) == [.kill(service: "kms"), .kill(service: "shard-0.1")])
-        #expect(state.handle(.exited(service: "shard-0.1", status: .signaled(9)), at: at(11)) == [.terminate(service: "kms")])
+        #expect(
+            state.handle(.exited(service: "shard-0.1", status: .signaled(9)), at: at(11)) == [
+                .terminate(service: "kms")
+            ])
         #expect(state.handle(.exited(service: "kms", status: .signaled(9)), at: at(11)) == [.finished])
     }
 
@@ -217,7 +232,10 @@ struct SupervisorStateTests {
         var state = SupervisorState(services: [Self.kms, Self.gateway], policy: Self.policy, seed: 1)
         _ = state.handle(.start, at: t0)
         _ = state.handle(.started(service: "kms"), at: t0)
-        #expect(state.handle(.shutdown, at: at(1)) == [.scheduleShutdownDeadline(after: .seconds(10)), .terminate(service: "kms")])
+        #expect(
+            state.handle(.shutdown, at: at(1)) == [
+                .scheduleShutdownDeadline(after: .seconds(10)), .terminate(service: "kms"),
+            ])
         #expect(state.status(of: "gateway")?.state == .stopped)
         #expect(state.handle(.ready(service: "kms"), at: at(1)) == [], "readiness during shutdown spawns nothing")
         #expect(state.handle(.exited(service: "kms", status: .exited(0)), at: at(2)) == [.finished])
@@ -227,7 +245,10 @@ struct SupervisorStateTests {
     func spawnFailsWhileDraining() {
         var state = SupervisorState(services: [Self.kms], policy: Self.policy, seed: 1)
         _ = state.handle(.start, at: t0)
-        #expect(state.handle(.shutdown, at: t0) == [.scheduleShutdownDeadline(after: .seconds(10)), .terminate(service: "kms")])
+        #expect(
+            state.handle(.shutdown, at: t0) == [
+                .scheduleShutdownDeadline(after: .seconds(10)), .terminate(service: "kms"),
+            ])
         #expect(state.handle(.spawnFailed(service: "kms", reason: "EAGAIN"), at: t0) == [.finished])
     }
 
@@ -243,6 +264,7 @@ struct SupervisorStateTests {
         #expect(state.handle(.shutdownDeadline, at: at(1)) == [])
         #expect(state.statuses == before)
         _ = state.handle(.exited(service: "kms", status: .exited(1)), at: at(2))
-        #expect(state.handle(.exited(service: "kms", status: .exited(1)), at: at(2)) == [], "a duplicate exit is ignored")
+        #expect(
+            state.handle(.exited(service: "kms", status: .exited(1)), at: at(2)) == [], "a duplicate exit is ignored")
     }
 }

@@ -1,4 +1,3 @@
-import Attestation
 import Foundation
 import Testing
 
@@ -16,6 +15,7 @@ struct TopologyDerivedTests {
     func routing() throws {
         let topology = try Self.topology()
         #expect(topology.roles == ["gateway", "preprocessor", "shard-0", "shard-1", "postprocessor"])
+        #expect(topology.stageRoles == ["preprocessor", "shard-0", "shard-1", "postprocessor"])
         #expect(topology.nextRole(of: "gateway") == "preprocessor")
         #expect(topology.nextRole(of: "shard-0") == "shard-1")
         #expect(topology.nextRole(of: "postprocessor") == "gateway")
@@ -38,12 +38,20 @@ struct TopologyDerivedTests {
         #expect(broker.epoch == .seconds(3600) && broker.grace == .seconds(600) && broker.manifestTTL == .seconds(3600))
         let gateway = topology.gateway
         #expect(gateway.maxInFlight == 1024 && gateway.maxPayload == 1_048_576 && gateway.maxAttempts == 3)
-        #expect(gateway.deadline == .seconds(30))
+        #expect(gateway.deadline == .seconds(30) && gateway.maxDeadline == .seconds(300))
         #expect(gateway.heartbeatInterval == .milliseconds(500) && gateway.heartbeatTimeout == .seconds(2))
         let stage = try #require(topology.stage(named: "shard-0"))
         #expect(stage.host == "local" && stage.replicas == 1 && stage.threads == 1)
         #expect(stage.maxBatch == 32 && stage.maxDelay == .milliseconds(2) && stage.queue == 128)
         #expect(topology.stage(named: "gateway") == nil)
+    }
+
+    @Test("a long default deadline raises the default maximum with it")
+    func longDeadline() throws {
+        let yaml = TopologyValidationTests.valid.replacingOccurrences(
+            of: "backend: tcp://127.0.0.1:6556", with: "backend: tcp://127.0.0.1:6556\n  deadline: 10m")
+        let gateway = try Self.topology(yaml).gateway
+        #expect(gateway.deadline == .seconds(600) && gateway.maxDeadline == .seconds(600))
     }
 
     @Test("metrics ports count up from the base port in service order")
@@ -58,7 +66,10 @@ struct TopologyDerivedTests {
                 "shard-1.0@127.0.0.1:9506", "postprocessor.0@127.0.0.1:9507",
             ])
         #expect(topology.services.map(\.dependencies) == [[]] + Array(repeating: ["kms"], count: 7))
-        #expect(topology.services.map(\.role) == [nil, "gateway", "preprocessor", "shard-0", "shard-0", "shard-0", "shard-1", "postprocessor"])
+        #expect(
+            topology.services.map(\.role) == [
+                nil, "gateway", "preprocessor", "shard-0", "shard-0", "shard-0", "shard-1", "postprocessor",
+            ])
     }
 
     @Test("an explicit metrics address keeps every other service's derived port")
@@ -84,20 +95,24 @@ struct TopologyDerivedTests {
                       gateway: {allowDebug: true}
                 """)
         let topology = try Self.topology(yaml)
-        let base = RolePolicy(allowedKinds: ["simulated", "sev-snp"], measurements: ["reference-build"])
+        // Projected to text so this test needs only Pipeline (the policy types live in Attestation).
+        let projected = topology.releasePolicy.roles.mapValues { policy in
+            "\(policy.allowedKinds) \(policy.measurements) debug=\(policy.allowDebug) tcb=\(policy.minimumTCB.map(String.init) ?? "-")"
+        }
+        let base = #"["simulated", "sev-snp"] ["reference-build"] debug=false tcb=-"#
         #expect(
-            topology.releasePolicy
-                == ReleasePolicy(roles: [
-                    "gateway": RolePolicy(allowedKinds: ["simulated", "sev-snp"], measurements: ["reference-build"], allowDebug: true),
-                    "preprocessor": base,
-                    "shard-0": RolePolicy(
-                        allowedKinds: ["simulated", "sev-snp"], measurements: ["abcdef01", "reference-build"],
-                        minimumTCB: 42),
-                    "shard-1": base,
-                    "postprocessor": base,
-                ]))
+            projected == [
+                "gateway": #"["simulated", "sev-snp"] ["reference-build"] debug=true tcb=-"#,
+                "preprocessor": base,
+                "shard-0": #"["simulated", "sev-snp"] ["abcdef01", "reference-build"] debug=false tcb=42"#,
+                "shard-1": base,
+                "postprocessor": base,
+            ])
         #expect(topology.policySummary.split(separator: "\n").count == 5)
-        #expect(topology.policySummary.contains("shard-0: evidence simulated|sev-snp, measurements abcdef01|reference-build, debug refused, minimum TCB 42"))
+        #expect(
+            topology.policySummary.contains(
+                "shard-0: evidence simulated|sev-snp, measurements abcdef01|reference-build, debug refused, minimum TCB 42"
+            ))
     }
 
     @Test("configuration bytes are canonical, stable and differ between roles")
@@ -124,8 +139,10 @@ struct TopologyDerivedTests {
     func configurationScope() throws {
         let base = try Self.topology()
         let moved = try Self.topology(
-            TopologyValidationTests.valid.replacingOccurrences(of: "layers: [0, 3]}", with: "layers: [0, 3], replicas: 4}")
-                .replacingOccurrences(of: "basePort: 9500", with: "basePort: 9700"))
+            TopologyValidationTests.valid.replacingOccurrences(
+                of: "layers: [0, 3]}", with: "layers: [0, 3], replicas: 4}"
+            )
+            .replacingOccurrences(of: "basePort: 9500", with: "basePort: 9700"))
         let rebatched = try Self.topology(
             TopologyValidationTests.valid.replacingOccurrences(
                 of: "layers: [0, 3]}", with: "layers: [0, 3], batching: {maxBatch: 8}}"))

@@ -22,7 +22,10 @@ struct TopologyFilesTests {
 
     @Test("the expected files are shipped")
     func shipped() {
-        #expect(Set(Self.files).isSuperset(of: ["minilm.yaml", "minilm-replicas.yaml", "minilm-multihost.yaml", "echo.yaml"]))
+        #expect(
+            Set(Self.files).isSuperset(of: [
+                "minilm.yaml", "minilm-replicas.yaml", "minilm-multihost.yaml", "echo.yaml",
+            ]))
     }
 
     @Test("every file validates", arguments: files)

@@ -61,7 +61,8 @@ struct TopologyValidationTests {
             expected: ["stages[2].layers: range 3..<9 exceeds the model's 6 layers"]),
         Case(
             label: "unknown host",
-            yaml: valid(replacing: "{name: shard-0, kind: encoder,", with: "{name: shard-0, host: gpu-2, kind: encoder,"),
+            yaml: valid(
+                replacing: "{name: shard-0, kind: encoder,", with: "{name: shard-0, host: gpu-2, kind: encoder,"),
             expected: ["stages[1].host: unknown host \"gpu-2\""]),
         Case(
             label: "gap between shards",
@@ -93,14 +94,16 @@ struct TopologyValidationTests {
             expected: ["stages[2].kind: the last stage of a minilm pipeline must be pooling, not encoder"]),
         Case(
             label: "pooling in the middle",
-            yaml: valid(replacing: "{name: shard-1, kind: encoder, layers: [3, 6]}", with: "{name: pool, kind: pooling}"),
+            yaml: valid(
+                replacing: "{name: shard-1, kind: encoder, layers: [3, 6]}", with: "{name: pool, kind: pooling}"),
             expected: [
                 "stages[2].kind: pooling can only be the last stage",
                 "stages: the encoders cover layers 0..<3 but the model has 6",
             ]),
         Case(
             label: "echo model with a tokenizer",
-            yaml: echo.replacingOccurrences(of: "{name: preprocessor, kind: echo}", with: "{name: preprocessor, kind: tokenizer}"),
+            yaml: echo.replacingOccurrences(
+                of: "{name: preprocessor, kind: echo}", with: "{name: preprocessor, kind: tokenizer}"),
             expected: ["stages[0].kind: an echo model runs only echo stages, not tokenizer"]),
         Case(
             label: "echo stage in a minilm model",
@@ -143,7 +146,8 @@ struct TopologyValidationTests {
             expected: ["stages[0].layers: only encoder stages have layers"]),
         Case(
             label: "encoder without layers",
-            yaml: valid(replacing: "{name: shard-1, kind: encoder, layers: [3, 6]}", with: "{name: shard-1, kind: encoder}"),
+            yaml: valid(
+                replacing: "{name: shard-1, kind: encoder, layers: [3, 6]}", with: "{name: shard-1, kind: encoder}"),
             expected: ["stages[2].layers: required for an encoder stage"]),
         Case(
             label: "unknown stage kind",
@@ -184,21 +188,32 @@ struct TopologyValidationTests {
             ]),
         Case(
             label: "policy for an unknown role",
-            yaml: valid(replacing: "  endpoint: tcp://127.0.0.1:6550", with: "  endpoint: tcp://127.0.0.1:6550\n  policy: {roles: {shard-9: {allowDebug: true}}}"),
+            yaml: valid(
+                replacing: "  endpoint: tcp://127.0.0.1:6550",
+                with: "  endpoint: tcp://127.0.0.1:6550\n  policy: {roles: {shard-9: {allowDebug: true}}}"),
             expected: [
                 "kms.policy.roles.shard-9: unknown role (roles are gateway, preprocessor, shard-0, shard-1, postprocessor)"
             ]),
         Case(
             label: "unknown evidence kind",
-            yaml: valid(replacing: "  endpoint: tcp://127.0.0.1:6550", with: "  endpoint: tcp://127.0.0.1:6550\n  policy: {default: {evidence: [simulated, sgx]}}"),
-            expected: ["kms.policy.default.evidence[1]: unknown evidence kind \"sgx\" (known: simulated, sev-snp, tdx)"]),
+            yaml: valid(
+                replacing: "  endpoint: tcp://127.0.0.1:6550",
+                with: "  endpoint: tcp://127.0.0.1:6550\n  policy: {default: {evidence: [simulated, sgx]}}"),
+            expected: ["kms.policy.default.evidence[1]: unknown evidence kind \"sgx\" (known: simulated, sev-snp, tdx)"]
+        ),
         Case(
             label: "minimum TCB without sev-snp",
-            yaml: valid(replacing: "  endpoint: tcp://127.0.0.1:6550", with: "  endpoint: tcp://127.0.0.1:6550\n  policy: {roles: {shard-0: {minimumTCB: 7}}}"),
-            expected: ["kms.policy.roles.shard-0.minimumTCB: applies only to sev-snp evidence, which this policy does not accept"]),
+            yaml: valid(
+                replacing: "  endpoint: tcp://127.0.0.1:6550",
+                with: "  endpoint: tcp://127.0.0.1:6550\n  policy: {roles: {shard-0: {minimumTCB: 7}}}"),
+            expected: [
+                "kms.policy.roles.shard-0.minimumTCB: applies only to sev-snp evidence, which this policy does not accept"
+            ]),
         Case(
             label: "measurement neither hex nor reference-build",
-            yaml: valid(replacing: "  endpoint: tcp://127.0.0.1:6550", with: "  endpoint: tcp://127.0.0.1:6550\n  policy: {default: {measurements: [abc]}}"),
+            yaml: valid(
+                replacing: "  endpoint: tcp://127.0.0.1:6550",
+                with: "  endpoint: tcp://127.0.0.1:6550\n  policy: {default: {measurements: [abc]}}"),
             expected: ["kms.policy.default.measurements[0]: \"abc\" is neither hex nor \"reference-build\""]),
         Case(
             label: "misspelt key",
@@ -224,19 +239,35 @@ struct TopologyValidationTests {
             expected: ["stages[2]: expected a mapping"]),
         Case(
             label: "duration without unit",
-            yaml: valid(replacing: "backend: tcp://127.0.0.1:6556", with: "backend: tcp://127.0.0.1:6556\n  deadline: 30"),
-            expected: ["gateway.deadline: \"30\" is not a duration (a whole number and a unit: 250us, 500ms, 2s, 10m, 1h)"]),
+            yaml: valid(
+                replacing: "backend: tcp://127.0.0.1:6556", with: "backend: tcp://127.0.0.1:6556\n  deadline: 30"),
+            expected: [
+                "gateway.deadline: \"30\" is not a duration (a whole number and a unit: 250us, 500ms, 2s, 10m, 1h)"
+            ]),
         Case(
             label: "bad size",
-            yaml: valid(replacing: "backend: tcp://127.0.0.1:6556", with: "backend: tcp://127.0.0.1:6556\n  maxPayload: 1.5MiB"),
-            expected: ["gateway.maxPayload: \"1.5MiB\" is not a size (bytes, or a whole number with KiB, MiB, GiB, KB, MB, GB)"]),
+            yaml: valid(
+                replacing: "backend: tcp://127.0.0.1:6556", with: "backend: tcp://127.0.0.1:6556\n  maxPayload: 1.5MiB"),
+            expected: [
+                "gateway.maxPayload: \"1.5MiB\" is not a size (bytes, or a whole number with KiB, MiB, GiB, KB, MB, GB)"
+            ]),
         Case(
             label: "heartbeat timeout not above interval",
-            yaml: valid(replacing: "backend: tcp://127.0.0.1:6556", with: "backend: tcp://127.0.0.1:6556\n  heartbeat: {interval: 2s, timeout: 2000ms}"),
+            yaml: valid(
+                replacing: "backend: tcp://127.0.0.1:6556",
+                with: "backend: tcp://127.0.0.1:6556\n  heartbeat: {interval: 2s, timeout: 2000ms}"),
             expected: ["gateway.heartbeat.timeout: 2s must be longer than the interval 2s"]),
         Case(
+            label: "maximum deadline shorter than the default",
+            yaml: valid(
+                replacing: "backend: tcp://127.0.0.1:6556",
+                with: "backend: tcp://127.0.0.1:6556\n  deadline: 1m\n  maxDeadline: 30s"),
+            expected: ["gateway.maxDeadline: 30s is shorter than the default deadline 1m"]),
+        Case(
             label: "grace not shorter than the epoch",
-            yaml: valid(replacing: "  endpoint: tcp://127.0.0.1:6550", with: "  endpoint: tcp://127.0.0.1:6550\n  rotation: {epoch: 1h, grace: 90m}"),
+            yaml: valid(
+                replacing: "  endpoint: tcp://127.0.0.1:6550",
+                with: "  endpoint: tcp://127.0.0.1:6550\n  rotation: {epoch: 1h, grace: 90m}"),
             expected: ["kms.rotation.grace: 90m must be shorter than the epoch 1h"]),
         Case(
             label: "host needed with several hosts",
@@ -335,5 +366,56 @@ struct TopologyValidationTests {
         } catch {
             #expect(error.issues.first?.message.hasPrefix("cannot read /nonexistent/sealpipe/topology.yaml") == true)
         }
+    }
+}
+
+extension TopologyValidationTests {
+    static let secondaryCases: [Case] = [
+        Case(
+            label: "a section of the wrong type is not also reported missing",
+            yaml: valid(replacing: "stages:", with: "stages: {}\nunused:").components(separatedBy: "unused:")[0],
+            expected: ["stages: expected a list"]),
+        Case(
+            label: "a broken host is not also unknown where it is used",
+            yaml: valid(replacing: "model:", with: "hosts: {local: {address: 127.0.0.1}, gw: [1]}\nmodel:")
+                .replacingOccurrences(of: "kms:\n", with: "kms:\n  host: local\n")
+                .replacingOccurrences(of: "gateway:\n", with: "gateway:\n  host: gw\n")
+                .replacingOccurrences(of: "kind: tokenizer}", with: "kind: tokenizer, host: local}")
+                .replacingOccurrences(of: "kind: pooling}", with: "kind: pooling, host: local}")
+                .replacingOccurrences(of: "layers: [0, 3]}", with: "layers: [0, 3], host: local}")
+                .replacingOccurrences(of: "layers: [3, 6]}", with: "layers: [3, 6], host: local}"),
+            expected: ["hosts.gw: expected a mapping"]),
+        Case(
+            label: "a bad host address",
+            yaml: valid(replacing: "model:", with: "hosts: {local: {address: \"10.0.0.1 \"}}\nmodel:"),
+            expected: ["hosts.local.address: \"10.0.0.1 \" is not an IP address or host name"]),
+        Case(
+            label: "a wrongly typed list item names its index",
+            yaml: valid(replacing: "layers: [3, 6]", with: "layers: [3, six]"),
+            expected: ["stages[2].layers[1]: expected an integer"]),
+    ]
+
+    @Test("secondary problems are not piled on a first one", arguments: secondaryCases)
+    func secondary(_ broken: Case) {
+        #expect(Self.problems(broken.yaml) == broken.expected)
+    }
+}
+
+extension TopologyValidationTests {
+    @Test("a wrongly typed field does not hide a pipeline error elsewhere")
+    func typeErrorKeepsShapeErrors() {
+        let yaml = Self.valid(replacing: "layers: [0, 3]}", with: "layers: [0, 3], replicas: two}")
+            .replacingOccurrences(of: "layers: [3, 6]", with: "layers: [3, 5]")
+        #expect(
+            Self.problems(yaml) == [
+                "stages[1].replicas: expected an integer",
+                "stages: the encoders cover layers 0..<5 but the model has 6",
+            ])
+    }
+
+    @Test("a broken stage item does not also make the list incomplete")
+    func brokenItem() {
+        let yaml = Self.valid(replacing: "{name: shard-1, kind: encoder, layers: [3, 6]}", with: "[shard-1]")
+        #expect(Self.problems(yaml) == ["stages[2]: expected a mapping"])
     }
 }

@@ -27,7 +27,8 @@ public struct RestartPolicy: Sendable, Hashable {
         jitter: Double = 0.2, healthyAfter: Duration = .seconds(30), maxRapidCrashes: Int = 5,
         fatalExitCodes: Set<Int32> = [78], shutdownGrace: Duration = .seconds(10)
     ) {
-        precondition(initialBackoff > .zero && maxBackoff >= initialBackoff, "backoff must be positive and capped above")
+        precondition(
+            initialBackoff > .zero && maxBackoff >= initialBackoff, "backoff must be positive and capped above")
         precondition(multiplier >= 1 && (0...1).contains(jitter) && maxRapidCrashes >= 0, "invalid restart policy")
         self.initialBackoff = initialBackoff
         self.maxBackoff = maxBackoff

@@ -103,7 +103,7 @@ struct FieldReader<Key: CodingKey & CaseIterable> {
         let known = Key.allCases.map(\.stringValue)
         for key in container.allKeys.sorted(by: { $0.stringValue < $1.stringValue })
         where !known.contains(key.stringValue) {
-            var message = "unknown key"
+            var message = FieldReader.unknownKey
             if let suggestion = FieldReader.closest(to: key.stringValue, in: known) {
                 message += " (did you mean \"\(suggestion)\"?)"
             } else {
@@ -112,6 +112,8 @@ struct FieldReader<Key: CodingKey & CaseIterable> {
             issues.record(TopologyIssue(path: DecodingIssues.path(codingPath + [key]), message: message))
         }
     }
+
+    static var unknownKey: String { "unknown key" }
 
     /// The value at `key`: `nil` when absent or null, or when it has the wrong type (recorded).
     func callAsFunction<T: Decodable>(_ key: Key, as type: T.Type = T.self) -> T? {

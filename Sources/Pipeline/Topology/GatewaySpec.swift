@@ -10,8 +10,10 @@ public struct GatewaySpec: Sendable, Hashable {
     public let maxInFlight: Int
     /// The largest sealed payload accepted from a client or a stage, in bytes.
     public let maxPayload: Int
-    /// A job's deadline when the client asks for none, and the longest it may ask for.
+    /// A job's deadline when the client asks for none.
     public let deadline: Duration
+    /// The longest deadline a client may ask for; at least `deadline`.
+    public let maxDeadline: Duration
     /// How often the gateway and each replica exchange heartbeats.
     public let heartbeatInterval: Duration
     /// Silence after which a replica is presumed dead and its jobs are retried elsewhere.
@@ -23,7 +25,8 @@ public struct GatewaySpec: Sendable, Hashable {
 
     public init(
         host: String, front: Endpoint, backend: Endpoint, maxInFlight: Int, maxPayload: Int, deadline: Duration,
-        heartbeatInterval: Duration, heartbeatTimeout: Duration, maxAttempts: Int, metrics: MetricsAddress
+        maxDeadline: Duration, heartbeatInterval: Duration, heartbeatTimeout: Duration, maxAttempts: Int,
+        metrics: MetricsAddress
     ) {
         self.host = host
         self.front = front
@@ -31,6 +34,7 @@ public struct GatewaySpec: Sendable, Hashable {
         self.maxInFlight = maxInFlight
         self.maxPayload = maxPayload
         self.deadline = deadline
+        self.maxDeadline = maxDeadline
         self.heartbeatInterval = heartbeatInterval
         self.heartbeatTimeout = heartbeatTimeout
         self.maxAttempts = maxAttempts

@@ -4,7 +4,7 @@
 struct RawTopology: Decodable {
     var name: String?
     var model: RawModel?
-    var hosts: [String: RawHost]?
+    var hosts: [String: Lenient<RawHost>]?
     var kms: RawKeyBroker?
     var gateway: RawGateway?
     var metrics: RawMetrics?
@@ -131,12 +131,13 @@ struct RawTopology: Decodable {
         var maxInFlight: Int?
         var maxPayload: String?
         var deadline: String?
+        var maxDeadline: String?
         var heartbeat: RawHeartbeat?
         var maxAttempts: Int?
         var metrics: String?
 
         enum Keys: String, CodingKey, CaseIterable {
-            case host, front, backend, maxInFlight, maxPayload, deadline, heartbeat, maxAttempts, metrics
+            case host, front, backend, maxInFlight, maxPayload, deadline, maxDeadline, heartbeat, maxAttempts, metrics
         }
 
         init(from decoder: any Decoder) throws {
@@ -147,6 +148,7 @@ struct RawTopology: Decodable {
             maxInFlight = read(.maxInFlight)
             maxPayload = read(.maxPayload)
             deadline = read(.deadline)
+            maxDeadline = read(.maxDeadline)
             heartbeat = read(.heartbeat)
             maxAttempts = read(.maxAttempts)
             metrics = read(.metrics)

@@ -20,7 +20,8 @@ extension Topology {
         ]
         if let stage = stage(named: role) {
             members["kind"] = .string(stage.kind.rawValue)
-            members["layers"] = stage.layers.map { .array([.integer(Int64($0.lowerBound)), .integer(Int64($0.upperBound))]) } ?? .null
+            members["layers"] =
+                stage.layers.map { .array([.integer(Int64($0.lowerBound)), .integer(Int64($0.upperBound))]) } ?? .null
             members["maxBatch"] = .integer(Int64(stage.maxBatch))
             members["maxDelayNanoseconds"] = .integer(UnitText.nanosecondCount(stage.maxDelay))
             members["queue"] = .integer(Int64(stage.queue))
@@ -30,6 +31,7 @@ extension Topology {
             members["maxInFlight"] = .integer(Int64(gateway.maxInFlight))
             members["maxPayload"] = .integer(Int64(gateway.maxPayload))
             members["deadlineNanoseconds"] = .integer(UnitText.nanosecondCount(gateway.deadline))
+            members["maxDeadlineNanoseconds"] = .integer(UnitText.nanosecondCount(gateway.maxDeadline))
             members["heartbeatIntervalNanoseconds"] = .integer(UnitText.nanosecondCount(gateway.heartbeatInterval))
             members["heartbeatTimeoutNanoseconds"] = .integer(UnitText.nanosecondCount(gateway.heartbeatTimeout))
             members["maxAttempts"] = .integer(Int64(gateway.maxAttempts))

@@ -13,7 +13,9 @@ extension Topology {
         } catch let error as TopologyError {
             throw error
         } catch let error as YamlError {
-            throw TopologyError(issues: [TopologyIssue(path: "", message: "not valid YAML: \(Topology.describe(error))")])
+            throw TopologyError(issues: [
+                TopologyIssue(path: "", message: "not valid YAML: \(Topology.describe(error))")
+            ])
         } catch {
             throw TopologyError(issues: [TopologyIssue(path: "", message: "not valid YAML: \(error)")])
         }
@@ -38,7 +40,9 @@ extension Topology {
         do {
             text = try String(contentsOfFile: path, encoding: .utf8)
         } catch {
-            throw TopologyError(issues: [TopologyIssue(path: "", message: "cannot read \(path): \(error.localizedDescription)")])
+            throw TopologyError(issues: [
+                TopologyIssue(path: "", message: "cannot read \(path): \(error.localizedDescription)")
+            ])
         }
         return try Topology(yaml: text)
     }

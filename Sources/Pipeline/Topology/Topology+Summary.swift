@@ -16,7 +16,7 @@ extension Topology {
         lines.append("  key broker           \(keyBrokerEndpoint)   (bind \(keyBroker.endpoint))")
         lines.append(
             "gateway: maxInFlight \(gateway.maxInFlight), maxPayload \(UnitText.format(bytes: gateway.maxPayload)), "
-                + "deadline \(UnitText.format(gateway.deadline)), heartbeat \(UnitText.format(gateway.heartbeatInterval))"
+                + "deadline \(UnitText.format(gateway.deadline)) (at most \(UnitText.format(gateway.maxDeadline))), heartbeat \(UnitText.format(gateway.heartbeatInterval))"
                 + "/\(UnitText.format(gateway.heartbeatTimeout)), maxAttempts \(gateway.maxAttempts)")
         lines.append(
             "key broker: epoch \(UnitText.format(keyBroker.epoch)), grace \(UnitText.format(keyBroker.grace)), "

@@ -43,6 +43,12 @@ public struct Topology: Sendable, Hashable {
         [Topology.gatewayRole] + stages.map(\.name)
     }
 
+    /// The stages' roles in pipeline order, without the gateway: the first receives client
+    /// requests, the last produces results (the gateway's routing table).
+    public var stageRoles: [String] {
+        stages.map(\.name)
+    }
+
     /// The role whose hops `role` receives (the gateway for the first stage, the last stage for
     /// the gateway), or `nil` for an unknown role.
     public func previousRole(of role: String) -> String? {

@@ -13,6 +13,7 @@ enum TopologyDefaults {
     static let maxAttempts = 3
     static let maxPayload = 1 << 20
     static let deadline: Duration = .seconds(30)
+    static let maxDeadline: Duration = .seconds(300)
     static let heartbeatInterval: Duration = .milliseconds(500)
     static let heartbeatTimeout: Duration = .seconds(2)
     static let maxBatch = 32

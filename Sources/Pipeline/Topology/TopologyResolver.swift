@@ -4,12 +4,27 @@ import Attestation
 /// collects every problem with its place instead of stopping at the first.
 struct TopologyResolver {
     private(set) var issues: [TopologyIssue]
+    /// Places where decoding dropped a value it could not read: the resolver adds nothing at
+    /// such a place or at the list holding it (a wrongly typed `layers[1]` is not also
+    /// "layers: required"), one problem per place. Unknown keys drop nothing and are not here.
+    private let droppedPaths: [String]
+    /// Hosts that are declared but broken: references to them are not also "unknown".
+    private var brokenHosts: Set<String> = []
 
     init(decodingIssues: [TopologyIssue]) {
         issues = decodingIssues
+        droppedPaths = decodingIssues.filter { !$0.message.hasPrefix(FieldReader<RawTopology.Keys>.unknownKey) }
+            .map(\.path)
     }
 
     private mutating func report(_ path: String, _ message: String) {
+        let dropped = droppedPaths.contains { dropped in
+            guard dropped.hasPrefix(path) else { return false }
+            let rest = dropped.dropFirst(path.count)
+            // The place itself, or one item of the list at this place.
+            return rest.isEmpty || (rest.first == "[" && rest.last == "]" && !rest.contains("."))
+        }
+        guard !dropped else { return }
         issues.append(TopologyIssue(path: path, message: message))
     }
 
@@ -49,7 +64,8 @@ struct TopologyResolver {
         }
 
         let roles = [Topology.gatewayRole] + stages.map(\.name)
-        let policy = resolvePolicy(raw.kms?.policy, roles: roles, allRolesKnown: stages.count == (raw.stages?.count ?? 0))
+        let policy = resolvePolicy(
+            raw.kms?.policy, roles: roles, allRolesKnown: stages.count == (raw.stages?.count ?? 0))
 
         if let keyBroker, let gateway {
             checkReachability(keyBroker: keyBroker, gateway: gateway, stages: stages, stagePaths: stagePaths)
@@ -120,16 +136,17 @@ struct TopologyResolver {
         }
     }
 
-    private mutating func resolveHosts(_ raw: [String: RawTopology.RawHost]?) -> [HostSpec] {
+    private mutating func resolveHosts(_ raw: [String: Lenient<RawTopology.RawHost>]?) -> [HostSpec] {
         guard let raw else { return [HostSpec(name: TopologyDefaults.hostName, address: TopologyDefaults.hostAddress)] }
         if raw.isEmpty { report("hosts", "at least one host is required") }
         var hosts: [HostSpec] = []
-        for (name, host) in raw.sorted(by: { $0.key < $1.key }) {
+        for (name, item) in raw.sorted(by: { $0.key < $1.key }) {
             let path = "hosts.\(name)"
-            var valid = true
-            if !TopologyResolver.isName(name) {
+            brokenHosts.insert(name)
+            guard let host = item.value else { continue }
+            guard TopologyResolver.isName(name) else {
                 report(path, "\"\(name)\" is not a valid host name (\(TopologyResolver.nameRule))")
-                valid = false
+                continue
             }
             guard let address = host.address else {
                 report(path + ".address", "required")
@@ -139,7 +156,8 @@ struct TopologyResolver {
                 report(path + ".address", "\"\(address)\" is not an IP address or host name")
                 continue
             }
-            if valid { hosts.append(HostSpec(name: name, address: address)) }
+            brokenHosts.remove(name)
+            hosts.append(HostSpec(name: name, address: address))
         }
         return hosts
     }
@@ -195,10 +213,19 @@ struct TopologyResolver {
         let host = resolveHost(raw.host, path: "gateway.host", hosts: hosts)
         let front = resolveEndpoint(raw.front, path: "gateway.front", host: host, hosts: hosts)
         let backend = resolveEndpoint(raw.backend, path: "gateway.backend", host: host, hosts: hosts)
-        let maxInFlight = resolveCount(raw.maxInFlight, path: "gateway.maxInFlight", default: TopologyDefaults.maxInFlight)
-        let maxAttempts = resolveCount(raw.maxAttempts, path: "gateway.maxAttempts", default: TopologyDefaults.maxAttempts)
+        let maxInFlight = resolveCount(
+            raw.maxInFlight, path: "gateway.maxInFlight", default: TopologyDefaults.maxInFlight)
+        let maxAttempts = resolveCount(
+            raw.maxAttempts, path: "gateway.maxAttempts", default: TopologyDefaults.maxAttempts)
         let maxPayload = resolveSize(raw.maxPayload, path: "gateway.maxPayload", default: TopologyDefaults.maxPayload)
         let deadline = resolveDuration(raw.deadline, path: "gateway.deadline", default: TopologyDefaults.deadline)
+        let maxDeadline = resolveDuration(
+            raw.maxDeadline, path: "gateway.maxDeadline", default: max(TopologyDefaults.maxDeadline, deadline ?? .zero))
+        if let deadline, let maxDeadline, maxDeadline < deadline {
+            report(
+                "gateway.maxDeadline",
+                "\(UnitText.format(maxDeadline)) is shorter than the default deadline \(UnitText.format(deadline))")
+        }
         let interval = resolveDuration(
             raw.heartbeat?.interval, path: "gateway.heartbeat.interval", default: TopologyDefaults.heartbeatInterval)
         let timeout = resolveDuration(
@@ -211,7 +238,7 @@ struct TopologyResolver {
         let metricsAddress = metrics.next(
             explicit: raw.metrics, path: "gateway.metrics", host: host, report: { self.report($0, $1) })
         guard let host, let front, let backend, let maxInFlight, let maxAttempts, let maxPayload, let deadline,
-            let interval, let timeout, let metricsAddress
+            let maxDeadline, maxDeadline >= deadline, let interval, let timeout, let metricsAddress
         else { return nil }
         if front == backend {
             report("gateway.backend", "is the same endpoint as gateway.front")
@@ -219,7 +246,8 @@ struct TopologyResolver {
         }
         return GatewaySpec(
             host: host, front: front, backend: backend, maxInFlight: maxInFlight, maxPayload: maxPayload,
-            deadline: deadline, heartbeatInterval: interval, heartbeatTimeout: timeout, maxAttempts: maxAttempts,
+            deadline: deadline, maxDeadline: maxDeadline, heartbeatInterval: interval, heartbeatTimeout: timeout,
+            maxAttempts: maxAttempts,
             metrics: metricsAddress)
     }
 
@@ -275,7 +303,8 @@ struct TopologyResolver {
             raw.batching?.maxDelay, path: path + ".batching.maxDelay", default: TopologyDefaults.maxDelay,
             allowZero: true)
         var queue = resolveCount(
-            raw.queue, path: path + ".queue", default: (maxBatch ?? TopologyDefaults.maxBatch) * TopologyDefaults.queueBatches)
+            raw.queue, path: path + ".queue",
+            default: (maxBatch ?? TopologyDefaults.maxBatch) * TopologyDefaults.queueBatches)
         if let given = queue, let maxBatch, given < maxBatch {
             report(path + ".queue", "\(given) is smaller than batching.maxBatch \(maxBatch)")
             queue = nil
@@ -295,7 +324,9 @@ struct TopologyResolver {
             } else {
                 layers = rawLayers[0]..<rawLayers[1]
                 if let model, model.kind == .minilm, rawLayers[1] > model.layers {
-                    report(path + ".layers", "range \(rawLayers[0])..<\(rawLayers[1]) exceeds the model's \(model.layers) layers")
+                    report(
+                        path + ".layers",
+                        "range \(rawLayers[0])..<\(rawLayers[1]) exceeds the model's \(model.layers) layers")
                     valid = false
                 }
             }
@@ -419,7 +450,9 @@ struct TopologyResolver {
             for (index, value) in measurements.enumerated() {
                 if value == TopologyDefaults.referenceBuild {
                     normalized.append(value)
-                } else if value.count >= 2, value.count % 2 == 0, value.allSatisfy(\.isHexDigit), value.allSatisfy(\.isASCII) {
+                } else if value.count >= 2, value.count % 2 == 0, value.allSatisfy(\.isHexDigit),
+                    value.allSatisfy(\.isASCII)
+                {
                     normalized.append(value.lowercased())
                 } else {
                     report(
@@ -517,12 +550,14 @@ struct TopologyResolver {
 
     private mutating func resolveHost(_ raw: String?, path: String, hosts: [HostSpec]) -> String? {
         guard let raw else {
-            if hosts.count == 1 { return hosts[0].name }
-            if hosts.count > 1 { report(path, "required when the topology has more than one host") }
+            if hosts.count == 1 && brokenHosts.isEmpty { return hosts[0].name }
+            if hosts.count + brokenHosts.count > 1 {
+                report(path, "required when the topology has more than one host")
+            }
             return nil
         }
         guard hosts.contains(where: { $0.name == raw }) else {
-            report(path, "unknown host \"\(raw)\"")
+            if !brokenHosts.contains(raw) { report(path, "unknown host \"\(raw)\"") }
             return nil
         }
         return raw
