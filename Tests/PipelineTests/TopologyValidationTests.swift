@@ -133,6 +133,15 @@ struct TopologyValidationTests {
             yaml: valid(replacing: "layers: [0, 3]}", with: "layers: [0, 3], replicas: 0}"),
             expected: ["stages[1].replicas: must be at least 1, not 0"]),
         Case(
+            label: "absurd replicas",
+            yaml: valid(replacing: "layers: [0, 3]}", with: "layers: [0, 3], replicas: 9223372036854775807}"),
+            expected: ["stages[1].replicas: must be at most 256, not 9223372036854775807"]),
+        Case(
+            label: "absurd maxBatch",
+            yaml: valid(
+                replacing: "layers: [0, 3]}", with: "layers: [0, 3], batching: {maxBatch: 9223372036854775807}}"),
+            expected: ["stages[1].batching.maxBatch: must be at most 65536, not 9223372036854775807"]),
+        Case(
             label: "zero maxBatch",
             yaml: valid(replacing: "layers: [0, 3]}", with: "layers: [0, 3], batching: {maxBatch: 0}}"),
             expected: ["stages[1].batching.maxBatch: must be at least 1, not 0"]),
@@ -417,5 +426,20 @@ extension TopologyValidationTests {
     func brokenItem() {
         let yaml = Self.valid(replacing: "{name: shard-1, kind: encoder, layers: [3, 6]}", with: "[shard-1]")
         #expect(Self.problems(yaml) == ["stages[2]: expected a mapping"])
+    }
+}
+
+extension TopologyValidationTests {
+    @Test("a policy role is still checked when an unrelated stage setting is broken")
+    func policyRolesWithBrokenStage() {
+        let yaml = Self.valid(replacing: "layers: [3, 6]", with: "layers: [3, 9]")
+            .replacingOccurrences(
+                of: "  endpoint: tcp://127.0.0.1:6550",
+                with: "  endpoint: tcp://127.0.0.1:6550\n  policy: {roles: {shard-1: {allowDebug: true}, shard-2: {}}}")
+        #expect(
+            Self.problems(yaml) == [
+                "stages[2].layers: range 3..<9 exceeds the model's 6 layers",
+                "kms.policy.roles.shard-2: unknown role (roles are gateway, preprocessor, shard-0, shard-1, postprocessor)",
+            ])
     }
 }

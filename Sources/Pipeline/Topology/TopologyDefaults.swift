@@ -24,4 +24,15 @@ enum TopologyDefaults {
     static let measurements = [referenceBuild]
     static let referenceBuild = "reference-build"
     static let evidenceKinds = ["simulated", "sev-snp", "tdx"]
+
+    /// Upper bounds on counts: far above any sane setting, low enough that no arithmetic on
+    /// them overflows (queue = 4 × maxBatch, metrics port + replicas).
+    enum Limits {
+        static let replicas = 256
+        static let threads = 256
+        static let maxBatch = 65_536
+        static let queue = 1 << 20
+        static let maxInFlight = 1 << 24
+        static let maxAttempts = 100
+    }
 }

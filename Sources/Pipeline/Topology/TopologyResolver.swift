@@ -43,14 +43,19 @@ struct TopologyResolver {
 
         var stages: [StageSpec] = []
         var stagePaths: [String] = []
+        // Every stage whose name is valid, even if something else about it is not: the policy's
+        // role names are checked against these.
+        var stageNames: [String] = []
         if let rawStages = raw.stages {
             if rawStages.isEmpty { report("stages", "at least one stage is required") }
             var seen: [String: String] = [:]
             for (index, item) in rawStages.enumerated() {
                 let path = "stages[\(index)]"
                 guard let rawStage = item.value else { continue }
+                let namesBefore = seen.count
                 let stage = resolveStage(
                     rawStage, path: path, model: model, hosts: hosts, seenNames: &seen, metrics: &metrics)
+                if seen.count > namesBefore, let name = rawStage.name { stageNames.append(name) }
                 if let stage {
                     stages.append(stage)
                     stagePaths.append(path)
@@ -59,13 +64,13 @@ struct TopologyResolver {
             if stages.count == rawStages.count, let model {
                 checkShape(stages, paths: stagePaths, model: model)
             }
-        } else if raw.stages == nil {
+        } else {
             report("stages", "required")
         }
 
-        let roles = [Topology.gatewayRole] + stages.map(\.name)
+        let roles = [Topology.gatewayRole] + stageNames
         let policy = resolvePolicy(
-            raw.kms?.policy, roles: roles, allRolesKnown: stages.count == (raw.stages?.count ?? 0))
+            raw.kms?.policy, roles: roles, allRolesKnown: stageNames.count == (raw.stages?.count ?? 0))
 
         if let keyBroker, let gateway {
             checkReachability(keyBroker: keyBroker, gateway: gateway, stages: stages, stagePaths: stagePaths)
@@ -214,9 +219,11 @@ struct TopologyResolver {
         let front = resolveEndpoint(raw.front, path: "gateway.front", host: host, hosts: hosts)
         let backend = resolveEndpoint(raw.backend, path: "gateway.backend", host: host, hosts: hosts)
         let maxInFlight = resolveCount(
-            raw.maxInFlight, path: "gateway.maxInFlight", default: TopologyDefaults.maxInFlight)
+            raw.maxInFlight, path: "gateway.maxInFlight", default: TopologyDefaults.maxInFlight,
+            limit: TopologyDefaults.Limits.maxInFlight)
         let maxAttempts = resolveCount(
-            raw.maxAttempts, path: "gateway.maxAttempts", default: TopologyDefaults.maxAttempts)
+            raw.maxAttempts, path: "gateway.maxAttempts", default: TopologyDefaults.maxAttempts,
+            limit: TopologyDefaults.Limits.maxAttempts)
         let maxPayload = resolveSize(raw.maxPayload, path: "gateway.maxPayload", default: TopologyDefaults.maxPayload)
         let deadline = resolveDuration(raw.deadline, path: "gateway.deadline", default: TopologyDefaults.deadline)
         let maxDeadline = resolveDuration(
@@ -295,16 +302,20 @@ struct TopologyResolver {
         }
 
         let host = resolveHost(raw.host, path: path + ".host", hosts: hosts)
-        let replicas = resolveCount(raw.replicas, path: path + ".replicas", default: 1)
-        let threads = resolveCount(raw.threads, path: path + ".threads", default: 1)
+        let replicas = resolveCount(
+            raw.replicas, path: path + ".replicas", default: 1, limit: TopologyDefaults.Limits.replicas)
+        let threads = resolveCount(
+            raw.threads, path: path + ".threads", default: 1, limit: TopologyDefaults.Limits.threads)
         let maxBatch = resolveCount(
-            raw.batching?.maxBatch, path: path + ".batching.maxBatch", default: TopologyDefaults.maxBatch)
+            raw.batching?.maxBatch, path: path + ".batching.maxBatch", default: TopologyDefaults.maxBatch,
+            limit: TopologyDefaults.Limits.maxBatch)
         let maxDelay = resolveDuration(
             raw.batching?.maxDelay, path: path + ".batching.maxDelay", default: TopologyDefaults.maxDelay,
             allowZero: true)
         var queue = resolveCount(
             raw.queue, path: path + ".queue",
-            default: (maxBatch ?? TopologyDefaults.maxBatch) * TopologyDefaults.queueBatches)
+            default: (maxBatch ?? TopologyDefaults.maxBatch) * TopologyDefaults.queueBatches,
+            limit: TopologyDefaults.Limits.queue)
         if let given = queue, let maxBatch, given < maxBatch {
             report(path + ".queue", "\(given) is smaller than batching.maxBatch \(maxBatch)")
             queue = nil
@@ -609,10 +620,16 @@ struct TopologyResolver {
         return size
     }
 
-    private mutating func resolveCount(_ raw: Int?, path: String, default value: Int) -> Int? {
+    /// A positive count with an upper bound, so that no later arithmetic on it can overflow
+    /// and no typo (`replicas: 20000`) starts a machine-filling number of processes.
+    private mutating func resolveCount(_ raw: Int?, path: String, default value: Int, limit: Int) -> Int? {
         let count = raw ?? value
         guard count >= 1 else {
             report(path, "must be at least 1, not \(count)")
+            return nil
+        }
+        guard count <= limit else {
+            report(path, "must be at most \(limit), not \(count)")
             return nil
         }
         return count
