@@ -268,3 +268,22 @@ struct SupervisorStateTests {
             state.handle(.exited(service: "kms", status: .exited(1)), at: at(2)) == [], "a duplicate exit is ignored")
     }
 }
+
+@Suite("Supervisor invariants")
+struct SupervisorInvariantTests {
+    @Test("a restart policy without a positive, capped backoff is a programming error")
+    func invalidPolicy() async {
+        await #expect(processExitsWith: .failure) {
+            _ = RestartPolicy(initialBackoff: .seconds(10), maxBackoff: .seconds(1))
+        }
+    }
+
+    @Test("two services with one name are a programming error")
+    func duplicateNames() async {
+        await #expect(processExitsWith: .failure) {
+            let metrics = MetricsAddress(host: "127.0.0.1", port: 1)
+            let kms = ServiceSpec(kind: .keyBroker, host: "a", metrics: metrics, dependencies: [])
+            _ = SupervisorState(services: [kms, kms], seed: 1)
+        }
+    }
+}
