@@ -51,7 +51,8 @@ public struct SupervisorState: Sendable {
         case scheduleRestart(service: String, after: Duration)
         /// Drop a pending restart timer (a late `.timerFired` is ignored anyway).
         case cancelRestart(service: String)
-        /// Send SIGTERM: the child drains and exits.
+        /// Send SIGTERM: the child drains and exits. A child still being created gets it as soon
+        /// as it exists (its `.started` is not needed any more).
         case terminate(service: String)
         /// Send SIGKILL.
         case kill(service: String)
