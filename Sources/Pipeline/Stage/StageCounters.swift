@@ -1,0 +1,41 @@
+public import Observability
+
+/// What a stage replica has done; read by metrics and `sealpipe status`.
+public struct StageCounters: Sendable {
+    public var received = 0
+    public var processed = 0
+    public var failed = 0
+    /// Refused hops by the check that failed (sender, open, replay, deadline, …).
+    public var rejected: [String: Int] = [:]
+    public var opens = 0
+    public var seals = 0
+    public var batchSizes = BucketHistogram.sizes()
+    public var openSeconds = BucketHistogram.durations()
+    public var sealSeconds = BucketHistogram.durations()
+    public var computeSeconds = BucketHistogram.durations()
+    public var queueDepth = 0
+    public var capacity = 0
+
+    public init() {}
+
+    /// The Prometheus exposition of these counters, labelled with the role and replica.
+    public func exposition(role: String, replica: Int, into exposition: inout PrometheusExposition) {
+        let labels = ["role": role, "replica": String(replica)]
+        exposition.counter("sealpipe_stage_received_total", "Hops received by the stage.", Double(received), labels: labels)
+        exposition.counter("sealpipe_stage_processed_total", "Hops processed and forwarded.", Double(processed), labels: labels)
+        exposition.counter("sealpipe_stage_failed_total", "Inputs the workload could not process.", Double(failed), labels: labels)
+        for (check, count) in rejected.sorted(by: { $0.key < $1.key }) {
+            exposition.counter(
+                "sealpipe_stage_rejected_total", "Hops refused, by the check that failed.", Double(count),
+                labels: labels.merging(["check": check]) { $1 })
+        }
+        exposition.counter("sealpipe_stage_opens_total", "Sealed boxes opened.", Double(opens), labels: labels)
+        exposition.counter("sealpipe_stage_seals_total", "Sealed boxes made.", Double(seals), labels: labels)
+        exposition.gauge("sealpipe_stage_queue_depth", "Hops waiting for the compute thread.", Double(queueDepth), labels: labels)
+        exposition.gauge("sealpipe_stage_capacity", "Hops the replica accepts at once.", Double(capacity), labels: labels)
+        exposition.histogram("sealpipe_stage_batch_size", "Inputs per computed batch.", batchSizes, labels: labels)
+        exposition.histogram("sealpipe_stage_open_seconds", "Time to verify and open one hop.", openSeconds, labels: labels)
+        exposition.histogram("sealpipe_stage_seal_seconds", "Time to seal and sign one output.", sealSeconds, labels: labels)
+        exposition.histogram("sealpipe_stage_compute_seconds", "Time to compute one batch.", computeSeconds, labels: labels)
+    }
+}

@@ -1,0 +1,95 @@
+import Foundation
+public import Sodium
+public import Wire
+import ZeroMQ
+
+/// Submits jobs to a pipeline's front socket and opens their results.
+///
+/// Each job is sealed to the front role's key with a fresh reply key, so only this client can
+/// open its result. Jobs are pipelined: all are sent, then answers are matched by job id.
+/// Blocking and single-threaded (it owns a socket): use one per thread.
+public final class PipelineClient {
+    public let target: PipelineTarget
+    private let context: ZMQContext
+    private let socket: Socket
+
+    public init(target: PipelineTarget) throws {
+        self.target = target
+        context = try ZMQContext()
+        socket = try context.socket(.dealer)
+        try socket.setSendHighWaterMark(100_000)
+        try socket.setReceiveHighWaterMark(100_000)
+        try socket.connect(target.frontEndpoint)
+    }
+
+    /// A job in flight: what is needed to open and check its answer.
+    public struct PendingJob: Sendable {
+        public let id: JobID
+        let replyKeys: BoxKeyPair
+        public let sentAt: ContinuousClock.Instant
+    }
+
+    /// Seals and sends one job; `timeout` is the deadline the pipeline enforces (nil: its default).
+    public func send(_ body: [UInt8], timeout: Duration? = nil) throws -> PendingJob {
+        let id = JobID.random()
+        let replyKeys = BoxKeyPair.generate()
+        let envelope = JobEnvelope(jobID: id, replyKey: replyKeys.publicKey.bytes, body: body)
+        let sealed = SealedBox.seal(envelope.encoded(), to: target.frontKey)
+        let milliseconds = timeout.map { UInt64(max(1, $0.components.seconds * 1000 + $0.components.attoseconds / 1_000_000_000_000_000)) } ?? 0
+        let header = MessageHeader(type: .submit, epoch: target.epoch, jobID: id, deadline: milliseconds)
+        try socket.send([header.encoded(), sealed])
+        return PendingJob(id: id, replyKeys: replyKeys, sentAt: .now)
+    }
+
+    /// Receives one answer (waiting at most `timeout`) and matches it to a pending job.
+    /// Returns `nil` on timeout; answers for unknown jobs are skipped.
+    public func receive(pending: [JobID: PendingJob], timeout: Duration) throws -> (JobID, Result<[UInt8], ClientError>)? {
+        let deadline = ContinuousClock.now + timeout
+        while true {
+            let remaining = ContinuousClock.now.duration(to: deadline)
+            guard remaining > .zero, let frames = try socket.receive(timeout: remaining) else { return nil }
+            guard let message = try? PipelineMessage(frames: frames), let job = pending[message.header.jobID] else { continue }
+            return (job.id, open(message, for: job))
+        }
+    }
+
+    /// Sends every body, waits for every answer (bounded by `timeout` overall), in input order.
+    public func submit(_ bodies: [[UInt8]], timeout: Duration = .seconds(60)) throws -> [Result<[UInt8], ClientError>] {
+        var pending: [JobID: PendingJob] = [:]
+        var order: [JobID] = []
+        for body in bodies {
+            let job = try send(body, timeout: timeout)
+            pending[job.id] = job
+            order.append(job.id)
+        }
+        var answers: [JobID: Result<[UInt8], ClientError>] = [:]
+        let deadline = ContinuousClock.now + timeout + .seconds(1)
+        while answers.count < order.count {
+            let remaining = ContinuousClock.now.duration(to: deadline)
+            guard remaining > .zero, let (id, answer) = try receive(pending: pending, timeout: remaining) else { break }
+            answers[id] = answer
+            pending[id] = nil
+        }
+        return order.map { answers[$0] ?? .failure(.timedOut) }
+    }
+
+    /// Checks the last stage's signature, opens with the job's reply key, and checks the job id.
+    public func open(_ message: PipelineMessage, for job: PendingJob) -> Result<[UInt8], ClientError> {
+        switch message.header.type {
+        case .error:
+            return .failure(.pipeline(code: message.header.code, message: String(decoding: message.body[0], as: UTF8.self)))
+        case .result:
+            let ciphertext = message.body[0]
+            let signed = HopSignature.signedBytes(
+                from: target.resultSigner.role, to: HopSignature.clientRole, header: message.header, ciphertext: ciphertext)
+            guard target.resultSigner.key.isValidSignature(message.body[1], for: signed) else { return .failure(.badResultSignature) }
+            guard let plaintext = try? SealedBox.open(ciphertext, with: job.replyKeys) else { return .failure(.couldNotOpen) }
+            guard let result = try? plaintext.withUnsafeBytes({ try JobResult(decoding: Array($0)) }), result.jobID == job.id else {
+                return .failure(.malformedAnswer("the sealed result does not name this job"))
+            }
+            return .success(result.body)
+        default:
+            return .failure(.malformedAnswer("unexpected \(message.header.type) message"))
+        }
+    }
+}

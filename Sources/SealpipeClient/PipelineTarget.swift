@@ -1,0 +1,20 @@
+public import Sodium
+
+/// Where a client sends jobs and the public keys it seals to and checks results with —
+/// normally taken from a verified pipeline manifest.
+public struct PipelineTarget: Sendable {
+    /// The gateway's front endpoint, e.g. `tcp://127.0.0.1:5555`.
+    public var frontEndpoint: String
+    /// The front role's public key for `epoch`: requests are sealed to it.
+    public var frontKey: BoxPublicKey
+    public var epoch: UInt32
+    /// The last role's name and signing key: a result not signed by it is refused.
+    public var resultSigner: (role: String, key: SigningPublicKey)
+
+    public init(frontEndpoint: String, frontKey: BoxPublicKey, epoch: UInt32, resultSigner: (role: String, key: SigningPublicKey)) {
+        self.frontEndpoint = frontEndpoint
+        self.frontKey = frontKey
+        self.epoch = epoch
+        self.resultSigner = resultSigner
+    }
+}

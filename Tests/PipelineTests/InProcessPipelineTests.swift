@@ -1,0 +1,203 @@
+import Foundation
+import Gateway
+import Logging
+import Pipeline
+import SealpipeClient
+import Sodium
+import Testing
+import Wire
+import ZeroMQ
+
+/// A whole pipeline in one process: a gateway and echo stages on loopback TCP, with keys made
+/// here as the key broker would release them, and the real client.
+@Suite("In-process pipeline", .timeLimit(.minutes(1)))
+struct InProcessPipelineTests {
+    static let roles = ["pre", "mid", "post"]
+
+    final class Harness: @unchecked Sendable {
+        // @unchecked Sendable: set up before any thread starts, then only read.
+        let gateway: GatewayService
+        var stages: [StageRuntime] = []
+        var front = ""
+        var backend = ""
+        let boxKeys: [String: BoxKeyPair]
+        let signingKeys: [String: SigningKeyPair]
+        private var threads: [DispatchSemaphore] = []
+
+        init(replicas: Int = 1, capacity: Int = 16) throws {
+            var box: [String: BoxKeyPair] = [:]
+            var signing: [String: SigningKeyPair] = [:]
+            for role in InProcessPipelineTests.roles {
+                box[role] = .generate()
+                signing[role] = .generate()
+            }
+            boxKeys = box
+            signingKeys = signing
+            gateway = GatewayService(
+                configuration: GatewayConfiguration(roles: InProcessPipelineTests.roles, replicaTimeout: .seconds(2)),
+                frontEndpoint: "tcp://127.0.0.1:*", backendEndpoint: "tcp://127.0.0.1:*", logger: Logger(label: "test.gateway"))
+            let bound = DispatchSemaphore(value: 0)
+            let endpoints = Mutex2<(String, String)>(("", ""))
+            spawn { [gateway] in
+                try? gateway.run { front, backend in
+                    endpoints.set((front, backend))
+                    bound.signal()
+                }
+            }
+            #expect(bound.wait(timeout: .now() + 10) == .success)
+            (front, backend) = endpoints.get()
+            for (index, role) in InProcessPipelineTests.roles.enumerated() {
+                for replica in 0..<replicas {
+                    let stage = StageRuntime(
+                        keys: keys(for: role, index: index), workload: EchoWorkload(),
+                        settings: .init(
+                            replica: replica, gatewayEndpoint: backend, maxBatch: 8, maxDelay: .milliseconds(1), capacity: capacity,
+                            heartbeatInterval: .milliseconds(100)),
+                        logger: Logger(label: "test.\(role)"))
+                    stages.append(stage)
+                    spawn { try? stage.run() }
+                }
+            }
+        }
+
+        func keys(for role: String, index: Int) -> StageKeys {
+            let roles = InProcessPipelineTests.roles
+            let upstream = index > 0 ? (roles[index - 1], signingKeys[roles[index - 1]]!.publicKey) : nil
+            let downstream = index < roles.count - 1 ? (roles[index + 1], UInt32(1), boxKeys[roles[index + 1]]!.publicKey) : nil
+            return StageKeys(
+                role: role, boxKeys: [1: boxKeys[role]!], signing: signingKeys[role]!,
+                upstream: upstream.map { (role: $0.0, signingKey: $0.1) },
+                downstream: downstream.map { (role: $0.0, epoch: $0.1, boxKey: $0.2) })
+        }
+
+        var target: PipelineTarget {
+            PipelineTarget(
+                frontEndpoint: front, frontKey: boxKeys["pre"]!.publicKey, epoch: 1,
+                resultSigner: (role: "post", key: signingKeys["post"]!.publicKey))
+        }
+
+        private func spawn(_ body: @escaping @Sendable () -> Void) {
+            let done = DispatchSemaphore(value: 0)
+            threads.append(done)
+            Thread {
+                body()
+                done.signal()
+            }.start()
+        }
+
+        func shutDown() {
+            gateway.drain()
+            for stage in stages { stage.drain() }
+            for done in threads { _ = done.wait(timeout: .now() + 5) }
+        }
+    }
+
+    @Test func jobsTravelTheSealedPipelineAndComeBackIntact() throws {
+        let harness = try Harness()
+        defer { harness.shutDown() }
+        let client = try PipelineClient(target: harness.target)
+        let bodies = (0..<50).map { Array("job number \($0) ✓".utf8) }
+        let answers = try client.submit(bodies, timeout: .seconds(20))
+        #expect(answers.count == 50)
+        for (answer, body) in zip(answers, bodies) {
+            #expect((try? answer.get()) == body)
+        }
+        let counters = harness.gateway.snapshot.counters
+        #expect(counters.accepted == 50)
+        #expect(counters.results == 50)
+        #expect(harness.stages.map { $0.snapshot.processed } == [50, 50, 50])
+    }
+
+    @Test func aRequestSealedToTheWrongKeyEndsWithCouldNotOpen() throws {
+        let harness = try Harness()
+        defer { harness.shutDown() }
+        var wrong = harness.target
+        wrong.frontKey = BoxKeyPair.generate().publicKey
+        let client = try PipelineClient(target: wrong)
+        let answers = try client.submit([[1, 2, 3]], timeout: .seconds(10))
+        let code: ErrorCode? = answers.first.flatMap { if case .failure(let error) = $0 { error.code } else { nil } }
+        #expect(code == .couldNotOpen)
+        #expect(harness.stages[0].snapshot.rejected["open"] == 1)
+    }
+
+    @Test func aResultSignedByAnotherKeyIsRefusedByTheClient() throws {
+        let harness = try Harness()
+        defer { harness.shutDown() }
+        var target = harness.target
+        target.resultSigner = (role: "post", key: SigningKeyPair.generate().publicKey)
+        let client = try PipelineClient(target: target)
+        let answers = try client.submit([[4, 5]], timeout: .seconds(10))
+        let error: ClientError? = answers.first.flatMap { if case .failure(let error) = $0 { error } else { nil } }
+        #expect(error == .badResultSignature)
+    }
+
+    @Test func aHopInjectedWithoutTheUpstreamSigningKeyIsDroppedAndCounted() throws {
+        // The injector plays a gateway: it knows the stage's public key but holds no signing key.
+        let context = try ZMQContext()
+        let fakeGateway = try context.socket(.router)
+        let endpoint = try fakeGateway.bind("tcp://127.0.0.1:*")
+        let midKeys = BoxKeyPair.generate()
+        let preSigning = SigningKeyPair.generate()
+        let stage = StageRuntime(
+            keys: StageKeys(
+                role: "mid", boxKeys: [1: midKeys], signing: .generate(), upstream: (role: "pre", signingKey: preSigning.publicKey),
+                downstream: (role: "post", epoch: 1, boxKey: BoxKeyPair.generate().publicKey)),
+            workload: EchoWorkload(),
+            settings: .init(
+                replica: 0, gatewayEndpoint: endpoint, maxBatch: 4, maxDelay: .milliseconds(1), capacity: 8,
+                heartbeatInterval: .milliseconds(100)),
+            logger: Logger(label: "test.mid"))
+        let done = DispatchSemaphore(value: 0)
+        Thread {
+            try? stage.run()
+            done.signal()
+        }.start()
+        defer {
+            stage.drain()
+            _ = done.wait(timeout: .now() + 5)
+        }
+        let ready = try #require(try fakeGateway.receive(timeout: .seconds(5)))
+        let identity = ready[0]
+
+        let id = JobID.random()
+        let envelope = JobEnvelope(jobID: id, replyKey: BoxKeyPair.generate().publicKey.bytes, body: [1, 2, 3])
+        let sealed = SealedBox.seal(envelope.encoded(), to: midKeys.publicKey)
+        let header = MessageHeader(type: .work, epoch: 1, jobID: id, deadline: UInt64(Date().timeIntervalSince1970 * 1000) + 10_000, hop: 1)
+        let forger = SigningKeyPair.generate()
+        let forged = forger.signature(for: HopSignature.signedBytes(from: "pre", to: "mid", header: header, ciphertext: sealed))
+        for signature in [forged, [], Array(repeating: 0, count: 64)] {
+            try fakeGateway.send([identity, header.encoded(), sealed, signature])
+        }
+        var rejections = 0
+        while rejections < 3, let frames = try fakeGateway.receive(timeout: .seconds(5)) {
+            guard let message = try? PipelineMessage(frames: Array(frames.dropFirst())), message.header.type == .reject else { continue }
+            #expect(message.header.code == ErrorCode.badSender.rawValue)
+            rejections += 1
+        }
+        #expect(rejections == 3)
+        #expect(stage.snapshot.rejected["sender"] == 3)
+        #expect(stage.snapshot.processed == 0)
+
+        // The same hop signed by the real upstream key is accepted and forwarded; replayed, refused.
+        let genuine = preSigning.signature(for: HopSignature.signedBytes(from: "pre", to: "mid", header: header, ciphertext: sealed))
+        try fakeGateway.send([identity, header.encoded(), sealed, genuine])
+        try fakeGateway.send([identity, header.encoded(), sealed, genuine])
+        var types: [MessageType] = []
+        while types.count < 2, let frames = try fakeGateway.receive(timeout: .seconds(5)) {
+            guard let message = try? PipelineMessage(frames: Array(frames.dropFirst())) else { continue }
+            if message.header.type == .forward || message.header.type == .reject { types.append(message.header.type) }
+        }
+        #expect(types.sorted { $0.rawValue < $1.rawValue } == [.forward, .reject])
+        #expect(stage.snapshot.rejected["replay"] == 1)
+    }
+}
+
+/// A value shared between a test and one thread it starts.
+final class Mutex2<Value: Sendable>: @unchecked Sendable {
+    // @unchecked Sendable: guarded by `lock`.
+    private let lock = NSLock()
+    private var value: Value
+    init(_ value: Value) { self.value = value }
+    func get() -> Value { lock.withLock { value } }
+    func set(_ newValue: Value) { lock.withLock { value = newValue } }
+}
