@@ -105,6 +105,16 @@ public struct KeyBrokerConfiguration: Sendable, Codable, Hashable {
         return resolved
     }
 
+    /// Fills `referenceMeasurements` for every role whose policy says `reference-build`, with
+    /// `compute(role)` (normally the simulated TEE's measurement of this build with the role's
+    /// stage configuration).
+    public mutating func resolveReferenceMeasurements(_ compute: (String) throws -> [UInt8]) rethrows {
+        for (role, rolePolicy) in policy.roles where rolePolicy.measurements.contains(RolePolicy.referenceBuild) {
+            referenceMeasurements[role] = Hex.encode(try compute(role))
+        }
+    }
+
+    /// Reads a configuration written as JSON (the `Codable` form of this type).
     public static func load(from url: URL) throws -> KeyBrokerConfiguration {
         try JSONDecoder().decode(KeyBrokerConfiguration.self, from: Data(contentsOf: url))
     }
