@@ -192,6 +192,18 @@ struct MerkleTreeTests {
                 let oldRoot = try tree.root(size: oldSize)
                 try MerkleProof.verifyConsistency(
                     size1: UInt64(oldSize), size2: UInt64(size), root1: oldRoot, root2: root, proof: proof)
+                var wrongOldRoot = oldRoot
+                wrongOldRoot[31] ^= 1
+                #expect(throws: MerkleProofError.self) {
+                    try MerkleProof.verifyConsistency(
+                        size1: UInt64(oldSize), size2: UInt64(size), root1: wrongOldRoot, root2: root, proof: proof)
+                }
+                var wrongNewRoot = root
+                wrongNewRoot[0] ^= 1
+                #expect(throws: MerkleProofError.self) {
+                    try MerkleProof.verifyConsistency(
+                        size1: UInt64(oldSize), size2: UInt64(size), root1: oldRoot, root2: wrongNewRoot, proof: proof)
+                }
                 if oldSize < size {
                     var tampered = proof
                     tampered[0][5] ^= 0x80
