@@ -30,6 +30,8 @@ public final class KeyBrokerCore: Sendable {
     /// The policy the broker enforces: the configured one with `reference-build` resolved.
     public let policy: ReleasePolicy
     public let identityPublicKey: SigningPublicKey
+    /// What the broker did, for `/metrics`.
+    public let metrics = KeyBrokerMetrics()
     private let identity: SigningKeyPair
     private let verifier: any EvidenceVerifier
     private let clock: @Sendable () -> Date
@@ -116,6 +118,11 @@ public final class KeyBrokerCore: Sendable {
 
     /// Decodes one request, handles it, and encodes the reply; malformed input gets an error reply.
     public func handle(requestBytes: [UInt8]) -> [UInt8] {
+        let started = ContinuousClock.now
+        defer {
+            let elapsed = ContinuousClock.now - started
+            metrics.handled(seconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
+        }
         let response: KMSResponse
         if requestBytes.count > KMSRequest.maximumEncodedSize {
             response = KMSResponse(
@@ -158,8 +165,10 @@ public final class KeyBrokerCore: Sendable {
                     status: .ok, proof: try tree.consistencyProof(from: Int(clamping: from), to: Int(clamping: to)))
             }
         } catch let error as MerkleProofError {
+            metrics.failed()
             return KMSResponse(status: .error(code: ErrorCode.malformedRequest, message: "\(error)"))
         } catch {
+            metrics.failed()
             logger.error("request failed", metadata: ["error": "\(error)"])
             return KMSResponse(status: .error(code: ErrorCode.internalError, message: "internal error: \(error)"))
         }
@@ -179,9 +188,11 @@ public final class KeyBrokerCore: Sendable {
             return true
         }
         guard accepted else {
+            metrics.failed()
             return KMSResponse(
                 status: .error(code: ErrorCode.busy, message: "too many outstanding nonces; retry later"))
         }
+        metrics.nonceIssued()
         return KMSResponse(status: .ok, nonce: NonceGrant(nonce: nonce, expiresAt: now + ttl))
     }
 
@@ -209,6 +220,7 @@ public final class KeyBrokerCore: Sendable {
                         time: now, role: request.role, check: check, evidenceKind: request.evidence.kind.rawValue,
                         ephemeralKeyFingerprint: fingerprint, reason: reason)),
                 now: now)
+            metrics.refused(check: check)
             logger.warning("key release refused", metadata: ["role": "\(request.role)", "check": "\(check)"])
             return KMSResponse(status: .refused(check: check, reason: reason))
         }
@@ -242,6 +254,7 @@ public final class KeyBrokerCore: Sendable {
                     measurement: claims.measurement, ephemeralKeyFingerprint: fingerprint,
                     includesWeightKey: bundle.weightKey != nil)),
             now: now)
+        metrics.released(role: request.role)
         logger.notice(
             "keys released",
             metadata: [

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import KeyBroker
 import Logging
+import Observability
 import Sodium
 import ZeroMQ
 
@@ -26,6 +27,9 @@ struct KMSCommand: ParsableCommand {
         @Option(help: "Bind here instead of the configuration's endpoint (e.g. tcp://127.0.0.1:0).")
         var endpoint: String?
 
+        @Option(help: "Serve /metrics and /status on this TCP port of 127.0.0.1 (0 picks one).")
+        var metricsPort: Int?
+
         func run() throws {
             var configuration: KeyBrokerConfiguration
             do {
@@ -34,7 +38,8 @@ struct KMSCommand: ParsableCommand {
                 throw ValidationError("--config \(config): \(error)")
             }
             if let endpoint { configuration.endpoint = endpoint }
-            try KMSCommand.serve(configuration, logger: Logger(label: "sealpipe.kms"))
+            try KMSCommand.serve(
+                configuration, metrics: metricsPort.map { ("127.0.0.1", $0) }, logger: Logger(label: "sealpipe.kms"))
         }
     }
 
@@ -55,7 +60,9 @@ struct KMSCommand: ParsableCommand {
 
     /// Runs the broker for `configuration` until SIGINT or SIGTERM, then stops cleanly.
     /// The lead's topology-driven launch calls this with a configuration built from the topology.
-    static func serve(_ configuration: KeyBrokerConfiguration, logger: Logger) throws {
+    static func serve(_ configuration: KeyBrokerConfiguration, metrics: (host: String, port: Int)?, logger: Logger)
+        throws
+    {
         let store = try KeyBrokerStore(path: configuration.statePath, rootKeyPath: configuration.rootKeyPath)
         let core = try KeyBrokerCore(
             configuration: configuration, store: store, verifier: try configuration.evidenceVerifier(), logger: logger)
@@ -72,12 +79,21 @@ struct KMSCommand: ParsableCommand {
             sources.append(source)
         }
         let endpoint = try service.start()
+        let status = String(
+            decoding: (try? JSONEncoder().encode(["service": "kms", "pipeline": configuration.pipelineID])) ?? Data(),
+            as: UTF8.self)
+        let metricsServer = try metrics.map { address in
+            try MetricsHTTPServer(
+                host: address.host, port: address.port, metrics: { core.metrics.exposition() },
+                status: { status })
+        }
         // One unbuffered line, so a supervisor or test can wait for it instead of sleeping.
         FileHandle.standardOutput.write(
             Data("kms listening \(endpoint) identity \(Hex.encode(core.identityPublicKey.bytes))\n".utf8))
         stop.wait()
         logger.notice("key broker stopping")
         service.stop()
+        metricsServer?.stop()
         context.shutdown()
         sources.forEach { $0.cancel() }
     }

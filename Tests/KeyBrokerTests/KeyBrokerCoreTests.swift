@@ -139,6 +139,13 @@ struct KeyBrokerCoreTests {
             return nil
         }
         #expect(refusals.map(\.check) == ["debug", "nonce-unknown"])
+        #expect(broker.metrics.refusals == ["debug": 1, "nonce-unknown": 1])
+        _ = try f.attest(broker, role: "shard-0")
+        #expect(broker.metrics.releases == ["shard-0": 1])
+        let text = broker.metrics.exposition()
+        #expect(text.contains("sealpipe_kms_refusals_total{check=\"debug\"} 1"))
+        #expect(text.contains("sealpipe_kms_key_releases_total{role=\"shard-0\"} 1"))
+        #expect(text.contains("sealpipe_kms_nonces_issued_total 2"))
         #expect(refusals.allSatisfy { $0.role == "shard-0" && $0.evidenceKind == "simulated" })
     }
 

@@ -1,0 +1,50 @@
+import Foundation
+public import Observability
+import Synchronization
+
+/// Counters of what the broker did, created once per broker and rendered for Prometheus.
+/// Labels are role and check names only: nothing secret, nothing per request.
+public final class KeyBrokerMetrics: Sendable {
+    private struct Counts {
+        var nonces: UInt64 = 0
+        var releases: [String: UInt64] = [:]
+        var refusals: [String: UInt64] = [:]
+        var errors: UInt64 = 0
+        var duration = BucketHistogram.durations()
+    }
+
+    private let counts = Mutex(Counts())
+
+    public init() {}
+
+    func nonceIssued() { counts.withLock { $0.nonces += 1 } }
+    func released(role: String) { counts.withLock { $0.releases[role, default: 0] += 1 } }
+    func refused(check: String) { counts.withLock { $0.refusals[check, default: 0] += 1 } }
+    func failed() { counts.withLock { $0.errors += 1 } }
+    func handled(seconds: Double) { counts.withLock { $0.duration.observe(seconds) } }
+
+    /// Key releases so far, by role.
+    public var releases: [String: UInt64] { counts.withLock { $0.releases } }
+    /// Refusals so far, by the name of the failed check.
+    public var refusals: [String: UInt64] { counts.withLock { $0.refusals } }
+
+    /// Prometheus text exposition of every counter.
+    public func exposition() -> String {
+        let snapshot = counts.withLock { $0 }
+        var out = PrometheusExposition()
+        out.counter("sealpipe_kms_nonces_issued_total", "One-time nonces handed out.", Double(snapshot.nonces))
+        for (role, value) in snapshot.releases.sorted(by: { $0.key < $1.key }) {
+            out.counter(
+                "sealpipe_kms_key_releases_total", "Key bundles released after attestation.", Double(value),
+                labels: ["role": role])
+        }
+        for (check, value) in snapshot.refusals.sorted(by: { $0.key < $1.key }) {
+            out.counter(
+                "sealpipe_kms_refusals_total", "Key requests refused, by failed check.", Double(value),
+                labels: ["check": check])
+        }
+        out.counter("sealpipe_kms_request_errors_total", "Requests answered with an error.", Double(snapshot.errors))
+        out.histogram("sealpipe_kms_request_seconds", "Time to handle one request.", snapshot.duration)
+        return out.text
+    }
+}
