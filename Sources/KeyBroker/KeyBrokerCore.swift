@@ -23,6 +23,7 @@ public final class KeyBrokerCore: Sendable {
         public static let nonceReused = "nonce-reused"
         public static let nonceExpired = "nonce-expired"
         public static let evidence = "evidence"
+        public static let ephemeralKey = "ephemeral-key"
     }
 
     public let configuration: KeyBrokerConfiguration
@@ -232,6 +233,13 @@ public final class KeyBrokerCore: Sendable {
                 "role \(request.role) is not an attested role of pipeline \(configuration.pipelineID)")
         }
         if let problem = consumeNonce(request.nonce) { return try refuse(problem.check, problem.reason) }
+        // A low-order key would make sealing the bundle fail; refuse it before any work.
+        do {
+            _ = try X25519.sharedSecret(
+                secretKey: BoxKeyPair.generate().secretKey, publicKey: request.ephemeralPublicKey.bytes)
+        } catch {
+            return try refuse(CheckName.ephemeralKey, "the ephemeral public key is a low-order point")
+        }
 
         let measurements = rolePolicy.measurements.compactMap { Hex.decode($0) }
         let expectations = Expectations(

@@ -83,6 +83,19 @@ struct KeyBrokerCoreTests {
         #expect(response.sealedBundle == nil)
     }
 
+    @Test("a low-order ephemeral key is refused before anything is sealed to it")
+    func lowOrderEphemeralKey() throws {
+        let f = try BrokerFixture()
+        let broker = try f.openBroker()
+        let zero = try BoxPublicKey(bytes: [UInt8](repeating: 0, count: 32))
+        let nonce = broker.handle(.nonce(role: "shard-0")).nonce!.nonce
+        let evidence = try f.provider().collect(
+            reportData: ReportData.binding(nonce: nonce, ephemeralPublicKey: zero.bytes, role: "shard-0"))
+        let response = broker.handle(
+            .attest(AttestRequest(role: "shard-0", nonce: nonce, ephemeralPublicKey: zero, evidence: evidence)))
+        #expect(response.refusedCheck == "ephemeral-key")
+    }
+
     @Test("a bad platform signature and an untrusted platform key are refused")
     func platform() throws {
         let f = try BrokerFixture()
