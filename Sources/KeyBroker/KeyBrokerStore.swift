@@ -24,7 +24,10 @@ public final class KeyBrokerStore: Sendable {
             throw KeyBrokerError.rootKeyUnreadable(path: path, reason: "root key must be 32 bytes")
         }
         self.rootKey = rootKey
-        database = try DatabaseQueue(path: path)
+        var configuration = Configuration()
+        // `sealpipe model seal` may register weight keys while the broker runs: wait for its lock.
+        configuration.busyMode = .timeout(10)
+        database = try DatabaseQueue(path: path, configuration: configuration)
         try Self.migrator.migrate(database)
         try refreshTree()
         // Fail at start, not at first request, if the root key is not the one that sealed the state.

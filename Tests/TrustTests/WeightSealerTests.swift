@@ -94,6 +94,19 @@ struct WeightSealerTests {
         }
     }
 
+    @Test("a multi-megabyte tensor crosses 1 MiB chunk boundaries and opens whole")
+    func defaultChunks() throws {
+        let key = SecureBytes.random(count: 32)
+        let big = (0..<(5 << 19)).map { UInt8(truncatingIfNeeded: $0 &* 31) }
+        let file = try WeightSealer.seal(
+            shard: 2, role: "shard-2", tensors: ["w": PlainTensor(dtype: "U8", shape: [big.count], bytes: big)], key: key)
+        #expect(file.count > big.count + 3 * 16)
+        #expect(try WeightSealer.open(file, role: "shard-2", key: key).copyBytes(of: "w") == big)
+        #expect(throws: SealedWeightsError.self) {
+            try WeightSealer.open(Array(file.dropLast(1 << 19)), role: "shard-2", key: key)
+        }
+    }
+
     @Test("the weight key id is stable per key and differs between keys")
     func keyID() {
         let key = SecureBytes.random(count: 32)
