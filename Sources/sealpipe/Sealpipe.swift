@@ -15,6 +15,7 @@ struct Sealpipe: AsyncParsableCommand {
         version: "0.1.0",
         subcommands: [
             TopologyCommand.self,
+            GatewayCommand.self,
         ]
     )
 }
