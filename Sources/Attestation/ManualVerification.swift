@@ -34,10 +34,12 @@ public enum ManualVerification {
 
     /// A report file's bytes: raw binary, or hex text (whitespace ignored) as some tools write it.
     public static func reportBytes(fromFile contents: [UInt8]) -> [UInt8] {
-        let isHexText = !contents.isEmpty && contents.allSatisfy {
-            (0x30...0x39).contains($0) || (0x61...0x66).contains($0) || (0x41...0x46).contains($0)
-                || $0 == 0x20 || $0 == 0x0a || $0 == 0x0d || $0 == 0x09
-        }
+        let isHexText =
+            !contents.isEmpty
+            && contents.allSatisfy {
+                (0x30...0x39).contains($0) || (0x61...0x66).contains($0) || (0x41...0x46).contains($0)
+                    || $0 == 0x20 || $0 == 0x0a || $0 == 0x0d || $0 == 0x09
+            }
         if isHexText, let decoded = HexText.decode(String(decoding: contents, as: UTF8.self)) { return decoded }
         return contents
     }

@@ -27,7 +27,8 @@ extension VerificationResult {
         }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        let rendered = Rendered(passed: passed, failedCheck: failedCheck?.name, kind: kind, checks: checks, claims: claims)
+        let rendered = Rendered(
+            passed: passed, failedCheck: failedCheck?.name, kind: kind, checks: checks, claims: claims)
         // Encoding plain strings, booleans and numbers cannot fail.
         let data = (try? encoder.encode(rendered)) ?? Data("{}".utf8)
         return String(decoding: data, as: UTF8.self)

@@ -14,7 +14,9 @@ private struct FakeTSMKernel: Sendable {
 
     func handle(_ event: ConfigFSTSMProvider.Event, _ entry: URL) throws {
         let fm = FileManager.default
-        func put(_ name: String, _ bytes: [UInt8]) throws { try Data(bytes).write(to: entry.appendingPathComponent(name)) }
+        func put(_ name: String, _ bytes: [UInt8]) throws {
+            try Data(bytes).write(to: entry.appendingPathComponent(name))
+        }
         switch event {
         case .created:
             try put("provider", Array("\(provider)\n".utf8))

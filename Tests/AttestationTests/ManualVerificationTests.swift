@@ -23,7 +23,9 @@ import Testing
             try evidence(), with: verifier, measurements: nil, reportData: nil, policy: policy, now: now)
         #expect(result.passed)
         let measurement = try #require(result.check(named: "measurement"))
-        #expect(measurement.detail.contains("not checked") && measurement.detail.contains(String(repeating: "01", count: 48)))
+        #expect(
+            measurement.detail.contains("not checked")
+                && measurement.detail.contains(String(repeating: "01", count: 48)))
         #expect(result.check(named: "report-data")?.detail.contains("not checked") == true)
     }
 

@@ -29,16 +29,21 @@ struct SNPCase: Sendable, CustomTestStringConvertible {
 }
 
 let snpCases: [SNPCase] = [
-    SNPCase(report: "go-sev-guest/attestation.bin", vek: "go-sev-guest/vcek.der",
+    SNPCase(
+        report: "go-sev-guest/attestation.bin", vek: "go-sev-guest/vcek.der",
         chain: "amd-roots/go-sev-guest_ask_ark_milan.pem", at: "2022-09-24T01:00:00Z"),
-    SNPCase(report: "virtee-sev/report_milan.hex", vek: "virtee-sev/vcek_milan.der",
+    SNPCase(
+        report: "virtee-sev/report_milan.hex", vek: "virtee-sev/vcek_milan.der",
         chain: "amd-roots/virtee-sev_milan_ask.pem+amd-roots/virtee-sev_milan_ark.pem", at: "2024-01-01T00:00:00Z",
         hex: true),
-    SNPCase(report: "trustee/test-report.bin", vek: "trustee/test-vcek.der",
+    SNPCase(
+        report: "trustee/test-report.bin", vek: "trustee/test-vcek.der",
         chain: "amd-roots/trustee_milan_ask_ark_asvk.pem", at: "2024-01-01T00:00:00Z"),
-    SNPCase(report: "trustee/test-vlek-report.bin", vek: "trustee/test-vlek.der",
+    SNPCase(
+        report: "trustee/test-vlek-report.bin", vek: "trustee/test-vlek.der",
         chain: "amd-roots/trustee_milan_ask_ark_asvk.pem", at: "2025-06-01T00:00:00Z"),
-    SNPCase(report: "trustee/e2e-evidence.report.bin", vek: "trustee/e2e-evidence.vcek.der",
+    SNPCase(
+        report: "trustee/e2e-evidence.report.bin", vek: "trustee/e2e-evidence.vcek.der",
         chain: "amd-roots/trustee_genoa_ask_ark_asvk.pem", at: "2026-01-01T00:00:00Z"),
 ]
 
@@ -71,7 +76,8 @@ struct SEVSNPVerifierTests {
                 "report-format", "ark", "ask", "vek", "signature", "tcb-match", "report-data", "measurement", "debug",
                 "vmpl", "minimum-tcb",
             ])
-        #expect(result.trustedClaims?.measurement == HexText.encode(try SEVSNPReport(bytes: c.reportBytes()).measurement))
+        #expect(
+            result.trustedClaims?.measurement == HexText.encode(try SEVSNPReport(bytes: c.reportBytes()).measurement))
     }
 
     @Test func azureHCLReportPassesAndBindsUserData() throws {
@@ -119,7 +125,9 @@ struct SEVSNPVerifierTests {
         #expect(expected.reports.count == 6)
         for entry in expected.reports {
             var bytes = try Vectors.bytes("sev-snp/" + entry.report)
-            if entry.report_format == "hex" { bytes = try #require(HexText.decode(String(decoding: bytes, as: UTF8.self))) }
+            if entry.report_format == "hex" {
+                bytes = try #require(HexText.decode(String(decoding: bytes, as: UTF8.self)))
+            }
             if entry.report_format.hasPrefix("azure") { bytes = Array(bytes[0x20..<0x4C0]) }
             let r = try SEVSNPReport(bytes: bytes)
             let f = entry.fields
@@ -271,7 +279,8 @@ struct SEVSNPVerifierTests {
         for chain in ["go-sev-guest_ask_ark_genoa.pem", "go-sev-guest_ask_ark_turin_vcek.pem"] {
             let certs = try CertificateFile.derCertificates(from: try Vectors.bytes("sev-snp/amd-roots/" + chain))
             // At a time when every one of these certificates is inside its validity.
-            let result = try verifySNP(report: c.reportBytes(), vek: c.vekBytes(), chain: certs, at: "2025-01-01T00:00:00Z")
+            let result = try verifySNP(
+                report: c.reportBytes(), vek: c.vekBytes(), chain: certs, at: "2025-01-01T00:00:00Z")
             #expect(result.check(named: "ark")?.passed == true, "\(chain)")
             #expect(result.failedCheck?.name == "vek", "\(chain)")
         }
@@ -317,7 +326,9 @@ struct SEVSNPVerifierTests {
         let c = snpCases[0]
         var chain = try c.chainBytes()  // ASK, ARK
         chain[1][chain[1].count - 10] ^= 0x01  // the ARK's signature: a different certificate, not pinned
-        #expect(try verifySNP(report: c.reportBytes(), vek: c.vekBytes(), chain: chain, at: c.at).failedCheck?.name == "ark")
+        #expect(
+            try verifySNP(report: c.reportBytes(), vek: c.vekBytes(), chain: chain, at: c.at).failedCheck?.name == "ark"
+        )
         let noRoot = try verifySNP(report: c.reportBytes(), vek: c.vekBytes(), chain: [chain[0]], at: c.at)
         #expect(noRoot.failedCheck?.name == "ark")
         let noCertificates = SEVSNPVerifier().verify(
@@ -338,9 +349,11 @@ struct SEVSNPVerifierTests {
 
     @Test func chainOutsideItsValidityFails() throws {
         let c = snpCases[0]
-        let before = try verifySNP(report: c.reportBytes(), vek: c.vekBytes(), chain: c.chainBytes(), at: "2022-09-23T00:00:00Z")
+        let before = try verifySNP(
+            report: c.reportBytes(), vek: c.vekBytes(), chain: c.chainBytes(), at: "2022-09-23T00:00:00Z")
         #expect(before.failedCheck?.name == "vek")
-        let after = try verifySNP(report: c.reportBytes(), vek: c.vekBytes(), chain: c.chainBytes(), at: "2046-01-01T00:00:00Z")
+        let after = try verifySNP(
+            report: c.reportBytes(), vek: c.vekBytes(), chain: c.chainBytes(), at: "2046-01-01T00:00:00Z")
         #expect(after.failedCheck?.name == "ark")
     }
 
@@ -398,10 +411,13 @@ struct SEVSNPVerifierTests {
     @Test func everyAMDRootAndIntermediateParsesAndChains() throws {
         for product in ["milan", "genoa", "turin"] {
             let certs = try CertificateFile.derCertificates(
-                from: try Vectors.bytes("sev-snp/amd-roots/trustee_\(product)_ask_ark_asvk.pem"))
-                .map { try X509Certificate(derEncoded: $0) }
+                from: try Vectors.bytes("sev-snp/amd-roots/trustee_\(product)_ask_ark_asvk.pem")
+            )
+            .map { try X509Certificate(derEncoded: $0) }
             let ark = try #require(certs.first { $0.isSelfIssued })
-            #expect(SEVSNPVerifier.pinnedRootFingerprints[HexText.encode(ark.sha256Fingerprint)]?.rawValue.lowercased() == product)
+            #expect(
+                SEVSNPVerifier.pinnedRootFingerprints[HexText.encode(ark.sha256Fingerprint)]?.rawValue.lowercased()
+                    == product)
             for certificate in certs {
                 #expect(certificate.signatureProblem(issuedBy: ark) == nil, "\(certificate.displayName)")
                 guard case .rsaPSS(let p) = certificate.signatureAlgorithm else {
@@ -419,7 +435,12 @@ struct SEVSNPVerifierTests {
 
 /// Just enough JSON to read expected.json's mixed field values.
 enum JSONValue: Decodable {
-    case number(Double, String), string(String), bool(Bool), array([JSONValue]), object([String: JSONValue]), null
+    case number(Double, String)
+    case string(String)
+    case bool(Bool)
+    case array([JSONValue])
+    case object([String: JSONValue])
+    case null
 
     init(from decoder: any Decoder) throws {
         let c = try decoder.singleValueContainer()
@@ -458,9 +479,11 @@ struct AMDCertificateEncodingTests {
         #expect(withTrailer.firstRange(of: Self.saltAndTrailer) != nil)
         #expect(withoutTrailer.firstRange(of: Self.saltAndTrailer) == nil)
         let chain = try CertificateFile.derCertificates(
-            from: try Vectors.bytes("sev-snp/amd-roots/trustee_milan_ask_ark_asvk.pem")).map { try X509Certificate(derEncoded: $0) }
+            from: try Vectors.bytes("sev-snp/amd-roots/trustee_milan_ask_ark_asvk.pem")
+        ).map { try X509Certificate(derEncoded: $0) }
         let expected = X509Certificate.PSSParameters(
-            hash: X509Certificate.sha384, maskGeneration: X509Certificate.mgf1, maskGenerationHash: X509Certificate.sha384,
+            hash: X509Certificate.sha384, maskGeneration: X509Certificate.mgf1,
+            maskGenerationHash: X509Certificate.sha384,
             saltLength: 48, trailerField: 1)
         let vcek = try X509Certificate(derEncoded: withTrailer)
         let vlek = try X509Certificate(derEncoded: withoutTrailer)
@@ -484,5 +507,24 @@ struct AMDCertificateEncodingTests {
                 from: try Vectors.bytes("sev-snp/amd-roots/trustee_milan_ask_ark_asvk.pem"))[0])
         let problem = try #require(try X509Certificate(derEncoded: der).signatureProblem(issuedBy: ask))
         #expect(problem.contains("salt 48"))
+    }
+}
+
+@Suite(.enabled(if: Vectors.available, "../shared/vectors not found"))
+struct SEVSNPMultiProductTests {
+    @Test func oneVerifierHoldingEveryProductsChainVerifiesEachReport() throws {
+        // Turin first, so picking "the first pinned root" would be wrong for every report here.
+        let chain = try ["turin", "genoa", "milan"].flatMap {
+            try CertificateFile.derCertificates(
+                from: try Vectors.bytes("sev-snp/amd-roots/trustee_\($0)_ask_ark_asvk.pem"))
+        }
+        let verifier = SEVSNPVerifier(chain: chain)
+        for c in snpCases {
+            let report = try c.reportBytes()
+            let result = verifier.verify(
+                Evidence(kind: .sevSNP, report: report, certificates: [try c.vekBytes()]),
+                expectations: matchingExpectations(for: try SEVSNPReport(bytes: report)), now: Vectors.date(c.at))
+            #expect(result.passed, "\(c.report): \(String(describing: result.failedCheck))")
+        }
     }
 }

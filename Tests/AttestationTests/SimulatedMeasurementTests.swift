@@ -22,7 +22,8 @@ import Testing
         let otherConfig = try SimulatedTEE.measurement(executable: binary, configuration: Array("role: shard-1".utf8))
         #expect(otherConfig != measured)
         try Data("binary-b".utf8).write(to: binary)
-        #expect(try SimulatedTEE.measurement(executable: binary, configuration: Array("role: shard-0".utf8)) != measured)
+        #expect(
+            try SimulatedTEE.measurement(executable: binary, configuration: Array("role: shard-0".utf8)) != measured)
     }
 
     @Test func missingExecutableIsAnErrorNamingThePath() {

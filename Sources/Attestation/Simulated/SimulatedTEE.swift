@@ -1,5 +1,5 @@
-public import Foundation
 import Crypto
+public import Foundation
 
 /// The simulated TEE's measurement rule, shared by the node that reports it and the broker that
 /// computes the reference value for `reference-build`.
