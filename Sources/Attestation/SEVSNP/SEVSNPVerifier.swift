@@ -149,6 +149,9 @@ public struct SEVSNPVerifier: EvidenceVerifier {
         } else {
             record(CheckName.minimumTCB, nil, ok: "no minimum TCB set")
         }
+        if let extra = expectations.policy.sevSNP {
+            checks += Self.policyChecks(report, policy: extra, layout: layout)
+        }
 
         let claims = AttestationClaims(
             measurement: HexText.encode(report.measurement), debug: report.policy.debugAllowed,
