@@ -19,6 +19,10 @@ import Testing
         expected.update(data: Array(Crypto.SHA384.hash(data: Array("role: shard-0".utf8))))
         #expect(measured == Array(expected.finalize()))
 
+        let digest = try SimulatedTEE.executableDigest(of: binary)
+        #expect(digest == Array(Crypto.SHA384.hash(data: Array("binary-a".utf8))))
+        #expect(SimulatedTEE.measurement(executableDigest: digest, configuration: Array("role: shard-0".utf8)) == measured)
+
         let otherConfig = try SimulatedTEE.measurement(executable: binary, configuration: Array("role: shard-1".utf8))
         #expect(otherConfig != measured)
         try Data("binary-b".utf8).write(to: binary)
