@@ -38,6 +38,8 @@ let package = Package(
 
         // Domain libraries.
         .target(name: "Wire", dependencies: [], swiftSettings: strictSettings),
+        // Prometheus text exposition and the small HTTP endpoint every service serves it on.
+        .target(name: "Observability", dependencies: [], swiftSettings: strictSettings),
         .target(name: "Inference", dependencies: ["COpenBLAS"], swiftSettings: strictSettings),
         .target(
             name: "Attestation",
@@ -60,7 +62,7 @@ let package = Package(
         .target(
             name: "KeyBroker",
             dependencies: [
-                "Sodium", "ZeroMQ", "Wire", "Attestation", "Trust",
+                "Sodium", "ZeroMQ", "Wire", "Attestation", "Trust", "Observability",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -69,13 +71,13 @@ let package = Package(
         // The gateway links no module that can open a sealed box: it never holds a key.
         .target(
             name: "Gateway",
-            dependencies: ["ZeroMQ", "Wire", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["ZeroMQ", "Wire", "Observability", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strictSettings
         ),
         .target(
             name: "Pipeline",
             dependencies: [
-                "Sodium", "ZeroMQ", "Wire", "Attestation", "Trust", "KeyBroker", "Inference", "Gateway",
+                "Sodium", "ZeroMQ", "Wire", "Attestation", "Trust", "KeyBroker", "Inference", "Gateway", "Observability",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -91,7 +93,7 @@ let package = Package(
         .executableTarget(
             name: "sealpipe",
             dependencies: [
-                "ZeroMQ", "Sodium", "Wire", "Inference", "Attestation", "Trust", "KeyBroker", "Gateway",
+                "ZeroMQ", "Sodium", "Wire", "Inference", "Attestation", "Trust", "KeyBroker", "Gateway", "Observability",
                 "Pipeline", "SealpipeClient",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -104,6 +106,7 @@ let package = Package(
         .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ"], swiftSettings: strictSettings),
         .testTarget(name: "SodiumTests", dependencies: ["Sodium"], swiftSettings: strictSettings),
         .testTarget(name: "WireTests", dependencies: ["Wire"], swiftSettings: strictSettings),
+        .testTarget(name: "ObservabilityTests", dependencies: ["Observability"], swiftSettings: strictSettings),
         .testTarget(name: "InferenceTests", dependencies: ["Inference"], swiftSettings: strictSettings),
         .testTarget(name: "AttestationTests", dependencies: ["Attestation", "Sodium"], swiftSettings: strictSettings),
         .testTarget(name: "TrustTests", dependencies: ["Trust", "Sodium"], swiftSettings: strictSettings),

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Installs what building and testing Sealpipe needs on a Debian machine. Safe to run twice:
+# it installs only what is missing.
+set -euo pipefail
+
+debian_packages=(libzmq3-dev libsodium-dev libopenblas-dev pkg-config)
+python_packages=("pyzmq==27.3.0" "PyNaCl==1.6.2")
+
+log() { printf '[setup] %s\n' "$*"; }
+
+missing=()
+for package in "${debian_packages[@]}"; do
+    if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed"; then
+        missing+=("$package")
+    fi
+done
+if ((${#missing[@]})); then
+    log "installing Debian packages: ${missing[*]}"
+    sudo_cmd=()
+    if [ "$(id -u)" != 0 ]; then sudo_cmd=(sudo); fi
+    "${sudo_cmd[@]}" apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+else
+    log "Debian packages present: ${debian_packages[*]}"
+fi
+
+if python3 -c 'import zmq, nacl' 2>/dev/null; then
+    log "python modules present: pyzmq, PyNaCl"
+else
+    log "installing python modules: ${python_packages[*]}"
+    python3 -m pip install --quiet --disable-pip-version-check "${python_packages[@]}"
+fi
+
+for library in libzmq libsodium openblas; do
+    pkg-config --exists "$library" || { echo "[setup] pkg-config cannot find $library" >&2; exit 1; }
+done
+log "ready: libzmq $(pkg-config --modversion libzmq), libsodium $(pkg-config --modversion libsodium), openblas $(pkg-config --modversion openblas)"

@@ -1,0 +1,31 @@
+/// The limits a gateway enforces, from the topology's `gateway` section.
+public struct GatewayConfiguration: Sendable {
+    /// Roles in pipeline order; the first receives client requests, the last produces results.
+    public var roles: [String]
+    /// Jobs accepted at once; beyond it clients get `busy`.
+    public var maxInFlight: Int
+    /// Largest sealed request accepted, in bytes.
+    public var maxPayloadBytes: Int
+    /// Deadline for a job whose client asked for none.
+    public var defaultDeadline: Duration
+    /// Longest deadline a client may ask for.
+    public var maxDeadline: Duration
+    /// A replica silent this long is dead; its jobs are retried elsewhere.
+    public var replicaTimeout: Duration
+    /// Most dispatches of one hop (the first try plus retries after replica deaths).
+    public var maxAttempts: Int
+
+    public init(
+        roles: [String], maxInFlight: Int = 1024, maxPayloadBytes: Int = 1 << 20, defaultDeadline: Duration = .seconds(30),
+        maxDeadline: Duration = .seconds(300), replicaTimeout: Duration = .seconds(2), maxAttempts: Int = 3
+    ) {
+        precondition(!roles.isEmpty, "a pipeline has at least one role")
+        self.roles = roles
+        self.maxInFlight = maxInFlight
+        self.maxPayloadBytes = maxPayloadBytes
+        self.defaultDeadline = defaultDeadline
+        self.maxDeadline = maxDeadline
+        self.replicaTimeout = replicaTimeout
+        self.maxAttempts = maxAttempts
+    }
+}

@@ -1,0 +1,27 @@
+import Wire
+
+/// What the gateway has done since it started; read by metrics and `sealpipe status`.
+public struct GatewayCounters: Sendable, Hashable {
+    /// Client messages received (well-formed or not).
+    public var requests = 0
+    /// Jobs accepted into the pipeline.
+    public var accepted = 0
+    /// Jobs that ended with a result.
+    public var results = 0
+    /// Client-visible errors by code name (for accepted jobs and refused requests alike).
+    public var errors: [String: Int] = [:]
+    /// Replica messages dropped, by reason.
+    public var droppedFromReplicas: [String: Int] = [:]
+    /// Hops dispatched again after their replica died.
+    public var retries = 0
+    /// Replicas declared dead after missing heartbeats.
+    public var replicasLost = 0
+
+    public init() {}
+
+    mutating func countError(_ code: ErrorCode) { errors[code.name, default: 0] += 1 }
+    mutating func countDrop(_ reason: String) { droppedFromReplicas[reason, default: 0] += 1 }
+
+    /// All errors sent to clients.
+    public var totalErrors: Int { errors.values.reduce(0, +) }
+}

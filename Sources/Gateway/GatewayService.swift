@@ -1,0 +1,124 @@
+import Foundation
+public import Logging
+import Synchronization
+import Wire
+import ZeroMQ
+
+/// Runs a `GatewayCore` behind two ROUTER sockets: the front (clients) and the backend (stage
+/// replicas). The loop owns the sockets on its own thread; other threads only read snapshots
+/// and ask it to drain.
+public final class GatewayService: Sendable {
+    public let configuration: GatewayConfiguration
+    private let frontEndpoint: String
+    private let backendEndpoint: String
+    private let logger: Logger
+    private let stopRequested = Atomic<Bool>(false)
+    private let state: Mutex<GatewaySnapshot>
+
+    /// How often the loop wakes to check deadlines and heartbeats when idle.
+    static let tickInterval: Duration = .milliseconds(20)
+
+    public init(configuration: GatewayConfiguration, frontEndpoint: String, backendEndpoint: String, logger: Logger) {
+        self.configuration = configuration
+        self.frontEndpoint = frontEndpoint
+        self.backendEndpoint = backendEndpoint
+        self.logger = logger
+        self.state = Mutex(GatewaySnapshot(counters: GatewayCounters(), replicas: [], queueDepths: [:], jobsInFlight: 0, draining: false))
+    }
+
+    /// The latest counters and replica table.
+    public var snapshot: GatewaySnapshot { state.withLock { $0 } }
+
+    /// Stop taking jobs, finish those in flight, then return from `run`.
+    public func drain() {
+        stopRequested.store(true, ordering: .relaxed)
+    }
+
+    /// Binds both sockets, reports the bound endpoints, and serves until drained. Blocking:
+    /// call it on a thread of its own.
+    public func run(onBound: (_ front: String, _ backend: String) -> Void) throws {
+        let context = try ZMQContext()
+        let front = try context.socket(.router)
+        let backend = try context.socket(.router)
+        for socket in [front, backend] {
+            try socket.setRouterMandatory(true)
+            try socket.setSendHighWaterMark(100_000)
+            try socket.setReceiveHighWaterMark(100_000)
+        }
+        // A peer sending a frame far beyond the payload limit is cut off by libzmq itself.
+        try front.setMaximumMessageSize(Int64(configuration.maxPayloadBytes) * 2 + 4096)
+        let boundFront = try front.bind(frontEndpoint)
+        let boundBackend = try backend.bind(backendEndpoint)
+        onBound(boundFront, boundBackend)
+        logger.info("gateway serving", metadata: ["front": "\(boundFront)", "backend": "\(boundBackend)"])
+
+        var core = GatewayCore(configuration: configuration)
+        let poller = Poller()
+        poller.add(front)
+        poller.add(backend)
+        while true {
+            if stopRequested.load(ordering: .relaxed) && !core.isDraining {
+                core.beginDraining()
+                logger.info("gateway draining", metadata: ["in_flight": "\(core.jobsInFlight)"])
+            }
+            if core.isDrained { break }
+            let ready = try poller.poll(timeout: Self.tickInterval)
+            var actions: [GatewayAction] = []
+            // Take a bounded burst from each socket so neither side starves the other.
+            if ready[0].contains(.readable) {
+                for _ in 0..<256 {
+                    guard let frames = try front.receiveIfReady() else { break }
+                    guard frames.count >= 2 else { continue }
+                    actions += core.clientMessage(identity: frames[0], frames: Array(frames.dropFirst()), now: Self.nowMillis())
+                }
+            }
+            if ready[1].contains(.readable) {
+                for _ in 0..<256 {
+                    guard let frames = try backend.receiveIfReady() else { break }
+                    guard frames.count >= 2 else { continue }
+                    actions += core.replicaMessage(identity: frames[0], frames: Array(frames.dropFirst()), now: Self.nowMillis())
+                }
+            }
+            actions += core.tick(now: Self.nowMillis())
+            for action in actions { perform(action, front: front, backend: backend) }
+            publish(core)
+        }
+        publish(core)
+        logger.info("gateway drained", metadata: ["results": "\(core.counters.results)", "errors": "\(core.counters.totalErrors)"])
+    }
+
+    private func perform(_ action: GatewayAction, front: Socket, backend: Socket) {
+        do {
+            switch action {
+            case .toClient(let identity, let frames):
+                // A client that went away must not stall the gateway: never block on it.
+                try front.send([identity] + frames, dontWait: true)
+            case .toReplica(let identity, let frames):
+                try backend.send([identity] + frames, dontWait: true)
+            }
+        } catch {
+            // The job stays tracked: a vanished replica is buried and its hops retried by tick.
+            logger.warning("gateway send failed", metadata: ["error": "\(error)"])
+        }
+    }
+
+    private func publish(_ core: GatewayCore) {
+        let snapshot = GatewaySnapshot(
+            counters: core.counters, replicas: core.replicaStatus, queueDepths: core.queueDepths,
+            jobsInFlight: core.jobsInFlight, draining: core.isDraining)
+        state.withLock { $0 = snapshot }
+    }
+
+    static func nowMillis() -> UInt64 {
+        UInt64(Date().timeIntervalSince1970 * 1000)
+    }
+}
+
+/// A consistent copy of the gateway's state for metrics and status.
+public struct GatewaySnapshot: Sendable {
+    public var counters: GatewayCounters
+    public var replicas: [ReplicaStatus]
+    public var queueDepths: [String: Int]
+    public var jobsInFlight: Int
+    public var draining: Bool
+}

@@ -1,0 +1,122 @@
+import Foundation
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A tiny HTTP/1.1 server for `GET /metrics` (Prometheus text) and `GET /status` (JSON).
+///
+/// Every service runs one on the address the topology names. It answers one request per
+/// connection on its own thread; scrapes are rare and small, so this is all it needs.
+public final class MetricsHTTPServer: Sendable {
+    public typealias Provider = @Sendable () -> String
+
+    private let listener: Int32
+    private let metrics: Provider
+    private let status: Provider
+    private let stopped = Atomic<Bool>(false)
+    /// The port actually bound (useful when asked for port 0).
+    public let port: Int
+
+    /// Binds `host:port` (IPv4) and starts serving on a background thread.
+    public init(host: String, port: Int, metrics: @escaping Provider, status: @escaping Provider) throws {
+        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard descriptor >= 0 else { throw MetricsServerError.system("socket", errno) }
+        var reuse: Int32 = 1
+        setsockopt(descriptor, SOL_SOCKET, SO_REUSEADDR, &reuse, socklen_t(MemoryLayout<Int32>.size))
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        guard inet_pton(AF_INET, host == "localhost" ? "127.0.0.1" : host, &address.sin_addr) == 1 else {
+            close(descriptor)
+            throw MetricsServerError.badAddress(host)
+        }
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard bound == 0, listen(descriptor, 64) == 0 else {
+            let code = errno
+            close(descriptor)
+            throw MetricsServerError.system("bind \(host):\(port)", code)
+        }
+        var actual = sockaddr_in()
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &actual) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(descriptor, $0, &length) }
+        }
+        self.listener = descriptor
+        self.port = Int(UInt16(bigEndian: actual.sin_port))
+        self.metrics = metrics
+        self.status = status
+        let thread = Thread { [self] in serve() }
+        thread.name = "metrics-http"
+        thread.start()
+    }
+
+    /// Stops accepting; the serving thread exits.
+    public func stop() {
+        guard !stopped.exchange(true, ordering: .relaxed) else { return }
+        shutdown(listener, Int32(SHUT_RDWR))
+        close(listener)
+    }
+
+    private func serve() {
+        while !stopped.load(ordering: .relaxed) {
+            let connection = accept(listener, nil, nil)
+            if connection < 0 {
+                if errno == EINTR { continue }
+                return
+            }
+            respond(on: connection)
+            close(connection)
+        }
+    }
+
+    private func respond(on connection: Int32) {
+        var timeout = timeval(tv_sec: 2, tv_usec: 0)
+        setsockopt(connection, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        var request: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while request.count < 16384 {
+            let count = recv(connection, &buffer, buffer.count, 0)
+            if count <= 0 { break }
+            request += buffer[0..<count]
+            if request.count >= 4, request.suffix(4) == [13, 10, 13, 10] { break }
+        }
+        let line = String(decoding: request.prefix { $0 != 13 && $0 != 10 }, as: UTF8.self)
+        let parts = line.split(separator: " ")
+        let (code, type, body): (String, String, String)
+        if parts.count >= 2, parts[0] == "GET" {
+            let path = parts[1].split(separator: "?").first.map(String.init) ?? ""
+            switch path {
+            case "/metrics": (code, type, body) = ("200 OK", "text/plain; version=0.0.4; charset=utf-8", metrics())
+            case "/status": (code, type, body) = ("200 OK", "application/json", status())
+            case "/", "/healthz": (code, type, body) = ("200 OK", "text/plain", "ok\n")
+            default: (code, type, body) = ("404 Not Found", "text/plain", "not found\n")
+            }
+        } else {
+            (code, type, body) = ("405 Method Not Allowed", "text/plain", "only GET\n")
+        }
+        let payload = Array(body.utf8)
+        let head = "HTTP/1.1 \(code)\r\nContent-Type: \(type)\r\nContent-Length: \(payload.count)\r\nConnection: close\r\n\r\n"
+        let response = Array(head.utf8) + payload
+        var sent = 0
+        while sent < response.count {
+            let count = response[sent...].withUnsafeBytes { send(connection, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            if count <= 0 { break }
+            sent += count
+        }
+    }
+}
+
+public enum MetricsServerError: Error, CustomStringConvertible {
+    case system(String, Int32)
+    case badAddress(String)
+
+    public var description: String {
+        switch self {
+        case .system(let call, let code): "\(call): \(String(cString: strerror(code)))"
+        case .badAddress(let host): "metrics address \(host) is not an IPv4 address"
+        }
+    }
+}

@@ -1,0 +1,49 @@
+extension Topology {
+    /// The canonical bytes of one role's configuration: what the simulated TEE measures beside
+    /// the executable, so that a process started with a different configuration for its role
+    /// gets a different measurement and is refused keys.
+    ///
+    /// Sorted-key JSON with no spaces, identical in every run and on every platform. It holds
+    /// what decides how the role treats data: the topology name, the role, its kind, layers and
+    /// batching, the roles it receives from and sends to, and the model section. It leaves out
+    /// placement (host, replicas, metrics addresses), so that moving or scaling a stage does
+    /// not change its measurement. Returns `nil` for a role the topology does not have.
+    public func stageConfigurationBytes(role: String) -> [UInt8]? {
+        guard let previous = previousRole(of: role), let next = nextRole(of: role) else { return nil }
+        var members: [String: CanonicalJSON] = [
+            "format": .integer(1),
+            "topology": .string(name),
+            "role": .string(role),
+            "previous": .string(previous),
+            "next": .string(next),
+            "model": modelJSON,
+        ]
+        if let stage = stage(named: role) {
+            members["kind"] = .string(stage.kind.rawValue)
+            members["layers"] =
+                stage.layers.map { .array([.integer(Int64($0.lowerBound)), .integer(Int64($0.upperBound))]) } ?? .null
+            members["maxBatch"] = .integer(Int64(stage.maxBatch))
+            members["maxDelayNanoseconds"] = .integer(UnitText.nanosecondCount(stage.maxDelay))
+            members["queue"] = .integer(Int64(stage.queue))
+            members["threads"] = .integer(Int64(stage.threads))
+        } else {
+            members["kind"] = .string(Topology.gatewayRole)
+            members["maxInFlight"] = .integer(Int64(gateway.maxInFlight))
+            members["maxPayload"] = .integer(Int64(gateway.maxPayload))
+            members["deadlineNanoseconds"] = .integer(UnitText.nanosecondCount(gateway.deadline))
+            members["maxDeadlineNanoseconds"] = .integer(UnitText.nanosecondCount(gateway.maxDeadline))
+            members["heartbeatIntervalNanoseconds"] = .integer(UnitText.nanosecondCount(gateway.heartbeatInterval))
+            members["heartbeatTimeoutNanoseconds"] = .integer(UnitText.nanosecondCount(gateway.heartbeatTimeout))
+            members["maxAttempts"] = .integer(Int64(gateway.maxAttempts))
+        }
+        return CanonicalJSON.object(members).bytes
+    }
+
+    private var modelJSON: CanonicalJSON {
+        .object([
+            "kind": .string(model.kind.rawValue),
+            "directory": model.directory.map { .string($0) } ?? .null,
+            "layers": .integer(Int64(model.layers)),
+        ])
+    }
+}

@@ -1,0 +1,19 @@
+/// The kind of a pipeline message; the second byte of every header.
+public enum MessageType: UInt8, Sendable, CaseIterable {
+    /// Client → gateway: a sealed job.
+    case submit = 1
+    /// Gateway → client: the sealed result, signed by the last stage.
+    case result = 2
+    /// Gateway → client: the job ended with an error (code in the header).
+    case error = 3
+    /// Gateway → stage replica: one sealed hop to process.
+    case work = 4
+    /// Stage replica → gateway: its sealed output for the next role (or, from the last stage, the result).
+    case forward = 5
+    /// Stage replica → gateway: announces role, replica, capacity and accepted epochs.
+    case ready = 6
+    /// Stage replica → gateway: still alive (same body as `ready`).
+    case heartbeat = 7
+    /// Stage replica → gateway: the hop was refused (code in the header).
+    case reject = 8
+}

@@ -1,0 +1,43 @@
+/// One pipeline message: its header and the frames that follow it.
+///
+/// Frame counts by type: submit [header, sealed request]; result [header, sealed result,
+/// signature]; error [header, UTF-8 message]; work and forward [header, sealed payload,
+/// signature (empty on the client's first hop)]; ready and heartbeat [header, announcement];
+/// reject [header, UTF-8 reason].
+public struct PipelineMessage: Sendable, Hashable {
+    public var header: MessageHeader
+    public var body: [[UInt8]]
+
+    public init(header: MessageHeader, body: [[UInt8]]) {
+        self.header = header
+        self.body = body
+    }
+
+    /// The frames to send (after any ROUTER identity).
+    public var frames: [[UInt8]] { [header.encoded()] + body }
+
+    /// Decodes and checks the frame count for the type; never trusts a length it did not check.
+    public init(frames: [[UInt8]]) throws(WireError) {
+        guard let first = frames.first else { throw .wrongFrameCount(what: "message", expected: "at least 1", actual: 0) }
+        header = try MessageHeader(decoding: first)
+        body = Array(frames.dropFirst())
+        let expected = Self.bodyFrameCount(for: header.type)
+        guard body.count == expected else {
+            throw .wrongFrameCount(what: "\(header.type) message", expected: "\(expected + 1)", actual: frames.count)
+        }
+    }
+
+    static func bodyFrameCount(for type: MessageType) -> Int {
+        switch type {
+        case .submit, .error, .ready, .heartbeat, .reject: 1
+        case .result, .work, .forward: 2
+        }
+    }
+
+    /// An error for the client: the code in the header, a message a person can act on.
+    public static func error(_ code: ErrorCode, jobID: JobID, message: String? = nil) -> PipelineMessage {
+        PipelineMessage(
+            header: MessageHeader(type: .error, code: code.rawValue, jobID: jobID),
+            body: [Array((message ?? code.defaultMessage).utf8)])
+    }
+}

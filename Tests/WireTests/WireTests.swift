@@ -1,0 +1,103 @@
+import Testing
+import Wire
+
+@Suite("Wire codecs")
+struct WireTests {
+    let jobID = JobID(bytes: Array(0..<16))!
+
+    @Test func headerRoundTripsWithItsDocumentedLayout() throws {
+        let header = MessageHeader(type: .work, code: 0, epoch: 7, jobID: jobID, deadline: 0x0102_0304_0506_0708, hop: 2)
+        let bytes = header.encoded()
+        #expect(bytes.count == 36)
+        #expect(Array(bytes[0..<8]) == [1, 4, 0, 0, 7, 0, 0, 0])
+        #expect(Array(bytes[8..<24]) == Array(0..<16))
+        #expect(Array(bytes[24..<32]) == [8, 7, 6, 5, 4, 3, 2, 1])
+        #expect(Array(bytes[32..<36]) == [2, 0, 0, 0])
+        #expect(try MessageHeader(decoding: bytes) == header)
+    }
+
+    @Test func malformedHeadersAreRefusedWithTheReason() {
+        let good = MessageHeader(type: .submit, jobID: jobID).encoded()
+        #expect(throws: WireError.truncated(what: "header", needed: 36, available: 35)) {
+            try MessageHeader(decoding: Array(good.dropLast()))
+        }
+        #expect(throws: WireError.trailingBytes(what: "header", count: 1)) { try MessageHeader(decoding: good + [0]) }
+        var version = good
+        version[0] = 9
+        #expect(throws: WireError.unsupportedVersion(what: "header", version: 9)) { try MessageHeader(decoding: version) }
+        var type = good
+        type[1] = 200
+        #expect(throws: WireError.unknownType(200)) { try MessageHeader(decoding: type) }
+        var reserved = good
+        reserved[35] = 1
+        #expect(throws: WireError.self) { try MessageHeader(decoding: reserved) }
+        #expect(throws: WireError.self) { try MessageHeader(decoding: []) }
+    }
+
+    @Test func messagesCheckTheirFrameCount() throws {
+        let header = MessageHeader(type: .submit, jobID: jobID)
+        let message = try PipelineMessage(frames: [header.encoded(), [1, 2, 3]])
+        #expect(message.body == [[1, 2, 3]])
+        #expect(throws: WireError.wrongFrameCount(what: "submit message", expected: "2", actual: 3)) {
+            try PipelineMessage(frames: [header.encoded(), [1], [2]])
+        }
+        #expect(throws: WireError.self) { try PipelineMessage(frames: []) }
+        let work = MessageHeader(type: .work, jobID: jobID)
+        #expect(throws: WireError.self) { try PipelineMessage(frames: [work.encoded(), [1]]) }
+        let error = PipelineMessage.error(.busy, jobID: jobID)
+        #expect(error.header.code == ErrorCode.busy.rawValue)
+        #expect(String(decoding: error.body[0], as: UTF8.self) == ErrorCode.busy.defaultMessage)
+    }
+
+    @Test func envelopeAndResultRoundTripAndRefuseDamage() throws {
+        let envelope = JobEnvelope(jobID: jobID, replyKey: Array(repeating: 9, count: 32), body: Array("text".utf8))
+        let bytes = envelope.encoded()
+        let decoded = try JobEnvelope(decoding: bytes)
+        #expect(decoded.jobID == jobID)
+        #expect(decoded.replyKey == envelope.replyKey)
+        #expect(decoded.body == envelope.body)
+        #expect(throws: WireError.self) { try JobEnvelope(decoding: Array(bytes.dropLast())) }
+        #expect(throws: WireError.trailingBytes(what: "job envelope", count: 1)) { try JobEnvelope(decoding: bytes + [0]) }
+        var lying = bytes
+        lying[49] = 0xff  // body length claims far more than is there
+        #expect(throws: WireError.self) { try JobEnvelope(decoding: lying) }
+
+        let floats: [Float] = [0.5, -1, .pi]
+        let result = JobResult(jobID: jobID, body: JobResult.body(floats: floats))
+        let reopened = try JobResult(decoding: result.encoded())
+        #expect(reopened.floats == floats)
+        #expect(JobResult(jobID: jobID, body: [1, 2, 3]).floats == nil)
+    }
+
+    @Test func announcementsRoundTrip() throws {
+        let announcement = ReplicaAnnouncement(role: "shard-1", replica: 3, instance: 42, capacity: 64, epochs: [5, 6])
+        #expect(try ReplicaAnnouncement(decoding: announcement.encoded()) == announcement)
+        #expect(throws: WireError.self) { try ReplicaAnnouncement(decoding: Array(announcement.encoded().dropLast())) }
+        #expect(throws: WireError.self) {
+            try ReplicaAnnouncement(decoding: ReplicaAnnouncement(role: "", replica: 0, instance: 0, capacity: 1, epochs: []).encoded())
+        }
+    }
+
+    @Test func signedBytesBindRolesJobEpochAndDeadline() {
+        let header = MessageHeader(type: .forward, epoch: 3, jobID: jobID, deadline: 99)
+        let base = HopSignature.signedBytes(from: "shard-0", to: "shard-1", header: header, ciphertext: [1, 2])
+        #expect(base != HopSignature.signedBytes(from: "shard-1", to: "shard-0", header: header, ciphertext: [1, 2]))
+        #expect(base != HopSignature.signedBytes(from: "shard-0", to: "postprocessor", header: header, ciphertext: [1, 2]))
+        var later = header
+        later.deadline = 100
+        #expect(base != HopSignature.signedBytes(from: "shard-0", to: "shard-1", header: later, ciphertext: [1, 2]))
+        var otherEpoch = header
+        otherEpoch.epoch = 4
+        #expect(base != HopSignature.signedBytes(from: "shard-0", to: "shard-1", header: otherEpoch, ciphertext: [1, 2]))
+        #expect(base != HopSignature.signedBytes(from: "shard-0", to: "shard-1", header: header, ciphertext: [1, 3]))
+        // "ab"+"c" and "a"+"bc" must not collide: names are length-prefixed.
+        #expect(
+            HopSignature.signedBytes(from: "ab", to: "c", header: header, ciphertext: [])
+                != HopSignature.signedBytes(from: "a", to: "bc", header: header, ciphertext: []))
+    }
+
+    @Test func errorCodesAreStable() {
+        #expect(ErrorCode.allCases.map(\.rawValue) == Array(1...13))
+        #expect(Set(ErrorCode.allCases.map(\.name)).count == ErrorCode.allCases.count)
+    }
+}
