@@ -66,7 +66,9 @@ struct EvidenceCommand: ParsableCommand {
             case .sevSNP:
                 guard let vcek else { throw ValidationError("--kind sev-snp needs --vcek CERT") }
                 certificates = try CertificateFile.derCertificates(from: try readFile(vcek))
-                let chainCertificates = try chain.flatMap { try CertificateFile.derCertificates(from: try readFile($0)) }
+                let chainCertificates = try chain.flatMap {
+                    try CertificateFile.derCertificates(from: try readFile($0))
+                }
                 verifier = SEVSNPVerifier(chain: chainCertificates)
             case .simulated:
                 guard !platformKey.isEmpty else { throw ValidationError("--kind simulated needs --platform-key PUB") }
@@ -76,7 +78,9 @@ struct EvidenceCommand: ParsableCommand {
                 throw ValidationError("--kind: unknown evidence kind \"\(kind)\" (sev-snp or simulated)")
             }
             let measurements = try measurement.map { text in
-                guard let bytes = Hex.decodeLoose(text) else { throw ValidationError("--measurement: \"\(text)\" is not hex") }
+                guard let bytes = Hex.decodeLoose(text) else {
+                    throw ValidationError("--measurement: \"\(text)\" is not hex")
+                }
                 return bytes
             }
             let expectedReportData = try reportData.map { text in
