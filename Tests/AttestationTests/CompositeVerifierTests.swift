@@ -12,7 +12,7 @@ private struct FixedVerifier: EvidenceVerifier {
     }
 }
 
-@Suite struct CompositeVerifierTests {
+@Suite(.timeLimit(.minutes(1))) struct CompositeVerifierTests {
     let expectations = Expectations(
         reportData: [UInt8](repeating: 1, count: 64),
         policy: RolePolicy(allowedKinds: ["simulated"], measurements: []),

@@ -40,7 +40,7 @@ private struct FakeTSMKernel: Sendable {
     }
 }
 
-@Suite struct ConfigFSTSMProviderTests {
+@Suite(.timeLimit(.minutes(1))) struct ConfigFSTSMProviderTests {
     func temporaryRoot() throws -> URL {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tsm-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)

@@ -4,7 +4,7 @@ import Testing
 
 @testable import Attestation
 
-@Suite struct ManualVerificationTests {
+@Suite(.timeLimit(.minutes(1))) struct ManualVerificationTests {
     let platform = PlatformKey.generate()
     let now = Date(timeIntervalSince1970: 1_800_000_000)
 

@@ -9,7 +9,7 @@ private final class WarningSink: @unchecked Sendable {  // only touched on the t
     var messages: [String] = []
 }
 
-@Suite struct SimulatedVerifierTests {
+@Suite(.timeLimit(.minutes(1))) struct SimulatedVerifierTests {
     let platform = PlatformKey.generate()
     let nonce = SecureRandom.bytes(32)
     let ephemeral = BoxKeyPair.generate().publicKey
@@ -152,7 +152,7 @@ private final class WarningSink: @unchecked Sendable {  // only touched on the t
     }
 }
 
-@Suite struct PlatformKeyTests {
+@Suite(.timeLimit(.minutes(1))) struct PlatformKeyTests {
     func temporaryDirectory() throws -> URL {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("platform-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
