@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 
 /// What the key broker demands of a node before it releases a role's keys.
 ///
@@ -25,11 +25,21 @@ public struct RolePolicy: Sendable, Hashable, Codable {
     public var allowDebug: Bool
     /// Minimum TCB (SEV-SNP reported TCB as a u64), if any.
     public var minimumTCB: UInt64?
+    /// The VMPL an SEV-SNP report must have been requested at; nil means 0 (the most privileged
+    /// level, the guest kernel itself).
+    public var vmpl: Int?
+    /// Further SEV-SNP requirements (host data, ID block, firmware version, …), if any.
+    public var sevSNP: SEVSNPPolicy?
 
-    public init(allowedKinds: [String], measurements: [String], allowDebug: Bool = false, minimumTCB: UInt64? = nil) {
+    public init(
+        allowedKinds: [String], measurements: [String], allowDebug: Bool = false, minimumTCB: UInt64? = nil,
+        vmpl: Int? = nil, sevSNP: SEVSNPPolicy? = nil
+    ) {
         self.allowedKinds = allowedKinds
         self.measurements = measurements
         self.allowDebug = allowDebug
         self.minimumTCB = minimumTCB
+        self.vmpl = vmpl
+        self.sevSNP = sevSNP
     }
 }

@@ -1,0 +1,111 @@
+public import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+/// Collects SEV-SNP evidence on a real guest through Linux configfs-tsm
+/// (`/sys/kernel/config/tsm/report`): make an entry, write `inblob` (the 64 report-data bytes),
+/// read `outblob` (the signed report) and `auxblob` (the host's certificate table), check that
+/// `generation` shows no other writer raced us, remove the entry.
+public struct ConfigFSTSMProvider: EvidenceProvider {
+    public static let defaultRoot = URL(fileURLWithPath: "/sys/kernel/config/tsm/report")
+
+    /// What the provider is doing, for a test's stand-in kernel to react to.
+    enum Event: Sendable {
+        case created
+        case wroteInblob
+        case removing
+    }
+
+    public let kind = EvidenceKind.sevSNP
+    public let root: URL
+    /// The VMPL to request the report at (`privlevel`); nil leaves the kernel's default (0).
+    public let privilegeLevel: Int?
+    let kernel: (@Sendable (Event, URL) throws -> Void)?
+
+    public init(root: URL = Self.defaultRoot, privilegeLevel: Int? = nil) {
+        self.init(root: root, privilegeLevel: privilegeLevel, kernel: nil)
+    }
+
+    init(root: URL, privilegeLevel: Int?, kernel: (@Sendable (Event, URL) throws -> Void)?) {
+        self.root = root
+        self.privilegeLevel = privilegeLevel
+        self.kernel = kernel
+    }
+
+    public func collect(reportData: [UInt8]) throws -> Evidence {
+        guard reportData.count == ReportData.byteCount else {
+            throw AttestationError.invalidReportData(expected: ReportData.byteCount, actual: reportData.count)
+        }
+        let entry = root.appendingPathComponent(
+            "sealpipe-\(getpid())-\(HexText.encode((0..<8).map { _ in UInt8.random(in: 0...255) }))")
+        guard mkdir(entry.path, 0o700) == 0 else {
+            throw AttestationError.io(
+                path: entry.path,
+                reason:
+                    "cannot create a configfs-tsm report entry (\(String(cString: strerror(errno)))); is this an SEV-SNP guest with configfs mounted?"
+            )
+        }
+        defer {
+            try? kernel?(.removing, entry)
+            rmdir(entry.path)
+        }
+        try kernel?(.created, entry)
+
+        let provider = try String(decoding: readAttribute(entry, "provider"), as: UTF8.self)
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        guard provider == "sev_guest" else {
+            throw AttestationError.refused("configfs-tsm provider is \"\(provider)\", not sev_guest (SEV-SNP)")
+        }
+        var writes = 0
+        if let privilegeLevel {
+            try writeAttribute(entry, "privlevel", Array("\(privilegeLevel)\n".utf8))
+            writes += 1
+        }
+        try writeAttribute(entry, "inblob", reportData)
+        writes += 1
+        try kernel?(.wroteInblob, entry)
+
+        let report = try readAttribute(entry, "outblob")
+        let table = (try? readAttribute(entry, "auxblob")) ?? []
+        let generationText = String(decoding: try readAttribute(entry, "generation"), as: UTF8.self)
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        guard let generation = Int(generationText), generation == writes else {
+            throw AttestationError.refused(
+                "configfs-tsm generation is \(generationText), expected \(writes): another writer changed the entry while we read it"
+            )
+        }
+        let certificates = table.isEmpty ? [] : try SEVSNPCertificateTable.evidenceCertificates(from: table)
+        return Evidence(kind: .sevSNP, report: report, certificates: certificates)
+    }
+
+    private func readAttribute(_ entry: URL, _ name: String) throws -> [UInt8] {
+        let url = entry.appendingPathComponent(name)
+        do {
+            return [UInt8](try Data(contentsOf: url))
+        } catch {
+            throw AttestationError.io(path: url.path, reason: "cannot read (\(error.localizedDescription))")
+        }
+    }
+
+    private func writeAttribute(_ entry: URL, _ name: String, _ bytes: [UInt8]) throws {
+        let url = entry.appendingPathComponent(name)
+        // configfs attributes take one write(2) each; no temporary file, no rename.
+        let fd = open(url.path, O_WRONLY | O_CLOEXEC)
+        guard fd >= 0 else {
+            throw AttestationError.io(
+                path: url.path, reason: "cannot open for writing (\(String(cString: strerror(errno))))")
+        }
+        defer { close(fd) }
+        let written = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        guard written == bytes.count else {
+            throw AttestationError.io(
+                path: url.path, reason: "short or failed write (\(String(cString: strerror(errno))))")
+        }
+    }
+}
