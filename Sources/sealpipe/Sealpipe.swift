@@ -16,6 +16,8 @@ struct Sealpipe: AsyncParsableCommand {
         subcommands: [
             TopologyCommand.self,
             GatewayCommand.self,
+            EvidenceCommand.self,
+            PlatformCommand.self,
         ]
     )
 }
