@@ -16,6 +16,7 @@ struct Sealpipe: AsyncParsableCommand {
         subcommands: [
             TopologyCommand.self,
             GatewayCommand.self,
+            StatusCommand.self,
             EvidenceCommand.self,
             PlatformCommand.self,
         ]
