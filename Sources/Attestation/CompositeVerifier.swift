@@ -14,11 +14,13 @@ public struct CompositeVerifier: EvidenceVerifier {
         let allowed = expectations.policy.allowedKinds
         guard allowed.contains(kind.rawValue) else {
             let detail = "kind \(kind) is not allowed for this role (allowed: \(allowed.joined(separator: ", ")))"
-            return VerificationResult(kind: kind, checks: [.init("evidence-kind", passed: false, detail: detail)], claims: nil)
+            return VerificationResult(
+                kind: kind, checks: [.init("evidence-kind", passed: false, detail: detail)], claims: nil)
         }
         guard let verifier = verifiers[kind] else {
             let detail = "no verifier for kind \(kind) is configured"
-            return VerificationResult(kind: kind, checks: [.init("evidence-kind", passed: false, detail: detail)], claims: nil)
+            return VerificationResult(
+                kind: kind, checks: [.init("evidence-kind", passed: false, detail: detail)], claims: nil)
         }
         var result = verifier.verify(evidence, expectations: expectations, now: now)
         result.checks.insert(.init("evidence-kind", passed: true, detail: "\(kind) is allowed for this role"), at: 0)

@@ -1,5 +1,5 @@
-/// Lower-case hex for claims and check details (the Sodium `Hex` is for secrets' owners; this
-/// one only ever sees public report fields).
+/// Hex for report fields and check details; unlike Sodium's `Hex` it tolerates the whitespace
+/// and line breaks of hex report files. Only ever sees public values.
 enum HexText {
     static func encode(_ bytes: some Sequence<UInt8>) -> String {
         let digits = Array("0123456789abcdef".utf8)

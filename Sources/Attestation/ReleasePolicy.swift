@@ -28,15 +28,18 @@ public struct RolePolicy: Sendable, Hashable, Codable {
     /// The VMPL an SEV-SNP report must have been requested at; nil means 0 (the most privileged
     /// level, the guest kernel itself).
     public var vmpl: Int?
+    /// Further SEV-SNP requirements (host data, ID block, firmware version, …), if any.
+    public var sevSNP: SEVSNPPolicy?
 
     public init(
         allowedKinds: [String], measurements: [String], allowDebug: Bool = false, minimumTCB: UInt64? = nil,
-        vmpl: Int? = nil
+        vmpl: Int? = nil, sevSNP: SEVSNPPolicy? = nil
     ) {
         self.allowedKinds = allowedKinds
         self.measurements = measurements
         self.allowDebug = allowDebug
         self.minimumTCB = minimumTCB
         self.vmpl = vmpl
+        self.sevSNP = sevSNP
     }
 }

@@ -27,7 +27,12 @@ public final class MetricsHTTPServer: Sendable {
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_port = in_port_t(UInt16(port).bigEndian)
-        guard inet_pton(AF_INET, host == "localhost" ? "127.0.0.1" : host, &address.sin_addr) == 1 else {
+        let numeric = switch host {
+        case "localhost": "127.0.0.1"
+        case "*", "": "0.0.0.0"
+        default: host
+        }
+        guard inet_pton(AF_INET, numeric, &address.sin_addr) == 1 else {
             close(descriptor)
             throw MetricsServerError.badAddress(host)
         }

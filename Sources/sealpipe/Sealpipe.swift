@@ -15,6 +15,10 @@ struct Sealpipe: AsyncParsableCommand {
         version: "0.1.0",
         subcommands: [
             TopologyCommand.self,
+            GatewayCommand.self,
+            StatusCommand.self,
+            EvidenceCommand.self,
+            PlatformCommand.self,
         ]
     )
 }

@@ -12,7 +12,7 @@ private struct FixedVerifier: EvidenceVerifier {
     }
 }
 
-@Suite struct CompositeVerifierTests {
+@Suite(.timeLimit(.minutes(1))) struct CompositeVerifierTests {
     let expectations = Expectations(
         reportData: [UInt8](repeating: 1, count: 64),
         policy: RolePolicy(allowedKinds: ["simulated"], measurements: []),
@@ -68,8 +68,12 @@ private struct FixedVerifier: EvidenceVerifier {
     @Test func resolvesReferenceBuildAndRefusesBadEntries() throws {
         let policy = RolePolicy(allowedKinds: ["simulated"], measurements: ["reference-build", "AbCd"])
         #expect(try policy.resolvedMeasurements(referenceBuild: [1, 2]) == [[1, 2], [0xab, 0xcd]])
-        #expect(throws: AttestationError.referenceBuildUnavailable) { try policy.resolvedMeasurements(referenceBuild: nil) }
+        #expect(throws: AttestationError.referenceBuildUnavailable) {
+            try policy.resolvedMeasurements(referenceBuild: nil)
+        }
         let bad = RolePolicy(allowedKinds: ["simulated"], measurements: ["xyz"])
-        #expect(throws: AttestationError.invalidMeasurement("xyz")) { try bad.resolvedMeasurements(referenceBuild: nil) }
+        #expect(throws: AttestationError.invalidMeasurement("xyz")) {
+            try bad.resolvedMeasurements(referenceBuild: nil)
+        }
     }
 }

@@ -14,7 +14,9 @@ private struct FakeTSMKernel: Sendable {
 
     func handle(_ event: ConfigFSTSMProvider.Event, _ entry: URL) throws {
         let fm = FileManager.default
-        func put(_ name: String, _ bytes: [UInt8]) throws { try Data(bytes).write(to: entry.appendingPathComponent(name)) }
+        func put(_ name: String, _ bytes: [UInt8]) throws {
+            try Data(bytes).write(to: entry.appendingPathComponent(name))
+        }
         switch event {
         case .created:
             try put("provider", Array("\(provider)\n".utf8))
@@ -38,7 +40,7 @@ private struct FakeTSMKernel: Sendable {
     }
 }
 
-@Suite struct ConfigFSTSMProviderTests {
+@Suite(.timeLimit(.minutes(1))) struct ConfigFSTSMProviderTests {
     func temporaryRoot() throws -> URL {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tsm-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)

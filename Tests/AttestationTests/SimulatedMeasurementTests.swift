@@ -4,7 +4,7 @@ import Testing
 
 @testable import Attestation
 
-@Suite struct SimulatedMeasurementTests {
+@Suite(.timeLimit(.minutes(1))) struct SimulatedMeasurementTests {
     @Test func followsTheDocumentedRule() throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("sim-measure-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
@@ -19,10 +19,16 @@ import Testing
         expected.update(data: Array(Crypto.SHA384.hash(data: Array("role: shard-0".utf8))))
         #expect(measured == Array(expected.finalize()))
 
+        let digest = try SimulatedTEE.executableDigest(of: binary)
+        #expect(digest == Array(Crypto.SHA384.hash(data: Array("binary-a".utf8))))
+        #expect(
+            SimulatedTEE.measurement(executableDigest: digest, configuration: Array("role: shard-0".utf8)) == measured)
+
         let otherConfig = try SimulatedTEE.measurement(executable: binary, configuration: Array("role: shard-1".utf8))
         #expect(otherConfig != measured)
         try Data("binary-b".utf8).write(to: binary)
-        #expect(try SimulatedTEE.measurement(executable: binary, configuration: Array("role: shard-0".utf8)) != measured)
+        #expect(
+            try SimulatedTEE.measurement(executable: binary, configuration: Array("role: shard-0".utf8)) != measured)
     }
 
     @Test func missingExecutableIsAnErrorNamingThePath() {

@@ -9,7 +9,7 @@ private final class WarningSink: @unchecked Sendable {  // only touched on the t
     var messages: [String] = []
 }
 
-@Suite struct SimulatedVerifierTests {
+@Suite(.timeLimit(.minutes(1))) struct SimulatedVerifierTests {
     let platform = PlatformKey.generate()
     let nonce = SecureRandom.bytes(32)
     let ephemeral = BoxKeyPair.generate().publicKey
@@ -44,7 +44,8 @@ private final class WarningSink: @unchecked Sendable {  // only touched on the t
         #expect(result.passed, "\(String(describing: result.failedCheck))")
         #expect(
             result.checks.map(\.name) == [
-                "report-format", "signature", "platform-key-trusted", "report-data", "measurement", "debug", "freshness",
+                "report-format", "signature", "platform-key-trusted", "report-data", "measurement", "debug",
+                "freshness",
             ])
         #expect(result.checks.allSatisfy { $0.detail.hasPrefix("[SIMULATED]") })
         #expect(result.trustedClaims?.platform.hasPrefix("SIMULATED TEE") == true)
@@ -74,7 +75,10 @@ private final class WarningSink: @unchecked Sendable {  // only touched on the t
         let result = verifier.verify(
             try evidence(measurement: actual), expectations: expectations(measurements: [expected]), now: now)
         #expect(result.failedCheck?.name == "measurement")
-        #expect(verifier.verify(try evidence(measurement: expected), expectations: expectations(measurements: [expected]), now: now).passed)
+        #expect(
+            verifier.verify(
+                try evidence(measurement: expected), expectations: expectations(measurements: [expected]), now: now
+            ).passed)
     }
 
     @Test func badPlatformSignatureIsRefused() throws {
@@ -100,8 +104,10 @@ private final class WarningSink: @unchecked Sendable {  // only touched on the t
     }
 
     @Test func reportDataBoundToAnotherKeyNonceOrRoleIsRefused() throws {
-        let otherKey = ReportData.binding(nonce: nonce, ephemeralPublicKey: BoxKeyPair.generate().publicKey.bytes, role: "shard-0")
-        let otherNonce = ReportData.binding(nonce: SecureRandom.bytes(32), ephemeralPublicKey: ephemeral.bytes, role: "shard-0")
+        let otherKey = ReportData.binding(
+            nonce: nonce, ephemeralPublicKey: BoxKeyPair.generate().publicKey.bytes, role: "shard-0")
+        let otherNonce = ReportData.binding(
+            nonce: SecureRandom.bytes(32), ephemeralPublicKey: ephemeral.bytes, role: "shard-0")
         let otherRole = ReportData.binding(nonce: nonce, ephemeralPublicKey: ephemeral.bytes, role: "shard-1")
         for data in [otherKey, otherNonce, otherRole] {
             let result = verifier.verify(try evidence(reportData: data), expectations: expectations(), now: now)
@@ -110,8 +116,11 @@ private final class WarningSink: @unchecked Sendable {  // only touched on the t
     }
 
     @Test func debugWherePolicyForbidsItIsRefused() throws {
-        #expect(verifier.verify(try evidence(debug: true), expectations: expectations(), now: now).failedCheck?.name == "debug")
-        #expect(verifier.verify(try evidence(debug: true), expectations: expectations(allowDebug: true), now: now).passed)
+        #expect(
+            verifier.verify(try evidence(debug: true), expectations: expectations(), now: now).failedCheck?.name
+                == "debug")
+        #expect(
+            verifier.verify(try evidence(debug: true), expectations: expectations(allowDebug: true), now: now).passed)
     }
 
     @Test func staleOrFutureTimestampIsRefused() throws {
@@ -126,7 +135,8 @@ private final class WarningSink: @unchecked Sendable {  // only touched on the t
     @Test func malformedReportsAreRefused() throws {
         let good = try evidence()
         for bad in [Array(good.report.dropLast()), good.report + [0], []] {
-            let result = verifier.verify(Evidence(kind: .simulated, report: bad), expectations: expectations(), now: now)
+            let result = verifier.verify(
+                Evidence(kind: .simulated, report: bad), expectations: expectations(), now: now)
             #expect(result.failedCheck?.name == "report-format")
         }
         var magic = good
@@ -142,7 +152,7 @@ private final class WarningSink: @unchecked Sendable {  // only touched on the t
     }
 }
 
-@Suite struct PlatformKeyTests {
+@Suite(.timeLimit(.minutes(1))) struct PlatformKeyTests {
     func temporaryDirectory() throws -> URL {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("platform-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)

@@ -16,7 +16,8 @@ public enum CertificateFile {
         let end = "-----END CERTIFICATE-----"
         while let start = remainder.range(of: begin) {
             guard let stop = remainder.range(of: end, range: start.upperBound..<remainder.endIndex) else {
-                throw .malformed(what: "certificate file", reason: "PEM block \(certificates.count + 1) has no END line")
+                throw .malformed(
+                    what: "certificate file", reason: "PEM block \(certificates.count + 1) has no END line")
             }
             let body = remainder[start.upperBound..<stop.lowerBound].filter { !$0.isWhitespace }
             guard let der = Base64Text.decode(String(body)) else {

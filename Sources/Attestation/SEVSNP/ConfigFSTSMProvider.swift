@@ -42,11 +42,14 @@ public struct ConfigFSTSMProvider: EvidenceProvider {
         guard reportData.count == ReportData.byteCount else {
             throw AttestationError.invalidReportData(expected: ReportData.byteCount, actual: reportData.count)
         }
-        let entry = root.appendingPathComponent("sealpipe-\(getpid())-\(HexText.encode((0..<8).map { _ in UInt8.random(in: 0...255) }))")
+        let entry = root.appendingPathComponent(
+            "sealpipe-\(getpid())-\(HexText.encode((0..<8).map { _ in UInt8.random(in: 0...255) }))")
         guard mkdir(entry.path, 0o700) == 0 else {
             throw AttestationError.io(
                 path: entry.path,
-                reason: "cannot create a configfs-tsm report entry (\(String(cString: strerror(errno)))); is this an SEV-SNP guest with configfs mounted?")
+                reason:
+                    "cannot create a configfs-tsm report entry (\(String(cString: strerror(errno)))); is this an SEV-SNP guest with configfs mounted?"
+            )
         }
         defer {
             try? kernel?(.removing, entry)
@@ -74,7 +77,8 @@ public struct ConfigFSTSMProvider: EvidenceProvider {
             .trimmingCharacters(in: .whitespacesAndNewlines)
         guard let generation = Int(generationText), generation == writes else {
             throw AttestationError.refused(
-                "configfs-tsm generation is \(generationText), expected \(writes): another writer changed the entry while we read it")
+                "configfs-tsm generation is \(generationText), expected \(writes): another writer changed the entry while we read it"
+            )
         }
         let certificates = table.isEmpty ? [] : try SEVSNPCertificateTable.evidenceCertificates(from: table)
         return Evidence(kind: .sevSNP, report: report, certificates: certificates)
@@ -94,12 +98,14 @@ public struct ConfigFSTSMProvider: EvidenceProvider {
         // configfs attributes take one write(2) each; no temporary file, no rename.
         let fd = open(url.path, O_WRONLY | O_CLOEXEC)
         guard fd >= 0 else {
-            throw AttestationError.io(path: url.path, reason: "cannot open for writing (\(String(cString: strerror(errno))))")
+            throw AttestationError.io(
+                path: url.path, reason: "cannot open for writing (\(String(cString: strerror(errno))))")
         }
         defer { close(fd) }
         let written = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
         guard written == bytes.count else {
-            throw AttestationError.io(path: url.path, reason: "short or failed write (\(String(cString: strerror(errno))))")
+            throw AttestationError.io(
+                path: url.path, reason: "short or failed write (\(String(cString: strerror(errno))))")
         }
     }
 }

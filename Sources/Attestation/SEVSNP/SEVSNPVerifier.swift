@@ -69,108 +69,28 @@ public struct SEVSNPVerifier: EvidenceVerifier {
             return VerificationResult(kind: evidence.kind, checks: checks, claims: nil)
         }
         if let hcl {
-            record(CheckName.hclBinding, hcl.bindingProblem(report: report),
+            record(
+                CheckName.hclBinding, hcl.bindingProblem(report: report),
                 ok: "report_data[0:32] is SHA-256 of the HCL runtime data (\(hcl.runtimeData.count) bytes)")
         }
 
-        // Certificates.
-        var vek: X509Certificate?
-        var chainCertificates: [X509Certificate] = []
-        var parseProblems: [String] = []
-        for (index, der) in evidence.certificates.enumerated() {
-            do {
-                let certificate = try X509Certificate(derEncoded: der)
-                if index == 0 { vek = certificate } else { chainCertificates.append(certificate) }
-            } catch {
-                parseProblems.append("evidence certificate \(index + 1): \(error)")
-            }
-        }
-        for (index, der) in chain.enumerated() {
-            do { chainCertificates.append(try X509Certificate(derEncoded: der)) } catch {
-                parseProblems.append("chain certificate \(index + 1): \(error)")
-            }
-        }
-
-        // ARK: a pinned, self-signed root valid now.
-        var product: SEVSNPProduct?
-        var ark: X509Certificate?
-        let roots = chainCertificates.filter(\.isSelfIssued)
-        if let pinned = roots.first(where: { trustedRootFingerprints[HexText.encode($0.sha256Fingerprint)] != nil }) {
-            ark = pinned
-            product = trustedRootFingerprints[HexText.encode(pinned.sha256Fingerprint)]
-            let problem = pinned.signatureProblem(issuedBy: pinned) ?? pinned.validityProblem(at: now)
-            record(CheckName.ark, problem,
-                ok: "\(pinned.displayName) is a pinned AMD root (sha256 \(HexText.encode(pinned.sha256Fingerprint).prefix(16))…), self-signed, valid until \(X509Certificate.format(pinned.notAfter))")
-        } else {
-            let found = roots.map { "\($0.displayName) sha256 \(HexText.encode($0.sha256Fingerprint).prefix(16))…" }
-            let seen = found.isEmpty ? "no self-signed certificate" : found.joined(separator: ", ")
-            let extra = parseProblems.isEmpty ? "" : "; " + parseProblems.joined(separator: "; ")
-            record(CheckName.ark, "no pinned AMD root (ARK-Milan, ARK-Genoa, ARK-Turin) in the chain; found \(seen)\(extra)", ok: "")
-        }
-
-        // ASK or ASVK: issued by the ARK, and the VEK's issuer.
-        var intermediate: X509Certificate?
-        let candidates = chainCertificates.filter { !$0.isSelfIssued }
-        if let vek {
-            intermediate = candidates.first { $0.subject == vek.issuer } ?? (candidates.count == 1 ? candidates[0] : nil)
-        } else {
-            intermediate = candidates.first
-        }
-        if let intermediate, let ark {
-            var problem: String?
-            if intermediate.issuer != ark.subject {
-                problem = "\(intermediate.displayName) is not issued by \(ark.displayName)"
-            } else {
-                problem = intermediate.signatureProblem(issuedBy: ark) ?? intermediate.validityProblem(at: now)
-            }
-            record(CheckName.ask, problem, ok: "\(intermediate.displayName) is signed by \(ark.displayName) and valid until \(X509Certificate.format(intermediate.notAfter))")
-        } else if intermediate == nil {
-            let names = candidates.map(\.displayName).joined(separator: ", ")
-            record(CheckName.ask, "no ASK/ASVK that issued the VCEK/VLEK in the chain (have: \(names.isEmpty ? "none" : names))", ok: "")
-        } else {
-            record(CheckName.ask, "cannot check \(intermediate!.displayName) without a pinned ARK", ok: "")
-        }
-
-        // VCEK or VLEK: issued by the intermediate, P-384, of the kind the report says signed it.
-        var vekKey: P384.Signing.PublicKey?
-        if let vek {
-            vekKey = try? P384.Signing.PublicKey(derRepresentation: vek.subjectPublicKeyInfo)
-        }
-        let vekKind = Self.endorsementKind(intermediate: intermediate)
-        if let vek {
-            var problem: String?
-            if let intermediate {
-                if vek.issuer != intermediate.subject {
-                    problem = "the VCEK/VLEK (issuer CN=\(vek.issuerCommonName ?? "?")) is not issued by \(intermediate.displayName)"
-                } else {
-                    problem = vek.signatureProblem(issuedBy: intermediate)
-                }
-            } else {
-                problem = "no issuer certificate to verify \(vek.displayName) against"
-            }
-            problem = problem ?? vek.validityProblem(at: now)
-            if problem == nil, vekKey == nil { problem = "\(vek.displayName) does not hold a P-384 public key" }
-            if problem == nil {
-                switch (report.signingKey, vekKind) {
-                case (.vcek, "VCEK"), (.vlek, "VLEK"): break
-                default:
-                    problem = "the report says it is signed by \(report.signingKey) but the certificate is a \(vekKind) (issued by \(intermediate?.displayName ?? "?"))"
-                }
-            }
-            record(CheckName.vek, problem, ok: "\(vekKind) \(vek.displayName) is signed by \(intermediate?.displayName ?? "?") and valid until \(X509Certificate.format(vek.notAfter))")
-        } else {
-            let extra = parseProblems.isEmpty ? "" : " (" + parseProblems.joined(separator: "; ") + ")"
-            record(CheckName.vek, "no usable VCEK/VLEK certificate was supplied\(extra)", ok: "")
-        }
+        let chainOutcome = evaluateChain(evidence: evidence, report: report, now: now)
+        checks += chainOutcome.checks
+        let vek = chainOutcome.vek
+        let vekKey = chainOutcome.vekKey
+        let vekKind = chainOutcome.vekKind
+        let product = chainOutcome.product
 
         // The report's own signature.
-        record(CheckName.signature, Self.signatureProblem(report, key: vekKey),
+        record(
+            CheckName.signature, Self.signatureProblem(report, key: vekKey),
             ok: "ECDSA P-384/SHA-384 over bytes 0x000–0x29F verifies with the \(vekKind)")
 
         // The report's TCB must be the one the VEK was issued for.
         let layout = product ?? report.productFromCPUID ?? .milan
         if let vek {
-            record(CheckName.tcbMatch, Self.tcbProblem(report, vek: vek, kind: vekKind, layout: layout),
+            record(
+                CheckName.tcbMatch, Self.tcbProblem(report, vek: vek, kind: vekKind, layout: layout),
                 ok: "reported TCB (\(report.reportedTCB.describe(for: layout))) matches the \(vekKind)")
         } else {
             record(CheckName.tcbMatch, "no VCEK/VLEK to compare the reported TCB with", ok: "")
@@ -182,49 +102,71 @@ public struct SEVSNPVerifier: EvidenceVerifier {
             record(CheckName.reportData, nil, ok: "report data matches the expected binding")
         } else {
             let source = hcl == nil ? "report data" : "HCL user-data"
-            record(CheckName.reportData, "\(source) \(HexText.encode(actualReportData.prefix(8)))… differs from the expected \(HexText.encode(expectations.reportData.prefix(8)))…", ok: "")
+            record(
+                CheckName.reportData,
+                "\(source) \(HexText.encode(actualReportData.prefix(8)))… differs from the expected \(HexText.encode(expectations.reportData.prefix(8)))…",
+                ok: "")
         }
         if expectations.measurements.isEmpty {
             record(CheckName.measurement, "the policy accepts no measurement", ok: "")
         } else if expectations.measurements.contains(report.measurement) {
             record(CheckName.measurement, nil, ok: "measurement \(HexText.encode(report.measurement)) is accepted")
         } else {
-            record(CheckName.measurement, "measurement \(HexText.encode(report.measurement)) is not among the \(expectations.measurements.count) accepted", ok: "")
+            record(
+                CheckName.measurement,
+                "measurement \(HexText.encode(report.measurement)) is not among the \(expectations.measurements.count) accepted",
+                ok: "")
         }
         if report.policy.debugAllowed && !expectations.policy.allowDebug {
-            record(CheckName.debug, "guest policy \(report.policy) allows debugging (bit 19) and the policy forbids it", ok: "")
+            record(
+                CheckName.debug, "guest policy \(report.policy) allows debugging (bit 19) and the policy forbids it",
+                ok: "")
         } else {
-            record(CheckName.debug, nil, ok: report.policy.debugAllowed ? "debugging allowed by guest policy \(report.policy), and the policy permits it" : "debugging off (guest policy \(report.policy))")
+            record(
+                CheckName.debug, nil,
+                ok: report.policy.debugAllowed
+                    ? "debugging allowed by guest policy \(report.policy), and the policy permits it"
+                    : "debugging off (guest policy \(report.policy))")
         }
         let wantedVMPL = expectations.policy.vmpl ?? 0
-        record(CheckName.vmpl, Int(report.vmpl) == wantedVMPL ? nil : "report requested at VMPL \(report.vmpl), policy requires VMPL \(wantedVMPL)",
+        record(
+            CheckName.vmpl,
+            Int(report.vmpl) == wantedVMPL
+                ? nil : "report requested at VMPL \(report.vmpl), policy requires VMPL \(wantedVMPL)",
             ok: "VMPL \(report.vmpl)")
         if let minimum = expectations.policy.minimumTCB.map(SEVSNPTCBVersion.init(rawValue:)) {
-            let lacking = [("reported", report.reportedTCB), ("committed", report.committedTCB), ("current", report.currentTCB)]
-                .filter { !$0.1.meets(minimum, for: layout) }
-            record(CheckName.minimumTCB,
-                lacking.isEmpty ? nil : lacking.map { "\($0.0) TCB (\($0.1.describe(for: layout)))" }.joined(separator: ", ") + " below minimum (\(minimum.describe(for: layout)))",
+            let lacking = [
+                ("reported", report.reportedTCB), ("committed", report.committedTCB), ("current", report.currentTCB),
+            ]
+            .filter { !$0.1.meets(minimum, for: layout) }
+            record(
+                CheckName.minimumTCB,
+                lacking.isEmpty
+                    ? nil
+                    : lacking.map { "\($0.0) TCB (\($0.1.describe(for: layout)))" }.joined(separator: ", ")
+                        + " below minimum (\(minimum.describe(for: layout)))",
                 ok: "reported, committed and current TCB meet the minimum (\(minimum.describe(for: layout)))")
         } else {
             record(CheckName.minimumTCB, nil, ok: "no minimum TCB set")
+        }
+        if let extra = expectations.policy.sevSNP {
+            checks += Self.policyChecks(report, policy: extra, layout: layout)
         }
 
         let claims = AttestationClaims(
             measurement: HexText.encode(report.measurement), debug: report.policy.debugAllowed,
             tcb: report.reportedTCB.rawValue, reportData: HexText.encode(actualReportData),
-            platform: "AMD SEV-SNP \(product?.rawValue ?? "(unknown product)") (\(vekKind))\(hcl == nil ? "" : " via Azure HCL")")
+            platform:
+                "AMD SEV-SNP \(product?.rawValue ?? "(unknown product)") (\(vekKind))\(hcl == nil ? "" : " via Azure HCL")"
+        )
         return VerificationResult(kind: evidence.kind, checks: checks, claims: claims)
-    }
-
-    private static func endorsementKind(intermediate: X509Certificate?) -> String {
-        guard let name = intermediate?.subjectCommonName else { return "VCEK/VLEK" }
-        return name.hasPrefix("SEV-VLEK-") ? "VLEK" : "VCEK"
     }
 
     private static func summary(_ report: SEVSNPReport, hcl: Bool) -> String {
         var text = "SEV-SNP report v\(report.version)"
         if let cpuid = report.cpuid {
-            text += " (cpuid \(String(cpuid.family, radix: 16))/\(String(cpuid.model, radix: 16))/\(String(cpuid.stepping, radix: 16)))"
+            text +=
+                " (cpuid \(String(cpuid.family, radix: 16))/\(String(cpuid.model, radix: 16))/\(String(cpuid.stepping, radix: 16)))"
         }
         text += ", firmware \(report.currentVersion), signing key \(report.signingKey)"
         return hcl ? text + ", inside an Azure HCL report" : text
@@ -243,11 +185,13 @@ public struct SEVSNPVerifier: EvidenceVerifier {
             return "signature r/s are not a valid P-384 signature encoding"
         }
         let digest = Crypto.SHA384.hash(data: report.signedBytes)
-        return key.isValidSignature(signature, for: digest) ? nil : "report signature does not verify with the VCEK/VLEK"
+        return key.isValidSignature(signature, for: digest)
+            ? nil : "report signature does not verify with the VCEK/VLEK"
     }
 
     /// AMD's VCEK/VLEK extensions: the TCB the key was derived for, and (VCEK) the chip id.
-    static func tcbProblem(_ report: SEVSNPReport, vek: X509Certificate, kind: String, layout: SEVSNPProduct) -> String? {
+    static func tcbProblem(_ report: SEVSNPReport, vek: X509Certificate, kind: String, layout: SEVSNPProduct) -> String?
+    {
         let reported = report.reportedTCB.components(for: layout)
         var expected: [(String, UInt8, String)] = [
             ("bootloader", reported.bootloader, "1.3.6.1.4.1.3704.1.3.1"),
@@ -267,7 +211,8 @@ public struct SEVSNPVerifier: EvidenceVerifier {
         if kind == "VCEK", !report.chipIDMasked, let hwid = vek.extensions["1.3.6.1.4.1.3704.1.4"] {
             let id = hardwareID(hwid)
             guard id.count <= report.chipID.count, Array(report.chipID.prefix(id.count)) == id else {
-                return "chip id \(HexText.encode(report.chipID.prefix(8)))… differs from the VCEK's hwid \(HexText.encode(id.prefix(8)))…"
+                return
+                    "chip id \(HexText.encode(report.chipID.prefix(8)))… differs from the VCEK's hwid \(HexText.encode(id.prefix(8)))…"
             }
         }
         return nil
@@ -275,7 +220,9 @@ public struct SEVSNPVerifier: EvidenceVerifier {
 
     /// The value of a DER INTEGER no wider than a few bytes, or nil.
     private static func derSmallInteger(_ bytes: [UInt8]) -> Int? {
-        guard bytes.count >= 3, bytes[0] == 0x02, Int(bytes[1]) == bytes.count - 2, bytes.count <= 10 else { return nil }
+        guard bytes.count >= 3, bytes[0] == 0x02, Int(bytes[1]) == bytes.count - 2, bytes.count <= 10 else {
+            return nil
+        }
         return bytes[2...].reduce(0) { $0 << 8 | Int($1) }
     }
 

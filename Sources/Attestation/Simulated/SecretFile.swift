@@ -15,7 +15,9 @@ enum SecretFile {
     static func createExclusive(at url: URL, contents: SecureBytes) throws(AttestationError) {
         let fd = open(url.path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
         guard fd >= 0 else {
-            let reason = errno == EEXIST ? "already exists; refusing to overwrite a secret key" : String(cString: strerror(errno))
+            let reason =
+                errno == EEXIST
+                ? "already exists; refusing to overwrite a secret key" : String(cString: strerror(errno))
             throw .io(path: url.path, reason: reason)
         }
         defer { close(fd) }
@@ -47,7 +49,9 @@ enum SecretFile {
         guard fstat(fd, &info) == 0 else { throw .io(path: url.path, reason: String(cString: strerror(errno))) }
         let mode = Int(info.st_mode) & 0o777
         guard mode & 0o077 == 0 else {
-            throw .io(path: url.path, reason: "has mode \(String(mode, radix: 8)); refusing a secret key readable by others (want 600)")
+            throw .io(
+                path: url.path,
+                reason: "has mode \(String(mode, radix: 8)); refusing a secret key readable by others (want 600)")
         }
         guard Int(info.st_size) == expectedCount else {
             throw .malformed(what: url.path, reason: "is \(info.st_size) bytes, expected \(expectedCount)")

@@ -32,7 +32,8 @@ public struct SimulatedEvidenceProvider: EvidenceProvider {
     public init(
         platformKey: PlatformKey, configuration: [UInt8], debug: Bool = false, warn: (String) -> Void
     ) throws(AttestationError) {
-        let measured = try SimulatedTEE.measurement(executable: SimulatedTEE.runningExecutable, configuration: configuration)
+        let measured = try SimulatedTEE.measurement(
+            executable: SimulatedTEE.runningExecutable, configuration: configuration)
         self.init(platformKey: platformKey, measurement: measured, debug: debug, warn: warn)
     }
 

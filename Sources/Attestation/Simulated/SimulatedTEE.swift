@@ -1,5 +1,5 @@
-public import Foundation
 import Crypto
+public import Foundation
 
 /// The simulated TEE's measurement rule, shared by the node that reports it and the broker that
 /// computes the reference value for `reference-build`.
@@ -23,7 +23,16 @@ public enum SimulatedTEE {
 
     /// The measurement of `executable` running with `configuration`.
     public static func measurement(executable: URL, configuration: [UInt8]) throws(AttestationError) -> [UInt8] {
-        let executableDigest = try digestOfFile(at: executable)
+        measurement(executableDigest: try executableDigest(of: executable), configuration: configuration)
+    }
+
+    /// SHA-384 of an executable file, so a broker measuring many roles hashes its binary once.
+    public static func executableDigest(of executable: URL) throws(AttestationError) -> [UInt8] {
+        try digestOfFile(at: executable)
+    }
+
+    /// The measurement from an executable's SHA-384 (see `executableDigest(of:)`) and a configuration.
+    public static func measurement(executableDigest: [UInt8], configuration: [UInt8]) -> [UInt8] {
         var outer = Crypto.SHA384()
         outer.update(data: Array(measurementDomain.utf8))
         outer.update(data: executableDigest)

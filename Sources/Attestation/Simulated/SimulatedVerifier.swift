@@ -20,7 +20,8 @@ public struct SimulatedVerifier: EvidenceVerifier {
     /// How far in the future a report's timestamp may be (clock skew between hosts).
     public let maximumSkew: TimeInterval
 
-    public init(trustedPlatformKeys: [SigningPublicKey], maximumAge: TimeInterval = 300, maximumSkew: TimeInterval = 30) {
+    public init(trustedPlatformKeys: [SigningPublicKey], maximumAge: TimeInterval = 300, maximumSkew: TimeInterval = 30)
+    {
         self.trustedPlatformKeys = trustedPlatformKeys
         self.maximumAge = maximumAge
         self.maximumSkew = maximumSkew
@@ -39,32 +40,45 @@ public struct SimulatedVerifier: EvidenceVerifier {
             record(CheckName.reportFormat, "\(error)", ok: "")
             return VerificationResult(kind: evidence.kind, checks: checks, claims: nil)
         }
-        record(CheckName.reportFormat, nil, ok: "simulated TEE report v1: a software key signs it, no hardware vouches for it")
+        record(
+            CheckName.reportFormat, nil,
+            ok: "simulated TEE report v1: a software key signs it, no hardware vouches for it")
 
-        record(CheckName.signature, report.hasValidSignature ? nil : "Ed25519 signature does not verify with the report's platform key",
+        record(
+            CheckName.signature,
+            report.hasValidSignature ? nil : "Ed25519 signature does not verify with the report's platform key",
             ok: "Ed25519 signature by platform key \(report.platformKey.fingerprint) verifies")
-        record(CheckName.platformKeyTrusted,
-            trustedPlatformKeys.contains(report.platformKey) ? nil : "platform key \(report.platformKey.fingerprint) is not among the \(trustedPlatformKeys.count) trusted",
+        record(
+            CheckName.platformKeyTrusted,
+            trustedPlatformKeys.contains(report.platformKey)
+                ? nil
+                : "platform key \(report.platformKey.fingerprint) is not among the \(trustedPlatformKeys.count) trusted",
             ok: "platform key \(report.platformKey.fingerprint) is trusted")
-        record(CheckName.reportData,
+        record(
+            CheckName.reportData,
             report.reportData == expectations.reportData ? nil : "report data is bound to another nonce, key or role",
             ok: "report data matches the expected binding")
         let measurement = Hex.encode(report.measurement)
         if expectations.measurements.isEmpty {
             record(CheckName.measurement, "the policy accepts no measurement", ok: "")
         } else {
-            record(CheckName.measurement,
-                expectations.measurements.contains(report.measurement) ? nil : "measurement \(measurement) is not among the \(expectations.measurements.count) accepted (another binary or configuration)",
+            record(
+                CheckName.measurement,
+                expectations.measurements.contains(report.measurement)
+                    ? nil
+                    : "measurement \(measurement) is not among the \(expectations.measurements.count) accepted (another binary or configuration)",
                 ok: "measurement \(measurement) is accepted")
         }
-        record(CheckName.debug, report.debug && !expectations.policy.allowDebug ? "report says debug, and the policy forbids it" : nil,
+        record(
+            CheckName.debug,
+            report.debug && !expectations.policy.allowDebug ? "report says debug, and the policy forbids it" : nil,
             ok: report.debug ? "debug on, permitted by policy" : "debug off")
         let issued = Date(timeIntervalSince1970: TimeInterval(report.timestamp))
         let age = now.timeIntervalSince(issued)
         let freshnessProblem: String? =
-            if age > maximumAge { "report is \(Int(age)) s old, older than \(Int(maximumAge)) s" }
-            else if -age > maximumSkew { "report is dated \(Int(-age)) s in the future" }
-            else { nil }
+            if age > maximumAge {
+                "report is \(Int(age)) s old, older than \(Int(maximumAge)) s"
+            } else if -age > maximumSkew { "report is dated \(Int(-age)) s in the future" } else { nil }
         record(CheckName.freshness, freshnessProblem, ok: "report is \(Int(age)) s old (limit \(Int(maximumAge)) s)")
 
         let claims = AttestationClaims(

@@ -1,3 +1,4 @@
+import Foundation
 public import Observability
 
 /// What a stage replica has done; read by metrics and `sealpipe status`.
@@ -37,5 +38,31 @@ public struct StageCounters: Sendable {
         exposition.histogram("sealpipe_stage_open_seconds", "Time to verify and open one hop.", openSeconds, labels: labels)
         exposition.histogram("sealpipe_stage_seal_seconds", "Time to seal and sign one output.", sealSeconds, labels: labels)
         exposition.histogram("sealpipe_stage_compute_seconds", "Time to compute one batch.", computeSeconds, labels: labels)
+    }
+}
+
+extension StageCounters {
+    /// The summary `sealpipe status` prints for a stage replica, as JSON.
+    public func statusJSON(role: String, replica: Int, epochs: [UInt32]) -> String {
+        struct Status: Encodable {
+            let role: String
+            let replica: Int
+            let received: Int
+            let processed: Int
+            let failed: Int
+            let rejected: [String: Int]
+            let queueDepth: Int
+            let capacity: Int
+            let batches: UInt64
+            let meanBatch: Double
+            let epochs: [UInt32]
+        }
+        let status = Status(
+            role: role, replica: replica, received: received, processed: processed, failed: failed, rejected: rejected,
+            queueDepth: queueDepth, capacity: capacity, batches: batchSizes.count,
+            meanBatch: batchSizes.count == 0 ? 0 : batchSizes.sum / Double(batchSizes.count), epochs: epochs)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return (try? String(decoding: encoder.encode(status), as: UTF8.self)) ?? "{}"
     }
 }

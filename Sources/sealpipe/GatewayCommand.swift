@@ -1,0 +1,38 @@
+import ArgumentParser
+import Foundation
+import Gateway
+import Observability
+import Pipeline
+
+/// `sealpipe gateway`: the front ROUTER for clients and the backend ROUTER for stages. It holds
+/// no key: it routes ciphertext, enforces deadlines and limits, and retries hops.
+struct GatewayCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "gateway", abstract: "Run the gateway of a topology (normally started by `sealpipe launch`).")
+
+    @OptionGroup var options: TopologyOption
+
+    func run() async throws {
+        let topology = try options.load()
+        let logger = LoggingSetup.logger("sealpipe.gateway")
+        let service = GatewayService(
+            configuration: topology.gatewayConfiguration, frontEndpoint: topology.gateway.front.description,
+            backendEndpoint: topology.gateway.backend.description, logger: logger)
+        let metrics = try MetricsHTTPServer(
+            host: topology.gateway.metrics.host, port: topology.gateway.metrics.port,
+            metrics: {
+                var exposition = PrometheusExposition()
+                service.snapshot.exposition(into: &exposition)
+                return exposition.text
+            },
+            status: { service.snapshot.statusJSON() })
+        SignalTrap.onTerminate { _ in service.drain() }
+        try await runBlocking(name: "gateway") {
+            try service.run { front, backend in
+                Announcement.ready(
+                    service: "gateway", fields: ["front": front, "backend": backend, "metrics": "\(metrics.port)"])
+            }
+        }
+        metrics.stop()
+    }
+}

@@ -1,0 +1,67 @@
+import ArgumentParser
+import Foundation
+import Observability
+import Pipeline
+
+/// `sealpipe status`: each service's state, queue depth and counters, read from the metrics
+/// endpoints the topology names (so it works from any machine that can reach them).
+struct StatusCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "status", abstract: "Show each service's state, queue depth and counters.")
+
+    @OptionGroup var options: TopologyOption
+
+    @Option(help: "Only the services of this host.")
+    var host: String?
+
+    @Flag(help: "Print the raw status JSON of every service, one line each.")
+    var json = false
+
+    func run() throws {
+        let topology = try options.load()
+        let services = host.map { topology.services(onHost: $0) } ?? topology.services
+        if let host, services.isEmpty { throw ValidationError("no services on host \"\(host)\"") }
+        print("pipeline \(topology.name): front \(topology.frontEndpoint)")
+        let header = ["SERVICE", "STATE", "QUEUE", "IN-FLIGHT", "RECEIVED", "DONE", "REFUSED", "DETAIL"]
+        var rows: [[String]] = []
+        for service in services {
+            let address = service.metrics
+            let fetchHost = address.host == "*" || address.host == "0.0.0.0" ? (topology.host(named: service.host)?.address ?? "127.0.0.1") : address.host
+            guard let text = try? HTTPGet.fetch(host: fetchHost, port: address.port, path: "/status") else {
+                rows.append([service.name, "down", "-", "-", "-", "-", "-", "no answer at \(fetchHost):\(address.port)"])
+                continue
+            }
+            if json {
+                print("\(service.name) \(text)")
+                continue
+            }
+            let object = (try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any]) ?? [:]
+            func int(_ key: String) -> String { (object[key] as? Int).map(String.init) ?? "-" }
+            func sum(_ key: String) -> String {
+                (object[key] as? [String: Int]).map { String($0.values.reduce(0, +)) } ?? "-"
+            }
+            switch service.kind {
+            case .gateway:
+                let queued = (object["queueDepths"] as? [String: Int]).map { String($0.values.reduce(0, +)) } ?? "-"
+                let replicas = (object["replicas"] as? [Any])?.count ?? 0
+                let state = (object["draining"] as? Bool) == true ? "draining" : "up"
+                rows.append([
+                    service.name, state, queued, int("jobsInFlight"), int("requests"), int("results"), sum("errors"),
+                    "replicas=\(replicas) retries=\(int("retries"))",
+                ])
+            case .stage:
+                rows.append([
+                    service.name, "up", int("queueDepth"), "-", int("received"), int("processed"), sum("rejected"),
+                    "capacity=\(int("capacity")) batches=\(int("batches"))",
+                ])
+            case .keyBroker:
+                rows.append([service.name, "up", "-", "-", int("requests"), int("releases"), int("refusals"), "epoch=\(int("epoch"))"])
+            }
+        }
+        guard !json else { return }
+        let widths = header.indices.map { column in ([header] + rows).map { $0[column].count }.max() ?? 0 }
+        for row in [header] + rows {
+            print(row.enumerated().map { $1.padding(toLength: widths[$0], withPad: " ", startingAt: 0) }.joined(separator: "  "))
+        }
+    }
+}
