@@ -1,49 +1,37 @@
 public import Attestation
+import Foundation
 import Sodium
 
 extension ReleasePolicy {
-    /// One byte form of the policy (roles, kinds and measurements sorted), logged and hashed.
+    static let canonicalMagic = Array("sealpipe-policy-v2\n".utf8)
+
+    /// One byte form of the policy, logged and hashed: the ASCII line `sealpipe-policy-v2`,
+    /// then JSON with sorted keys and each role's kinds and measurements sorted (measurements
+    /// lower-cased). JSON rather than a field list, so that every requirement the verifiers
+    /// enforce — including ones added later (VMPL, SEV-SNP details) — is in the logged policy.
     public var canonicalBytes: [UInt8] {
-        var writer = CanonicalWriter()
-        writer.fixed(Array("sealpipe-policy-v1".utf8))
-        writer.u32(UInt32(roles.count))
-        for name in roles.keys.sorted() {
-            let role = roles[name]!
-            writer.string(name)
-            writer.strings(role.allowedKinds.sorted())
-            writer.strings(role.measurements.map { $0.lowercased() }.sorted())
-            writer.bool(role.allowDebug)
-            writer.bool(role.minimumTCB != nil)
-            writer.u64(role.minimumTCB ?? 0)
+        var normalized = self
+        for (name, role) in roles {
+            normalized.roles[name]!.allowedKinds = role.allowedKinds.sorted()
+            normalized.roles[name]!.measurements = role.measurements.map { $0.lowercased() }.sorted()
         }
-        return writer.bytes
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        // Encoding plain strings, numbers and booleans cannot fail.
+        let json = try! encoder.encode(normalized)
+        return Self.canonicalMagic + Array(json)
     }
 
     /// SHA-256 of `canonicalBytes`: what manifests and log entries name the policy by.
     public var digest: [UInt8] { SHA256.hash(canonicalBytes) }
-}
 
-extension ReleasePolicy {
     /// Decodes `canonicalBytes` (as carried in a policy-change log entry).
     public init(canonicalBytes bytes: [UInt8]) throws(CanonicalDecodingError) {
-        var r = CanonicalReader(bytes)
-        guard try r.fixed(18, "policy magic") == Array("sealpipe-policy-v1".utf8) else {
-            throw .invalidValue(what: "policy magic")
+        guard bytes.starts(with: Self.canonicalMagic) else { throw .invalidValue(what: "policy magic") }
+        do {
+            self = try JSONDecoder().decode(ReleasePolicy.self, from: Data(bytes.dropFirst(Self.canonicalMagic.count)))
+        } catch {
+            throw .invalidValue(what: "policy JSON")
         }
-        let count = try r.u32("roles")
-        var roles: [String: RolePolicy] = [:]
-        for _ in 0..<count {
-            guard r.remaining > 0 else { throw .truncated(what: "roles") }
-            let name = try r.string("role")
-            let kinds = try r.strings("allowedKinds")
-            let measurements = try r.strings("measurements")
-            let allowDebug = try r.bool("allowDebug")
-            let hasTCB = try r.bool("hasMinimumTCB")
-            let tcb = try r.u64("minimumTCB")
-            roles[name] = RolePolicy(
-                allowedKinds: kinds, measurements: measurements, allowDebug: allowDebug, minimumTCB: hasTCB ? tcb : nil)
-        }
-        try r.finish()
-        self.init(roles: roles)
     }
 }

@@ -66,6 +66,16 @@ struct LogEntryTests {
         var changed = Self.samplePolicy
         changed.roles["shard-0"]!.allowDebug = false
         #expect(changed.digest != Self.samplePolicy.digest)
+        var vmpl = Self.samplePolicy
+        vmpl.roles["shard-0"]!.vmpl = 1
+        #expect(vmpl.digest != Self.samplePolicy.digest)
+        #expect(try ReleasePolicy(canonicalBytes: vmpl.canonicalBytes).roles["shard-0"]?.vmpl == 1)
+        var hostData = Self.samplePolicy
+        hostData.roles["shard-0"]!.sevSNP = SEVSNPPolicy(hostData: String(repeating: "ab", count: 32))
+        #expect(hostData.digest != Self.samplePolicy.digest)
+        #expect(throws: CanonicalDecodingError.self) {
+            try ReleasePolicy(canonicalBytes: Array("sealpipe-policy-v1".utf8))
+        }
     }
 
     @Test("a tree head verifies under its key only, and any changed field breaks it")
