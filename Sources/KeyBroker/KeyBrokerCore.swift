@@ -332,6 +332,7 @@ public final class KeyBrokerCore: Sendable {
         return PipelineManifest(
             pipelineID: configuration.pipelineID, frontRole: configuration.frontRole,
             frontKey: EpochPublicKey(epoch: current.epoch, key: front.publicKey), previousFrontKey: previousFront,
+            resultRole: configuration.resultRole,
             resultSigner: try store.signingKeyPair(role: configuration.resultRole).publicKey,
             policyDigest: policy.digest,
             policyEntry: entry, policyEntryIndex: index, treeHead: head, policyInclusionProof: proof,

@@ -14,7 +14,9 @@ public struct PipelineManifest: Sendable, Hashable, Codable {
     public var frontKey: EpochPublicKey
     /// The previous epoch's front key while its grace period lasts.
     public var previousFrontKey: EpochPublicKey?
-    /// The postprocessor's signing key: results must carry its signature.
+    /// The role whose signature results carry (the postprocessor).
+    public var resultRole: String
+    /// That role's signing key: a result not signed by it is refused.
     public var resultSigner: SigningPublicKey
     /// SHA-256 of the canonical policy in force.
     public var policyDigest: [UInt8]
@@ -34,7 +36,8 @@ public struct PipelineManifest: Sendable, Hashable, Codable {
     public init(
         version: UInt8 = PipelineManifest.currentVersion, pipelineID: String, frontRole: String,
         frontKey: EpochPublicKey,
-        previousFrontKey: EpochPublicKey?, resultSigner: SigningPublicKey, policyDigest: [UInt8], policyEntry: [UInt8],
+        previousFrontKey: EpochPublicKey?, resultRole: String, resultSigner: SigningPublicKey, policyDigest: [UInt8],
+        policyEntry: [UInt8],
         policyEntryIndex: UInt64, treeHead: SignedTreeHead, policyInclusionProof: [[UInt8]], issuedAt: UInt64,
         expiresAt: UInt64, signature: [UInt8] = []
     ) {
@@ -43,6 +46,7 @@ public struct PipelineManifest: Sendable, Hashable, Codable {
         self.frontRole = frontRole
         self.frontKey = frontKey
         self.previousFrontKey = previousFrontKey
+        self.resultRole = resultRole
         self.resultSigner = resultSigner
         self.policyDigest = policyDigest
         self.policyEntry = policyEntry
@@ -66,6 +70,7 @@ public struct PipelineManifest: Sendable, Hashable, Codable {
         w.bool(previousFrontKey != nil)
         w.u64(previousFrontKey?.epoch ?? 0)
         w.data(previousFrontKey?.key.bytes ?? [])
+        w.string(resultRole)
         w.data(resultSigner.bytes)
         w.data(policyDigest)
         w.data(policyEntry)

@@ -28,7 +28,8 @@ struct ManifestVerifierTests {
                 pipelineID: "demo", frontRole: "preprocessor",
                 frontKey: EpochPublicKey(epoch: 4, key: BoxKeyPair.generate().publicKey),
                 previousFrontKey: EpochPublicKey(epoch: 3, key: BoxKeyPair.generate().publicKey),
-                resultSigner: SigningKeyPair.generate().publicKey, policyDigest: policy.digest,
+                resultRole: "postprocessor", resultSigner: SigningKeyPair.generate().publicKey,
+                policyDigest: policy.digest,
                 policyEntry: entry.encoded,
                 policyEntryIndex: 1, treeHead: head, policyInclusionProof: try tree.inclusionProof(index: 1, size: 7),
                 issuedAt: millis, expiresAt: millis + 600_000
@@ -66,6 +67,9 @@ struct ManifestVerifierTests {
         forged.frontKey = EpochPublicKey(epoch: 4, key: BoxKeyPair.generate().publicKey)
         #expect(f.verify(forged).failedChecks == [.signature])
         #expect(f.verify(key: SigningKeyPair.generate().publicKey).failedChecks == [.signature, .treeHeadSignature])
+        var otherSigner = f.manifest
+        otherSigner.resultRole = "shard-0"
+        #expect(f.verify(otherSigner).failedChecks == [.signature])
         var flipped = f.manifest
         flipped.signature[0] ^= 1
         #expect(!f.verify(flipped).isValid)
