@@ -27,8 +27,9 @@ public final class KeyBrokerClient: Sendable {
         guard let nonce = grant.nonce?.nonce else {
             throw KeyBrokerClientError.malformedReply("nonce reply without a nonce")
         }
-        let evidence = try provider.collect(
-            reportData: ReportData.binding(nonce: nonce, ephemeralPublicKey: ephemeral.publicKey.bytes, role: role))
+        let reportData = ReportData.binding(nonce: nonce, ephemeralPublicKey: ephemeral.publicKey.bytes, role: role)
+        // Collecting evidence may block on the platform (configfs-tsm, a TPM): keep it off the pool.
+        let evidence = try await Self.offPool { try provider.collect(reportData: reportData) }
         let reply = try await send(
             .attest(
                 AttestRequest(role: role, nonce: nonce, ephemeralPublicKey: ephemeral.publicKey, evidence: evidence)))
@@ -88,20 +89,23 @@ public final class KeyBrokerClient: Sendable {
 
     private func exchange(_ payload: [UInt8]) async throws -> [UInt8] {
         let (endpoint, timeout, context) = (self.endpoint, self.timeout, self.context)
-        return try await withCheckedThrowingContinuation { continuation in
+        return try await Self.offPool {
+            let socket = try context.socket(.dealer)
+            defer { socket.close() }
+            try socket.connect(endpoint)
+            _ = try socket.send([[], payload])
+            guard let frames = try socket.receive(timeout: timeout), let reply = frames.last else {
+                throw KeyBrokerClientError.timeout(endpoint: endpoint, after: timeout)
+            }
+            return reply
+        }
+    }
+
+    /// Runs blocking work on a thread of its own, never on the Swift concurrency pool.
+    private static func offPool<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
             let thread = Thread {
-                do {
-                    let socket = try context.socket(.dealer)
-                    defer { socket.close() }
-                    try socket.connect(endpoint)
-                    _ = try socket.send([[], payload])
-                    guard let frames = try socket.receive(timeout: timeout), let reply = frames.last else {
-                        throw KeyBrokerClientError.timeout(endpoint: endpoint, after: timeout)
-                    }
-                    continuation.resume(returning: reply)
-                } catch {
-                    continuation.resume(throwing: error)
-                }
+                do { continuation.resume(returning: try work()) } catch { continuation.resume(throwing: error) }
             }
             thread.name = "sealpipe-kms-client"
             thread.start()
