@@ -253,7 +253,7 @@ public final class KeyBrokerCore: Sendable {
         }
 
         let bundle = try bundle(for: request.role)
-        let sealed = bundle.sealed(to: request.ephemeralPublicKey)
+        let sealed = try bundle.sealed(to: request.ephemeralPublicKey)
         try store.append(
             .keyRelease(
                 .init(

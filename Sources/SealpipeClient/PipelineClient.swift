@@ -34,7 +34,7 @@ public final class PipelineClient {
         let id = JobID.random()
         let replyKeys = BoxKeyPair.generate()
         let envelope = JobEnvelope(jobID: id, replyKey: replyKeys.publicKey.bytes, body: body)
-        let sealed = SealedBox.seal(envelope.encoded(), to: target.frontKey)
+        let sealed = try SealedBox.seal(envelope.encoded(), to: target.frontKey)
         let milliseconds = timeout.map { UInt64(max(1, $0.components.seconds * 1000 + $0.components.attoseconds / 1_000_000_000_000_000)) } ?? 0
         let header = MessageHeader(type: .submit, epoch: target.epoch, jobID: id, deadline: milliseconds)
         try socket.send([header.encoded(), sealed])

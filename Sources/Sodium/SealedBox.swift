@@ -6,25 +6,34 @@ public enum SealedBox {
     /// Bytes a sealed box adds to its plaintext: ephemeral public key (32) and tag (16).
     public static let overhead = 48
 
-    public static func seal(_ plaintext: [UInt8], to recipient: BoxPublicKey) -> [UInt8] {
-        plaintext.withUnsafeBytes { seal(rawPlaintext: $0, to: recipient) }
+    /// Seals to `recipient`. Refuses (`.lowOrderPoint`) a recipient key that is a low-order
+    /// point, which would make the shared secret predictable; such keys can arrive from peers.
+    public static func seal(_ plaintext: [UInt8], to recipient: BoxPublicKey) throws(SodiumError) -> [UInt8] {
+        try plaintext.withUnsafeBytes { raw in
+            Result { () throws(SodiumError) in try seal(rawPlaintext: raw, to: recipient) }
+        }.get()
     }
 
-    public static func seal(_ plaintext: SecureBytes, to recipient: BoxPublicKey) -> [UInt8] {
-        plaintext.withUnsafeBytes { seal(rawPlaintext: $0, to: recipient) }
+    public static func seal(_ plaintext: SecureBytes, to recipient: BoxPublicKey) throws(SodiumError) -> [UInt8] {
+        try plaintext.withUnsafeBytes { (raw) throws(SodiumError) in try seal(rawPlaintext: raw, to: recipient) }
     }
 
     /// Seals bytes the caller holds in any contiguous buffer (avoids a copy on hot paths).
-    public static func seal(rawPlaintext plaintext: UnsafeRawBufferPointer, to recipient: BoxPublicKey) -> [UInt8] {
+    public static func seal(rawPlaintext plaintext: UnsafeRawBufferPointer, to recipient: BoxPublicKey) throws(SodiumError)
+        -> [UInt8]
+    {
         SodiumLibrary.ensureInitialized()
         let messageLength = plaintext.count
-        return [UInt8](unsafeUninitializedCapacity: messageLength + overhead) { buffer, initialized in
-            let status = crypto_box_seal(
+        var status: Int32 = 0
+        let sealed = [UInt8](unsafeUninitializedCapacity: messageLength + overhead) { buffer, initialized in
+            status = crypto_box_seal(
                 buffer.baseAddress!, plaintext.bindMemory(to: UInt8.self).baseAddress ?? emptyInput,
                 UInt64(messageLength), recipient.bytes)
-            precondition(status == 0, "crypto_box_seal failed")
-            initialized = messageLength + overhead
+            initialized = status == 0 ? messageLength + overhead : 0
         }
+        // crypto_box_seal fails only when the key exchange yields the all-zero secret.
+        guard status == 0 else { throw .lowOrderPoint }
+        return sealed
     }
 
     /// Opens a sealed box. Every failure (wrong key, tampering, truncation) is `.couldNotOpen`.

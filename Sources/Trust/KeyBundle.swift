@@ -135,8 +135,8 @@ public struct KeyBundle: Sendable {
     }
 
     /// Seals the encoded bundle to a node's ephemeral key.
-    public func sealed(to ephemeralKey: BoxPublicKey) -> [UInt8] {
-        SealedBox.seal(encoded(), to: ephemeralKey)
+    public func sealed(to ephemeralKey: BoxPublicKey) throws(SodiumError) -> [UInt8] {
+        try SealedBox.seal(encoded(), to: ephemeralKey)
     }
 
     /// Opens a bundle sealed with `sealed(to:)`.

@@ -17,6 +17,8 @@ struct Sealpipe: AsyncParsableCommand {
             TopologyCommand.self,
             GatewayCommand.self,
             StatusCommand.self,
+            KMSCommand.self,
+            LedgerCommand.self,
             EvidenceCommand.self,
             PlatformCommand.self,
         ]

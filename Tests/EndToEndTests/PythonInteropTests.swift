@@ -29,7 +29,7 @@ struct PythonInteropTests {
         // Swift → PyNaCl.
         let pythonKey = try BoxPublicKey(bytes: sealedByPython[2])
         let message = Array("sealed by Swift for PyNaCl".utf8) + Array(0...255)
-        try router.send([identity, SealedBox.seal(message, to: pythonKey)])
+        try router.send([identity, try SealedBox.seal(message, to: pythonKey)])
         let digest = try #require(try router.receive(timeout: .seconds(10)))
         #expect(digest[1] == BLAKE2b.hash(message, outputLength: 32))
         #expect(peer.waitForExit() == 0)

@@ -161,7 +161,7 @@ struct InProcessPipelineTests {
 
         let id = JobID.random()
         let envelope = JobEnvelope(jobID: id, replyKey: BoxKeyPair.generate().publicKey.bytes, body: [1, 2, 3])
-        let sealed = SealedBox.seal(envelope.encoded(), to: midKeys.publicKey)
+        let sealed = try SealedBox.seal(envelope.encoded(), to: midKeys.publicKey)
         let header = MessageHeader(type: .work, epoch: 1, jobID: id, deadline: UInt64(Date().timeIntervalSince1970 * 1000) + 10_000, hop: 1)
         let forger = SigningKeyPair.generate()
         let forged = forger.signature(for: HopSignature.signedBytes(from: "pre", to: "mid", header: header, ciphertext: sealed))

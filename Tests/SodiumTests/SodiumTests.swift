@@ -7,7 +7,7 @@ struct SodiumTests {
         let recipient = BoxKeyPair.generate()
         let stranger = BoxKeyPair.generate()
         let message = Array("the job's tokens".utf8)
-        let sealed = SealedBox.seal(message, to: recipient.publicKey)
+        let sealed = try SealedBox.seal(message, to: recipient.publicKey)
         #expect(sealed.count == message.count + SealedBox.overhead)
         #expect(try SealedBox.open(sealed, with: recipient).copyBytes() == message)
         #expect(throws: SodiumError.couldNotOpen) { try SealedBox.open(sealed, with: stranger) }
@@ -15,7 +15,7 @@ struct SodiumTests {
 
     @Test func sealedBoxRefusesTamperingAndTruncationAtEveryPosition() throws {
         let recipient = BoxKeyPair.generate()
-        let sealed = SealedBox.seal(Array(repeating: 7, count: 40), to: recipient.publicKey)
+        let sealed = try SealedBox.seal(Array(repeating: 7, count: 40), to: recipient.publicKey)
         for index in sealed.indices {
             var tampered = sealed
             tampered[index] ^= 0x40
@@ -26,9 +26,9 @@ struct SodiumTests {
         }
     }
 
-    @Test func twoSealsOfTheSameMessageDiffer() {
+    @Test func twoSealsOfTheSameMessageDiffer() throws {
         let recipient = BoxKeyPair.generate()
-        #expect(SealedBox.seal([1, 2, 3], to: recipient.publicKey) != SealedBox.seal([1, 2, 3], to: recipient.publicKey))
+        #expect(try SealedBox.seal([1, 2, 3], to: recipient.publicKey) != SealedBox.seal([1, 2, 3], to: recipient.publicKey))
     }
 
     @Test func signaturesVerifyOnlyForTheSignedMessageAndKey() throws {
@@ -114,5 +114,15 @@ struct SodiumTests {
         }
         #expect(throws: SodiumError.self) { try BoxSecretKey(secret: SecureBytes(count: 16)) }
         #expect(throws: SodiumError.self) { try SigningPublicKey(bytes: []) }
+    }
+}
+
+@Suite("Sodium refusals")
+struct SodiumRefusalTests {
+    /// A peer-supplied reply key that is a low-order point must be refused, not crash the stage.
+    @Test func sealingToALowOrderKeyIsRefused() throws {
+        let lowOrder = try BoxPublicKey(bytes: Hex.decode("e0eb7a7c3b41b8ae1656e3faf19fc46ada098deb9c32b1fd866205165f49b800")!)
+        #expect(throws: SodiumError.lowOrderPoint) { try SealedBox.seal([1, 2, 3], to: lowOrder) }
+        #expect(throws: SodiumError.lowOrderPoint) { try SealedBox.seal([], to: try BoxPublicKey(bytes: Array(repeating: 0, count: 32))) }
     }
 }

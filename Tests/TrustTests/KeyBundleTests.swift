@@ -23,7 +23,7 @@ struct KeyBundleTests {
     func sealOpen() throws {
         let original = Self.bundle()
         let ephemeral = BoxKeyPair.generate()
-        let sealed = original.sealed(to: ephemeral.publicKey)
+        let sealed = try original.sealed(to: ephemeral.publicKey)
         let opened = try KeyBundle.open(sealed, with: ephemeral)
         #expect(opened.role == "shard-0")
         #expect(opened.schedule == original.schedule)

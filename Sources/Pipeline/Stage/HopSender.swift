@@ -18,12 +18,12 @@ public struct HopSender: Sendable {
         let receiver: String
         if let downstream = keys.downstream {
             let envelope = JobEnvelope(jobID: header.jobID, replyKey: accepted.envelope.replyKey, body: output)
-            ciphertext = SealedBox.seal(envelope.encoded(), to: downstream.boxKey)
+            ciphertext = try SealedBox.seal(envelope.encoded(), to: downstream.boxKey)
             header.epoch = downstream.epoch
             receiver = downstream.role
         } else {
             let replyKey = try BoxPublicKey(bytes: accepted.envelope.replyKey)
-            ciphertext = SealedBox.seal(JobResult(jobID: header.jobID, body: output).encoded(), to: replyKey)
+            ciphertext = try SealedBox.seal(JobResult(jobID: header.jobID, body: output).encoded(), to: replyKey)
             receiver = HopSignature.clientRole
         }
         let signature = keys.signing.signature(
