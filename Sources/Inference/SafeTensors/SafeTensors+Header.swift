@@ -71,12 +71,13 @@ extension SafeTensors {
     }
 
     private static func describe(_ error: DecodingError) -> String {
+        if case .dataCorrupted(let context) = error, context.codingPath.isEmpty { return "header is not valid JSON" }
         let (context, what): (DecodingError.Context, String) =
             switch error {
             case .typeMismatch(_, let context): (context, "has the wrong type")
             case .valueNotFound(_, let context): (context, "is null")
             case .keyNotFound(let key, let context): (context, "lacks \(key.stringValue)")
-            case .dataCorrupted(let context): (context, "is not valid JSON")
+            case .dataCorrupted(let context): (context, "is invalid: \(context.debugDescription)")
             @unknown default: (DecodingError.Context(codingPath: [], debugDescription: ""), "is invalid")
             }
         let path = context.codingPath.map { $0.intValue.map { "[\($0)]" } ?? ".\($0.stringValue)" }.joined()
