@@ -10,16 +10,19 @@ public final class MiniLMModel: Sendable {
     public let configuration: BertConfiguration
     public let tokenizer: WordPieceTokenizer
     public let weights: ModelWeights
-    /// Threads used by OpenBLAS and by the attention kernel.
+    /// Worker threads of a forward pass. OpenBLAS itself runs single-threaded: the encoder splits
+    /// the work (by sequences, or by output columns for one sequence) so that no BLAS thread
+    /// pool spin-waits against other processes on a busy machine.
     public let threadCount: Int
 
-    let workspace: Mutex<Workspace>
+    /// One scratch set per worker thread.
+    let workspaces: Mutex<[Workspace]>
 
     /// Loads a sentence-transformers folder (`config.json`, `vocab.txt`, `model.safetensors`, …).
     ///
     /// - Parameters:
-    ///   - threads: worker threads; default is the number of active cores. OpenBLAS's count is
-    ///     process-wide, so the last model created sets it.
+    ///   - threads: worker threads; default is the number of active cores. (OpenBLAS is set to
+    ///     one thread, process-wide: the encoder parallelises above it.)
     ///   - layers: the layers to hold (default all), for a pipeline shard.
     ///   - embeddings: whether to hold the embedding tables (only the first shard needs them).
     public convenience init(
@@ -50,8 +53,8 @@ public final class MiniLMModel: Sendable {
         self.weights = weights
         let count = max(1, threads ?? ProcessInfo.processInfo.activeProcessorCount)
         self.threadCount = count
-        BLAS.setThreadCount(count)
-        workspace = Mutex(Workspace())
+        BLAS.setThreadCount(1)
+        workspaces = Mutex((0..<count).map { _ in Workspace() })
     }
 
     /// The OpenBLAS kernel family in use (e.g. "Haswell"), for benchmark reports.
