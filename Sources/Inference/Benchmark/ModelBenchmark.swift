@@ -1,0 +1,147 @@
+public import Foundation
+
+/// Measures the encoder end to end (tokenising included, as sentence-transformers' `encode` does):
+/// sentences per second at given batch sizes, and single-sentence latency percentiles.
+public struct ModelBenchmark: Sendable {
+    public let model: MiniLMModel
+    public let minimumSeconds: Double
+    public let latencySamples: Int
+
+    public init(model: MiniLMModel, minimumSeconds: Double = 3, latencySamples: Int = 200) {
+        self.model = model
+        self.minimumSeconds = minimumSeconds
+        self.latencySamples = max(1, latencySamples)
+    }
+
+    /// One throughput measurement.
+    public struct Throughput: Codable, Sendable {
+        public var set: String
+        public var batchSize: Int
+        public var sentences: Int
+        public var seconds: Double
+        public var sentencesPerSecond: Double
+        public var meanTokens: Double
+    }
+
+    /// Latency of embedding one sentence at a time.
+    public struct Latency: Codable, Sendable {
+        public var set: String
+        public var samples: Int
+        public var p50Milliseconds: Double
+        public var p90Milliseconds: Double
+    }
+
+    /// Everything one run measured, with what it ran on.
+    public struct Report: Codable, Sendable {
+        public var threads: Int
+        public var blasCore: String
+        public var throughput: [Throughput]
+        public var latency: [Latency]
+
+        /// A fixed-width table for people.
+        public func table() -> String {
+            var lines = ["Swift encoder, \(threads) thread(s), OpenBLAS core \(blasCore)"]
+            lines.append("set      batch  sentences/s  mean tokens")
+            for row in throughput {
+                lines.append(
+                    row.set.padding(toLength: 8, withPad: " ", startingAt: 0) + " "
+                        + String(format: "%5d  %11.1f  %11.1f", row.batchSize, row.sentencesPerSecond, row.meanTokens))
+            }
+            lines.append("set      latency p50 ms  p90 ms")
+            for row in latency {
+                lines.append(
+                    row.set.padding(toLength: 8, withPad: " ", startingAt: 0) + " "
+                        + String(format: "%14.2f  %6.2f", row.p50Milliseconds, row.p90Milliseconds))
+            }
+            return lines.joined(separator: "\n")
+        }
+
+        public func jsonData() throws -> Data {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            return try encoder.encode(self)
+        }
+    }
+
+    /// Reads a sentence set: JSON lines with a string field `text`, blank lines skipped.
+    public static func readSentences(_ url: URL) throws -> [String] {
+        let text = try String(contentsOf: url, encoding: .utf8)
+        var sentences: [String] = []
+        for (index, line) in text.split(separator: "\n").enumerated() where !line.allSatisfy(\.isWhitespace) {
+            switch JSONLinesEmbedder.parse(String(line), number: index + 1) {
+            case .success(let sentence): sentences.append(sentence)
+            case .failure(let error): throw error
+            }
+        }
+        guard !sentences.isEmpty else { throw JSONLinesEmbedder.LineError(line: 0, message: "no sentences") }
+        return sentences
+    }
+
+    /// Runs every measurement: throughput per set and batch size, then latency per set.
+    public func run(sets: [(name: String, texts: [String])], batchSizes: [Int]) -> Report {
+        var throughput: [Throughput] = []
+        var latency: [Latency] = []
+        for set in sets {
+            for batch in batchSizes {
+                throughput.append(measureThroughput(set: set.name, texts: set.texts, batchSize: batch))
+            }
+        }
+        for set in sets {
+            latency.append(measureLatency(set: set.name, texts: set.texts))
+        }
+        return Report(
+            threads: model.threadCount, blasCore: MiniLMModel.blasCoreName, throughput: throughput, latency: latency)
+    }
+
+    /// Embeds the set in batches of `batchSize`, over and over, for at least `minimumSeconds`.
+    public func measureThroughput(set: String, texts: [String], batchSize: Int) -> Throughput {
+        let batches = stride(from: 0, to: texts.count, by: batchSize).map {
+            Array(texts[$0..<min($0 + batchSize, texts.count)])
+        }
+        _ = try? model.embed(texts: batches[0])  // warm-up: page in weights, size the scratch buffers
+        let clock = ContinuousClock()
+        let start = clock.now
+        var sentences = 0
+        var elapsed = 0.0
+        repeat {
+            for batch in batches {
+                _ = try? model.embed(texts: batch)
+                sentences += batch.count
+            }
+            elapsed = Self.seconds(clock.now - start)
+        } while elapsed < minimumSeconds
+        let tokens = texts.reduce(0) { $0 + model.tokenizer.encode($1).count }
+        return Throughput(
+            set: set, batchSize: batchSize, sentences: sentences, seconds: elapsed,
+            sentencesPerSecond: Double(sentences) / elapsed, meanTokens: Double(tokens) / Double(texts.count))
+    }
+
+    /// Embeds `latencySamples` sentences one at a time and reports percentiles.
+    public func measureLatency(set: String, texts: [String]) -> Latency {
+        let clock = ContinuousClock()
+        _ = try? model.embed(texts: [texts[0]])
+        var durations: [Double] = []
+        durations.reserveCapacity(latencySamples)
+        for index in 0..<latencySamples {
+            let text = texts[index % texts.count]
+            let start = clock.now
+            _ = try? model.embed(texts: [text])
+            durations.append(Self.seconds(clock.now - start) * 1000)
+        }
+        durations.sort()
+        return Latency(
+            set: set, samples: durations.count, p50Milliseconds: Self.percentile(durations, 0.5),
+            p90Milliseconds: Self.percentile(durations, 0.9))
+    }
+
+    /// Nearest-rank percentile of sorted values.
+    static func percentile(_ sorted: [Double], _ fraction: Double) -> Double {
+        let rank = Int((fraction * Double(sorted.count)).rounded(.up))
+        return sorted[min(max(rank, 1), sorted.count) - 1]
+    }
+
+    static func seconds(_ duration: Duration) -> Double {
+        let parts = duration.components
+        return Double(parts.seconds) + Double(parts.attoseconds) * 1e-18
+    }
+}

@@ -1,0 +1,179 @@
+#if _endian(big)
+#error("TensorCodec copies floats and integers as little-endian bytes")
+#endif
+
+/// The compact, versioned binary encoding of `StagePayload`.
+///
+/// Layout, all little-endian:
+/// ```
+/// 0   4  magic "SPTN"
+/// 4   1  version (1)
+/// 5   1  kind: 1 token ids, 2 hidden states, 3 embeddings
+/// 6   2  reserved, zero
+/// 8   4  batch size B (u32)
+/// 12  4  width: 0 for token ids, hidden size, or embedding dimension (u32)
+/// 16  4B lengths (u32 each) for token ids and hidden states; absent for embeddings
+/// ..     payload: i32 ids, or f32 values [Σlengths × width], or f32 [B × width]
+/// ```
+/// The decoder checks every dimension against a limit before multiplying, requires the exact
+/// byte count, and refuses negative ids and non-finite floats.
+public enum TensorCodec {
+    public static let magic: [UInt8] = Array("SPTN".utf8)
+    public static let version: UInt8 = 1
+    public static let headerSize = 16
+    /// Largest batch accepted.
+    public static let maximumBatch: UInt32 = 1 << 16
+    /// Largest sequence length and width accepted.
+    public static let maximumDimension: UInt32 = 1 << 16
+    /// Largest element count accepted (1 GiB of floats).
+    public static let maximumElements = 1 << 28
+
+    enum Kind: UInt8 {
+        case tokenIDs = 1, hiddenStates = 2, embeddings = 3
+    }
+
+    /// Encodes a payload. Embedding vectors must all have `dimension` floats.
+    public static func encode(_ payload: StagePayload) -> [UInt8] {
+        var out: [UInt8] = []
+        func header(_ kind: Kind, batch: Int, width: Int) {
+            out += magic
+            out += [version, kind.rawValue, 0, 0]
+            appendU32(UInt32(batch), to: &out)
+            appendU32(UInt32(width), to: &out)
+        }
+        switch payload {
+        case .tokenIDs(let sequences):
+            out.reserveCapacity(headerSize + 4 * sequences.count + 4 * sequences.reduce(0) { $0 + $1.count })
+            header(.tokenIDs, batch: sequences.count, width: 0)
+            for sequence in sequences { appendU32(UInt32(sequence.count), to: &out) }
+            for sequence in sequences { appendRaw(sequence, to: &out) }
+        case .hiddenStates(let states):
+            out.reserveCapacity(headerSize + 4 * states.batchSize + 4 * states.values.count)
+            header(.hiddenStates, batch: states.batchSize, width: states.hiddenSize)
+            for length in states.lengths { appendU32(UInt32(length), to: &out) }
+            appendRaw(states.values, to: &out)
+        case .embeddings(let dimension, let vectors):
+            precondition(vectors.allSatisfy { $0.count == dimension }, "TensorCodec: vector of the wrong dimension")
+            out.reserveCapacity(headerSize + 4 * dimension * vectors.count)
+            header(.embeddings, batch: vectors.count, width: dimension)
+            for vector in vectors { appendRaw(vector, to: &out) }
+        }
+        return out
+    }
+
+    /// Decodes and validates a payload; throws on anything but a well-formed encoding.
+    public static func decode(_ bytes: [UInt8]) throws(TensorCodecError) -> StagePayload {
+        guard bytes.count >= headerSize else { throw .truncated(needed: headerSize, actual: bytes.count) }
+        guard Array(bytes[0..<4]) == magic else { throw .badMagic }
+        guard bytes[4] == version else { throw .unsupportedVersion(bytes[4]) }
+        guard let kind = Kind(rawValue: bytes[5]) else { throw .unknownKind(bytes[5]) }
+        guard bytes[6] == 0, bytes[7] == 0 else { throw .reservedBitsSet }
+        let batch = readU32(bytes, at: 8)
+        let width = readU32(bytes, at: 12)
+        guard batch <= maximumBatch else {
+            throw .dimensionOutOfRange(what: "batch", value: batch, limit: maximumBatch)
+        }
+        switch kind {
+        case .tokenIDs:
+            guard width == 0 else { throw .dimensionOutOfRange(what: "width", value: width, limit: 0) }
+            let lengths = try readLengths(bytes, count: Int(batch))
+            let total = lengths.reduce(0, +)
+            let start = headerSize + 4 * Int(batch)
+            try expectSize(bytes, start + 4 * total)
+            let ids: [Int32] = readRaw(bytes, at: start, count: total)
+            var sequences: [[Int32]] = []
+            sequences.reserveCapacity(lengths.count)
+            var offset = 0
+            for (sequence, length) in lengths.enumerated() {
+                let slice = ids[offset..<(offset + length)]
+                if let bad = slice.firstIndex(where: { $0 < 0 }) {
+                    throw .negativeTokenID(sequence: sequence, position: bad - offset)
+                }
+                sequences.append(Array(slice))
+                offset += length
+            }
+            return .tokenIDs(sequences)
+        case .hiddenStates:
+            try checkWidth(width)
+            let lengths = try readLengths(bytes, count: Int(batch))
+            let total = lengths.reduce(0, +)
+            let (elements, overflow) = total.multipliedReportingOverflow(by: Int(width))
+            guard !overflow, elements <= maximumElements else {
+                throw .dimensionOutOfRange(what: "elements", value: UInt32(clamping: elements), limit: UInt32(maximumElements))
+            }
+            let start = headerSize + 4 * Int(batch)
+            try expectSize(bytes, start + 4 * elements)
+            let values: [Float] = try finite(readRaw(bytes, at: start, count: elements))
+            return .hiddenStates(HiddenStates(hiddenSize: Int(width), lengths: lengths, values: values))
+        case .embeddings:
+            try checkWidth(width)
+            let elements = Int(batch) * Int(width)
+            guard elements <= maximumElements else {
+                throw .dimensionOutOfRange(what: "elements", value: UInt32(clamping: elements), limit: UInt32(maximumElements))
+            }
+            try expectSize(bytes, headerSize + 4 * elements)
+            let values: [Float] = try finite(readRaw(bytes, at: headerSize, count: elements))
+            let vectors = (0..<Int(batch)).map { Array(values[($0 * Int(width))..<(($0 + 1) * Int(width))]) }
+            return .embeddings(dimension: Int(width), vectors: vectors)
+        }
+    }
+
+    private static func checkWidth(_ width: UInt32) throws(TensorCodecError) {
+        guard width >= 1, width <= maximumDimension else {
+            throw .dimensionOutOfRange(what: "width", value: width, limit: maximumDimension)
+        }
+    }
+
+    private static func readLengths(_ bytes: [UInt8], count: Int) throws(TensorCodecError) -> [Int] {
+        let end = headerSize + 4 * count
+        guard bytes.count >= end else { throw .truncated(needed: end, actual: bytes.count) }
+        var lengths: [Int] = []
+        lengths.reserveCapacity(count)
+        var total = 0
+        for index in 0..<count {
+            let length = readU32(bytes, at: headerSize + 4 * index)
+            guard length <= maximumDimension else {
+                throw .dimensionOutOfRange(what: "lengths[\(index)]", value: length, limit: maximumDimension)
+            }
+            total += Int(length)
+            guard total <= maximumElements else {
+                throw .dimensionOutOfRange(what: "total length", value: UInt32(clamping: total), limit: UInt32(maximumElements))
+            }
+            lengths.append(Int(length))
+        }
+        return lengths
+    }
+
+    private static func expectSize(_ bytes: [UInt8], _ expected: Int) throws(TensorCodecError) {
+        if bytes.count < expected { throw .truncated(needed: expected, actual: bytes.count) }
+        if bytes.count > expected { throw .trailingBytes(expected: expected, actual: bytes.count) }
+    }
+
+    private static func finite(_ values: [Float]) throws(TensorCodecError) -> [Float] {
+        if let bad = values.firstIndex(where: { !$0.isFinite }) { throw .nonFiniteValue(index: bad) }
+        return values
+    }
+
+    private static func appendU32(_ value: UInt32, to out: inout [UInt8]) {
+        withUnsafeBytes(of: value.littleEndian) { out.append(contentsOf: $0) }
+    }
+
+    private static func readU32(_ bytes: [UInt8], at offset: Int) -> UInt32 {
+        UInt32(bytes[offset]) | UInt32(bytes[offset + 1]) << 8 | UInt32(bytes[offset + 2]) << 16
+            | UInt32(bytes[offset + 3]) << 24
+    }
+
+    private static func appendRaw<T: BitwiseCopyable>(_ values: [T], to out: inout [UInt8]) {
+        values.withUnsafeBytes { out.append(contentsOf: $0) }
+    }
+
+    private static func readRaw<T: BitwiseCopyable>(_ bytes: [UInt8], at offset: Int, count: Int) -> [T] {
+        [T](unsafeUninitializedCapacity: count) { out, initialized in
+            bytes.withUnsafeBytes { source in
+                UnsafeMutableRawBufferPointer(out).copyMemory(
+                    from: UnsafeRawBufferPointer(rebasing: source[offset..<(offset + count * MemoryLayout<T>.stride)]))
+            }
+            initialized = count
+        }
+    }
+}

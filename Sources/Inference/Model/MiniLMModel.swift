@@ -1,0 +1,74 @@
+public import Foundation
+import Synchronization
+
+/// A BERT sentence encoder (all-MiniLM-L6-v2 and its kin) whose stages can run apart:
+/// `embeddings(tokens:)` → `runLayers(_:on:)` (any layer range, any number of times) → `pool(_:)`.
+///
+/// Calls on one instance are serialised (they share scratch buffers and OpenBLAS already uses
+/// every core); matrix work is blocking, so call it from a dedicated thread, not the cooperative pool.
+public final class MiniLMModel: Sendable {
+    public let configuration: BertConfiguration
+    public let tokenizer: WordPieceTokenizer
+    public let weights: ModelWeights
+    /// Worker threads of a forward pass. OpenBLAS itself runs single-threaded: the encoder splits
+    /// the work (by sequences, or by output columns for one sequence) so that no BLAS thread
+    /// pool spin-waits against other processes on a busy machine.
+    public let threadCount: Int
+
+    /// One scratch set per worker thread.
+    let workspaces: Mutex<[Workspace]>
+
+    /// Loads a sentence-transformers folder (`config.json`, `vocab.txt`, `model.safetensors`, …).
+    ///
+    /// - Parameters:
+    ///   - threads: worker threads; default is the number of active cores. (OpenBLAS is set to
+    ///     one thread, process-wide: the encoder parallelises above it.)
+    ///   - layers: the layers to hold (default all), for a pipeline shard.
+    ///   - embeddings: whether to hold the embedding tables (only the first shard needs them).
+    public convenience init(
+        directory: URL, threads: Int? = nil, layers: Range<Int>? = nil, embeddings: Bool = true
+    ) throws(ModelError) {
+        let configuration = try BertConfiguration(directory: directory)
+        let tokenizer = try WordPieceTokenizer(directory: directory)
+        let file: SafeTensors
+        do {
+            file = try SafeTensors(contentsOf: directory.appendingPathComponent("model.safetensors"))
+        } catch {
+            throw .badFile(path: "model.safetensors", reason: String(describing: error))
+        }
+        let weights = try ModelWeights(
+            configuration: configuration, provider: file, layers: layers, embeddings: embeddings)
+        try self.init(configuration: configuration, tokenizer: tokenizer, weights: weights, threads: threads)
+    }
+
+    /// Assembles a model from parts, for weights that come from elsewhere (e.g. a decrypted shard).
+    public init(
+        configuration: BertConfiguration, tokenizer: WordPieceTokenizer, weights: ModelWeights, threads: Int? = nil
+    ) throws(ModelError) {
+        guard weights.configuration == configuration else {
+            throw .unsupported("weights were loaded for a different configuration")
+        }
+        self.configuration = configuration
+        self.tokenizer = tokenizer
+        self.weights = weights
+        let count = max(1, threads ?? ProcessInfo.processInfo.activeProcessorCount)
+        self.threadCount = count
+        BLAS.setThreadCount(1)
+        workspaces = Mutex((0..<count).map { _ in Workspace() })
+    }
+
+    /// The OpenBLAS kernel family in use (e.g. "Haswell"), for benchmark reports.
+    public static var blasCoreName: String { BLAS.coreName }
+
+    /// Sentence embeddings of `texts`, in order: tokenise, encode all layers, mean-pool, normalise.
+    public func embed(texts: [String]) throws(ModelError) -> [[Float]] {
+        try embed(tokens: texts.map(tokenizer.encode))
+    }
+
+    /// Sentence embeddings of already tokenised sequences.
+    public func embed(tokens: [[Int32]]) throws(ModelError) -> [[Float]] {
+        guard !tokens.isEmpty else { return [] }
+        let states = try embeddings(tokens: tokens)
+        return try pool(runLayers(0..<configuration.layerCount, on: states))
+    }
+}

@@ -1,0 +1,68 @@
+import ArgumentParser
+import Foundation
+import Inference
+
+/// `sealpipe bench model`: throughput and latency of the Swift encoder.
+struct BenchModelCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "model",
+        abstract: "Sentences per second at several batch sizes, and single-sentence latency."
+    )
+
+    @Option(help: "JSON lines {\"text\": ...} of short sentences.")
+    var short: String
+
+    @Option(help: "JSON lines {\"text\": ...} of medium sentences.")
+    var medium: String
+
+    @Option(help: "The model folder.")
+    var model: String = "models/all-MiniLM-L6-v2"
+
+    @Option(help: "Worker threads (default: all cores).")
+    var threads: Int?
+
+    @Option(help: "Batch sizes, comma-separated.")
+    var batches: String = "1,8,32"
+
+    @Option(help: "Minimum seconds per measurement.")
+    var seconds: Double = 3
+
+    @Option(help: "Single-sentence latency samples per set.")
+    var samples: Int = 200
+
+    @Option(help: "Also write the report as JSON to this file.")
+    var json: String?
+
+    func run() async throws {
+        let sizes = batches.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
+        guard !sizes.isEmpty, sizes.allSatisfy({ $0 >= 1 }) else {
+            throw ValidationError("--batches must list positive integers, not \(batches)")
+        }
+        let loaded: MiniLMModel
+        do {
+            loaded = try MiniLMModel(directory: URL(fileURLWithPath: model), threads: threads)
+        } catch {
+            throw ValidationError("--model \(model): \(error)")
+        }
+        var sets: [(name: String, texts: [String])] = []
+        for (name, path) in [("short", short), ("medium", medium)] {
+            do {
+                sets.append((name, try ModelBenchmark.readSentences(URL(fileURLWithPath: path))))
+            } catch {
+                throw ValidationError("--\(name) \(path): \(error)")
+            }
+        }
+        let chosen = sets
+        let benchmark = ModelBenchmark(model: loaded, minimumSeconds: seconds, latencySamples: samples)
+        let report = await withCheckedContinuation { continuation in
+            // Timed matrix work runs on its own thread, away from the cooperative pool.
+            Thread.detachNewThread {
+                continuation.resume(returning: benchmark.run(sets: chosen, batchSizes: sizes))
+            }
+        }
+        print(report.table())
+        if let json {
+            try report.jsonData().write(to: URL(fileURLWithPath: json))
+        }
+    }
+}
