@@ -133,3 +133,12 @@ public enum KeyBrokerClientError: Error, Equatable, Sendable, CustomStringConver
         }
     }
 }
+
+extension KeyBrokerClientError {
+    /// No answer at all: the broker may still be starting, so trying again makes sense.
+    /// A refusal or an error reply is final.
+    public var isUnreachable: Bool {
+        if case .timeout = self { return true }
+        return false
+    }
+}

@@ -1,8 +1,10 @@
 import ArgumentParser
 import Foundation
 import KeyBroker
+import Attestation
 import Logging
 import Observability
+import Pipeline
 import Sodium
 import ZeroMQ
 
@@ -17,12 +19,17 @@ struct KMSCommand: ParsableCommand {
             commandName: "serve",
             abstract: "Serve key requests until SIGINT or SIGTERM.",
             discussion: """
-                Prints one line `kms listening ENDPOINT identity HEX` once the socket is bound.
-                  sealpipe kms --config kms.json
+                Prints one line `kms listening ENDPOINT identity HEX` once the socket is bound, then a JSON
+                announcement line for the launcher.
+                  sealpipe kms --topology Topologies/minilm.yaml     (what `sealpipe launch` runs)
+                  sealpipe kms --config kms.json                     (a stand-alone broker)
                 """)
 
         @Option(help: "A KeyBrokerConfiguration JSON file.")
-        var config: String
+        var config: String?
+
+        @Option(help: "A topology file: the broker's configuration, policy and metrics address come from it.")
+        var topology: String?
 
         @Option(help: "Bind here instead of the configuration's endpoint (e.g. tcp://127.0.0.1:0).")
         var endpoint: String?
@@ -32,14 +39,24 @@ struct KMSCommand: ParsableCommand {
 
         func run() throws {
             var configuration: KeyBrokerConfiguration
-            do {
-                configuration = try KeyBrokerConfiguration.load(from: URL(fileURLWithPath: config))
-            } catch {
-                throw ValidationError("--config \(config): \(error)")
+            var metrics = metricsPort.map { (host: "127.0.0.1", port: $0) }
+            switch (config, topology) {
+            case (let config?, nil):
+                do {
+                    configuration = try KeyBrokerConfiguration.load(from: URL(fileURLWithPath: config))
+                } catch {
+                    throw ValidationError("--config \(config): \(error)")
+                }
+            case (nil, let topology?):
+                let loaded = try TopologyCommand.load(topology)
+                let digest = try SimulatedTEE.executableDigest(of: SimulatedTEE.runningExecutable)
+                configuration = try loaded.keyBrokerConfiguration(executableDigest: digest)
+                if metrics == nil { metrics = (loaded.keyBroker.metrics.host, loaded.keyBroker.metrics.port) }
+            default:
+                throw ValidationError("give exactly one of --config FILE or --topology FILE")
             }
             if let endpoint { configuration.endpoint = endpoint }
-            try KMSCommand.serve(
-                configuration, metrics: metricsPort.map { ("127.0.0.1", $0) }, logger: Logger(label: "sealpipe.kms"))
+            try KMSCommand.serve(configuration, metrics: metrics, logger: LoggingSetup.logger("sealpipe.kms"))
         }
     }
 
@@ -90,6 +107,9 @@ struct KMSCommand: ParsableCommand {
         // One unbuffered line, so a supervisor or test can wait for it instead of sleeping.
         FileHandle.standardOutput.write(
             Data("kms listening \(endpoint) identity \(Hex.encode(core.identityPublicKey.bytes))\n".utf8))
+        Announcement.ready(
+            service: "kms",
+            fields: ["endpoint": endpoint, "identity": Hex.encode(core.identityPublicKey.bytes), "metrics": "\(metricsServer?.port ?? 0)"])
         stop.wait()
         logger.notice("key broker stopping")
         service.stop()

@@ -14,11 +14,16 @@ struct Sealpipe: AsyncParsableCommand {
             """,
         version: "0.1.0",
         subcommands: [
+            LaunchCommand.self,
             TopologyCommand.self,
+            ModelCommand.self,
             GatewayCommand.self,
             StatusCommand.self,
             KMSCommand.self,
             LedgerCommand.self,
+            NodeCommand.self,
+            EmbedCommand.self,
+            BenchCommand.self,
             EvidenceCommand.self,
             PlatformCommand.self,
         ]

@@ -1,0 +1,8 @@
+import ArgumentParser
+
+/// `sealpipe bench`: measurements of parts of the system in isolation.
+struct BenchCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench", abstract: "Benchmarks: the model alone, the crypto of one hop.",
+        subcommands: [BenchModelCommand.self])
+}

@@ -1,0 +1,100 @@
+import ArgumentParser
+import Attestation
+import Foundation
+import KeyBroker
+import Logging
+import Pipeline
+import Sodium
+import Trust
+import ZeroMQ
+
+/// `sealpipe launch TOPOLOGY`: bring a whole pipeline (or one host's share) up, supervise it,
+/// and drain it on Ctrl-C or SIGTERM.
+struct LaunchCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "launch",
+        abstract: "Start the key broker, the gateway and every stage of a topology, and supervise them.",
+        discussion: """
+            Each service runs as its own `sealpipe` process. The launcher waits until every one has attested,
+            received its keys and announced its endpoint, prints the front endpoint and the manifest fingerprint,
+            restarts crashed processes with backoff, and on Ctrl-C or SIGTERM drains in-flight jobs and exits 0.
+            """)
+
+    @Argument(help: "The topology file (YAML).")
+    var topology: String = "Topologies/minilm.yaml"
+
+    @Option(help: "Start only this host's share of a multi-host topology.")
+    var host: String?
+
+    @Option(help: "Where the simulated TEE's platform key lives (created if missing).")
+    var platformKeyDirectory: String = ".sealpipe"
+
+    func run() async throws {
+        let loaded = try TopologyCommand.load(topology)
+        let logger = LoggingSetup.logger("sealpipe.launch")
+        if let host, loaded.host(named: host) == nil {
+            throw ValidationError("--host \(host): not a host of \(loaded.name) (hosts: \(loaded.hosts.map(\.name).joined(separator: ", ")))")
+        }
+        let services = host.map { loaded.services(onHost: $0) } ?? loaded.services
+        guard !services.isEmpty else { throw ValidationError("no services to start on host \(host ?? "-")") }
+        for endpoint in [loaded.gateway.front, loaded.gateway.backend, loaded.keyBroker.endpoint] where endpoint.description.hasPrefix("inproc://") {
+            throw ValidationError("\(endpoint): inproc endpoints cannot cross processes; use tcp:// or ipc://")
+        }
+
+        try LaunchPreparation.prepare(
+            topology: loaded, host: host, platformKeyDirectory: URL(fileURLWithPath: platformKeyDirectory)) { print("[launch] \($0)") }
+
+        let topologyPath = topology
+        let platformKey = URL(fileURLWithPath: platformKeyDirectory).appendingPathComponent("platform.key").path
+        let launcher = Launcher(
+            services: services,
+            options: .init(
+                // The very build running now: the key broker measures the same file as the reference.
+                executable: SimulatedTEE.runningExecutable,
+                arguments: { service in
+                    switch service.kind {
+                    case .keyBroker: ["kms", "--topology", topologyPath]
+                    case .gateway: ["gateway", "--topology", topologyPath]
+                    case .stage(let role, let replica):
+                        ["node", "--topology", topologyPath, "--role", role, "--replica", String(replica), "--platform-key", platformKey]
+                    }
+                }),
+            logger: logger)
+        SignalTrap.onTerminate { signal in
+            print("[launch] received \(signal == SIGINT ? "SIGINT" : "SIGTERM"): draining in-flight jobs")
+            launcher.shutdown()
+        }
+        print("[launch] starting \(services.count) service(s) of \(loaded.name)\(host.map { " on host \($0)" } ?? "")")
+        let identityFile = LaunchPreparation.brokerIdentityFile(topology: loaded)
+        launcher.start { announcements in
+            if let identity = announcements["kms"]?["identity"] {
+                try? Data((identity + "\n").utf8).write(to: identityFile, options: .atomic)
+            }
+            Task { await Self.reportReady(topology: loaded, announcements: announcements, logger: logger) }
+        }
+        let gaveUp = try await runBlocking(name: "launch-wait") { launcher.waitUntilFinished() }
+        if gaveUp.isEmpty {
+            print("[launch] all services stopped cleanly")
+        } else {
+            for (service, reason) in gaveUp.sorted(by: { $0.key < $1.key }) { print("[launch] gave up on \(service): \(reason)") }
+            throw ExitCode(1)
+        }
+    }
+
+    /// Prints where clients connect and the manifest's fingerprint, once every service is up.
+    static func reportReady(topology: Topology, announcements: [String: [String: String]], logger: Logger) async {
+        var lines = ["[launch] pipeline \(topology.name) is up: every service attested, keyed and announced"]
+        lines.append("[launch] front endpoint: \(topology.frontEndpoint)")
+        do {
+            let context = try ZMQContext()
+            let client = KeyBrokerClient(endpoint: topology.keyBrokerEndpoint.description, context: context, timeout: .seconds(5))
+            let manifest = try await client.fetchManifest()
+            lines.append("[launch] manifest: sha256:\(Hex.encode(SHA256.hash(manifest.signedBytes))) epoch \(manifest.frontKey.epoch), expires \(Date(timeIntervalSince1970: Double(manifest.expiresAt) / 1000))")
+        } catch {
+            lines.append("[launch] manifest: could not be fetched from this host (\(error))")
+        }
+        if let identity = announcements["kms"]?["identity"] { lines.append("[launch] key broker identity: \(identity)") }
+        print(lines.joined(separator: "\n"))
+        Announcement.ready(service: "launch", fields: ["front": topology.frontEndpoint.description, "pipeline": topology.name])
+    }
+}

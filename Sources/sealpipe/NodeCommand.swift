@@ -1,0 +1,83 @@
+import ArgumentParser
+import Attestation
+import Foundation
+import Observability
+import Pipeline
+import ZeroMQ
+
+/// `sealpipe node`: one stage replica. It attests to the key broker, gets its role's keys (and a
+/// worker its weight key), opens its sealed shard in memory, and serves hops from the gateway.
+struct NodeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "node", abstract: "Run one stage replica of a topology (normally started by `sealpipe launch`).")
+
+    @OptionGroup var options: TopologyOption
+
+    @Option(help: "The stage (role) to run, e.g. shard-0.")
+    var role: String
+
+    @Option(help: "Which replica of the stage this is (0-based).")
+    var replica: Int = 0
+
+    @Option(help: "The simulated TEE's platform key file.")
+    var platformKey: String = ".sealpipe/platform.key"
+
+    @Option(help: "The sealed weight shard (default: beside the key broker's state, weights/ROLE.sealed).")
+    var weights: String?
+
+    func run() async throws {
+        let topology = try options.load()
+        let logger = LoggingSetup.logger("sealpipe.node.\(role).\(replica)")
+        guard let stage = topology.stage(named: role) else {
+            throw ValidationError("--role \(role): not a stage of \(topology.name) (stages: \(topology.stageRoles.joined(separator: ", ")))")
+        }
+        guard (0..<stage.replicas).contains(replica) else {
+            throw ValidationError("--replica \(replica): \(role) has \(stage.replicas) replica(s)")
+        }
+        let platform = try PlatformKey.load(from: URL(fileURLWithPath: platformKey))
+        let context = try ZMQContext()
+        let attestStart = ContinuousClock.now
+        let bundle = try await StageNode.attest(topology: topology, role: role, platformKey: platform, context: context, logger: logger)
+        let attestation = ContinuousClock.now - attestStart
+        logger.info("attested and received keys", metadata: ["epoch": "\(bundle.schedule.epoch)", "duration": "\(attestation)"])
+        let keys = try StageNode.stageKeys(bundle: bundle, topology: topology, role: role)
+        let workload = try StageNode.workload(
+            topology: topology, stage: stage, bundle: bundle, weightsFile: weights.map { URL(fileURLWithPath: $0) }, logger: logger)
+        let runtime = StageRuntime(
+            keys: keys, workload: workload,
+            settings: .init(
+                replica: replica, gatewayEndpoint: topology.backendEndpoint.description, maxBatch: stage.maxBatch,
+                maxDelay: stage.maxDelay, capacity: stage.queue, heartbeatInterval: topology.gateway.heartbeatInterval),
+            logger: logger)
+        let address = stage.metrics(replica: replica)
+        let role = self.role
+        let replica = self.replica
+        let metrics = try MetricsHTTPServer(
+            host: address.host, port: address.port,
+            metrics: {
+                var exposition = PrometheusExposition()
+                runtime.snapshot.exposition(role: role, replica: replica, into: &exposition)
+                exposition.gauge(
+                    "sealpipe_stage_attestation_seconds", "Time from asking for a nonce to holding the keys.", attestation.secondsValue,
+                    labels: ["role": role, "replica": String(replica)])
+                return exposition.text
+            },
+            status: { runtime.snapshot.statusJSON(role: role, replica: replica, epochs: keys.epochs) })
+        SignalTrap.onTerminate { _ in runtime.drain() }
+        let rotation = Task {
+            try await KeyRotation.keepCurrent(
+                runtime: runtime, bundle: bundle, topology: topology, role: role, platformKey: platform, context: context, logger: logger)
+        }
+        Announcement.ready(service: "\(role).\(replica)", fields: ["role": role, "metrics": "\(metrics.port)", "epoch": "\(bundle.schedule.epoch)"])
+        try await runBlocking(name: "\(role).\(replica)") { try runtime.run() }
+        rotation.cancel()
+        metrics.stop()
+    }
+}
+
+extension Duration {
+    var secondsValue: Double {
+        let (seconds, attoseconds) = components
+        return Double(seconds) + Double(attoseconds) / 1e18
+    }
+}
