@@ -42,7 +42,7 @@ struct LaunchCommand: AsyncParsableCommand {
         }
 
         try LaunchPreparation.prepare(
-            topology: loaded, host: host, platformKeyDirectory: URL(fileURLWithPath: platformKeyDirectory)) { print("[launch] \($0)") }
+            topology: loaded, host: host, platformKeyDirectory: URL(fileURLWithPath: platformKeyDirectory)) { Output.line("[launch] \($0)") }
 
         let topologyPath = topology
         let platformKey = URL(fileURLWithPath: platformKeyDirectory).appendingPathComponent("platform.key").path
@@ -61,10 +61,10 @@ struct LaunchCommand: AsyncParsableCommand {
                 }),
             logger: logger)
         SignalTrap.onTerminate { signal in
-            print("[launch] received \(signal == SIGINT ? "SIGINT" : "SIGTERM"): draining in-flight jobs")
+            Output.line("[launch] received \(signal == SIGINT ? "SIGINT" : "SIGTERM"): draining in-flight jobs")
             launcher.shutdown()
         }
-        print("[launch] starting \(services.count) service(s) of \(loaded.name)\(host.map { " on host \($0)" } ?? "")")
+        Output.line("[launch] starting \(services.count) service(s) of \(loaded.name)\(host.map { " on host \($0)" } ?? "")")
         let identityFile = LaunchPreparation.brokerIdentityFile(topology: loaded)
         launcher.start { announcements in
             if let identity = announcements["kms"]?["identity"] {
@@ -74,9 +74,9 @@ struct LaunchCommand: AsyncParsableCommand {
         }
         let gaveUp = try await runBlocking(name: "launch-wait") { launcher.waitUntilFinished() }
         if gaveUp.isEmpty {
-            print("[launch] all services stopped cleanly")
+            Output.line("[launch] all services stopped cleanly")
         } else {
-            for (service, reason) in gaveUp.sorted(by: { $0.key < $1.key }) { print("[launch] gave up on \(service): \(reason)") }
+            for (service, reason) in gaveUp.sorted(by: { $0.key < $1.key }) { Output.line("[launch] gave up on \(service): \(reason)") }
             throw ExitCode(1)
         }
     }
@@ -94,7 +94,7 @@ struct LaunchCommand: AsyncParsableCommand {
             lines.append("[launch] manifest: could not be fetched from this host (\(error))")
         }
         if let identity = announcements["kms"]?["identity"] { lines.append("[launch] key broker identity: \(identity)") }
-        print(lines.joined(separator: "\n"))
+        Output.line(lines.joined(separator: "\n"))
         Announcement.ready(service: "launch", fields: ["front": topology.frontEndpoint.description, "pipeline": topology.name])
     }
 }

@@ -22,6 +22,7 @@ struct Sealpipe: AsyncParsableCommand {
             KMSCommand.self,
             LedgerCommand.self,
             NodeCommand.self,
+            SubmitCommand.self,
             EmbedCommand.self,
             BenchCommand.self,
             EvidenceCommand.self,

@@ -17,6 +17,11 @@ public struct JSONLinesEmbedder: Sendable {
     public struct LineError: Error, Sendable, Equatable {
         public let line: Int
         public let message: String
+
+        public init(line: Int, message: String) {
+            self.line = line
+            self.message = message
+        }
     }
 
     /// Reads `lines` (1-based numbering, blank lines skipped), calls `output` with each result line
@@ -74,7 +79,8 @@ public struct JSONLinesEmbedder: Sendable {
         return failures
     }
 
-    static func parse(_ line: String, number: Int) -> Result<String, LineError> {
+    /// The text of one input line, or why it is refused (never quoting the input).
+    public static func parse(_ line: String, number: Int) -> Result<String, LineError> {
         guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) else {
             return .failure(LineError(line: number, message: "not valid JSON"))
         }
@@ -87,7 +93,8 @@ public struct JSONLinesEmbedder: Sendable {
         return .success(text)
     }
 
-    static func resultLine(_ embedding: [Float], tokens: [Int32]?) -> String {
+    /// One output line: `{"embedding":[…]}`, with `"input_ids"` when tokens are given.
+    public static func resultLine(_ embedding: [Float], tokens: [Int32]?) -> String {
         var line = "{\"embedding\":["
         line.reserveCapacity(12 * embedding.count + 32)
         for (index, value) in embedding.enumerated() {
@@ -103,7 +110,8 @@ public struct JSONLinesEmbedder: Sendable {
         return line + "}"
     }
 
-    static func errorLine(_ error: LineError) -> String {
+    /// The output line for a refused input: `{"error":"…","line":N}`.
+    public static func errorLine(_ error: LineError) -> String {
         let data = try? JSONSerialization.data(
             withJSONObject: ["error": error.message, "line": error.line], options: [.sortedKeys])
         return data.flatMap { String(data: $0, encoding: .utf8) } ?? "{\"error\":\"unknown\",\"line\":\(error.line)}"

@@ -1,0 +1,195 @@
+import ArgumentParser
+import Foundation
+import Inference
+import Pipeline
+import SealpipeClient
+import Sodium
+import Trust
+import Wire
+
+/// `sealpipe submit`: a client. It fetches and verifies the manifest against the pinned key
+/// broker identity, seals each job to the front stage with a fresh reply key, and opens the
+/// results, which only it can.
+struct SubmitCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "submit",
+        abstract: "Submit jobs to a running pipeline, sealed end to end.",
+        discussion: """
+            sealpipe submit "a sentence" "another sentence"        prints the embeddings' cosine similarities
+            sealpipe submit --input lines.jsonl > out.jsonl         JSON lines in and out, as `sealpipe embed`
+            Where the pipeline is comes from --topology (default Topologies/minilm.yaml), or --front with --kms.
+            The key broker's identity is pinned with --kms-key, or read from the file `sealpipe launch` writes.
+            """)
+
+    @OptionGroup var options: TopologyOption
+
+    @Option(help: "The gateway's front endpoint (default: from the topology).")
+    var front: String?
+
+    @Option(help: "The key broker endpoint to fetch the manifest from (default: from the topology).")
+    var kms: String?
+
+    @Option(help: "The key broker's identity (64 hex digits) to pin (default: the file `sealpipe launch` wrote).")
+    var kmsKey: String?
+
+    @Option(help: "A manifest JSON file to use instead of fetching one (it is verified all the same).")
+    var manifest: String?
+
+    @Option(help: "JSON lines {\"text\": …} to embed; '-' for standard input (the default with no texts).")
+    var input: String?
+
+    @Option(help: "Seconds the pipeline may take per job.")
+    var timeout: Double = 60
+
+    @Flag(help: "Print every manifest check to standard error.")
+    var verbose = false
+
+    @Argument(help: "Texts to embed; their cosine similarities are printed.")
+    var texts: [String] = []
+
+    func run() async throws {
+        let target = try resolveTarget()
+        let client = try PipelineClient(target: target)
+        let jobTimeout = Duration.milliseconds(Int64(timeout * 1000))
+        if texts.isEmpty {
+            let failures = try embedLines(client: client, timeout: jobTimeout)
+            if failures > 0 { throw ExitCode(1) }
+        } else {
+            let answers = try client.submit(texts.map { Array($0.utf8) }, timeout: jobTimeout)
+            var vectors: [[Float]] = []
+            for (index, answer) in answers.enumerated() {
+                switch answer {
+                case .success(let body):
+                    vectors.append(JobResult(jobID: .random(), body: body).floats ?? [])
+                case .failure(let error):
+                    FileHandle.standardError.write(Data("job \(index): \(error)\n".utf8))
+                    throw ExitCode(1)
+                }
+            }
+            Output.line(SimilarityMatrix.render(texts: texts, vectors: vectors))
+        }
+    }
+
+    /// Where to send jobs and which keys to use, from a verified manifest.
+    func resolveTarget() throws -> PipelineTarget {
+        let topology = (front == nil || (kms == nil && manifest == nil)) || kmsKey == nil ? try? options.load() : nil
+        guard let frontEndpoint = front ?? topology?.frontEndpoint.description else {
+            throw ValidationError("no front endpoint: pass --front or a valid --topology")
+        }
+        let pinnedHex: String
+        if let kmsKey {
+            pinnedHex = kmsKey
+        } else if let topology,
+            let text = try? String(contentsOf: LaunchPreparation.brokerIdentityFile(topology: topology), encoding: .utf8)
+        {
+            pinnedHex = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        } else {
+            throw ValidationError("no key broker identity to pin: pass --kms-key HEX (printed by `sealpipe launch`)")
+        }
+        guard let pinnedBytes = Hex.decode(pinnedHex), let pinned = try? SigningPublicKey(bytes: pinnedBytes) else {
+            throw ValidationError("--kms-key: expected 64 hex digits, an Ed25519 public key")
+        }
+        let fetched: PipelineManifest
+        if let manifest {
+            fetched = try JSONDecoder().decode(PipelineManifest.self, from: Data(contentsOf: URL(fileURLWithPath: manifest)))
+        } else {
+            guard let endpoint = kms ?? topology?.keyBrokerEndpoint.description else {
+                throw ValidationError("no key broker endpoint: pass --kms, --manifest or a valid --topology")
+            }
+            fetched = try ManifestFetcher.fetch(from: endpoint)
+        }
+        do {
+            let report = try ManifestFetcher.verify(fetched, pinnedBrokerKey: pinned)
+            if verbose {
+                for result in report.results {
+                    let mark = result.passed.map { $0 ? "✓" : "✗" } ?? "-"
+                    FileHandle.standardError.write(Data("\(mark) manifest \(result.check.rawValue): \(result.detail)\n".utf8))
+                }
+            }
+        } catch {
+            FileHandle.standardError.write(Data("refusing to submit: \(error)\n".utf8))
+            throw ExitCode(2)
+        }
+        return try PipelineTarget(manifest: fetched, frontEndpoint: frontEndpoint)
+    }
+
+    /// JSON lines in, JSON lines out in order; returns how many lines failed.
+    func embedLines(client: PipelineClient, timeout: Duration) throws -> Int {
+        let handle: FileHandle
+        if let input, input != "-" {
+            guard let opened = FileHandle(forReadingAtPath: input) else { throw ValidationError("--input \(input): cannot open") }
+            handle = opened
+        } else {
+            handle = .standardInput
+        }
+        let lines = String(decoding: handle.readDataToEndOfFile(), as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false)
+        var failures = 0
+        var window: [(line: Int, text: Result<String, JSONLinesEmbedder.LineError>)] = []
+        func flush() throws {
+            let texts = window.compactMap { try? $0.text.get() }
+            var answers = try client.submit(texts.map { Array($0.utf8) }, timeout: timeout).makeIterator()
+            for entry in window {
+                switch entry.text {
+                case .failure(let error):
+                    failures += 1
+                    FileHandle.standardError.write(Data("line \(error.line): \(error.message)\n".utf8))
+                    Output.line(JSONLinesEmbedder.errorLine(error))
+                case .success:
+                    switch answers.next() {
+                    case .success(let body)?:
+                        Output.line(JSONLinesEmbedder.resultLine(JobResult(jobID: .random(), body: body).floats ?? [], tokens: nil))
+                    case .failure(let error)?:
+                        failures += 1
+                        let lineError = JSONLinesEmbedder.LineError(line: entry.line, message: "\(error)")
+                        FileHandle.standardError.write(Data("line \(entry.line): \(error)\n".utf8))
+                        Output.line(JSONLinesEmbedder.errorLine(lineError))
+                    case nil:
+                        break
+                    }
+                }
+            }
+            window.removeAll()
+        }
+        for (index, line) in lines.enumerated() where !line.allSatisfy(\.isWhitespace) {
+            window.append((index + 1, JSONLinesEmbedder.parse(String(line), number: index + 1)))
+            if window.count >= 256 { try flush() }
+        }
+        try flush()
+        return failures
+    }
+}
+
+/// The cosine similarities of embeddings, as a small table with each text's start as legend.
+enum SimilarityMatrix {
+    static func render(texts: [String], vectors: [[Float]]) -> String {
+        var lines: [String] = []
+        for (index, text) in texts.enumerated() {
+            let shown = text.count > 60 ? String(text.prefix(57)) + "..." : text
+            lines.append("[\(index)] \(shown)")
+        }
+        lines.append("")
+        lines.append("cosine similarity" + String(repeating: " ", count: 1))
+        lines.append("      " + texts.indices.map { "[\($0)]".padding(toLength: 7, withPad: " ", startingAt: 0) }.joined())
+        for (row, a) in vectors.enumerated() {
+            var line = "[\(row)]".padding(toLength: 6, withPad: " ", startingAt: 0)
+            for b in vectors {
+                line += String(format: "%-7.3f", cosine(a, b))
+            }
+            lines.append(line)
+        }
+        return lines.joined(separator: "\n")
+    }
+
+    static func cosine(_ a: [Float], _ b: [Float]) -> Float {
+        guard a.count == b.count, !a.isEmpty else { return .nan }
+        var dot: Float = 0
+        var na: Float = 0
+        var nb: Float = 0
+        for index in a.indices {
+            dot += a[index] * b[index]
+            na += a[index] * a[index]
+            nb += b[index] * b[index]
+        }
+        return dot / max((na * nb).squareRoot(), 1e-12)
+    }
+}
