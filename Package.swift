@@ -40,7 +40,11 @@ let package = Package(
         .target(name: "Wire", dependencies: [], swiftSettings: strictSettings),
         // Prometheus text exposition and the small HTTP endpoint every service serves it on.
         .target(name: "Observability", dependencies: [], swiftSettings: strictSettings),
-        .target(name: "Inference", dependencies: ["COpenBLAS"], swiftSettings: strictSettings),
+        // The model's kernels are optimised even in debug builds: unoptimised Swift loops are ~20x
+        // slower, which would make every end-to-end test wait on arithmetic.
+        .target(
+            name: "Inference", dependencies: ["COpenBLAS"],
+            swiftSettings: strictSettings + [.unsafeFlags(["-O"], .when(configuration: .debug))]),
         .target(
             name: "Attestation",
             dependencies: [
