@@ -122,7 +122,7 @@ let package = Package(
             name: "PipelineTests", dependencies: ["Pipeline", "SealpipeClient", "Sodium", "ZeroMQ", "Wire"],
             swiftSettings: strictSettings),
         .testTarget(
-            name: "EndToEndTests", dependencies: ["SealpipeClient", "Sodium", "ZeroMQ", "Wire"],
+            name: "EndToEndTests", dependencies: ["SealpipeClient", "Sodium", "ZeroMQ", "Wire", "Trust", "Observability"],
             swiftSettings: strictSettings),
     ]
 )

@@ -84,7 +84,8 @@ def main():
     front_key = PublicKey(bytes.fromhex(manifest["frontKey"]["key"]))
     epoch, signer = manifest["frontKey"]["epoch"], VerifyKey(bytes.fromhex(manifest["resultSigner"]))
 
-    lines = (open(args.input) if args.input else sys.stdin).read().splitlines()
+    # Only "\n" ends a line: JSON may carry U+2028 and other characters splitlines() would cut at.
+    lines = (open(args.input, encoding="utf-8") if args.input else sys.stdin).read().split("\n")
     socket = context.socket(zmq.DEALER)
     socket.setsockopt(zmq.LINGER, 0)
     socket.connect(args.front)

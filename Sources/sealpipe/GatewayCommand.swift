@@ -14,6 +14,7 @@ struct GatewayCommand: AsyncParsableCommand {
 
     func run() async throws {
         let topology = try options.load()
+        ParentWatch.startIfSupervised()
         let logger = LoggingSetup.logger("sealpipe.gateway")
         let service = GatewayService(
             configuration: topology.gatewayConfiguration, frontEndpoint: topology.gateway.front.description,

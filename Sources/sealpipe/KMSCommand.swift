@@ -86,6 +86,7 @@ struct KMSCommand: ParsableCommand {
         let context = try ZMQContext()
         let service = KeyBrokerService(core: core, context: context, endpoint: configuration.endpoint, logger: logger)
 
+        ParentWatch.startIfSupervised()
         let stop = DispatchSemaphore(value: 0)
         var sources: [any DispatchSourceSignal] = []
         for signalNumber in [SIGINT, SIGTERM] {

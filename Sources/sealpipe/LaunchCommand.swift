@@ -50,7 +50,7 @@ struct LaunchCommand: AsyncParsableCommand {
             services: services,
             options: .init(
                 // The very build running now: the key broker measures the same file as the reference.
-                executable: SimulatedTEE.runningExecutable,
+                executable: SimulatedTEE.runningExecutable.resolvingSymlinksInPath(),
                 arguments: { service in
                     switch service.kind {
                     case .keyBroker: ["kms", "--topology", topologyPath]

@@ -27,6 +27,7 @@ struct NodeCommand: AsyncParsableCommand {
 
     func run() async throws {
         let topology = try options.load()
+        ParentWatch.startIfSupervised()
         let logger = LoggingSetup.logger("sealpipe.node.\(role).\(replica)")
         guard let stage = topology.stage(named: role) else {
             throw ValidationError("--role \(role): not a stage of \(topology.name) (stages: \(topology.stageRoles.joined(separator: ", ")))")

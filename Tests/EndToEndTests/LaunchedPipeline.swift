@@ -1,0 +1,214 @@
+import Foundation
+import Testing
+
+/// The built `sealpipe` binary launched on a topology, in a fresh working directory (its own
+/// key broker state, keys and sealed weights), as an operator would run it.
+final class LaunchedPipeline: @unchecked Sendable {
+    // @unchecked Sendable: `lines` is guarded by `lock`; the rest is set once in init.
+    static let repositoryRoot = PythonPeer.repositoryRoot
+
+    static var binary: URL {
+        if let path = ProcessInfo.processInfo.environment["SEALPIPE_BINARY"] { return URL(fileURLWithPath: path) }
+        return repositoryRoot.appendingPathComponent(".build/debug/sealpipe")
+    }
+
+    static var modelDirectory: URL {
+        if let path = ProcessInfo.processInfo.environment["SEALPIPE_MODEL_DIR"] { return URL(fileURLWithPath: path) }
+        return repositoryRoot.appendingPathComponent("models/all-MiniLM-L6-v2")
+    }
+
+    /// Whether an end-to-end run is possible here (binary built, model fetched).
+    static var available: Bool {
+        FileManager.default.isExecutableFile(atPath: binary.path)
+            && FileManager.default.fileExists(atPath: modelDirectory.appendingPathComponent("model.safetensors").path)
+    }
+
+    static let unavailableReason: Comment = "needs .build/debug/sealpipe and models/ (Scripts/test.sh builds and fetches them)"
+
+    let workingDirectory: URL
+    let process: Process
+    private let lock = NSLock()
+    private var lines: [String] = []
+    private var readyLine: [String: String]?
+    private let ready = DispatchSemaphore(value: 0)
+
+    init(topology: String, timeout: TimeInterval = 120) throws {
+        workingDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("sealpipe-e2e-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: workingDirectory.appendingPathComponent("models"), withIntermediateDirectories: true)
+        try FileManager.default.createSymbolicLink(
+            at: workingDirectory.appendingPathComponent("models/all-MiniLM-L6-v2"), withDestinationURL: Self.modelDirectory)
+        try FileManager.default.createSymbolicLink(
+            at: workingDirectory.appendingPathComponent("Topologies"),
+            withDestinationURL: Self.repositoryRoot.appendingPathComponent("Topologies"))
+        // A child that exits before reading its input must fail its test, not kill the test process.
+        signal(SIGPIPE, SIG_IGN)
+        process = Process()
+        process.executableURL = Self.binary
+        process.arguments = ["launch", "Topologies/\(topology)"]
+        process.currentDirectoryURL = workingDirectory
+        var environment = ProcessInfo.processInfo.environment
+        environment["SEALPIPE_LOG_LEVEL"] = "warning"
+        process.environment = environment
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = FileHandle.standardError
+        let buffer = Mutex2(Data())
+        output.fileHandleForReading.readabilityHandler = { [weak self] handle in
+            let data = handle.availableData
+            guard let self, !data.isEmpty else {
+                handle.readabilityHandler = nil
+                return
+            }
+            var complete: [String] = []
+            buffer.update { pending in
+                pending.append(data)
+                while let newline = pending.firstIndex(of: 0x0a) {
+                    complete.append(String(decoding: pending[pending.startIndex..<newline], as: UTF8.self))
+                    pending.removeSubrange(pending.startIndex...newline)
+                }
+            }
+            for line in complete { self.record(line) }
+        }
+        try process.run()
+        guard ready.wait(timeout: .now() + timeout) == .success else {
+            stop()
+            throw LaunchFailure.notReady(output: text)
+        }
+    }
+
+    private func record(_ line: String) {
+        lock.withLock { lines.append(line) }
+        if let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: String],
+            object["service"] == "launch", object["event"] == "ready"
+        {
+            lock.withLock { readyLine = object }
+            ready.signal()
+        }
+    }
+
+    /// Everything the launcher printed on standard output so far.
+    var text: String { lock.withLock { lines.joined(separator: "\n") } }
+
+    /// The key broker identity the launcher recorded for clients to pin.
+    func brokerIdentity(stateDirectory: String) throws -> String {
+        try String(contentsOf: workingDirectory.appendingPathComponent(".sealpipe/\(stateDirectory)/kms-identity.pub"), encoding: .utf8)
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    /// Runs `sealpipe ARGS` (or another program) in the pipeline's working directory.
+    func run(_ arguments: [String], executable: URL? = nil, input: Data? = nil, timeout: TimeInterval = 120) throws -> (status: Int32, output: String) {
+        let child = Process()
+        child.executableURL = executable ?? Self.binary
+        child.arguments = arguments
+        child.currentDirectoryURL = workingDirectory
+        let output = Pipe()
+        child.standardOutput = output
+        child.standardError = FileHandle.standardError
+        let stdin = Pipe()
+        child.standardInput = stdin
+        try child.run()
+        if let input { stdin.fileHandleForWriting.write(input) }
+        try stdin.fileHandleForWriting.close()
+        let collected = Mutex2(Data())
+        let done = DispatchSemaphore(value: 0)
+        Thread {
+            collected.set(output.fileHandleForReading.readDataToEndOfFile())
+            done.signal()
+        }.start()
+        if done.wait(timeout: .now() + timeout) == .timedOut {
+            child.terminate()
+            throw LaunchFailure.childTimedOut(arguments.joined(separator: " "))
+        }
+        child.waitUntilExit()
+        return (child.terminationStatus, String(decoding: collected.get(), as: UTF8.self))
+    }
+
+    /// SIGTERM: the launcher drains and stops every service. Returns its exit status.
+    @discardableResult
+    func stop(timeout: TimeInterval = 30) -> Int32? {
+        guard process.isRunning else { return process.terminationStatus }
+        kill(process.processIdentifier, SIGTERM)
+        let deadline = Date().addingTimeInterval(timeout)
+        while process.isRunning && Date() < deadline { usleep(50_000) }
+        if process.isRunning {
+            kill(process.processIdentifier, SIGKILL)
+            return nil
+        }
+        return process.terminationStatus
+    }
+
+    deinit {
+        stop()
+        try? FileManager.default.removeItem(at: workingDirectory)
+    }
+}
+
+enum LaunchFailure: Error, CustomStringConvertible {
+    case notReady(output: String)
+    case childTimedOut(String)
+
+    var description: String {
+        switch self {
+        case .notReady(let output): "the pipeline did not announce readiness; launcher said:\n\(output)"
+        case .childTimedOut(let command): "`\(command)` did not finish in time"
+        }
+    }
+}
+
+/// A value shared between a test and one thread it starts.
+final class Mutex2<Value: Sendable>: @unchecked Sendable {
+    // @unchecked Sendable: guarded by `lock`.
+    private let lock = NSLock()
+    private var value: Value
+    init(_ value: Value) { self.value = value }
+    func get() -> Value { lock.withLock { value } }
+    func set(_ newValue: Value) { lock.withLock { value = newValue } }
+    func update(_ body: (inout Value) -> Void) { lock.withLock { body(&value) } }
+}
+
+/// The model fixture's sentences and sentence-transformers' embeddings of them.
+struct ReferenceCases {
+    struct Case: Decodable {
+        let name: String
+        let text: String
+        let embedding: [Float]
+    }
+
+    struct File: Decodable { let cases: [Case] }
+
+    static func load() throws -> [Case] {
+        let url = LaunchedPipeline.repositoryRoot.appendingPathComponent("Tests/InferenceTests/Fixtures/minilm-reference.json")
+        return try JSONDecoder().decode(File.self, from: Data(contentsOf: url)).cases
+    }
+
+    static func jsonLines(_ cases: [Case]) throws -> Data {
+        var data = Data()
+        for item in cases {
+            data += try JSONSerialization.data(withJSONObject: ["text": item.text]) + Data("\n".utf8)
+        }
+        return data
+    }
+
+    /// The `embedding` of each output line, in order (nil for error lines).
+    static func embeddings(fromJSONLines text: String) -> [[Float]?] {
+        text.split(separator: "\n").map { line in
+            guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
+                let values = object["embedding"] as? [Double]
+            else { return nil }
+            return values.map(Float.init)
+        }
+    }
+
+    static func cosine(_ a: [Float], _ b: [Float]) -> Float {
+        guard a.count == b.count, !a.isEmpty else { return 0 }
+        var dot: Float = 0
+        var na: Float = 0
+        var nb: Float = 0
+        for index in a.indices {
+            dot += a[index] * b[index]
+            na += a[index] * a[index]
+            nb += b[index] * b[index]
+        }
+        return dot / (na * nb).squareRoot()
+    }
+}
