@@ -3,7 +3,9 @@ import Testing
 
 @testable import Inference
 
-@Suite("MiniLM encoder", .enabled(if: TestSupport.hasModel, "model folder not found (models/all-MiniLM-L6-v2 or SEALPIPE_MODEL_DIR)"))
+@Suite(
+    "MiniLM encoder", .timeLimit(.minutes(3)),
+    .enabled(if: TestSupport.hasModel, "model folder not found (models/all-MiniLM-L6-v2 or SEALPIPE_MODEL_DIR)"))
 struct ModelTests {
     static let texts = [
         "The quick brown fox jumps over the lazy dog.",

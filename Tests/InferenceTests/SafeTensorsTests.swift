@@ -3,7 +3,7 @@ import Testing
 
 @testable import Inference
 
-@Suite("SafeTensors")
+@Suite("SafeTensors", .timeLimit(.minutes(1)))
 struct SafeTensorsTests {
     /// Builds a container from a header object and a data section.
     static func container(_ header: String, data: [UInt8], declaredLength: UInt64? = nil) -> [UInt8] {

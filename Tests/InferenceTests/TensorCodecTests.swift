@@ -2,7 +2,7 @@ import Testing
 
 @testable import Inference
 
-@Suite("TensorCodec")
+@Suite("TensorCodec", .timeLimit(.minutes(1)))
 struct TensorCodecTests {
     static let states = HiddenStates(hiddenSize: 3, lengths: [2, 1], values: [1, 2, 3, 4, 5, 6, -7, 0.5, 1e-30])
 

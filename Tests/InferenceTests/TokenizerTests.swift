@@ -3,7 +3,7 @@ import Testing
 
 @testable import Inference
 
-@Suite("WordPieceTokenizer")
+@Suite("WordPieceTokenizer", .timeLimit(.minutes(1)))
 struct TokenizerTests {
     static let small = try! WordPieceTokenizer(
         vocabulary: ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "un", "##aff", "##able", "aff", "!", "hello", "cafe",

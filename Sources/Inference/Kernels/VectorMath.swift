@@ -21,11 +21,13 @@ enum VectorMath {
         UnsafeMutableRawPointer(pointer + offset).storeBytes(of: value, as: Vector.self)
     }
 
-    /// e^x for each lane: range reduction by ln 2, a degree-6 polynomial, and 2^n built in the exponent bits.
-    /// Relative error about 2e-7 over the float range; inputs below -87 give 0-ish, above 88 are clamped.
+    /// e^x for each lane of x ≤ 0 (softmax after subtracting the maximum, and erf's e^(-a²) are
+    /// the only callers): range reduction by ln 2, a degree-6 polynomial, and 2^n built in the
+    /// exponent bits. Relative error about 2e-7; inputs below -87 are clamped there (e^-87 ≈ 1.6e-38).
     @inline(__always)
     static func exp(_ input: Vector) -> Vector {
-        let x = input.clamped(lowerBound: Vector(repeating: -87.0), upperBound: Vector(repeating: 88.0))
+        let floor = Vector(repeating: -87.0)
+        let x = input.replacing(with: floor, where: input .< floor)
         // Adding 1.5·2^23 rounds to the nearest integer and leaves it in the low mantissa bits.
         let magic = Vector(repeating: 12_582_912.0)
         let shifted = x * Vector(repeating: 1.442_695_04) + magic
