@@ -83,24 +83,29 @@ extension MiniLMModel {
         }
     }
 
-    /// Splits the batch into one contiguous group of sequences per worker when that balances well
-    /// (each worker then runs every layer on its rows, with no synchronisation at all); otherwise,
-    /// as for a single sentence, every matrix product is split by output columns.
+    /// Splits the batch into contiguous groups of sequences when that balances well: each group
+    /// runs every layer on its own rows with no synchronisation, and there are up to four groups
+    /// per worker (of at least `minimumGroupTokens` tokens) so that a worker slowed by another
+    /// process on the machine leaves its share to the others. Otherwise, as for a single
+    /// sentence, every matrix product is split by output columns.
     private func forward(
         _ layers: [LayerWeights], hidden x: UnsafeMutablePointer<Float>, lengths: [Int], workspaces: [Workspace]
     ) {
         let h = configuration.hiddenSize
-        let groups = Self.partition(lengths, into: threadCount)
         let total = lengths.reduce(0, +)
+        // A whole number of groups per worker, so that no worker is left with an extra one at the end.
+        let perWorker = min(Self.groupsPerWorker, max(1, total / (threadCount * Self.minimumGroupTokens)))
+        let wanted = perWorker * threadCount
+        let groups = Self.partition(lengths, into: wanted)
         let largest = groups.map { lengths[$0].reduce(0, +) }.max() ?? total
-        if groups.count > 1, Double(largest) <= 0.6 * Double(total) {
+        if threadCount > 1, groups.count > 1, Double(largest) <= 0.6 * Double(total) {
             let starts = groups.map { lengths[..<$0.lowerBound].reduce(0, +) }
-            Parallel.forEach(groups.count) { worker in
-                let group = Array(lengths[groups[worker]])
+            Parallel.forEach(groups.count) { group in
+                let groupLengths = Array(lengths[groups[group]])
                 for layer in layers {
                     runLayer(
-                        layer, hidden: x + starts[worker] * h, lengths: group,
-                        workspaces: [workspaces[worker]], split: 1)
+                        layer, hidden: x + starts[group] * h, lengths: groupLengths,
+                        workspaces: [workspaces[group]], split: 1)
                 }
             }
         } else {
@@ -109,6 +114,11 @@ extension MiniLMModel {
             }
         }
     }
+
+    /// Sequence groups per worker thread, at most.
+    static let groupsPerWorker = 4
+    /// Fewest tokens worth a group of their own (smaller products lose BLAS efficiency).
+    static let minimumGroupTokens = 128
 
     /// Contiguous groups of sequences with roughly equal token counts, at most `count` of them.
     static func partition(_ lengths: [Int], into count: Int) -> [Range<Int>] {

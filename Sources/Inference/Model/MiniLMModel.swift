@@ -15,7 +15,7 @@ public final class MiniLMModel: Sendable {
     /// pool spin-waits against other processes on a busy machine.
     public let threadCount: Int
 
-    /// One scratch set per worker thread.
+    /// One scratch set per sequence group (`groupsPerWorker` per worker thread).
     let workspaces: Mutex<[Workspace]>
 
     /// Loads a sentence-transformers folder (`config.json`, `vocab.txt`, `model.safetensors`, …).
@@ -54,7 +54,7 @@ public final class MiniLMModel: Sendable {
         let count = max(1, threads ?? ProcessInfo.processInfo.activeProcessorCount)
         self.threadCount = count
         BLAS.setThreadCount(1)
-        workspaces = Mutex((0..<count).map { _ in Workspace() })
+        workspaces = Mutex((0..<(count * Self.groupsPerWorker)).map { _ in Workspace() })
     }
 
     /// The OpenBLAS kernel family in use (e.g. "Haswell"), for benchmark reports.
