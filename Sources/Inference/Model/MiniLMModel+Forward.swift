@@ -139,13 +139,15 @@ extension MiniLMModel {
         return groups
     }
 
-    /// C = A·Bᵀ + C (bias already in C) with the output columns split over `split` threads.
+    /// C = A·Bᵀ + C (bias already in C) with the output columns split over `split` threads;
+    /// with `gelu`, each thread then applies GELU to its own columns, so that it runs in parallel too.
     private func linear(
         m: Int, n: Int, k: Int, a: UnsafePointer<Float>, weight: UnsafePointer<Float>,
-        c: UnsafeMutablePointer<Float>, split: Int
+        c: UnsafeMutablePointer<Float>, split: Int, gelu: Bool = false
     ) {
         guard split > 1 else {
             BLAS.gemm(m: m, n: n, k: k, a: a, lda: k, b: weight, ldb: k, transposeB: true, beta: 1, c: c, ldc: n)
+            if gelu { VectorMath.gelu(c, count: m * n) }
             return
         }
         // Column blocks in multiples of 16 keep the BLAS micro-kernels on full tiles.
@@ -157,6 +159,9 @@ extension MiniLMModel {
             BLAS.gemm(
                 m: m, n: width, k: k, a: a, lda: k, b: weight + start * k, ldb: k, transposeB: true, beta: 1,
                 c: c + start, ldc: n)
+            if gelu {
+                for row in 0..<m { VectorMath.gelu(c + row * n + start, count: width) }
+            }
         }
     }
 
@@ -189,8 +194,9 @@ extension MiniLMModel {
 
         // Feed-forward: GELU(x W1ᵀ + b1) W2ᵀ + b2 + x, then LayerNorm.
         VectorMath.broadcastRows(layer.intermediateBias.readOnly, width: inner, into: intermediate, rows: tokens)
-        linear(m: tokens, n: inner, k: h, a: x, weight: layer.intermediateWeight.readOnly, c: intermediate, split: split)
-        VectorMath.gelu(intermediate, count: tokens * inner)
+        linear(
+            m: tokens, n: inner, k: h, a: x, weight: layer.intermediateWeight.readOnly, c: intermediate, split: split,
+            gelu: true)
         VectorMath.addRows(layer.outputBias.readOnly, width: h, to: x, rows: tokens)
         linear(m: tokens, n: h, k: inner, a: intermediate, weight: layer.outputWeight.readOnly, c: x, split: split)
         VectorMath.layerNorm(
