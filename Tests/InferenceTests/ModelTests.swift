@@ -73,6 +73,13 @@ struct ModelTests {
         #expect(throws: ModelError.embeddingsNotLoaded) { try second.embeddings(tokens: tokens) }
     }
 
+    @Test func longInputsAreCutIntoBoundedPasses() {
+        #expect(MiniLMModel.passes([], budget: 10).isEmpty)
+        #expect(MiniLMModel.passes([4, 4, 4], budget: 10) == [0..<2, 2..<3])
+        #expect(MiniLMModel.passes([12, 3, 7, 10], budget: 10) == [0..<1, 1..<3, 3..<4])
+        #expect(MiniLMModel.passes(Array(repeating: 256, count: 70), budget: MiniLMModel.maximumTokensPerPass).count == 2)
+    }
+
     @Test func refusesBadInputs() throws {
         let model = try #require(TestSupport.model)
         #expect(throws: ModelError.tokenOutOfRange(sequence: 1, position: 1, id: 30522, vocabularySize: 30522)) {
