@@ -32,8 +32,11 @@ struct JSONLinesEmbedderTests {
         }
         let first = try #require(try JSONSerialization.jsonObject(with: Data(output[0].utf8)) as? [String: Any])
         #expect(first["input_ids"] as? [Int] == [101, 7592, 2088, 102])
-        for (outputIndex, line, message) in [(1, 2, "not valid JSON"), (2, 3, "no string field \"text\""), (3, 5, "not a JSON object")] {
-            let object = try #require(try JSONSerialization.jsonObject(with: Data(output[outputIndex].utf8)) as? [String: Any])
+        for (outputIndex, line, message) in [
+            (1, 2, "not valid JSON"), (2, 3, "no string field \"text\""), (3, 5, "not a JSON object"),
+        ] {
+            let object = try #require(
+                try JSONSerialization.jsonObject(with: Data(output[outputIndex].utf8)) as? [String: Any])
             #expect(object["line"] as? Int == line)
             #expect(object["error"] as? String == message)
         }

@@ -60,7 +60,8 @@ struct VectorMathTests {
         let mean = original.map(Double.init).reduce(0, +) / Double(width)
         let variance = original.map { (Double($0) - mean) * (Double($0) - mean) }.reduce(0, +) / Double(width)
         for index in 0..<width {
-            let exact = (Double(original[index]) - mean) / variance.squareRoot() * Double(gamma[index]) + Double(beta[index])
+            let exact =
+                (Double(original[index]) - mean) / variance.squareRoot() * Double(gamma[index]) + Double(beta[index])
             #expect(abs(Double(row[index]) - exact) <= 1e-5)
         }
     }

@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// Vectorised element-wise kernels of the encoder (LayerNorm, GELU, softmax, pooling helpers).
@@ -159,7 +159,9 @@ enum VectorMath {
     }
 
     /// Copies `bias` into each of `rows` rows (so that a following gemm with beta 1 adds it).
-    static func broadcastRows(_ bias: UnsafePointer<Float>, width: Int, into data: UnsafeMutablePointer<Float>, rows: Int) {
+    static func broadcastRows(
+        _ bias: UnsafePointer<Float>, width: Int, into data: UnsafeMutablePointer<Float>, rows: Int
+    ) {
         for row in 0..<rows { (data + row * width).update(from: bias, count: width) }
     }
 

@@ -1,5 +1,3 @@
-
-
 extension MiniLMModel {
     /// Token ids → hidden states after the embedding sum (word + position + type 0) and its LayerNorm.
     public func embeddings(tokens: [[Int32]]) throws(ModelError) -> HiddenStates {
