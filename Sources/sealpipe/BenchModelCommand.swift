@@ -24,11 +24,14 @@ struct BenchModelCommand: AsyncParsableCommand {
     @Option(help: "Batch sizes, comma-separated.")
     var batches: String = "1,8,32"
 
-    @Option(help: "Minimum seconds per measurement.")
-    var seconds: Double = 3
+    @Option(help: "Sentences per timed throughput run.")
+    var sentences: Int = 256
 
-    @Option(help: "Single-sentence latency samples per set.")
-    var samples: Int = 200
+    @Option(help: "Timed runs per set and batch size (best and median are reported).")
+    var repeats: Int = 5
+
+    @Option(help: "Single-sentence calls per set for latency.")
+    var samples: Int = 100
 
     @Option(help: "Also write the report as JSON to this file.")
     var json: String?
@@ -53,7 +56,8 @@ struct BenchModelCommand: AsyncParsableCommand {
             }
         }
         let chosen = sets
-        let benchmark = ModelBenchmark(model: loaded, minimumSeconds: seconds, latencySamples: samples)
+        let benchmark = ModelBenchmark(
+            model: loaded, sentencesPerRun: sentences, repeats: repeats, latencySamples: samples)
         let report = await withCheckedContinuation { continuation in
             // Timed matrix work runs on its own thread, away from the cooperative pool.
             Thread.detachNewThread {

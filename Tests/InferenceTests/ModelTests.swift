@@ -3,7 +3,9 @@ import Testing
 
 @testable import Inference
 
-@Suite("MiniLM encoder", .enabled(if: TestSupport.hasModel, "model folder not found (models/all-MiniLM-L6-v2 or SEALPIPE_MODEL_DIR)"))
+@Suite(
+    "MiniLM encoder", .timeLimit(.minutes(3)),
+    .enabled(if: TestSupport.hasModel, "model folder not found (models/all-MiniLM-L6-v2 or SEALPIPE_MODEL_DIR)"))
 struct ModelTests {
     static let texts = [
         "The quick brown fox jumps over the lazy dog.",
@@ -57,7 +59,8 @@ struct ModelTests {
         let tokens = Self.texts.map(model.tokenizer.encode)
         // Across a stage boundary the states travel through the codec, as in the pipeline.
         let middle = try first.runLayers(0..<3, on: first.embeddings(tokens: tokens))
-        guard case .hiddenStates(let received) = try TensorCodec.decode(TensorCodec.encode(.hiddenStates(middle))) else {
+        guard case .hiddenStates(let received) = try TensorCodec.decode(TensorCodec.encode(.hiddenStates(middle)))
+        else {
             Issue.record("codec changed the payload kind")
             return
         }
@@ -69,6 +72,14 @@ struct ModelTests {
             try second.runLayers(2..<4, on: received)
         }
         #expect(throws: ModelError.embeddingsNotLoaded) { try second.embeddings(tokens: tokens) }
+    }
+
+    @Test func longInputsAreCutIntoBoundedPasses() {
+        #expect(MiniLMModel.passes([], budget: 10).isEmpty)
+        #expect(MiniLMModel.passes([4, 4, 4], budget: 10) == [0..<2, 2..<3])
+        #expect(MiniLMModel.passes([12, 3, 7, 10], budget: 10) == [0..<1, 1..<3, 3..<4])
+        #expect(
+            MiniLMModel.passes(Array(repeating: 256, count: 70), budget: MiniLMModel.maximumTokensPerPass).count == 2)
     }
 
     @Test func refusesBadInputs() throws {
@@ -83,7 +94,9 @@ struct ModelTests {
             try model.embeddings(tokens: [Array(repeating: 100, count: 513)])
         }
         let narrow = HiddenStates(hiddenSize: 8, lengths: [1], values: Array(repeating: 0, count: 8))
-        #expect(throws: ModelError.hiddenSizeMismatch(expected: 384, actual: 8)) { try model.runLayers(0..<1, on: narrow) }
+        #expect(throws: ModelError.hiddenSizeMismatch(expected: 384, actual: 8)) {
+            try model.runLayers(0..<1, on: narrow)
+        }
         #expect(throws: ModelError.layersNotLoaded(requested: 5..<7, loaded: 0..<6)) {
             try model.runLayers(5..<7, on: try model.embeddings(tokens: [[101, 102]]))
         }
@@ -105,7 +118,9 @@ struct ModelTests {
         #expect(try shard.runLayers(5..<6, on: input) == model.runLayers(5..<6, on: input))
 
         tensors["encoder.layer.5.output.dense.bias"] = FloatTensor(shape: [2], values: [0, 0])
-        #expect(throws: ModelError.shapeMismatch(tensor: "encoder.layer.5.output.dense.bias", expected: [384], actual: [2])) {
+        #expect(
+            throws: ModelError.shapeMismatch(tensor: "encoder.layer.5.output.dense.bias", expected: [384], actual: [2])
+        ) {
             try ModelWeights(configuration: model.configuration, provider: tensors, layers: 5..<6, embeddings: false)
         }
         #expect(throws: ModelError.missingTensor("encoder.layer.4.attention.self.query.weight")) {

@@ -21,7 +21,7 @@ struct ReferenceFile: Decodable {
 }
 
 @Suite(
-    "Reference outputs",
+    "Reference outputs", .timeLimit(.minutes(3)),
     .enabled(if: TestSupport.hasModel, "model folder not found (models/all-MiniLM-L6-v2 or SEALPIPE_MODEL_DIR)"),
     .enabled(if: FileManager.default.fileExists(atPath: TestSupport.referenceURL.path), "reference fixture not found"))
 struct ReferenceTests {

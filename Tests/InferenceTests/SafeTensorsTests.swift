@@ -3,7 +3,7 @@ import Testing
 
 @testable import Inference
 
-@Suite("SafeTensors")
+@Suite("SafeTensors", .timeLimit(.minutes(1)))
 struct SafeTensorsTests {
     /// Builds a container from a header object and a data section.
     static func container(_ header: String, data: [UInt8], declaredLength: UInt64? = nil) -> [UInt8] {
@@ -94,18 +94,24 @@ struct SafeTensorsTests {
     @Test func refusesUnknownDTypesBadOffsetsWrongSizesAndOverlap() {
         let data = [UInt8](repeating: 0, count: 16)
         #expect(throws: SafeTensorsError.unknownDType(tensor: "a", dtype: "F33")) {
-            try SafeTensors(bytes: Self.container(#"{"a":{"dtype":"F33","shape":[1],"data_offsets":[0,4]}}"#, data: data))
+            try SafeTensors(
+                bytes: Self.container(#"{"a":{"dtype":"F33","shape":[1],"data_offsets":[0,4]}}"#, data: data))
         }
         #expect(throws: SafeTensorsError.offsetsOutOfBounds(tensor: "a", begin: 8, end: 4, dataSize: 16)) {
-            try SafeTensors(bytes: Self.container(#"{"a":{"dtype":"F32","shape":[1],"data_offsets":[8,4]}}"#, data: data))
+            try SafeTensors(
+                bytes: Self.container(#"{"a":{"dtype":"F32","shape":[1],"data_offsets":[8,4]}}"#, data: data))
         }
         #expect(throws: SafeTensorsError.offsetsOutOfBounds(tensor: "a", begin: 12, end: 20, dataSize: 16)) {
-            try SafeTensors(bytes: Self.container(#"{"a":{"dtype":"F32","shape":[2],"data_offsets":[12,20]}}"#, data: data))
+            try SafeTensors(
+                bytes: Self.container(#"{"a":{"dtype":"F32","shape":[2],"data_offsets":[12,20]}}"#, data: data))
         }
         #expect(throws: SafeTensorsError.sizeMismatch(tensor: "a", expected: 12, actual: 8)) {
-            try SafeTensors(bytes: Self.container(#"{"a":{"dtype":"F32","shape":[3],"data_offsets":[0,8]}}"#, data: data))
+            try SafeTensors(
+                bytes: Self.container(#"{"a":{"dtype":"F32","shape":[3],"data_offsets":[0,8]}}"#, data: data))
         }
-        let overlapping = #"{"x":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"y":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}}"#
+        let overlapping =
+            #"{"x":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"#
+            + #""y":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}}"#
         #expect(throws: SafeTensorsError.overlap(first: "x", second: "y")) {
             try SafeTensors(bytes: Self.container(overlapping, data: data))
         }

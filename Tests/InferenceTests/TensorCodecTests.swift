@@ -2,7 +2,7 @@ import Testing
 
 @testable import Inference
 
-@Suite("TensorCodec")
+@Suite("TensorCodec", .timeLimit(.minutes(1)))
 struct TensorCodecTests {
     static let states = HiddenStates(hiddenSize: 3, lengths: [2, 1], values: [1, 2, 3, 4, 5, 6, -7, 0.5, 1e-30])
 
@@ -20,8 +20,9 @@ struct TensorCodecTests {
 
     @Test func hasTheDocumentedLayout() {
         let bytes = TensorCodec.encode(.tokenIDs([[101, 102]]))
-        #expect(bytes == Array("SPTN".utf8) + [1, 1, 0, 0] + [1, 0, 0, 0] + [0, 0, 0, 0] + [2, 0, 0, 0]
-            + [101, 0, 0, 0, 102, 0, 0, 0])
+        #expect(
+            bytes == Array("SPTN".utf8) + [1, 1, 0, 0] + [1, 0, 0, 0] + [0, 0, 0, 0] + [2, 0, 0, 0]
+                + [101, 0, 0, 0, 102, 0, 0, 0])
         let embedding = TensorCodec.encode(.embeddings(dimension: 1, vectors: [[1]]))
         #expect(embedding == Array("SPTN".utf8) + [1, 3, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0x80, 0x3F])
     }
@@ -34,8 +35,10 @@ struct TensorCodecTests {
     }
 
     static func u32(_ value: UInt32, at offset: Int) -> [Int: UInt8] {
-        [offset: UInt8(value & 0xFF), offset + 1: UInt8(value >> 8 & 0xFF), offset + 2: UInt8(value >> 16 & 0xFF),
-         offset + 3: UInt8(value >> 24)]
+        [
+            offset: UInt8(value & 0xFF), offset + 1: UInt8(value >> 8 & 0xFF), offset + 2: UInt8(value >> 16 & 0xFF),
+            offset + 3: UInt8(value >> 24),
+        ]
     }
 
     @Test func refusesShortInput() {
@@ -59,31 +62,46 @@ struct TensorCodecTests {
     @Test func refusesBadMagicVersionKindAndReservedBits() {
         let payload = StagePayload.tokenIDs([[1]])
         #expect(throws: TensorCodecError.badMagic) { try TensorCodec.decode(Self.patched(payload, [0: 0x54])) }
-        #expect(throws: TensorCodecError.unsupportedVersion(2)) { try TensorCodec.decode(Self.patched(payload, [4: 2])) }
-        #expect(throws: TensorCodecError.unsupportedVersion(0)) { try TensorCodec.decode(Self.patched(payload, [4: 0])) }
+        #expect(throws: TensorCodecError.unsupportedVersion(2)) {
+            try TensorCodec.decode(Self.patched(payload, [4: 2]))
+        }
+        #expect(throws: TensorCodecError.unsupportedVersion(0)) {
+            try TensorCodec.decode(Self.patched(payload, [4: 0]))
+        }
         #expect(throws: TensorCodecError.unknownKind(9)) { try TensorCodec.decode(Self.patched(payload, [5: 9])) }
         #expect(throws: TensorCodecError.reservedBitsSet) { try TensorCodec.decode(Self.patched(payload, [7: 1])) }
     }
 
     @Test func refusesOversizeDimensionsBeforeAllocating() {
         let tokens = StagePayload.tokenIDs([[1]])
-        #expect(throws: TensorCodecError.dimensionOutOfRange(what: "batch", value: UInt32.max, limit: TensorCodec.maximumBatch)) {
+        #expect(
+            throws: TensorCodecError.dimensionOutOfRange(
+                what: "batch", value: UInt32.max, limit: TensorCodec.maximumBatch)
+        ) {
             try TensorCodec.decode(Self.patched(tokens, Self.u32(UInt32.max, at: 8)))
         }
-        #expect(throws: TensorCodecError.dimensionOutOfRange(what: "lengths[0]", value: 0xFFFF_FFFF, limit: TensorCodec.maximumDimension)) {
+        #expect(
+            throws: TensorCodecError.dimensionOutOfRange(
+                what: "lengths[0]", value: 0xFFFF_FFFF, limit: TensorCodec.maximumDimension)
+        ) {
             try TensorCodec.decode(Self.patched(tokens, Self.u32(0xFFFF_FFFF, at: 16)))
         }
         #expect(throws: TensorCodecError.dimensionOutOfRange(what: "width", value: 3, limit: 0)) {
             try TensorCodec.decode(Self.patched(tokens, Self.u32(3, at: 12)))
         }
         let hidden = StagePayload.hiddenStates(Self.states)
-        #expect(throws: TensorCodecError.dimensionOutOfRange(what: "width", value: 0, limit: TensorCodec.maximumDimension)) {
+        #expect(
+            throws: TensorCodecError.dimensionOutOfRange(what: "width", value: 0, limit: TensorCodec.maximumDimension)
+        ) {
             try TensorCodec.decode(Self.patched(hidden, Self.u32(0, at: 12)))
         }
         // Lengths and width each within limits, their product not: refused before any allocation.
         let huge = Self.patched(hidden, Self.u32(65_536, at: 12).merging(Self.u32(65_536, at: 16)) { $1 })
-        #expect(throws: TensorCodecError.dimensionOutOfRange(what: "elements", value: UInt32(clamping: 65_537 * 65_536),
-                                                            limit: UInt32(TensorCodec.maximumElements))) {
+        #expect(
+            throws: TensorCodecError.dimensionOutOfRange(
+                what: "elements", value: UInt32(clamping: 65_537 * 65_536),
+                limit: UInt32(TensorCodec.maximumElements))
+        ) {
             try TensorCodec.decode(huge)
         }
     }
@@ -100,7 +118,9 @@ struct TensorCodecTests {
         let nan = StagePayload.embeddings(dimension: 2, vectors: [[0, .nan]])
         #expect(throws: TensorCodecError.nonFiniteValue(index: 1)) { try TensorCodec.decode(TensorCodec.encode(nan)) }
         let infinite = StagePayload.hiddenStates(HiddenStates(hiddenSize: 1, lengths: [2], values: [1, -.infinity]))
-        #expect(throws: TensorCodecError.nonFiniteValue(index: 1)) { try TensorCodec.decode(TensorCodec.encode(infinite)) }
+        #expect(throws: TensorCodecError.nonFiniteValue(index: 1)) {
+            try TensorCodec.decode(TensorCodec.encode(infinite))
+        }
         let negative = StagePayload.tokenIDs([[101, 102], [101, -5, 102]])
         #expect(throws: TensorCodecError.negativeTokenID(sequence: 1, position: 1)) {
             try TensorCodec.decode(TensorCodec.encode(negative))

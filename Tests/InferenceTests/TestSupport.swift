@@ -20,7 +20,8 @@ enum TestSupport {
     /// One full model shared by the tests (loading costs a fraction of a second).
     static let model: MiniLMModel? = modelDirectory.flatMap { try? MiniLMModel(directory: $0, threads: 2) }
 
-    static let referenceURL = repositoryRoot.appendingPathComponent("Tests/InferenceTests/Fixtures/minilm-reference.json")
+    static let referenceURL = repositoryRoot.appendingPathComponent(
+        "Tests/InferenceTests/Fixtures/minilm-reference.json")
 
     /// A fresh temporary directory, removed by the caller.
     static func temporaryDirectory() throws -> URL {
@@ -30,7 +31,9 @@ enum TestSupport {
     }
 
     static func cosine(_ a: [Float], _ b: [Float]) -> Double {
-        var dot = 0.0, na = 0.0, nb = 0.0
+        var dot = 0.0
+        var na = 0.0
+        var nb = 0.0
         for (x, y) in zip(a, b) {
             dot += Double(x) * Double(y)
             na += Double(x) * Double(x)

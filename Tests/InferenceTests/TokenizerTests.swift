@@ -3,11 +3,13 @@ import Testing
 
 @testable import Inference
 
-@Suite("WordPieceTokenizer")
+@Suite("WordPieceTokenizer", .timeLimit(.minutes(1)))
 struct TokenizerTests {
     static let small = try! WordPieceTokenizer(
-        vocabulary: ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "un", "##aff", "##able", "aff", "!", "hello", "cafe",
-                     "中", "##s"],
+        vocabulary: [
+            "[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "un", "##aff", "##able", "aff", "!", "hello", "cafe",
+            "中", "##s",
+        ],
         specialTokens: ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"],
         options: .init(maxLength: 6, maxCharactersPerWord: 9))
 

@@ -3,7 +3,7 @@ import Testing
 
 @testable import Inference
 
-@Suite("VectorMath")
+@Suite("VectorMath", .timeLimit(.minutes(1)))
 struct VectorMathTests {
     static let grid: [Float] = stride(from: -12.0, through: 12.0, by: 0.01).map { Float($0) }
 
@@ -13,6 +13,20 @@ struct VectorMathTests {
         for (x, y) in zip(Self.grid, values) {
             let exact = Double(x) * 0.5 * (1 + Foundation.erf(Double(x) / 2.0.squareRoot()))
             #expect(abs(Double(y) - exact) <= 2e-6 * max(1, abs(exact)), "gelu(\(x))")
+        }
+    }
+
+    @Test func expIsAccurateForNonPositiveInputs() {
+        let inputs = stride(from: -100.0, through: 0.0, by: 0.037).map { Float($0) }
+        var index = 0
+        while index + 8 <= inputs.count {
+            let lanes = VectorMath.Vector(inputs[index..<(index + 8)])
+            let result = VectorMath.exp(lanes)
+            for lane in 0..<8 {
+                let exact = Foundation.exp(Double(max(inputs[index + lane], -87)))
+                #expect(abs(Double(result[lane]) - exact) <= 1e-6 * exact + 1e-38, "exp(\(inputs[index + lane]))")
+            }
+            index += 8
         }
     }
 
@@ -46,7 +60,8 @@ struct VectorMathTests {
         let mean = original.map(Double.init).reduce(0, +) / Double(width)
         let variance = original.map { (Double($0) - mean) * (Double($0) - mean) }.reduce(0, +) / Double(width)
         for index in 0..<width {
-            let exact = (Double(original[index]) - mean) / variance.squareRoot() * Double(gamma[index]) + Double(beta[index])
+            let exact =
+                (Double(original[index]) - mean) / variance.squareRoot() * Double(gamma[index]) + Double(beta[index])
             #expect(abs(Double(row[index]) - exact) <= 1e-5)
         }
     }

@@ -2,14 +2,20 @@ public import Foundation
 
 /// Measures the encoder end to end (tokenising included, as sentence-transformers' `encode` does):
 /// sentences per second at given batch sizes, and single-sentence latency percentiles.
+///
+/// The method mirrors `Scripts/bench/pytorch_bench.py` so the two compare directly: a workload of
+/// `sentencesPerRun` sentences cycled from the set, a warm-up, `repeats` timed runs reported as
+/// best and median, and latency over `latencySamples` single-sentence calls after 10 warm-ups.
 public struct ModelBenchmark: Sendable {
     public let model: MiniLMModel
-    public let minimumSeconds: Double
+    public let sentencesPerRun: Int
+    public let repeats: Int
     public let latencySamples: Int
 
-    public init(model: MiniLMModel, minimumSeconds: Double = 3, latencySamples: Int = 200) {
+    public init(model: MiniLMModel, sentencesPerRun: Int = 256, repeats: Int = 5, latencySamples: Int = 100) {
         self.model = model
-        self.minimumSeconds = minimumSeconds
+        self.sentencesPerRun = max(1, sentencesPerRun)
+        self.repeats = max(1, repeats)
         self.latencySamples = max(1, latencySamples)
     }
 
@@ -17,9 +23,10 @@ public struct ModelBenchmark: Sendable {
     public struct Throughput: Codable, Sendable {
         public var set: String
         public var batchSize: Int
-        public var sentences: Int
-        public var seconds: Double
+        public var sentencesPerRun: Int
+        /// Best of the timed runs.
         public var sentencesPerSecond: Double
+        public var medianSentencesPerSecond: Double
         public var meanTokens: Double
     }
 
@@ -41,11 +48,13 @@ public struct ModelBenchmark: Sendable {
         /// A fixed-width table for people.
         public func table() -> String {
             var lines = ["Swift encoder, \(threads) thread(s), OpenBLAS core \(blasCore)"]
-            lines.append("set      batch  sentences/s  mean tokens")
+            lines.append("set      batch  sentences/s (best)  (median)  mean tokens")
             for row in throughput {
                 lines.append(
                     row.set.padding(toLength: 8, withPad: " ", startingAt: 0) + " "
-                        + String(format: "%5d  %11.1f  %11.1f", row.batchSize, row.sentencesPerSecond, row.meanTokens))
+                        + String(
+                            format: "%5d  %18.1f  %8.1f  %11.1f", row.batchSize, row.sentencesPerSecond,
+                            row.medianSentencesPerSecond, row.meanTokens))
             }
             lines.append("set      latency p50 ms  p90 ms")
             for row in latency {
@@ -93,33 +102,32 @@ public struct ModelBenchmark: Sendable {
             threads: model.threadCount, blasCore: MiniLMModel.blasCoreName, throughput: throughput, latency: latency)
     }
 
-    /// Embeds the set in batches of `batchSize`, over and over, for at least `minimumSeconds`.
+    /// Embeds a workload of `sentencesPerRun` sentences in batches of `batchSize`, `repeats` times.
     public func measureThroughput(set: String, texts: [String], batchSize: Int) -> Throughput {
-        let batches = stride(from: 0, to: texts.count, by: batchSize).map {
-            Array(texts[$0..<min($0 + batchSize, texts.count)])
+        let workload = (0..<sentencesPerRun).map { texts[$0 % texts.count] }
+        let batches = stride(from: 0, to: workload.count, by: batchSize).map {
+            Array(workload[$0..<min($0 + batchSize, workload.count)])
         }
-        _ = try? model.embed(texts: batches[0])  // warm-up: page in weights, size the scratch buffers
+        // Warm-up: pages in the weights and sizes the scratch buffers.
+        _ = try? model.embed(texts: Array(workload.prefix(max(2 * batchSize, 16))))
         let clock = ContinuousClock()
-        let start = clock.now
-        var sentences = 0
-        var elapsed = 0.0
-        repeat {
-            for batch in batches {
-                _ = try? model.embed(texts: batch)
-                sentences += batch.count
-            }
-            elapsed = Self.seconds(clock.now - start)
-        } while elapsed < minimumSeconds
+        var rates: [Double] = []
+        for _ in 0..<repeats {
+            let start = clock.now
+            for batch in batches { _ = try? model.embed(texts: batch) }
+            rates.append(Double(workload.count) / Self.seconds(clock.now - start))
+        }
+        rates.sort()
         let tokens = texts.reduce(0) { $0 + model.tokenizer.encode($1).count }
         return Throughput(
-            set: set, batchSize: batchSize, sentences: sentences, seconds: elapsed,
-            sentencesPerSecond: Double(sentences) / elapsed, meanTokens: Double(tokens) / Double(texts.count))
+            set: set, batchSize: batchSize, sentencesPerRun: workload.count, sentencesPerSecond: rates.last!,
+            medianSentencesPerSecond: Self.percentile(rates, 0.5), meanTokens: Double(tokens) / Double(texts.count))
     }
 
     /// Embeds `latencySamples` sentences one at a time and reports percentiles.
     public func measureLatency(set: String, texts: [String]) -> Latency {
         let clock = ContinuousClock()
-        _ = try? model.embed(texts: [texts[0]])
+        for text in texts.prefix(10) { _ = try? model.embed(texts: [text]) }
         var durations: [Double] = []
         durations.reserveCapacity(latencySamples)
         for index in 0..<latencySamples {
@@ -134,10 +142,13 @@ public struct ModelBenchmark: Sendable {
             p90Milliseconds: Self.percentile(durations, 0.9))
     }
 
-    /// Nearest-rank percentile of sorted values.
+    /// Percentile of sorted values, interpolating linearly between closest ranks (numpy's default,
+    /// as the PyTorch baseline script computes it).
     static func percentile(_ sorted: [Double], _ fraction: Double) -> Double {
-        let rank = Int((fraction * Double(sorted.count)).rounded(.up))
-        return sorted[min(max(rank, 1), sorted.count) - 1]
+        let position = Double(sorted.count - 1) * fraction
+        let low = Int(position)
+        let high = min(low + 1, sorted.count - 1)
+        return sorted[low] + (sorted[high] - sorted[low]) * (position - Double(low))
     }
 
     static func seconds(_ duration: Duration) -> Double {

@@ -1,5 +1,5 @@
 #if _endian(big)
-#error("TensorCodec copies floats and integers as little-endian bytes")
+    #error("TensorCodec copies floats and integers as little-endian bytes")
 #endif
 
 /// The compact, versioned binary encoding of `StagePayload`.
@@ -99,7 +99,8 @@ public enum TensorCodec {
             let total = lengths.reduce(0, +)
             let (elements, overflow) = total.multipliedReportingOverflow(by: Int(width))
             guard !overflow, elements <= maximumElements else {
-                throw .dimensionOutOfRange(what: "elements", value: UInt32(clamping: elements), limit: UInt32(maximumElements))
+                throw .dimensionOutOfRange(
+                    what: "elements", value: UInt32(clamping: elements), limit: UInt32(maximumElements))
             }
             let start = headerSize + 4 * Int(batch)
             try expectSize(bytes, start + 4 * elements)
@@ -109,7 +110,8 @@ public enum TensorCodec {
             try checkWidth(width)
             let elements = Int(batch) * Int(width)
             guard elements <= maximumElements else {
-                throw .dimensionOutOfRange(what: "elements", value: UInt32(clamping: elements), limit: UInt32(maximumElements))
+                throw .dimensionOutOfRange(
+                    what: "elements", value: UInt32(clamping: elements), limit: UInt32(maximumElements))
             }
             try expectSize(bytes, headerSize + 4 * elements)
             let values: [Float] = try finite(readRaw(bytes, at: headerSize, count: elements))
@@ -137,7 +139,8 @@ public enum TensorCodec {
             }
             total += Int(length)
             guard total <= maximumElements else {
-                throw .dimensionOutOfRange(what: "total length", value: UInt32(clamping: total), limit: UInt32(maximumElements))
+                throw .dimensionOutOfRange(
+                    what: "total length", value: UInt32(clamping: total), limit: UInt32(maximumElements))
             }
             lengths.append(Int(length))
         }

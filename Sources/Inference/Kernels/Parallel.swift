@@ -16,7 +16,7 @@ enum Parallel {
     }
 
     /// Carries the non-Sendable body into GCD's worker closure.
-    private struct Unchecked<Value>: @unchecked Sendable {  // sound: workers write disjoint ranges and concurrentPerform joins them all before returning
+    private struct Unchecked<Value>: @unchecked Sendable {  // workers touch disjoint memory; all join before return
         let value: Value
         init(_ value: Value) { self.value = value }
     }

@@ -1,5 +1,3 @@
-
-
 extension MiniLMModel {
     /// Token ids → hidden states after the embedding sum (word + position + type 0) and its LayerNorm.
     public func embeddings(tokens: [[Int32]]) throws(ModelError) -> HiddenStates {
@@ -83,24 +81,29 @@ extension MiniLMModel {
         }
     }
 
-    /// Splits the batch into one contiguous group of sequences per worker when that balances well
-    /// (each worker then runs every layer on its rows, with no synchronisation at all); otherwise,
-    /// as for a single sentence, every matrix product is split by output columns.
+    /// Splits the batch into contiguous groups of sequences when that balances well: each group
+    /// runs every layer on its own rows with no synchronisation, and there are up to four groups
+    /// per worker (of at least `minimumGroupTokens` tokens) so that a worker slowed by another
+    /// process on the machine leaves its share to the others. Otherwise, as for a single
+    /// sentence, every matrix product is split by output columns.
     private func forward(
         _ layers: [LayerWeights], hidden x: UnsafeMutablePointer<Float>, lengths: [Int], workspaces: [Workspace]
     ) {
         let h = configuration.hiddenSize
-        let groups = Self.partition(lengths, into: threadCount)
         let total = lengths.reduce(0, +)
+        // A whole number of groups per worker, so that no worker is left with an extra one at the end.
+        let perWorker = min(Self.groupsPerWorker, max(1, total / (threadCount * Self.minimumGroupTokens)))
+        let wanted = perWorker * threadCount
+        let groups = Self.partition(lengths, into: wanted)
         let largest = groups.map { lengths[$0].reduce(0, +) }.max() ?? total
-        if groups.count > 1, Double(largest) <= 0.6 * Double(total) {
+        if threadCount > 1, groups.count > 1, Double(largest) <= 0.6 * Double(total) {
             let starts = groups.map { lengths[..<$0.lowerBound].reduce(0, +) }
-            Parallel.forEach(groups.count) { worker in
-                let group = Array(lengths[groups[worker]])
+            Parallel.forEach(groups.count) { group in
+                let groupLengths = Array(lengths[groups[group]])
                 for layer in layers {
                     runLayer(
-                        layer, hidden: x + starts[worker] * h, lengths: group,
-                        workspaces: [workspaces[worker]], split: 1)
+                        layer, hidden: x + starts[group] * h, lengths: groupLengths,
+                        workspaces: [workspaces[group]], split: 1)
                 }
             }
         } else {
@@ -109,6 +112,11 @@ extension MiniLMModel {
             }
         }
     }
+
+    /// Sequence groups per worker thread, at most.
+    static let groupsPerWorker = 4
+    /// Fewest tokens worth a group of their own (smaller products lose BLAS efficiency).
+    static let minimumGroupTokens = 128
 
     /// Contiguous groups of sequences with roughly equal token counts, at most `count` of them.
     static func partition(_ lengths: [Int], into count: Int) -> [Range<Int>] {
@@ -129,13 +137,15 @@ extension MiniLMModel {
         return groups
     }
 
-    /// C = A·Bᵀ + C (bias already in C) with the output columns split over `split` threads.
+    /// C = A·Bᵀ + C (bias already in C) with the output columns split over `split` threads;
+    /// with `gelu`, each thread then applies GELU to its own columns, so that it runs in parallel too.
     private func linear(
         m: Int, n: Int, k: Int, a: UnsafePointer<Float>, weight: UnsafePointer<Float>,
-        c: UnsafeMutablePointer<Float>, split: Int
+        c: UnsafeMutablePointer<Float>, split: Int, gelu: Bool = false
     ) {
         guard split > 1 else {
             BLAS.gemm(m: m, n: n, k: k, a: a, lda: k, b: weight, ldb: k, transposeB: true, beta: 1, c: c, ldc: n)
+            if gelu { VectorMath.gelu(c, count: m * n) }
             return
         }
         // Column blocks in multiples of 16 keep the BLAS micro-kernels on full tiles.
@@ -147,6 +157,9 @@ extension MiniLMModel {
             BLAS.gemm(
                 m: m, n: width, k: k, a: a, lda: k, b: weight + start * k, ldb: k, transposeB: true, beta: 1,
                 c: c + start, ldc: n)
+            if gelu {
+                for row in 0..<m { VectorMath.gelu(c + row * n + start, count: width) }
+            }
         }
     }
 
@@ -179,8 +192,9 @@ extension MiniLMModel {
 
         // Feed-forward: GELU(x W1ᵀ + b1) W2ᵀ + b2 + x, then LayerNorm.
         VectorMath.broadcastRows(layer.intermediateBias.readOnly, width: inner, into: intermediate, rows: tokens)
-        linear(m: tokens, n: inner, k: h, a: x, weight: layer.intermediateWeight.readOnly, c: intermediate, split: split)
-        VectorMath.gelu(intermediate, count: tokens * inner)
+        linear(
+            m: tokens, n: inner, k: h, a: x, weight: layer.intermediateWeight.readOnly, c: intermediate, split: split,
+            gelu: true)
         VectorMath.addRows(layer.outputBias.readOnly, width: h, to: x, rows: tokens)
         linear(m: tokens, n: h, k: inner, a: intermediate, weight: layer.outputWeight.readOnly, c: x, split: split)
         VectorMath.layerNorm(

@@ -15,7 +15,7 @@ public final class MiniLMModel: Sendable {
     /// pool spin-waits against other processes on a busy machine.
     public let threadCount: Int
 
-    /// One scratch set per worker thread.
+    /// One scratch set per sequence group (`groupsPerWorker` per worker thread).
     let workspaces: Mutex<[Workspace]>
 
     /// Loads a sentence-transformers folder (`config.json`, `vocab.txt`, `model.safetensors`, …).
@@ -54,7 +54,7 @@ public final class MiniLMModel: Sendable {
         let count = max(1, threads ?? ProcessInfo.processInfo.activeProcessorCount)
         self.threadCount = count
         BLAS.setThreadCount(1)
-        workspaces = Mutex((0..<count).map { _ in Workspace() })
+        workspaces = Mutex((0..<(count * Self.groupsPerWorker)).map { _ in Workspace() })
     }
 
     /// The OpenBLAS kernel family in use (e.g. "Haswell"), for benchmark reports.
@@ -66,9 +66,36 @@ public final class MiniLMModel: Sendable {
     }
 
     /// Sentence embeddings of already tokenised sequences.
+    ///
+    /// Long inputs are processed in passes of at most `maximumTokensPerPass` tokens, which bounds
+    /// the scratch memory (about 10 KB per token) whatever the number of texts.
     public func embed(tokens: [[Int32]]) throws(ModelError) -> [[Float]] {
-        guard !tokens.isEmpty else { return [] }
-        let states = try embeddings(tokens: tokens)
-        return try pool(runLayers(0..<configuration.layerCount, on: states))
+        var results: [[Float]] = []
+        results.reserveCapacity(tokens.count)
+        for pass in Self.passes(tokens.map(\.count), budget: Self.maximumTokensPerPass) {
+            let states = try embeddings(tokens: Array(tokens[pass]))
+            results += pool(try runLayers(0..<configuration.layerCount, on: states))
+        }
+        return results
     }
+
+    /// Consecutive ranges of sequences of at most `budget` tokens each (a longer sequence alone).
+    static func passes(_ lengths: [Int], budget: Int) -> [Range<Int>] {
+        var ranges: [Range<Int>] = []
+        var start = 0
+        while start < lengths.count {
+            var end = start
+            var used = 0
+            while end < lengths.count, end == start || used + lengths[end] <= budget {
+                used += lengths[end]
+                end += 1
+            }
+            ranges.append(start..<end)
+            start = end
+        }
+        return ranges
+    }
+
+    /// Token budget of one forward pass in `embed`.
+    public static let maximumTokensPerPass = 16_384
 }
