@@ -111,7 +111,7 @@ let package = Package(
         .testTarget(name: "SodiumTests", dependencies: ["Sodium"], swiftSettings: strictSettings),
         .testTarget(name: "WireTests", dependencies: ["Wire"], swiftSettings: strictSettings),
         .testTarget(name: "ObservabilityTests", dependencies: ["Observability"], swiftSettings: strictSettings),
-        .testTarget(name: "InferenceTests", dependencies: ["Inference"], swiftSettings: strictSettings),
+        .testTarget(name: "InferenceTests", dependencies: ["Inference"], exclude: ["Fixtures"], swiftSettings: strictSettings),
         .testTarget(name: "AttestationTests", dependencies: ["Attestation", "Sodium"], swiftSettings: strictSettings),
         .testTarget(name: "TrustTests", dependencies: ["Trust", "Sodium"], swiftSettings: strictSettings),
         .testTarget(name: "GatewayTests", dependencies: ["Gateway", "ZeroMQ", "Wire"], swiftSettings: strictSettings),

@@ -4,7 +4,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 Scripts/setup.sh
-if [ -x Scripts/fetch-model.sh ]; then Scripts/fetch-model.sh; fi
+Scripts/fetch-model.sh
 
 echo "[test] building (debug) with tests"
 swift build --build-tests
