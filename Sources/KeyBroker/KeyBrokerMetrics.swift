@@ -48,3 +48,17 @@ public final class KeyBrokerMetrics: Sendable {
         return out.text
     }
 }
+
+extension KeyBrokerMetrics {
+    /// What `sealpipe status` shows for the broker, as JSON: request, release and refusal counts.
+    public func statusJSON(pipeline: String) -> String {
+        let snapshot = counts.withLock { $0 }
+        let object: [String: Any] = [
+            "service": "kms", "pipeline": pipeline, "requests": Int(snapshot.duration.count),
+            "nonces": Int(snapshot.nonces), "releases": Int(snapshot.releases.values.reduce(0, +)),
+            "refusals": snapshot.refusals.mapValues { Int($0) }, "errors": Int(snapshot.errors),
+        ]
+        let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data("{}".utf8)
+        return String(decoding: data, as: UTF8.self)
+    }
+}

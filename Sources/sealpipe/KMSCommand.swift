@@ -97,13 +97,10 @@ struct KMSCommand: ParsableCommand {
             sources.append(source)
         }
         let endpoint = try service.start()
-        let status = String(
-            decoding: (try? JSONEncoder().encode(["service": "kms", "pipeline": configuration.pipelineID])) ?? Data(),
-            as: UTF8.self)
         let metricsServer = try metrics.map { address in
             try MetricsHTTPServer(
                 host: address.host, port: address.port, metrics: { core.metrics.exposition() },
-                status: { status })
+                status: { core.metrics.statusJSON(pipeline: configuration.pipelineID) })
         }
         // One unbuffered line, so a supervisor or test can wait for it instead of sleeping.
         FileHandle.standardOutput.write(

@@ -55,7 +55,10 @@ struct StatusCommand: ParsableCommand {
                     "capacity=\(int("capacity")) batches=\(int("batches"))",
                 ])
             case .keyBroker:
-                rows.append([service.name, "up", "-", "-", int("requests"), int("releases"), int("refusals"), "epoch=\(int("epoch"))"])
+                rows.append([
+                    service.name, "up", "-", "-", int("requests"), int("releases"), sum("refusals"),
+                    "nonces=\(int("nonces")) errors=\(int("errors"))",
+                ])
             }
         }
         guard !json else { return }
