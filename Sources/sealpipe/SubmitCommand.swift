@@ -168,7 +168,7 @@ enum SimilarityMatrix {
             lines.append("[\(index)] \(shown)")
         }
         lines.append("")
-        lines.append("cosine similarity" + String(repeating: " ", count: 1))
+        lines.append("cosine similarity")
         lines.append("      " + texts.indices.map { "[\($0)]".padding(toLength: 7, withPad: " ", startingAt: 0) }.joined())
         for (row, a) in vectors.enumerated() {
             var line = "[\(row)]".padding(toLength: 6, withPad: " ", startingAt: 0)
