@@ -89,7 +89,9 @@ let package = Package(
         ),
         .target(
             name: "SealpipeClient",
-            dependencies: ["Sodium", "ZeroMQ", "Wire", "Trust"],
+            dependencies: [
+                "Sodium", "ZeroMQ", "Wire", "Trust", .product(name: "Histogram", package: "hdrhistogram-swift"),
+            ],
             swiftSettings: strictSettings
         ),
 

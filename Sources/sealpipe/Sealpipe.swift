@@ -23,6 +23,7 @@ struct Sealpipe: AsyncParsableCommand {
             LedgerCommand.self,
             NodeCommand.self,
             SubmitCommand.self,
+            LoadtestCommand.self,
             EmbedCommand.self,
             BenchCommand.self,
             EvidenceCommand.self,

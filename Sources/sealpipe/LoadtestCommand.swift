@@ -1,0 +1,165 @@
+import ArgumentParser
+import Foundation
+import Inference
+import SealpipeClient
+
+/// `sealpipe loadtest`: drive a running pipeline and report latency percentiles and throughput.
+struct LoadtestCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "loadtest",
+        abstract: "Load-test a running pipeline: open loop at a rate, or closed loop at a concurrency.",
+        discussion: """
+            sealpipe loadtest --rate 50 --duration 30 --json out.json --html out.html
+            sealpipe loadtest --concurrency 16 --requests 2000
+            sealpipe loadtest --sweep --p99-bound 200        finds the highest rate that keeps p99 under 200 ms
+            Open-loop latency counts from each job's intended send time (coordinated omission corrected).
+            """)
+
+    @OptionGroup var target: SubmitCommand
+
+    @Option(help: "Open loop: jobs per second.")
+    var rate: Double?
+
+    @Option(help: "Closed loop: jobs in flight at once.")
+    var concurrency: Int?
+
+    @Option(help: "Seconds to measure after the warm-up (default 10 unless --requests).")
+    var duration: Double?
+
+    @Option(help: "Measured jobs to send instead of a duration.")
+    var requests: Int?
+
+    @Option(help: "Warm-up seconds (sent but not measured).")
+    var warmUp: Double = 2
+
+    @Option(help: "Write the figures as JSON to this file.")
+    var json: String?
+
+    @Option(help: "Write a self-contained HTML report to this file.")
+    var html: String?
+
+    @Flag(help: "Find the highest open-loop rate whose p99 stays under --p99-bound.")
+    var sweep = false
+
+    @Option(help: "The p99 bound in milliseconds for --sweep.")
+    var p99Bound: Double = 250
+
+    func validate() throws {
+        if rate != nil && concurrency != nil { throw ValidationError("give --rate (open loop) or --concurrency (closed loop), not both") }
+        if let rate, rate <= 0 { throw ValidationError("--rate must be positive") }
+        if let concurrency, concurrency < 1 { throw ValidationError("--concurrency must be at least 1") }
+        if let requests, requests < 1 { throw ValidationError("--requests must be at least 1") }
+    }
+
+    func run() async throws {
+        let pipelineTarget = try target.resolveTarget()
+        let bodies = try loadBodies()
+        let tester = try LoadTester(target: pipelineTarget)
+        let jobTimeout = Duration.milliseconds(Int64(target.timeout * 1000))
+        let result: LoadTestResult
+        if sweep {
+            result = try runSweep(tester: tester, bodies: bodies, jobTimeout: jobTimeout)
+        } else {
+            let mode: LoadTestPlan.Mode = concurrency.map { .closedLoop(concurrency: $0) } ?? .openLoop(ratePerSecond: rate ?? 20)
+            let measured = requests == nil ? Duration.milliseconds(Int64((duration ?? 10) * 1000)) : duration.map { .milliseconds(Int64($0 * 1000)) }
+            let plan = LoadTestPlan(
+                mode: mode, warmUp: .milliseconds(Int64(warmUp * 1000)), duration: measured, requests: requests, bodies: bodies,
+                jobTimeout: jobTimeout)
+            result = try tester.run(plan, progress: Self.showProgress)
+            FileHandle.standardError.write(Data("\n".utf8))
+        }
+        Output.line(Self.summary(result))
+        if let json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            try encoder.encode(result).write(to: URL(fileURLWithPath: json))
+        }
+        if let html {
+            try Data(LoadTestReport.html(result, title: "sealpipe loadtest").utf8).write(to: URL(fileURLWithPath: html))
+        }
+    }
+
+    func runSweep(tester: LoadTester, bodies: [[UInt8]], jobTimeout: Duration) throws -> LoadTestResult {
+        let step = Duration.milliseconds(Int64((duration ?? 5) * 1000))
+        func trial(_ rate: Double) throws -> LoadTestResult {
+            let plan = LoadTestPlan(
+                mode: .openLoop(ratePerSecond: rate), warmUp: .milliseconds(Int64(warmUp * 1000)), duration: step, requests: nil,
+                bodies: bodies, jobTimeout: jobTimeout)
+            let result = try tester.run(plan)
+            Output.line(String(format: "[sweep] %.1f jobs/s: p99 %.1f ms, throughput %.1f/s, errors %d", rate, result.p99Milliseconds, result.throughputPerSecond, result.errors))
+            return result
+        }
+        func good(_ result: LoadTestResult) -> Bool { result.p99Milliseconds <= p99Bound && result.errors == 0 }
+        var low = rate ?? 5
+        var best = try trial(low)
+        guard good(best) else {
+            Output.line("[sweep] even \(low) jobs/s breaks the bound; try a lower --rate")
+            return best
+        }
+        var high = low * 2
+        while true {
+            let result = try trial(high)
+            if !good(result) { break }
+            best = result
+            low = high
+            high *= 2
+            if high > 100_000 { break }
+        }
+        for _ in 0..<4 {
+            let middle = (low + high) / 2
+            let result = try trial(middle)
+            if good(result) {
+                best = result
+                low = middle
+            } else {
+                high = middle
+            }
+        }
+        Output.line(String(format: "[sweep] highest rate with p99 ≤ %.0f ms: %.1f jobs/s", p99Bound, low))
+        return best
+    }
+
+    /// Bodies from `--input` (JSON lines as `sealpipe embed` reads them) or a built-in mix.
+    func loadBodies() throws -> [[UInt8]] {
+        guard let input = target.input else { return Self.builtInMix.map { Array($0.utf8) } }
+        let data = input == "-" ? FileHandle.standardInput.readDataToEndOfFile() : try Data(contentsOf: URL(fileURLWithPath: input))
+        var bodies: [[UInt8]] = []
+        for (index, line) in String(decoding: data, as: UTF8.self).split(separator: "\n").enumerated() where !line.allSatisfy(\.isWhitespace) {
+            switch JSONLinesEmbedder.parse(String(line), number: index + 1) {
+            case .success(let text): bodies.append(Array(text.utf8))
+            case .failure(let error): throw ValidationError("--input line \(error.line): \(error.message)")
+            }
+        }
+        guard !bodies.isEmpty else { throw ValidationError("--input \(input): no lines") }
+        return bodies
+    }
+
+    static let builtInMix = [
+        "The quick brown fox jumps over the lazy dog.",
+        "A confidential pipeline seals every hop to the role that must read it.",
+        "Stock markets fell sharply on Monday as investors weighed new data on inflation and rates.",
+        "Il pleut sur la ville.",
+        "Attestation proves what code a node runs before it receives any key that opens client data, and the broker logs every release.",
+        "東京は日本の首都です。",
+        "Short one.",
+        "Researchers measured latency percentiles under an open-loop load at a fixed rate, correcting for coordinated omission.",
+    ]
+
+    static func showProgress(_ progress: LoadTester.Progress) {
+        let line = String(
+            format: "\r[%4.0fs] sent %d, results %d, errors %d, p99 %.1f ms   ", Double(progress.elapsed.components.seconds),
+            progress.sent, progress.completed, progress.errors, progress.p99Milliseconds)
+        FileHandle.standardError.write(Data(line.utf8))
+    }
+
+    static func summary(_ result: LoadTestResult) -> String {
+        var text = String(
+            format: "%@: %d requests, %d results, %d errors in %.1f s — %.1f jobs/s; latency p50 %.2f, p90 %.2f, p99 %.2f, p99.9 %.2f, max %.2f ms",
+            result.mode, result.requests, result.results, result.errors, result.durationSeconds, result.throughputPerSecond,
+            result.p50Milliseconds, result.p90Milliseconds, result.p99Milliseconds, result.p999Milliseconds, result.maxMilliseconds)
+        if !result.errorsByCode.isEmpty {
+            text += "\nerrors by code: " + result.errorsByCode.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ", ")
+        }
+        return text
+    }
+}
