@@ -163,3 +163,32 @@ struct EndToEndTests {
         return replicas.filter { $0["role"] as? String == role }.count
     }
 }
+
+extension EndToEndTests {
+    /// The load test's own counts agree with the gateway's counters, on the echo workload.
+    @Test func loadtestFiguresAgreeWithTheGatewaysCounters() throws {
+        let pipeline = try LaunchedPipeline(topology: "echo.yaml")
+        let report = pipeline.workingDirectory.appendingPathComponent("loadtest.json").path
+        let page = pipeline.workingDirectory.appendingPathComponent("loadtest.html").path
+        let run = try pipeline.run([
+            "loadtest", "--topology", "Topologies/echo.yaml", "--concurrency", "8", "--requests", "300", "--warm-up", "0.5",
+            "--json", report, "--html", page,
+        ])
+        #expect(run.status == 0)
+        let figures = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: report))) as? [String: Any])
+        #expect(figures["requests"] as? Int == 300)
+        #expect(figures["results"] as? Int == 300)
+        #expect(figures["errors"] as? Int == 0)
+        #expect((figures["p99_ms"] as? Double ?? 0) > 0)
+        #expect((figures["throughput_per_s"] as? Double ?? 0) > 0)
+        let html = try String(contentsOfFile: page, encoding: .utf8)
+        #expect(html.contains("<svg") && html.contains("Latency by percentile"))
+
+        let gatewayMetricsPort = 9431  // Topologies/echo.yaml: basePort 9430, the broker first, then the gateway
+        let status = try #require(try JSONSerialization.jsonObject(with: Data(HTTPStatus.fetch(port: gatewayMetricsPort).utf8)) as? [String: Any])
+        #expect(status["requests"] as? Int == figures["total_sent"] as? Int)
+        #expect(status["results"] as? Int == figures["total_sent"] as? Int)
+        #expect((status["errors"] as? [String: Int] ?? [:]).values.reduce(0, +) == 0)
+        #expect(pipeline.stop() == 0)
+    }
+}
