@@ -15,7 +15,10 @@ struct LoadtestCommand: AsyncParsableCommand {
             Open-loop latency counts from each job's intended send time (coordinated omission corrected).
             """)
 
-    @OptionGroup var target: SubmitCommand
+    @OptionGroup var target: PipelineLocation
+
+    @Option(help: "JSON lines {\"text\": …} to send, as `sealpipe embed` reads them (default: a built-in mix).")
+    var input: String?
 
     @Option(help: "Open loop: jobs per second.")
     var rate: Double?
@@ -121,7 +124,7 @@ struct LoadtestCommand: AsyncParsableCommand {
 
     /// Bodies from `--input` (JSON lines as `sealpipe embed` reads them) or a built-in mix.
     func loadBodies() throws -> [[UInt8]] {
-        guard let input = target.input else { return Self.builtInMix.map { Array($0.utf8) } }
+        guard let input else { return Self.builtInMix.map { Array($0.utf8) } }
         let data = input == "-" ? FileHandle.standardInput.readDataToEndOfFile() : try Data(contentsOf: URL(fileURLWithPath: input))
         var bodies: [[UInt8]] = []
         for (index, line) in String(decoding: data, as: UTF8.self).split(separator: "\n").enumerated() where !line.allSatisfy(\.isWhitespace) {

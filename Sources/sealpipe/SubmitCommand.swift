@@ -21,36 +21,18 @@ struct SubmitCommand: AsyncParsableCommand {
             The key broker's identity is pinned with --kms-key, or read from the file `sealpipe launch` writes.
             """)
 
-    @OptionGroup var options: TopologyOption
-
-    @Option(help: "The gateway's front endpoint (default: from the topology).")
-    var front: String?
-
-    @Option(help: "The key broker endpoint to fetch the manifest from (default: from the topology).")
-    var kms: String?
-
-    @Option(help: "The key broker's identity (64 hex digits) to pin (default: the file `sealpipe launch` wrote).")
-    var kmsKey: String?
-
-    @Option(help: "A manifest JSON file to use instead of fetching one (it is verified all the same).")
-    var manifest: String?
+    @OptionGroup var location: PipelineLocation
 
     @Option(help: "JSON lines {\"text\": …} to embed; '-' for standard input (the default with no texts).")
     var input: String?
-
-    @Option(help: "Seconds the pipeline may take per job.")
-    var timeout: Double = 60
-
-    @Flag(help: "Print every manifest check to standard error.")
-    var verbose = false
 
     @Argument(help: "Texts to embed; their cosine similarities are printed.")
     var texts: [String] = []
 
     func run() async throws {
-        let target = try resolveTarget()
+        let target = try location.resolveTarget()
         let client = try PipelineClient(target: target)
-        let jobTimeout = Duration.milliseconds(Int64(timeout * 1000))
+        let jobTimeout = Duration.milliseconds(Int64(location.timeout * 1000))
         if texts.isEmpty {
             let failures = try embedLines(client: client, timeout: jobTimeout)
             if failures > 0 { throw ExitCode(1) }
@@ -68,49 +50,6 @@ struct SubmitCommand: AsyncParsableCommand {
             }
             Output.line(SimilarityMatrix.render(texts: texts, vectors: vectors))
         }
-    }
-
-    /// Where to send jobs and which keys to use, from a verified manifest.
-    func resolveTarget() throws -> PipelineTarget {
-        let topology = (front == nil || (kms == nil && manifest == nil)) || kmsKey == nil ? try? options.load() : nil
-        guard let frontEndpoint = front ?? topology?.frontEndpoint.description else {
-            throw ValidationError("no front endpoint: pass --front or a valid --topology")
-        }
-        let pinnedHex: String
-        if let kmsKey {
-            pinnedHex = kmsKey
-        } else if let topology,
-            let text = try? String(contentsOf: LaunchPreparation.brokerIdentityFile(topology: topology), encoding: .utf8)
-        {
-            pinnedHex = text.trimmingCharacters(in: .whitespacesAndNewlines)
-        } else {
-            throw ValidationError("no key broker identity to pin: pass --kms-key HEX (printed by `sealpipe launch`)")
-        }
-        guard let pinnedBytes = Hex.decode(pinnedHex), let pinned = try? SigningPublicKey(bytes: pinnedBytes) else {
-            throw ValidationError("--kms-key: expected 64 hex digits, an Ed25519 public key")
-        }
-        let fetched: PipelineManifest
-        if let manifest {
-            fetched = try JSONDecoder().decode(PipelineManifest.self, from: Data(contentsOf: URL(fileURLWithPath: manifest)))
-        } else {
-            guard let endpoint = kms ?? topology?.keyBrokerEndpoint.description else {
-                throw ValidationError("no key broker endpoint: pass --kms, --manifest or a valid --topology")
-            }
-            fetched = try ManifestFetcher.fetch(from: endpoint)
-        }
-        do {
-            let report = try ManifestFetcher.verify(fetched, pinnedBrokerKey: pinned)
-            if verbose {
-                for result in report.results {
-                    let mark = result.passed.map { $0 ? "✓" : "✗" } ?? "-"
-                    FileHandle.standardError.write(Data("\(mark) manifest \(result.check.rawValue): \(result.detail)\n".utf8))
-                }
-            }
-        } catch {
-            FileHandle.standardError.write(Data("refusing to submit: \(error)\n".utf8))
-            throw ExitCode(2)
-        }
-        return try PipelineTarget(manifest: fetched, frontEndpoint: frontEndpoint)
     }
 
     /// JSON lines in, JSON lines out in order; returns how many lines failed.
@@ -157,6 +96,73 @@ struct SubmitCommand: AsyncParsableCommand {
         try flush()
         return failures
     }
+}
+
+/// Where a pipeline is and which key broker identity to trust: shared by `submit` and `loadtest`.
+struct PipelineLocation: ParsableArguments {
+    @OptionGroup var options: TopologyOption
+
+    @Option(help: "The gateway's front endpoint (default: from the topology).")
+    var front: String?
+
+    @Option(help: "The key broker endpoint to fetch the manifest from (default: from the topology).")
+    var kms: String?
+
+    @Option(help: "The key broker's identity (64 hex digits) to pin (default: the file `sealpipe launch` wrote).")
+    var kmsKey: String?
+
+    @Option(help: "A manifest JSON file to use instead of fetching one (it is verified all the same).")
+    var manifest: String?
+
+    @Option(help: "Seconds the pipeline may take per job.")
+    var timeout: Double = 60
+
+    @Flag(help: "Print every manifest check to standard error.")
+    var verbose = false
+
+    /// Where to send jobs and which keys to use, from a verified manifest.
+    func resolveTarget() throws -> PipelineTarget {
+        let topology = (front == nil || (kms == nil && manifest == nil)) || kmsKey == nil ? try? options.load() : nil
+        guard let frontEndpoint = front ?? topology?.frontEndpoint.description else {
+            throw ValidationError("no front endpoint: pass --front or a valid --topology")
+        }
+        let pinnedHex: String
+        if let kmsKey {
+            pinnedHex = kmsKey
+        } else if let topology,
+            let text = try? String(contentsOf: LaunchPreparation.brokerIdentityFile(topology: topology), encoding: .utf8)
+        {
+            pinnedHex = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        } else {
+            throw ValidationError("no key broker identity to pin: pass --kms-key HEX (printed by `sealpipe launch`)")
+        }
+        guard let pinnedBytes = Hex.decode(pinnedHex), let pinned = try? SigningPublicKey(bytes: pinnedBytes) else {
+            throw ValidationError("--kms-key: expected 64 hex digits, an Ed25519 public key")
+        }
+        let fetched: PipelineManifest
+        if let manifest {
+            fetched = try JSONDecoder().decode(PipelineManifest.self, from: Data(contentsOf: URL(fileURLWithPath: manifest)))
+        } else {
+            guard let endpoint = kms ?? topology?.keyBrokerEndpoint.description else {
+                throw ValidationError("no key broker endpoint: pass --kms, --manifest or a valid --topology")
+            }
+            fetched = try ManifestFetcher.fetch(from: endpoint)
+        }
+        do {
+            let report = try ManifestFetcher.verify(fetched, pinnedBrokerKey: pinned)
+            if verbose {
+                for result in report.results {
+                    let mark = result.passed.map { $0 ? "✓" : "✗" } ?? "-"
+                    FileHandle.standardError.write(Data("\(mark) manifest \(result.check.rawValue): \(result.detail)\n".utf8))
+                }
+            }
+        } catch {
+            FileHandle.standardError.write(Data("refusing to submit: \(error)\n".utf8))
+            throw ExitCode(2)
+        }
+        return try PipelineTarget(manifest: fetched, frontEndpoint: frontEndpoint)
+    }
+
 }
 
 /// The cosine similarities of embeddings, as a small table with each text's start as legend.
