@@ -4,5 +4,5 @@ import ArgumentParser
 struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench", abstract: "Benchmarks: the model alone, the crypto of one hop.",
-        subcommands: [BenchModelCommand.self])
+        subcommands: [BenchModelCommand.self, BenchHopCommand.self])
 }

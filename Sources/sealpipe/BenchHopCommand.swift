@@ -1,0 +1,31 @@
+import ArgumentParser
+import Foundation
+import Pipeline
+
+/// `sealpipe bench hop`: one hop's full cost next to one seal plus one open, in the same run.
+struct BenchHopCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "hop", abstract: "Cost of one pipeline hop (seal, sign, send, receive, verify, open) vs one seal + open.")
+
+    @Option(help: "Payload bytes per hop (1536 = one embedding; 66 KiB ≈ 46 tokens of hidden states).")
+    var payload: Int = 1536
+
+    @Option(help: "Hops to time.")
+    var iterations: Int = 2000
+
+    @Option(help: "Write the figures as JSON to this file.")
+    var json: String?
+
+    func run() throws {
+        let result = try HopBenchmark.run(payloadBytes: payload, iterations: iterations)
+        Output.line(
+            String(
+                format: "payload %d B: seal+open %.1f µs, full hop %.1f µs, ratio %.2f×", result.payloadBytes,
+                result.sealOpenMicroseconds, result.hopMicroseconds, result.ratio))
+        if let json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            try encoder.encode(result).write(to: URL(fileURLWithPath: json))
+        }
+    }
+}
