@@ -30,13 +30,17 @@ launch() {
     mkdir -p "$work/models"
     ln -s "$root/models/all-MiniLM-L6-v2" "$work/models/all-MiniLM-L6-v2"
     ln -s "$root/Topologies" "$work/Topologies"
-    (cd "$work" && SEALPIPE_LOG_LEVEL=error "$bin" launch "Topologies/$topology" >"$work/launch.log" 2>&1) &
+    (cd "$work" && SEALPIPE_LOG_LEVEL=error exec "$bin" launch "Topologies/$topology" >"$work/launch.log" 2>&1) &
     local pid=$!
     for _ in $(seq 1 600); do grep -q '"service":"launch"' "$work/launch.log" 2>/dev/null && break; sleep 0.2; done
     grep -q '"service":"launch"' "$work/launch.log" || { cat "$work/launch.log" >&2; exit 1; }
     echo "$pid $work"
 }
-stop() { kill -TERM "$1"; wait "$1" || true; }
+stop() {  # SIGTERM drains the launcher; it is not this shell's child (process substitution), so poll.
+    kill -TERM "$1" 2>/dev/null || true
+    for _ in $(seq 1 300); do kill -0 "$1" 2>/dev/null || return 0; sleep 0.1; done
+    kill -KILL "$1" 2>/dev/null || true
+}
 loadtest() {  # work dir, topology, extra args...
     local work="$1" topology="$2"
     shift 2
