@@ -12,21 +12,15 @@ public struct BoxPublicKey: Sendable, Hashable, Codable, CustomStringConvertible
     }
 
     /// Short fingerprint for logs: the first 8 bytes of BLAKE2b-256 of the key, in hex.
-    public var fingerprint: String { Hex.encode(Array(BLAKE2b.hash(bytes, outputLength: 32).prefix(8))) }
+    public var fingerprint: String { PublicKeyText.fingerprint(bytes) }
 
     public var description: String { "BoxPublicKey(\(fingerprint))" }
 
     public init(from decoder: any Decoder) throws {
-        let container = try decoder.singleValueContainer()
-        let text = try container.decode(String.self)
-        guard let bytes = Hex.decode(text), bytes.count == Self.byteCount else {
-            throw DecodingError.dataCorruptedError(in: container, debugDescription: "expected 32 bytes of hex")
-        }
-        self.bytes = bytes
+        bytes = try PublicKeyText.decode(from: decoder, byteCount: Self.byteCount)
     }
 
     public func encode(to encoder: any Encoder) throws {
-        var container = encoder.singleValueContainer()
-        try container.encode(Hex.encode(bytes))
+        try PublicKeyText.encode(bytes, to: encoder)
     }
 }
