@@ -4,6 +4,11 @@ import Wire
 /// ready replica of the next role, retries hops whose replica died, enforces deadlines, and
 /// ends every accepted job with exactly one result or one error.
 ///
+/// A job enters alone (hop 0, the client's request); each stage seals the outputs of a batch
+/// it computed together as one bundle for the next role, and the last stage answers each job
+/// with its own result. The gateway tracks each job's current unit from the bundle's clear
+/// job table.
+///
 /// A value with no I/O: each event returns the messages to send. Time is Unix milliseconds,
 /// passed in, so tests drive it. It never sees a key: everything it routes is ciphertext plus
 /// the header.
@@ -14,7 +19,10 @@ public struct GatewayCore: Sendable {
 
     private var replicas: [[UInt8]: Replica] = [:]
     private var jobs: [JobID: Job] = [:]
-    /// Jobs waiting for a replica of each role, oldest first.
+    /// What travels between roles: a client's single request (hop 0), then bundles of jobs.
+    /// Keyed by the job id for a request and by the bundle id for a bundle.
+    private var units: [JobID: Unit] = [:]
+    /// Units waiting for a replica of each role, oldest first.
     private var waiting: [String: [JobID]] = [:]
 
     struct Replica {
@@ -22,16 +30,30 @@ public struct GatewayCore: Sendable {
         var announcement: ReplicaAnnouncement
         var lastSeen: UInt64
         var assigned: Set<JobID> = []
-        var hasRoom: Bool { assigned.count < Int(announcement.capacity) }
+        /// Jobs held, counted by the size of each unit when it was sent.
+        var load = 0
+        var hasRoom: Bool { load < Int(announcement.capacity) }
     }
 
     struct Job {
         let client: [UInt8]
         let deadline: UInt64
-        /// Index into `configuration.roles` of the role that must process `hop` next.
+        /// The unit carrying the job now.
+        var unit: JobID
+    }
+
+    /// One sealed hop on its way: a client's request (its id is the job's) or a bundle (its id
+    /// chosen at random by the stage that made it). Dispatched, and retried, as a whole.
+    struct Unit {
+        let id: JobID
+        /// Index into `configuration.roles` of the role that must process it.
         var roleIndex: Int
-        /// The sealed hop to (re)dispatch: `work` header, ciphertext, signature.
-        var hop: PipelineMessage
+        /// The message to (re)dispatch: `work` or `workBundle`.
+        var message: PipelineMessage
+        /// Jobs in it that have not ended.
+        var jobs: Set<JobID>
+        /// Jobs it carries, ended or not: what the holding replica works on.
+        var size: Int
         var assignedTo: [UInt8]?
         var attempts = 0
     }
@@ -49,13 +71,15 @@ public struct GatewayCore: Sendable {
     public var replicaStatus: [ReplicaStatus] {
         replicas.values.map {
             ReplicaStatus(
-                role: $0.announcement.role, replica: Int($0.announcement.replica), inFlight: $0.assigned.count,
+                role: $0.announcement.role, replica: Int($0.announcement.replica), inFlight: $0.load,
                 capacity: Int($0.announcement.capacity), lastSeen: $0.lastSeen)
         }.sorted { ($0.role, $0.replica) < ($1.role, $1.replica) }
     }
 
     /// Jobs queued for each role because no replica had room.
-    public var queueDepths: [String: Int] { waiting.mapValues(\.count) }
+    public var queueDepths: [String: Int] {
+        waiting.mapValues { ids in ids.reduce(0) { $0 + (units[$1]?.jobs.count ?? 0) } }
+    }
 
     // MARK: Events
 
@@ -83,7 +107,7 @@ public struct GatewayCore: Sendable {
         }
         guard !sealed.isEmpty else { return refuse(identity, header.jobID, .malformed, "the sealed request is empty") }
         guard !isDraining else { return refuse(identity, header.jobID, .shuttingDown) }
-        guard jobs[header.jobID] == nil else { return refuse(identity, header.jobID, .duplicateJob) }
+        guard jobs[header.jobID] == nil, units[header.jobID] == nil else { return refuse(identity, header.jobID, .duplicateJob) }
         guard jobs.count < configuration.maxInFlight else { return refuse(identity, header.jobID, .busy) }
         let frontEpochs = knownEpochs(of: configuration.roles[0])
         guard frontEpochs.isEmpty || frontEpochs.contains(header.epoch) else {
@@ -96,8 +120,10 @@ public struct GatewayCore: Sendable {
         let timeout = min(requested, configuration.maxDeadline)
         let deadline = now + UInt64(timeout.wholeMilliseconds)
         let hopHeader = MessageHeader(type: .work, epoch: header.epoch, jobID: header.jobID, deadline: deadline, hop: 0)
-        jobs[header.jobID] = Job(
-            client: identity, deadline: deadline, roleIndex: 0, hop: PipelineMessage(header: hopHeader, body: [sealed, []]))
+        jobs[header.jobID] = Job(client: identity, deadline: deadline, unit: header.jobID)
+        units[header.jobID] = Unit(
+            id: header.jobID, roleIndex: 0, message: PipelineMessage(header: hopHeader, body: [sealed, []]), jobs: [header.jobID],
+            size: 1)
         counters.accepted += 1
         return dispatch(header.jobID)
     }
@@ -116,10 +142,12 @@ public struct GatewayCore: Sendable {
         case .ready, .heartbeat:
             return announce(identity: identity, body: message.body[0], now: now)
         case .forward:
-            return forward(from: identity, message: message)
+            return result(from: identity, message: message)
+        case .forwardBundle:
+            return forwardBundle(from: identity, message: message)
         case .reject:
             return rejected(by: identity, message: message)
-        case .submit, .result, .error, .work:
+        case .submit, .result, .error, .work, .workBundle:
             counters.countDrop("unexpected_type")
             return []
         }
@@ -133,7 +161,7 @@ public struct GatewayCore: Sendable {
             actions += bury(identity)
         }
         for (id, job) in jobs where now >= job.deadline {
-            actions += end(id, with: PipelineMessage.error(.deadlineExceeded, jobID: id), client: job.client, code: .deadlineExceeded)
+            actions += end(id, with: PipelineMessage.error(.deadlineExceeded, jobID: id), code: .deadlineExceeded)
         }
         return actions
     }
@@ -169,13 +197,14 @@ public struct GatewayCore: Sendable {
         counters.replicasLost += 1
         var actions: [GatewayAction] = []
         for id in replica.assigned {
-            guard var job = jobs[id] else { continue }
-            job.assignedTo = nil
-            jobs[id] = job
-            if job.attempts >= configuration.maxAttempts {
-                actions += end(
-                    id, with: PipelineMessage.error(.stageFailed, jobID: id, message: "replicas of \(replica.announcement.role) died \(job.attempts) times while holding the job"),
-                    client: job.client, code: .stageFailed)
+            guard var unit = units[id] else { continue }
+            unit.assignedTo = nil
+            units[id] = unit
+            if unit.attempts >= configuration.maxAttempts {
+                let text = "replicas of \(replica.announcement.role) died \(unit.attempts) times while holding the job"
+                for job in unit.jobs {
+                    actions += end(job, with: PipelineMessage.error(.stageFailed, jobID: job, message: text), code: .stageFailed)
+                }
             } else {
                 counters.retries += 1
                 actions += dispatch(id)
@@ -190,38 +219,76 @@ public struct GatewayCore: Sendable {
 
     // MARK: Jobs
 
-    private mutating func forward(from identity: [UInt8], message: PipelineMessage) -> [GatewayAction] {
+    /// The last stage's result for one job: goes to the job's client.
+    private mutating func result(from identity: [UInt8], message: PipelineMessage) -> [GatewayAction] {
         let id = message.header.jobID
-        // Only the replica holding the job may move it on: late or forged forwards are dropped.
-        guard var job = jobs[id], job.assignedTo == identity, var replica = replicas[identity] else {
+        // Only the replica holding the job, at the last role, may end it: late or forged results are dropped.
+        guard let job = jobs[id], let unit = units[job.unit], unit.assignedTo == identity,
+            unit.roleIndex == configuration.roles.count - 1
+        else {
             counters.countDrop("unexpected_forward")
             return []
         }
-        replica.assigned.remove(id)
-        replicas[identity] = replica
-        var actions: [GatewayAction] = []
-        if job.roleIndex == configuration.roles.count - 1 {
-            var header = message.header
-            header.type = .result
-            header.deadline = job.deadline
-            actions += end(id, with: PipelineMessage(header: header, body: message.body), client: job.client, code: nil)
-        } else {
-            var header = message.header
-            header.type = .work
-            header.hop = UInt16(job.roleIndex + 1)
-            job.roleIndex += 1
-            job.hop = PipelineMessage(header: header, body: message.body)
-            job.assignedTo = nil
-            job.attempts = 0
-            jobs[id] = job
-            actions += dispatch(id)
-        }
-        return actions + pump(role: replica.announcement.role)
+        var header = message.header
+        header.type = .result
+        header.deadline = job.deadline
+        let role = replicas[identity]?.announcement.role
+        let actions = end(id, with: PipelineMessage(header: header, body: message.body), code: nil)
+        return actions + (role.map { pump(role: $0) } ?? [])
     }
 
+    /// A stage's sealed outputs for a batch of jobs: moves those jobs on to the next role as one
+    /// unit. Every unit it drew from is retired: a stage computes whole units, so a job of one
+    /// that is neither in the bundle nor already rejected has failed there.
+    private mutating func forwardBundle(from identity: [UInt8], message: PipelineMessage) -> [GatewayAction] {
+        guard let table = try? BundleTable(decoding: message.body[0]) else {
+            counters.countDrop("malformed_bundle")
+            return []
+        }
+        let bundleID = message.header.jobID
+        // Jobs the sender really holds, at a role that has a next one. Others (ended, or never
+        // its) still ride inside the sealed bundle but are not tracked: their outputs are dropped.
+        let moving = table.entries.map(\.jobID).filter { id in
+            guard let job = jobs[id], let unit = units[job.unit] else { return false }
+            return unit.assignedTo == identity && unit.roleIndex < configuration.roles.count - 1
+        }
+        guard let first = moving.first, let fromRole = units[jobs[first]!.unit]?.roleIndex, units[bundleID] == nil else {
+            counters.countDrop("unexpected_forward")
+            return []
+        }
+        var actions: [GatewayAction] = []
+        let sources = Set(moving.compactMap { jobs[$0]?.unit })
+        let movingSet = Set(moving)
+        for source in sources {
+            guard let unit = units[source] else { continue }
+            for id in unit.jobs.subtracting(movingSet) {
+                actions += end(
+                    id, with: PipelineMessage.error(.stageFailed, jobID: id, message: "the stage left the job out of its output"),
+                    code: .stageFailed)
+            }
+            release(source)
+        }
+        var header = message.header
+        header.type = .workBundle
+        header.hop = UInt16(fromRole + 1)
+        units[bundleID] = Unit(
+            id: bundleID, roleIndex: fromRole + 1, message: PipelineMessage(header: header, body: message.body),
+            jobs: movingSet, size: table.entries.count)
+        for id in moving { jobs[id]?.unit = bundleID }
+        actions += dispatch(bundleID)
+        if let role = replicas[identity]?.announcement.role { actions += pump(role: role) }
+        return actions
+    }
+
+    /// A stage refused a whole unit (its id in the header) or one job of a unit it holds.
     private mutating func rejected(by identity: [UInt8], message: PipelineMessage) -> [GatewayAction] {
         let id = message.header.jobID
-        guard let job = jobs[id], job.assignedTo == identity else {
+        let refused: [JobID]
+        if let unit = units[id], unit.assignedTo == identity {
+            refused = Array(unit.jobs)
+        } else if let job = jobs[id], units[job.unit]?.assignedTo == identity {
+            refused = [id]
+        } else {
             counters.countDrop("unexpected_reject")
             return []
         }
@@ -229,32 +296,35 @@ public struct GatewayCore: Sendable {
         let role = replicas[identity]?.announcement.role ?? "a stage"
         let reason = String(decoding: message.body[0].prefix(512), as: UTF8.self)
         let text = "\(role) refused the job: \(reason.isEmpty ? code.defaultMessage : reason)"
-        replicas[identity]?.assigned.remove(id)
-        return end(id, with: PipelineMessage.error(code, jobID: id, message: text), client: job.client, code: code)
-            + pump(role: role)
+        var actions: [GatewayAction] = []
+        for job in refused {
+            actions += end(job, with: PipelineMessage.error(code, jobID: job, message: text), code: code)
+        }
+        if units[id]?.assignedTo == identity { release(id) }
+        return actions + pump(role: role)
     }
 
-    /// Sends the job's current hop to the least-loaded live replica of its role that holds the
-    /// hop's epoch, or queues it.
+    /// Sends a unit to the least-loaded live replica of its role that holds its epoch, or queues it.
     private mutating func dispatch(_ id: JobID) -> [GatewayAction] {
-        guard var job = jobs[id] else { return [] }
-        let role = configuration.roles[job.roleIndex]
-        let epoch = job.hop.header.epoch
+        guard var unit = units[id] else { return [] }
+        let role = configuration.roles[unit.roleIndex]
+        let epoch = unit.message.header.epoch
         let candidates = replicas.values.filter {
             $0.announcement.role == role && $0.hasRoom && ($0.announcement.epochs.isEmpty || $0.announcement.epochs.contains(epoch))
         }
-        guard let chosen = candidates.min(by: { $0.assigned.count < $1.assigned.count }) else {
+        guard let chosen = candidates.min(by: { $0.load < $1.load }) else {
             if !(waiting[role]?.contains(id) ?? false) { waiting[role, default: []].append(id) }
             return []
         }
-        job.assignedTo = chosen.identity
-        job.attempts += 1
-        jobs[id] = job
+        unit.assignedTo = chosen.identity
+        unit.attempts += 1
+        units[id] = unit
         replicas[chosen.identity]?.assigned.insert(id)
-        return [.toReplica(identity: chosen.identity, frames: job.hop.frames)]
+        replicas[chosen.identity]?.load += unit.size
+        return [.toReplica(identity: chosen.identity, frames: unit.message.frames)]
     }
 
-    /// Dispatches queued jobs of `role` while its replicas have room.
+    /// Dispatches queued units of `role` while its replicas have room.
     private mutating func pump(role: String) -> [GatewayAction] {
         var actions: [GatewayAction] = []
         while let next = waiting[role]?.first {
@@ -267,13 +337,26 @@ public struct GatewayCore: Sendable {
         return actions
     }
 
+    /// Forgets a unit: frees its replica's room and takes it off the queue.
+    private mutating func release(_ id: JobID) {
+        guard let unit = units.removeValue(forKey: id) else { return }
+        if let holder = unit.assignedTo, replicas[holder] != nil {
+            replicas[holder]?.assigned.remove(id)
+            replicas[holder]?.load -= unit.size
+        }
+        waiting[configuration.roles[unit.roleIndex]]?.removeAll { $0 == id }
+    }
+
     /// Ends a job exactly once: removes it everywhere and answers its client.
-    private mutating func end(_ id: JobID, with message: PipelineMessage, client: [UInt8], code: ErrorCode?) -> [GatewayAction] {
+    private mutating func end(_ id: JobID, with message: PipelineMessage, code: ErrorCode?) -> [GatewayAction] {
         guard let job = jobs.removeValue(forKey: id) else { return [] }
-        if let holder = job.assignedTo { replicas[holder]?.assigned.remove(id) }
-        waiting[configuration.roles[job.roleIndex]]?.removeAll { $0 == id }
+        if var unit = units[job.unit] {
+            unit.jobs.remove(id)
+            units[job.unit] = unit
+            if unit.jobs.isEmpty { release(job.unit) }
+        }
         if let code { counters.countError(code) } else { counters.results += 1 }
-        return [.toClient(identity: client, frames: message.frames)]
+        return [.toClient(identity: job.client, frames: message.frames)]
     }
 
     private mutating func refuse(_ identity: [UInt8], _ id: JobID, _ code: ErrorCode, _ text: String? = nil) -> [GatewayAction] {

@@ -6,9 +6,9 @@ public enum MessageType: UInt8, Sendable, CaseIterable {
     case result = 2
     /// Gateway → client: the job ended with an error (code in the header).
     case error = 3
-    /// Gateway → stage replica: one sealed hop to process.
+    /// Gateway → front stage replica: one client's sealed request (hop 0).
     case work = 4
-    /// Stage replica → gateway: its sealed output for the next role (or, from the last stage, the result).
+    /// Last stage replica → gateway: one job's result, sealed to the client and signed.
     case forward = 5
     /// Stage replica → gateway: announces role, replica, capacity and accepted epochs.
     case ready = 6
@@ -16,4 +16,8 @@ public enum MessageType: UInt8, Sendable, CaseIterable {
     case heartbeat = 7
     /// Stage replica → gateway: the hop was refused (code in the header).
     case reject = 8
+    /// Gateway → stage replica: a bundle of jobs from the previous role, sealed and signed once.
+    case workBundle = 9
+    /// Stage replica → gateway: its outputs for a bundle of jobs, sealed to the next role.
+    case forwardBundle = 10
 }

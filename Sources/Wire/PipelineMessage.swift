@@ -1,9 +1,10 @@
 /// One pipeline message: its header and the frames that follow it.
 ///
 /// Frame counts by type: submit [header, sealed request]; result [header, sealed result,
-/// signature]; error [header, UTF-8 message]; work and forward [header, sealed payload,
-/// signature (empty on the client's first hop)]; ready and heartbeat [header, announcement];
-/// reject [header, UTF-8 reason].
+/// signature]; error [header, UTF-8 message]; work [header, sealed request, empty frame];
+/// forward [header, sealed result, signature]; workBundle and forwardBundle [header, job table,
+/// sealed bundle, signature]; ready and heartbeat [header, announcement]; reject [header,
+/// UTF-8 reason].
 public struct PipelineMessage: Sendable, Hashable {
     public var header: MessageHeader
     public var body: [[UInt8]]
@@ -31,6 +32,7 @@ public struct PipelineMessage: Sendable, Hashable {
         switch type {
         case .submit, .error, .ready, .heartbeat, .reject: 1
         case .result, .work, .forward: 2
+        case .workBundle, .forwardBundle: 3
         }
     }
 

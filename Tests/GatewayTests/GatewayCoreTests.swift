@@ -30,10 +30,40 @@ struct GatewayCoreTests {
         return core.clientMessage(identity: client, frames: [header.encoded(), payload], now: now)
     }
 
-    func forward(_ core: inout GatewayCore, from identity: [UInt8], work frames: [[UInt8]], output: [UInt8], now: UInt64 = 1) -> [GatewayAction] {
-        var header = try! MessageHeader(decoding: frames[0])
-        header.type = .forward
+    /// A stage's bundle of `jobs` for the next role (the gateway never opens or checks the
+    /// sealed part, so any bytes stand in for it).
+    func bundle(
+        _ core: inout GatewayCore, from identity: [UInt8], jobs: [JobID], id: JobID = .random(), sealed: [UInt8] = [4, 4],
+        now: UInt64 = 1
+    ) -> [GatewayAction] {
+        let table = BundleTable(entries: jobs.map { .init(jobID: $0, deadline: 60_000) })
+        let header = MessageHeader(type: .forwardBundle, epoch: 1, jobID: id, deadline: table.latestDeadline)
+        return core.replicaMessage(
+            identity: identity, frames: [header.encoded(), table.encoded(), sealed, Array(repeating: 7, count: 64)], now: now)
+    }
+
+    /// The last stage's result for one job.
+    func result(_ core: inout GatewayCore, from identity: [UInt8], job: JobID, output: [UInt8] = [6], now: UInt64 = 1) -> [GatewayAction] {
+        let header = MessageHeader(type: .forward, epoch: 1, jobID: job, deadline: 60_000)
         return core.replicaMessage(identity: identity, frames: [header.encoded(), output, Array(repeating: 7, count: 64)], now: now)
+    }
+
+    /// The replicas and messages of `actions` sent to replicas.
+    func sent(_ actions: [GatewayAction]) -> [(identity: [UInt8], message: PipelineMessage)] {
+        actions.compactMap {
+            guard case .toReplica(let identity, let frames) = $0 else { return nil }
+            return (identity, try! PipelineMessage(frames: frames))
+        }
+    }
+
+    /// Client-bound messages of `actions`, by job.
+    func toClients(_ actions: [GatewayAction]) -> [JobID: PipelineMessage] {
+        var messages: [JobID: PipelineMessage] = [:]
+        for action in actions {
+            guard case .toClient(_, let frames) = action, let message = try? PipelineMessage(frames: frames) else { continue }
+            messages[message.header.jobID] = message
+        }
+        return messages
     }
 
     func clientError(_ actions: [GatewayAction]) throws -> (ErrorCode, String) {
@@ -51,33 +81,124 @@ struct GatewayCoreTests {
         let (post, _) = announce(&core, role: "postprocessor", replica: 0)
         let id = JobID.random()
 
-        let first = submit(&core, id: id, timeout: 5000, now: 1000)
-        guard case .toReplica(pre, let work0) = try #require(first.first) else { Issue.record("not sent to the preprocessor"); return }
-        let hop0 = try PipelineMessage(frames: work0)
+        let first = sent(submit(&core, id: id, timeout: 5000, now: 1000))
+        #expect(first.map(\.identity) == [pre])
+        let hop0 = try #require(first.first).message
         #expect(hop0.header.type == .work)
         #expect(hop0.header.deadline == 6000)
         #expect(hop0.body == [[1, 2, 3], []])
 
-        let second = forward(&core, from: pre, work: work0, output: [4, 4])
-        guard case .toReplica(shard, let work1) = try #require(second.first) else { Issue.record("not sent to shard-0"); return }
-        #expect(try PipelineMessage(frames: work1).header.hop == 1)
-        #expect(try PipelineMessage(frames: work1).body[0] == [4, 4])
+        let bundleID = JobID.random()
+        let second = sent(bundle(&core, from: pre, jobs: [id], id: bundleID, sealed: [4, 4]))
+        #expect(second.map(\.identity) == [shard])
+        let hop1 = try #require(second.first).message
+        #expect(hop1.header.type == .workBundle)
+        #expect(hop1.header.jobID == bundleID)
+        #expect(hop1.header.hop == 1)
+        #expect(hop1.body[1] == [4, 4])
+        #expect(try BundleTable(decoding: hop1.body[0]).entries.map(\.jobID) == [id])
 
-        let third = forward(&core, from: shard, work: work1, output: [5])
-        guard case .toReplica(post, let work2) = try #require(third.first) else { Issue.record("not sent to the postprocessor"); return }
+        let third = sent(bundle(&core, from: shard, jobs: [id], sealed: [5]))
+        #expect(third.map(\.identity) == [post])
+        #expect(third.first?.message.header.hop == 2)
 
-        let last = forward(&core, from: post, work: work2, output: [6])
+        let last = result(&core, from: post, job: id, output: [6])
         guard case .toClient(let to, let resultFrames) = try #require(last.first) else { Issue.record("no result"); return }
         #expect(to == client)
-        let result = try PipelineMessage(frames: resultFrames)
-        #expect(result.header.type == .result)
-        #expect(result.header.jobID == id)
-        #expect(result.body[0] == [6])
+        let answer = try PipelineMessage(frames: resultFrames)
+        #expect(answer.header.type == .result)
+        #expect(answer.header.jobID == id)
+        #expect(answer.header.deadline == 6000)
+        #expect(answer.body[0] == [6])
         #expect(core.jobsInFlight == 0)
         #expect(core.counters.results == 1)
-        // A duplicate forward after the end is dropped, not a second result.
-        #expect(forward(&core, from: post, work: work2, output: [6]).isEmpty)
+        #expect(core.replicaStatus.map(\.inFlight) == [0, 0, 0])
+        // A duplicate result after the end is dropped, not a second result.
+        #expect(result(&core, from: post, job: id).isEmpty)
         #expect(core.counters.droppedFromReplicas["unexpected_forward"] == 1)
+    }
+
+    @Test func jobsComputedTogetherTravelAsOneBundleAndEndOneByOne() throws {
+        var core = makeCore()
+        let (pre, _) = announce(&core, role: "preprocessor", replica: 0, capacity: 8)
+        let (shard, _) = announce(&core, role: "shard-0", replica: 0, capacity: 8)
+        let (post, _) = announce(&core, role: "postprocessor", replica: 0, capacity: 8)
+        let ids = (0..<4).map { _ in JobID.random() }
+        for id in ids { _ = submit(&core, id: id) }
+
+        // The front stage bundles all four: one message to the shard, holding four jobs.
+        let toShard = sent(bundle(&core, from: pre, jobs: ids))
+        #expect(toShard.count == 1)
+        #expect(core.replicaStatus.first { $0.role == "shard-0" }?.inFlight == 4)
+        #expect(core.replicaStatus.first { $0.role == "preprocessor" }?.inFlight == 0)
+
+        // The shard refuses one job, leaves another out, and bundles the other two.
+        let reject = MessageHeader(type: .reject, code: ErrorCode.stageFailed.rawValue, jobID: ids[0])
+        let refused = toClients(core.replicaMessage(identity: shard, frames: [reject.encoded(), Array("bad input".utf8)], now: 1))
+        #expect(refused[ids[0]]?.header.type == .error)
+        let moved = bundle(&core, from: shard, jobs: [ids[2], ids[3]])
+        let leftOut = toClients(moved)
+        #expect(leftOut.keys.sorted { $0.description < $1.description } == [ids[1]])
+        #expect(String(decoding: leftOut[ids[1]]!.body[0], as: UTF8.self).contains("left the job out"))
+        #expect(sent(moved).map(\.identity) == [post])
+        #expect(core.replicaStatus.first { $0.role == "shard-0" }?.inFlight == 0)
+
+        #expect(toClients(result(&core, from: post, job: ids[2]))[ids[2]]?.header.type == .result)
+        #expect(core.replicaStatus.first { $0.role == "postprocessor" }?.inFlight == 2)
+        #expect(toClients(result(&core, from: post, job: ids[3]))[ids[3]]?.header.type == .result)
+        #expect(core.replicaStatus.first { $0.role == "postprocessor" }?.inFlight == 0)
+        #expect(core.jobsInFlight == 0)
+        #expect(core.counters.results == 2)
+        #expect(core.counters.errors == ["stage_failed": 2])
+    }
+
+    @Test func aBundleWhoseReplicaDiesIsRetriedWholeAndItsOverdueJobsStillEnd() throws {
+        var core = makeCore()
+        let (pre, _) = announce(&core, role: "preprocessor", replica: 0)
+        let (first, _) = announce(&core, role: "shard-0", replica: 0)
+        let quick = JobID.random()
+        let slow = JobID.random()
+        _ = submit(&core, id: quick, timeout: 2000)
+        _ = submit(&core, id: slow, timeout: 60_000)
+        let original = try #require(sent(bundle(&core, from: pre, jobs: [quick, slow])).first)
+        #expect(original.identity == first)
+
+        // The first shard replica falls silent; the second keeps beating.
+        let (second, _) = announce(&core, role: "shard-0", replica: 1, now: 1500)
+        _ = announce(&core, role: "preprocessor", replica: 0, now: 2500)
+        _ = announce(&core, role: "shard-0", replica: 1, now: 2500)
+        let actions = core.tick(now: 3000)
+        let retried = sent(actions)
+        #expect(retried.map(\.identity) == [second])
+        #expect(retried.first?.message.body == original.message.body)  // the very same sealed bundle
+        #expect(core.counters.retries == 1)
+        #expect(toClients(actions)[quick]?.header.code == ErrorCode.deadlineExceeded.rawValue)
+
+        // The dead replica's late bundle is dropped; the live one's moves the surviving job on,
+        // while the overdue job rides along untracked.
+        #expect(bundle(&core, from: first, jobs: [quick, slow]).isEmpty)
+        #expect(core.jobsInFlight == 1)
+        let (post, _) = announce(&core, role: "postprocessor", replica: 0, now: 3000)
+        #expect(sent(bundle(&core, from: second, jobs: [quick, slow], now: 3000)).map(\.identity) == [post])
+        #expect(result(&core, from: post, job: quick).isEmpty)
+        #expect(toClients(result(&core, from: post, job: slow))[slow]?.header.type == .result)
+        #expect(core.jobsInFlight == 0)
+    }
+
+    @Test func aStageRejectingAWholeBundleEndsEveryJobInIt() throws {
+        var core = makeCore()
+        let (pre, _) = announce(&core, role: "preprocessor", replica: 0)
+        let (shard, _) = announce(&core, role: "shard-0", replica: 0)
+        let ids = [JobID.random(), JobID.random()]
+        for id in ids { _ = submit(&core, id: id) }
+        let bundleID = JobID.random()
+        _ = bundle(&core, from: pre, jobs: ids, id: bundleID)
+        let header = MessageHeader(type: .reject, code: ErrorCode.badSender.rawValue, jobID: bundleID)
+        let ended = toClients(core.replicaMessage(identity: shard, frames: [header.encoded(), Array("not signed".utf8)], now: 1))
+        #expect(Set(ended.keys) == Set(ids))
+        #expect(ended.values.allSatisfy { $0.header.code == ErrorCode.badSender.rawValue })
+        #expect(core.jobsInFlight == 0)
+        #expect(core.replicaStatus.map(\.inFlight) == [0, 0])
     }
 
     @Test func jobsWaitForAReplicaAndRespectCapacity() throws {
@@ -111,8 +232,8 @@ struct GatewayCoreTests {
         var core = makeCore()
         let (first, _) = announce(&core, role: "preprocessor", replica: 0, now: 0)
         let id = JobID.random()
-        let sent = submit(&core, id: id, timeout: 60_000, now: 0)
-        guard case .toReplica(first, let work) = try #require(sent.first) else { Issue.record("not dispatched"); return }
+        let sentFirst = submit(&core, id: id, timeout: 60_000, now: 0)
+        guard case .toReplica(first, let work) = try #require(sentFirst.first) else { Issue.record("not dispatched"); return }
         let (second, _) = announce(&core, role: "preprocessor", replica: 1, now: 1500)
         // The first replica falls silent; the second keeps beating.
         _ = announce(&core, role: "preprocessor", replica: 1, now: 2500)
@@ -122,8 +243,10 @@ struct GatewayCoreTests {
         guard case .toReplica(second, let again) = try #require(retried.first) else { Issue.record("not retried"); return }
         #expect(again == work)  // the very same sealed hop
         // The dead replica's late output is dropped; the live one's moves the job on.
-        #expect(forward(&core, from: first, work: work, output: [9]).isEmpty)
+        #expect(bundle(&core, from: first, jobs: [id]).isEmpty)
         #expect(core.jobsInFlight == 1)
+        _ = announce(&core, role: "shard-0", replica: 0, now: 3000)
+        #expect(sent(bundle(&core, from: second, jobs: [id], now: 3000)).count == 1)
     }
 
     @Test func aJobWhoseReplicasKeepDyingEndsWithAnError() throws {
@@ -197,16 +320,24 @@ struct GatewayCoreTests {
 
     @Test func forgedOrGarbageReplicaMessagesAreDroppedAndCounted() throws {
         var core = makeCore()
-        _ = announce(&core, role: "preprocessor", replica: 0)
+        let (pre, _) = announce(&core, role: "preprocessor", replica: 0)
         let id = JobID.random()
         _ = submit(&core, id: id)
-        // A party that is not holding the job tries to move it on.
-        let forged = MessageHeader(type: .forward, jobID: id)
-        #expect(core.replicaMessage(identity: Array("intruder".utf8), frames: [forged.encoded(), [1], [2]], now: 1).isEmpty)
-        #expect(core.replicaMessage(identity: Array("intruder".utf8), frames: [[0xde, 0xad]], now: 1).isEmpty)
+        // A party that is not holding the job tries to move it on, or to end it.
+        let intruder = Array("intruder".utf8)
+        #expect(bundle(&core, from: intruder, jobs: [id]).isEmpty)
+        #expect(result(&core, from: intruder, job: id).isEmpty)
+        // The holder may not skip to a result either: only the last role answers clients.
+        #expect(result(&core, from: pre, job: id).isEmpty)
+        #expect(core.replicaMessage(identity: intruder, frames: [[0xde, 0xad]], now: 1).isEmpty)
+        let header = MessageHeader(type: .forwardBundle, jobID: .random()).encoded()
+        #expect(core.replicaMessage(identity: pre, frames: [header, [0, 0], [1], [2]], now: 1).isEmpty)
         let (_, unknownRole) = announce(&core, role: "mallory", replica: 0)
         #expect(unknownRole.isEmpty)
-        #expect(core.counters.droppedFromReplicas == ["unexpected_forward": 1, "malformed": 1, "unknown_role": 1])
+        #expect(
+            core.counters.droppedFromReplicas == [
+                "unexpected_forward": 3, "malformed": 1, "malformed_bundle": 1, "unknown_role": 1,
+            ])
         #expect(core.jobsInFlight == 1)
     }
 }

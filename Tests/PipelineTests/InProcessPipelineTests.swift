@@ -131,7 +131,7 @@ struct InProcessPipelineTests {
         #expect(error == .badResultSignature)
     }
 
-    @Test func aHopInjectedWithoutTheUpstreamSigningKeyIsDroppedAndCounted() throws {
+    @Test func aBundleInjectedWithoutTheUpstreamSigningKeyIsDroppedAndCounted() throws {
         // The injector plays a gateway: it knows the stage's public key but holds no signing key.
         let context = try ZMQContext()
         let fakeGateway = try context.socket(.router)
@@ -160,35 +160,53 @@ struct InProcessPipelineTests {
         let identity = ready[0]
 
         let id = JobID.random()
-        let envelope = JobEnvelope(jobID: id, replyKey: BoxKeyPair.generate().publicKey.bytes, body: [1, 2, 3])
+        let deadline = UInt64(Date().timeIntervalSince1970 * 1000) + 10_000
+        let table = BundleTable(entries: [.init(jobID: id, deadline: deadline)]).encoded()
+        let envelope = BundleEnvelope(jobs: [JobEnvelope(jobID: id, replyKey: BoxKeyPair.generate().publicKey.bytes, body: [1, 2, 3])])
         let sealed = try SealedBox.seal(envelope.encoded(), to: midKeys.publicKey)
-        let header = MessageHeader(type: .work, epoch: 1, jobID: id, deadline: UInt64(Date().timeIntervalSince1970 * 1000) + 10_000, hop: 1)
+        let header = MessageHeader(type: .workBundle, epoch: 1, jobID: .random(), deadline: deadline, hop: 1)
+        func signedBytes(_ header: MessageHeader, _ table: [UInt8], _ sealed: [UInt8]) -> [UInt8] {
+            HopSignature.bundleSignedBytes(from: "pre", to: "mid", header: header, table: table, ciphertextDigest: BLAKE2b.hash(sealed))
+        }
+        /// Reads replies until `count` forwards or rejects came back; returns them in order.
+        func replies(_ count: Int) throws -> [PipelineMessage] {
+            var messages: [PipelineMessage] = []
+            while messages.count < count, let frames = try fakeGateway.receive(timeout: .seconds(5)) {
+                guard let message = try? PipelineMessage(frames: Array(frames.dropFirst())) else { continue }
+                if [.forwardBundle, .reject].contains(message.header.type) { messages.append(message) }
+            }
+            return messages
+        }
+
         let forger = SigningKeyPair.generate()
-        let forged = forger.signature(for: HopSignature.signedBytes(from: "pre", to: "mid", header: header, ciphertext: sealed))
-        for signature in [forged, [], Array(repeating: 0, count: 64)] {
-            try fakeGateway.send([identity, header.encoded(), sealed, signature])
+        for signature in [forger.signature(for: signedBytes(header, table, sealed)), [], Array(repeating: 0, count: 64)] {
+            try fakeGateway.send([identity, header.encoded(), table, sealed, signature])
         }
-        var rejections = 0
-        while rejections < 3, let frames = try fakeGateway.receive(timeout: .seconds(5)) {
-            guard let message = try? PipelineMessage(frames: Array(frames.dropFirst())), message.header.type == .reject else { continue }
-            #expect(message.header.code == ErrorCode.badSender.rawValue)
-            rejections += 1
-        }
-        #expect(rejections == 3)
+        let refusals = try replies(3)
+        #expect(refusals.map(\.header.code) == Array(repeating: ErrorCode.badSender.rawValue, count: 3))
         #expect(stage.snapshot.rejected["sender"] == 3)
         #expect(stage.snapshot.processed == 0)
 
-        // The same hop signed by the real upstream key is accepted and forwarded; replayed, refused.
-        let genuine = preSigning.signature(for: HopSignature.signedBytes(from: "pre", to: "mid", header: header, ciphertext: sealed))
-        try fakeGateway.send([identity, header.encoded(), sealed, genuine])
-        try fakeGateway.send([identity, header.encoded(), sealed, genuine])
-        var types: [MessageType] = []
-        while types.count < 2, let frames = try fakeGateway.receive(timeout: .seconds(5)) {
-            guard let message = try? PipelineMessage(frames: Array(frames.dropFirst())) else { continue }
-            if message.header.type == .forward || message.header.type == .reject { types.append(message.header.type) }
-        }
-        #expect(types.sorted { $0.rawValue < $1.rawValue } == [.forward, .reject])
+        // A client-style unsigned single hop is refused too: past the front stage, only bundles.
+        let single = MessageHeader(type: .work, epoch: 1, jobID: id, deadline: deadline, hop: 1)
+        try fakeGateway.send([identity, single.encoded(), sealed, []])
+        #expect(try replies(1).first?.header.code == ErrorCode.malformed.rawValue)
+
+        // Signed by the real upstream key but with a job table that does not match the sealed jobs.
+        let otherTable = BundleTable(entries: [.init(jobID: .random(), deadline: deadline)]).encoded()
+        try fakeGateway.send([identity, header.encoded(), otherTable, sealed, preSigning.signature(for: signedBytes(header, otherTable, sealed))])
+        #expect(try replies(1).first?.header.code == ErrorCode.malformed.rawValue)
+        #expect(stage.snapshot.rejected["binding"] == 1)
+
+        // The same bundle signed by the real upstream key is accepted and forwarded; replayed, refused.
+        let genuine = preSigning.signature(for: signedBytes(header, table, sealed))
+        try fakeGateway.send([identity, header.encoded(), table, sealed, genuine])
+        try fakeGateway.send([identity, header.encoded(), table, sealed, genuine])
+        let answers = try replies(2)
+        #expect(answers.map(\.header.type).sorted { $0.rawValue < $1.rawValue } == [.reject, .forwardBundle])
         #expect(stage.snapshot.rejected["replay"] == 1)
+        let forwarded = try #require(answers.first { $0.header.type == .forwardBundle })
+        #expect(try BundleTable(decoding: forwarded.body[0]).entries.map(\.jobID) == [id])
     }
 }
 

@@ -140,7 +140,7 @@ struct TopologyValidationTests {
             label: "absurd maxBatch",
             yaml: valid(
                 replacing: "layers: [0, 3]}", with: "layers: [0, 3], batching: {maxBatch: 9223372036854775807}}"),
-            expected: ["stages[1].batching.maxBatch: must be at most 65536, not 9223372036854775807"]),
+            expected: ["stages[1].batching.maxBatch: must be at most 4096, not 9223372036854775807"]),
         Case(
             label: "zero maxBatch",
             yaml: valid(replacing: "layers: [0, 3]}", with: "layers: [0, 3], batching: {maxBatch: 0}}"),

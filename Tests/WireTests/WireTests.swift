@@ -96,6 +96,81 @@ struct WireTests {
                 != HopSignature.signedBytes(from: "a", to: "bc", header: header, ciphertext: []))
     }
 
+    @Test func bundleTablesAndEnvelopesRoundTripAndRefuseDamage() throws {
+        let other = JobID(bytes: Array(16..<32))!
+        let table = BundleTable(entries: [.init(jobID: jobID, deadline: 5), .init(jobID: other, deadline: 9)])
+        let bytes = table.encoded()
+        #expect(bytes.count == 2 + 2 * 24)
+        #expect(try BundleTable(decoding: bytes) == table)
+        #expect(table.latestDeadline == 9)
+        #expect(throws: WireError.self) { try BundleTable(decoding: Array(bytes.dropLast())) }
+        #expect(throws: WireError.trailingBytes(what: "bundle table", count: 1)) { try BundleTable(decoding: bytes + [0]) }
+        #expect(throws: WireError.invalidField(what: "bundle table", reason: "a bundle carries 1...4096 jobs, not 0")) {
+            try BundleTable(decoding: [0, 0])
+        }
+        let twice = BundleTable(entries: [.init(jobID: jobID, deadline: 5)]).encoded()
+        #expect(throws: WireError.invalidField(what: "bundle table", reason: "job \(jobID) is listed twice")) {
+            try BundleTable(decoding: [2, 0] + Array(twice.dropFirst(2)) + Array(twice.dropFirst(2)))
+        }
+
+        let envelope = BundleEnvelope(jobs: [
+            JobEnvelope(jobID: jobID, replyKey: Array(repeating: 1, count: 32), body: [1, 2, 3]),
+            JobEnvelope(jobID: other, replyKey: Array(repeating: 2, count: 32), body: []),
+        ])
+        let sealed = envelope.encoded()
+        let decoded = try BundleEnvelope(decoding: sealed)
+        #expect(decoded.jobs.map(\.jobID) == [jobID, other])
+        #expect(decoded.jobs.map(\.body) == [[1, 2, 3], []])
+        #expect(decoded.jobs[1].replyKey == Array(repeating: 2, count: 32))
+        #expect(throws: WireError.self) { try BundleEnvelope(decoding: Array(sealed.dropLast())) }
+        #expect(throws: WireError.trailingBytes(what: "bundle envelope", count: 2)) { try BundleEnvelope(decoding: sealed + [0, 0]) }
+        var lying = sealed
+        lying[3 + 48] = 0xff  // the first body's length claims far more than is there
+        #expect(throws: WireError.self) { try BundleEnvelope(decoding: lying) }
+        var version = sealed
+        version[0] = 2
+        #expect(throws: WireError.unsupportedVersion(what: "bundle envelope", version: 2)) { try BundleEnvelope(decoding: version) }
+    }
+
+    @Test func bundleMessagesHaveFourFrames() throws {
+        for type in [MessageType.workBundle, .forwardBundle] {
+            let header = MessageHeader(type: type, jobID: jobID).encoded()
+            #expect(try PipelineMessage(frames: [header, [1], [2], [3]]).body.count == 3)
+            #expect(throws: WireError.wrongFrameCount(what: "\(type) message", expected: "4", actual: 3)) {
+                try PipelineMessage(frames: [header, [1], [2]])
+            }
+        }
+    }
+
+    @Test func bundleSignedBytesBindRolesBundleEpochDeadlineTableAndDigest() {
+        let header = MessageHeader(type: .forwardBundle, epoch: 3, jobID: jobID, deadline: 99)
+        let table = BundleTable(entries: [.init(jobID: jobID, deadline: 99)]).encoded()
+        let digest = Array(repeating: UInt8(7), count: 32)
+        func bytes(_ header: MessageHeader, _ table: [UInt8], _ digest: [UInt8], from: String = "shard-0", to: String = "shard-1") -> [UInt8] {
+            HopSignature.bundleSignedBytes(from: from, to: to, header: header, table: table, ciphertextDigest: digest)
+        }
+        let base = bytes(header, table, digest)
+        #expect(base != bytes(header, table, digest, from: "shard-1", to: "shard-0"))
+        #expect(base != bytes(header, table, digest, to: "postprocessor"))
+        var later = header
+        later.deadline = 100
+        #expect(base != bytes(later, table, digest))
+        var otherEpoch = header
+        otherEpoch.epoch = 4
+        #expect(base != bytes(otherEpoch, table, digest))
+        var otherBundle = header
+        otherBundle.jobID = JobID(bytes: Array(repeating: 0, count: 16))!
+        #expect(base != bytes(otherBundle, table, digest))
+        #expect(base != bytes(header, BundleTable(entries: [.init(jobID: jobID, deadline: 98)]).encoded(), digest))
+        #expect(base != bytes(header, table, Array(repeating: 8, count: 32)))
+        // The gateway rewrites the hop index, so it is not signed.
+        var otherHop = header
+        otherHop.hop = 2
+        #expect(base == bytes(otherHop, table, digest))
+        // A result signature and a bundle signature never share bytes: their domains differ.
+        #expect(!base.starts(with: HopSignature.domain))
+    }
+
     @Test func errorCodesAreStable() {
         #expect(ErrorCode.allCases.map(\.rawValue) == Array(1...13))
         #expect(Set(ErrorCode.allCases.map(\.name)).count == ErrorCode.allCases.count)

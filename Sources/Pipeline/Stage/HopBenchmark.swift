@@ -5,7 +5,7 @@ import ZeroMQ
 
 /// Measures, in one run, what one pipeline hop costs next to its bare cryptography:
 /// - `sealOpen`: one sealed box made and opened (the baseline);
-/// - `hop`: the whole hop as a stage does it — seal and sign (`HopSender`), send over loopback
+/// - `hop`: the whole hop as a stage does it, for a bundle of one job — seal and sign (`HopSender`), send over loopback
 ///   TCP through ZeroMQ, receive, verify the sender and open (`HopReceiver`) — one at a time on
 ///   one thread, so the figure is the sum of every step, not an overlap of two cores.
 public enum HopBenchmark {
@@ -47,12 +47,10 @@ public enum HopBenchmark {
         try push.connect(endpoint)
         let deadline = UInt64(Date().timeIntervalSince1970 * 1000) + 3_600_000
         func oneHop() throws {
-            let id = JobID.random()
-            let accepted = HopReceiver.Accepted(
-                header: MessageHeader(type: .work, epoch: 1, jobID: id, deadline: deadline, hop: 0),
-                envelope: JobEnvelope(jobID: id, replyKey: reply, body: payload))
-            var message = try sender.forward(output: payload, for: accepted)
-            message.header.type = .work
+            let job = HopReceiver.AcceptedJob(jobID: .random(), deadline: deadline, replyKey: reply, body: payload)
+            var message = try sender.bundle(id: .random(), outputs: [(job, payload)])
+            message.header.type = .workBundle
+            message.header.hop = 1
             try push.send(message.frames)
             guard let frames = try pull.receive(timeout: .seconds(5)) else { throw HopBenchmarkError.lost }
             guard case .success = receiver.receive(frames: frames, now: deadline - 1) else { throw HopBenchmarkError.refused }

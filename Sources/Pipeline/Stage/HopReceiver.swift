@@ -2,16 +2,20 @@ public import Sodium
 public import Wire
 
 /// Checks and opens incoming hops: frame shape, deadline, sender signature, replay, epoch,
-/// and the sealed box. Pure apart from the clock value passed in; every refusal carries the
-/// wire code and a reason that names the failed check and nothing of the payload.
+/// the sealed box, and the binding of what is inside to the clear header and job table. Pure
+/// apart from the clock value passed in; every refusal carries the wire code and a reason that
+/// names the failed check and nothing of the payload.
+///
+/// The front stage takes `work` (one client's request, unsigned: clients are anonymous); every
+/// other stage takes only `workBundle`, signed by the role the topology routes from.
 public struct HopReceiver: Sendable {
     public private(set) var keys: StageKeys
-    /// (job, hop) pairs already accepted, kept until their deadline passes.
+    /// (unit, hop) pairs already accepted, kept until their deadline passes.
     private var seen: [SeenHop: UInt64] = [:]
     private var lastPurge: UInt64 = 0
 
     struct SeenHop: Hashable {
-        let job: JobID
+        let unit: JobID
         let hop: UInt16
     }
 
@@ -24,17 +28,35 @@ public struct HopReceiver: Sendable {
         self.keys = keys
     }
 
-    /// A hop that passed every check.
+    /// One job of an accepted hop.
+    public struct AcceptedJob: Sendable {
+        public let jobID: JobID
+        public let deadline: UInt64
+        public let replyKey: [UInt8]
+        public let body: [UInt8]
+
+        public init(jobID: JobID, deadline: UInt64, replyKey: [UInt8], body: [UInt8]) {
+            self.jobID = jobID
+            self.deadline = deadline
+            self.replyKey = replyKey
+            self.body = body
+        }
+    }
+
+    /// A hop that passed every check: one client request, or a bundle and its id.
     public struct Accepted: Sendable {
-        public let header: MessageHeader
-        public let envelope: JobEnvelope
+        /// The bundle id, or `nil` for a client's request (hop 0).
+        public let bundleID: JobID?
+        /// The key epoch it was sealed under.
+        public let epoch: UInt32
+        public let jobs: [AcceptedJob]
     }
 
     /// A refused hop.
     public struct Refusal: Error, Sendable, Equatable {
         public let code: ErrorCode
         public let reason: String
-        /// The job, when the header decoded (so the gateway can end it).
+        /// The job or bundle, when the header decoded (so the gateway can end its jobs).
         public let jobID: JobID?
         /// Metric label for the check that failed.
         public let check: String
@@ -50,44 +72,25 @@ public struct HopReceiver: Sendable {
             return .failure(Refusal(code: .malformed, reason: "\(error)", jobID: jobID, check: "malformed"))
         }
         let header = message.header
-        guard header.type == .work else {
-            return .failure(Refusal(code: .malformed, reason: "expected work, got \(header.type)", jobID: header.jobID, check: "malformed"))
+        let expected: MessageType = keys.upstream == nil ? .work : .workBundle
+        guard header.type == expected else {
+            return .failure(
+                Refusal(code: .malformed, reason: "expected \(expected), got \(header.type)", jobID: header.jobID, check: "malformed"))
         }
         guard header.deadline > now else {
             return .failure(Refusal(code: .deadlineExceeded, reason: "the hop's deadline has passed", jobID: header.jobID, check: "deadline"))
         }
-        let ciphertext = message.body[0]
-        let signature = message.body[1]
-        if let upstream = keys.upstream {
-            let signed = HopSignature.signedBytes(from: upstream.role, to: keys.role, header: header, ciphertext: ciphertext)
-            guard upstream.signingKey.isValidSignature(signature, for: signed) else {
-                return .failure(
-                    Refusal(
-                        code: .badSender, reason: "the hop is not signed by \(upstream.role), the role the topology routes from",
-                        jobID: header.jobID, check: "sender"))
-            }
-        }
-        let seenKey = SeenHop(job: header.jobID, hop: header.hop)
-        guard seen[seenKey] == nil else {
-            return .failure(Refusal(code: .replayed, reason: "this hop was already accepted", jobID: header.jobID, check: "replay"))
-        }
-        guard let keyPair = keys.boxKeys[header.epoch] else {
-            return .failure(
-                Refusal(
-                    code: .unknownEpoch, reason: "no key for epoch \(header.epoch) (holding \(keys.epochs))", jobID: header.jobID,
-                    check: "epoch"))
-        }
-        let plaintext: SecureBytes
-        do {
-            plaintext = try SealedBox.open(ciphertext, with: keyPair)
-        } catch {
-            return .failure(Refusal(code: .couldNotOpen, reason: "could not open", jobID: header.jobID, check: "open"))
-        }
+        return header.type == .work ? receiveRequest(message) : receiveBundle(message)
+    }
+
+    /// Hop 0: one client's sealed `JobEnvelope`, whose job id must match the header's.
+    private mutating func receiveRequest(_ message: PipelineMessage) -> Result<Accepted, Refusal> {
+        let header = message.header
+        if let refusal = checkReplayAndEpoch(header) { return .failure(refusal) }
         let envelope: JobEnvelope
-        do {
-            envelope = try plaintext.withUnsafeBytes { try JobEnvelope(decoding: Array($0)) }
-        } catch {
-            return .failure(Refusal(code: .malformed, reason: "the sealed envelope is malformed", jobID: header.jobID, check: "envelope"))
+        switch open(message.body[0], header: header, decode: { try JobEnvelope(decoding: $0) }) {
+        case .success(let decoded): envelope = decoded
+        case .failure(let refusal): return .failure(refusal)
         }
         // The job id inside the box binds the ciphertext to its header: a sealed request cannot
         // be replayed under another job id.
@@ -95,8 +98,76 @@ public struct HopReceiver: Sendable {
             return .failure(
                 Refusal(code: .malformed, reason: "the sealed job id does not match the header", jobID: header.jobID, check: "binding"))
         }
-        seen[seenKey] = header.deadline
-        return .success(Accepted(header: header, envelope: envelope))
+        seen[SeenHop(unit: header.jobID, hop: header.hop)] = header.deadline
+        let job = AcceptedJob(jobID: header.jobID, deadline: header.deadline, replyKey: envelope.replyKey, body: envelope.body)
+        return .success(Accepted(bundleID: nil, epoch: header.epoch, jobs: [job]))
+    }
+
+    /// A bundle: signed by the upstream role over the header, job table and ciphertext digest;
+    /// the sealed jobs must be exactly the table's, in order.
+    private mutating func receiveBundle(_ message: PipelineMessage) -> Result<Accepted, Refusal> {
+        let header = message.header
+        let (tableBytes, ciphertext, signature) = (message.body[0], message.body[1], message.body[2])
+        let table: BundleTable
+        do {
+            table = try BundleTable(decoding: tableBytes)
+        } catch {
+            return .failure(Refusal(code: .malformed, reason: "\(error)", jobID: header.jobID, check: "malformed"))
+        }
+        guard let upstream = keys.upstream else { preconditionFailure("bundles go only to stages with an upstream role") }
+        let signed = HopSignature.bundleSignedBytes(
+            from: upstream.role, to: keys.role, header: header, table: tableBytes, ciphertextDigest: BLAKE2b.hash(ciphertext))
+        guard upstream.signingKey.isValidSignature(signature, for: signed) else {
+            return .failure(
+                Refusal(
+                    code: .badSender, reason: "the hop is not signed by \(upstream.role), the role the topology routes from",
+                    jobID: header.jobID, check: "sender"))
+        }
+        if let refusal = checkReplayAndEpoch(header) { return .failure(refusal) }
+        let bundle: BundleEnvelope
+        switch open(ciphertext, header: header, decode: { try BundleEnvelope(decoding: $0) }) {
+        case .success(let decoded): bundle = decoded
+        case .failure(let refusal): return .failure(refusal)
+        }
+        guard bundle.jobs.map(\.jobID) == table.entries.map(\.jobID) else {
+            return .failure(
+                Refusal(
+                    code: .malformed, reason: "the sealed jobs do not match the bundle's job table", jobID: header.jobID, check: "binding"
+                ))
+        }
+        seen[SeenHop(unit: header.jobID, hop: header.hop)] = header.deadline
+        let jobs = zip(bundle.jobs, table.entries).map { job, entry in
+            AcceptedJob(jobID: job.jobID, deadline: entry.deadline, replyKey: job.replyKey, body: job.body)
+        }
+        return .success(Accepted(bundleID: header.jobID, epoch: header.epoch, jobs: jobs))
+    }
+
+    private func checkReplayAndEpoch(_ header: MessageHeader) -> Refusal? {
+        guard seen[SeenHop(unit: header.jobID, hop: header.hop)] == nil else {
+            return Refusal(code: .replayed, reason: "this hop was already accepted", jobID: header.jobID, check: "replay")
+        }
+        guard keys.boxKeys[header.epoch] != nil else {
+            return Refusal(
+                code: .unknownEpoch, reason: "no key for epoch \(header.epoch) (holding \(keys.epochs))", jobID: header.jobID,
+                check: "epoch")
+        }
+        return nil
+    }
+
+    private func open<Decoded>(_ ciphertext: [UInt8], header: MessageHeader, decode: ([UInt8]) throws -> Decoded)
+        -> Result<Decoded, Refusal>
+    {
+        let plaintext: SecureBytes
+        do {
+            plaintext = try SealedBox.open(ciphertext, with: keys.boxKeys[header.epoch]!)
+        } catch {
+            return .failure(Refusal(code: .couldNotOpen, reason: "could not open", jobID: header.jobID, check: "open"))
+        }
+        do {
+            return .success(try plaintext.withUnsafeBytes { try decode(Array($0)) })
+        } catch {
+            return .failure(Refusal(code: .malformed, reason: "the sealed envelope is malformed", jobID: header.jobID, check: "envelope"))
+        }
     }
 
     private mutating func purgeExpired(now: UInt64) {

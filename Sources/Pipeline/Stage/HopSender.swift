@@ -1,8 +1,8 @@
 public import Sodium
 public import Wire
 
-/// Seals and signs a stage's output: to the next role's current key, or — from the last
-/// stage — to the client's reply key as a `JobResult`.
+/// Seals and signs a stage's outputs: as one bundle to the next role's current key, or — from
+/// the last stage — each job's result to its client's reply key.
 public struct HopSender: Sendable {
     public let keys: StageKeys
 
@@ -10,28 +10,38 @@ public struct HopSender: Sendable {
         self.keys = keys
     }
 
-    /// The `forward` message carrying `output` for the job of `accepted`.
-    public func forward(output: [UInt8], for accepted: HopReceiver.Accepted) throws -> PipelineMessage {
-        var header = accepted.header
-        header.type = .forward
-        let ciphertext: [UInt8]
-        let receiver: String
-        if let downstream = keys.downstream {
-            let envelope = JobEnvelope(jobID: header.jobID, replyKey: accepted.envelope.replyKey, body: output)
-            ciphertext = try SealedBox.seal(envelope.encoded(), to: downstream.boxKey)
-            header.epoch = downstream.epoch
-            receiver = downstream.role
-        } else {
-            let replyKey = try BoxPublicKey(bytes: accepted.envelope.replyKey)
-            ciphertext = try SealedBox.seal(JobResult(jobID: header.jobID, body: output).encoded(), to: replyKey)
-            receiver = HopSignature.clientRole
-        }
+    /// True when this stage seals results to clients instead of bundles to a next role.
+    public var isLast: Bool { keys.downstream == nil }
+
+    /// The `forwardBundle` carrying `outputs` to the next role under `bundleID`: one seal and one
+    /// signature for all of them.
+    public func bundle(id bundleID: JobID, outputs: [(job: HopReceiver.AcceptedJob, output: [UInt8])]) throws -> PipelineMessage {
+        guard let downstream = keys.downstream else { preconditionFailure("the last stage sends results, not bundles") }
+        let table = BundleTable(entries: outputs.map { .init(jobID: $0.job.jobID, deadline: $0.job.deadline) })
+        let envelope = BundleEnvelope(
+            jobs: outputs.map { JobEnvelope(jobID: $0.job.jobID, replyKey: $0.job.replyKey, body: $0.output) })
+        let ciphertext = try SealedBox.seal(envelope.encoded(), to: downstream.boxKey)
+        let header = MessageHeader(
+            type: .forwardBundle, epoch: downstream.epoch, jobID: bundleID, deadline: table.latestDeadline)
+        let tableBytes = table.encoded()
         let signature = keys.signing.signature(
-            for: HopSignature.signedBytes(from: keys.role, to: receiver, header: header, ciphertext: ciphertext))
+            for: HopSignature.bundleSignedBytes(
+                from: keys.role, to: downstream.role, header: header, table: tableBytes, ciphertextDigest: BLAKE2b.hash(ciphertext)))
+        return PipelineMessage(header: header, body: [tableBytes, ciphertext, signature])
+    }
+
+    /// The `forward` carrying one job's result, sealed to the client's reply key and signed for
+    /// the client. Throws when the reply key is not a usable key.
+    public func result(output: [UInt8], for job: HopReceiver.AcceptedJob, epoch: UInt32) throws -> PipelineMessage {
+        let replyKey = try BoxPublicKey(bytes: job.replyKey)
+        let ciphertext = try SealedBox.seal(JobResult(jobID: job.jobID, body: output).encoded(), to: replyKey)
+        let header = MessageHeader(type: .forward, epoch: epoch, jobID: job.jobID, deadline: job.deadline)
+        let signature = keys.signing.signature(
+            for: HopSignature.signedBytes(from: keys.role, to: HopSignature.clientRole, header: header, ciphertext: ciphertext))
         return PipelineMessage(header: header, body: [ciphertext, signature])
     }
 
-    /// A `reject` telling the gateway to end the job with `code`.
+    /// A `reject` telling the gateway to end a job, or every job of a bundle, with `code`.
     public static func reject(jobID: JobID, code: ErrorCode, reason: String) -> PipelineMessage {
         PipelineMessage(header: MessageHeader(type: .reject, code: code.rawValue, jobID: jobID), body: [Array(reason.utf8)])
     }

@@ -6,8 +6,9 @@ import ZeroMQ
 
 /// One stage replica at run time: receives sealed hops from the gateway, checks and opens them
 /// on its I/O thread, computes them in batches on its compute thread, seals and signs each
-/// output to the next role, and sends it back. Announces itself and beats its heart so the
-/// gateway balances load by readiness and notices if it dies.
+/// batch's outputs to the next role as one bundle, and sends it back. The last stage seals each job's result to its
+/// client instead. Announces itself and beats its heart so the gateway balances load by
+/// readiness and notices if it dies.
 public final class StageRuntime: Sendable {
     public struct Settings: Sendable {
         public var replica: Int
@@ -19,6 +20,7 @@ public final class StageRuntime: Sendable {
         public var heartbeatInterval: Duration
 
         public init(replica: Int, gatewayEndpoint: String, maxBatch: Int, maxDelay: Duration, capacity: Int, heartbeatInterval: Duration) {
+            precondition((1...BundleTable.maxJobs).contains(maxBatch), "a batch's outputs leave as one bundle of at most \(BundleTable.maxJobs) jobs")
             self.replica = replica
             self.gatewayEndpoint = gatewayEndpoint
             self.maxBatch = maxBatch
@@ -71,7 +73,7 @@ public final class StageRuntime: Sendable {
         let outboxEndpoint = "inproc://stage-outbox-\(instance)"
         try outbox.bind(outboxEndpoint)
 
-        let queue = BatchQueue<HopReceiver.Accepted>(capacity: settings.capacity)
+        let queue = BatchQueue<HopReceiver.Accepted>(capacity: settings.capacity) { $0.jobs.count }
         counters.withLock { $0.capacity = settings.capacity }
         let computeDone = DispatchSemaphore(value: 0)
         let computeThread = Thread { [self] in
@@ -134,7 +136,8 @@ public final class StageRuntime: Sendable {
                 $0.openSeconds.observe(elapsed.seconds)
             }
             if !queue.push(accepted) {
-                reply(HopSender.reject(jobID: accepted.header.jobID, code: .busy, reason: "the stage's queue is full"), on: gateway)
+                let unit = accepted.bundleID ?? accepted.jobs[0].jobID
+                reply(HopSender.reject(jobID: unit, code: .busy, reason: "the stage's queue is full"), on: gateway)
                 counters.withLock { $0.rejected["busy", default: 0] += 1 }
             }
         case .failure(let refusal):
@@ -151,40 +154,27 @@ public final class StageRuntime: Sendable {
         let outbox = try context.socket(.pair)
         try outbox.connect(outboxEndpoint)
         while true {
-            let batch = queue.nextBatch(maxBatch: settings.maxBatch, maxDelay: settings.maxDelay)
-            if batch.isEmpty { return }
+            let hops = queue.nextBatch(maxBatch: settings.maxBatch, maxDelay: settings.maxDelay)
+            if hops.isEmpty { return }
+            let jobs = hops.flatMap(\.jobs)
             let started = ContinuousClock.now
-            let outcomes = workload.process(batch.map(\.envelope.body))
+            let outcomes = workload.process(jobs.map(\.body))
             let computed = ContinuousClock.now - started
-            let sender = HopSender(keys: keys.withLock { $0 })
-            var processed = 0
-            var failed = 0
-            var sealTimes: [Double] = []
-            for (accepted, outcome) in zip(batch, outcomes) {
-                let message: PipelineMessage
-                switch outcome {
-                case .output(let bytes):
-                    let sealStart = ContinuousClock.now
-                    do {
-                        message = try sender.forward(output: bytes, for: accepted)
-                        processed += 1
-                    } catch {
-                        message = HopSender.reject(jobID: accepted.header.jobID, code: .malformed, reason: "the reply key is not a valid key")
-                        failed += 1
-                    }
-                    sealTimes.append((ContinuousClock.now - sealStart).seconds)
-                case .failure(let reason):
-                    message = HopSender.reject(jobID: accepted.header.jobID, code: .stageFailed, reason: reason)
-                    failed += 1
-                }
-                try outbox.send(message.frames)
+            var output = StageOutput(sender: HopSender(keys: keys.withLock { $0 }))
+            var offset = 0
+            for hop in hops {
+                let slice = Array(zip(hop.jobs, outcomes[offset..<offset + hop.jobs.count]))
+                offset += hop.jobs.count
+                output.add(slice, of: hop)
             }
+            output.finish()
+            for message in output.messages { try outbox.send(message.frames) }
             counters.withLock {
-                $0.processed += processed
-                $0.failed += failed
-                $0.seals += sealTimes.count
-                for time in sealTimes { $0.sealSeconds.observe(time) }
-                $0.batchSizes.observe(Double(batch.count))
+                $0.processed += output.processed
+                $0.failed += output.failed
+                $0.seals += output.sealTimes.count
+                for time in output.sealTimes { $0.sealSeconds.observe(time) }
+                $0.batchSizes.observe(Double(jobs.count))
                 $0.computeSeconds.observe(computed.seconds)
             }
         }

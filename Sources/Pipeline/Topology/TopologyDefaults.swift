@@ -30,7 +30,8 @@ enum TopologyDefaults {
     enum Limits {
         static let replicas = 256
         static let threads = 256
-        static let maxBatch = 65_536
+        /// A batch's outputs travel as one bundle, whose job table holds at most this many.
+        static let maxBatch = 4096
         static let queue = 1 << 20
         static let maxInFlight = 1 << 24
         static let maxAttempts = 100

@@ -1,0 +1,103 @@
+/// The clear job table of a bundle hop: which jobs the sealed bundle carries, in order, and
+/// each one's deadline. The gateway reads it to track jobs; the signature covers it, so the
+/// gateway cannot add, drop or reorder jobs without the next stage noticing.
+///
+/// Layout: count u16 (1…`maxJobs`) · per job: job id 16 · deadline u64 (Unix milliseconds).
+public struct BundleTable: Sendable, Hashable {
+    public static let maxJobs = 4096
+
+    public struct Entry: Sendable, Hashable {
+        public var jobID: JobID
+        public var deadline: UInt64
+
+        public init(jobID: JobID, deadline: UInt64) {
+            self.jobID = jobID
+            self.deadline = deadline
+        }
+    }
+
+    public var entries: [Entry]
+
+    public init(entries: [Entry]) {
+        precondition((1...Self.maxJobs).contains(entries.count), "a bundle carries 1...\(Self.maxJobs) jobs")
+        self.entries = entries
+    }
+
+    /// The latest deadline: the bundle is worth processing until then.
+    public var latestDeadline: UInt64 { entries.map(\.deadline).max() ?? 0 }
+
+    public func encoded() -> [UInt8] {
+        var writer = ByteWriter(capacity: 2 + entries.count * 24)
+        writer.write(UInt16(entries.count))
+        for entry in entries {
+            writer.write(bytes: entry.jobID.bytes)
+            writer.write(entry.deadline)
+        }
+        return writer.bytes
+    }
+
+    public init(decoding bytes: [UInt8]) throws(WireError) {
+        var reader = ByteReader(bytes, context: "bundle table")
+        let count = Int(try reader.readUInt16())
+        guard (1...Self.maxJobs).contains(count) else {
+            throw .invalidField(what: "bundle table", reason: "a bundle carries 1...\(Self.maxJobs) jobs, not \(count)")
+        }
+        var entries: [Entry] = []
+        entries.reserveCapacity(count)
+        var seen = Set<JobID>()
+        for _ in 0..<count {
+            let id = JobID(bytes: try reader.readBytes(JobID.byteCount))!
+            guard seen.insert(id).inserted else { throw .invalidField(what: "bundle table", reason: "job \(id) is listed twice") }
+            entries.append(Entry(jobID: id, deadline: try reader.readUInt64()))
+        }
+        try reader.expectEnd()
+        self.entries = entries
+    }
+}
+
+/// The plaintext of a sealed bundle: one `JobEnvelope` per job, in the order of the table.
+///
+/// Layout: version u8 · count u16 · per job: job id 16 · reply key 32 · body (u32 length +
+/// bytes). One seal, one open and one signature carry the whole bundle, which is what makes a
+/// hop's cryptography cost per bundle instead of per job.
+public struct BundleEnvelope: Sendable {
+    public static let version: UInt8 = 1
+    public var jobs: [JobEnvelope]
+
+    public init(jobs: [JobEnvelope]) {
+        precondition((1...BundleTable.maxJobs).contains(jobs.count), "a bundle carries 1...\(BundleTable.maxJobs) jobs")
+        self.jobs = jobs
+    }
+
+    public func encoded() -> [UInt8] {
+        let size = 3 + jobs.reduce(0) { $0 + JobEnvelope.overhead - 1 + $1.body.count }
+        var writer = ByteWriter(capacity: size)
+        writer.write(Self.version)
+        writer.write(UInt16(jobs.count))
+        for job in jobs {
+            writer.write(bytes: job.jobID.bytes)
+            writer.write(bytes: job.replyKey)
+            writer.writeLengthPrefixed(job.body)
+        }
+        return writer.bytes
+    }
+
+    public init(decoding bytes: [UInt8]) throws(WireError) {
+        var reader = ByteReader(bytes, context: "bundle envelope")
+        let version = try reader.readUInt8()
+        guard version == Self.version else { throw .unsupportedVersion(what: "bundle envelope", version: version) }
+        let count = Int(try reader.readUInt16())
+        guard (1...BundleTable.maxJobs).contains(count) else {
+            throw .invalidField(what: "bundle envelope", reason: "a bundle carries 1...\(BundleTable.maxJobs) jobs, not \(count)")
+        }
+        var jobs: [JobEnvelope] = []
+        jobs.reserveCapacity(count)
+        for _ in 0..<count {
+            let id = JobID(bytes: try reader.readBytes(JobID.byteCount))!
+            let replyKey = try reader.readBytes(JobEnvelope.replyKeyByteCount)
+            jobs.append(JobEnvelope(jobID: id, replyKey: replyKey, body: try reader.readLengthPrefixed(limit: reader.remaining)))
+        }
+        try reader.expectEnd()
+        self.jobs = jobs
+    }
+}
