@@ -213,6 +213,7 @@ public final class KeyBrokerCore: Sendable {
     }
 
     private func attest(_ request: AttestRequest) throws -> KMSResponse {
+        let started = ContinuousClock.now
         let fingerprint = SHA256.hash(request.ephemeralPublicKey.bytes)
         func refuse(_ check: String, _ reason: String) throws -> KMSResponse {
             try store.append(
@@ -262,7 +263,8 @@ public final class KeyBrokerCore: Sendable {
                     measurement: claims.measurement, ephemeralKeyFingerprint: fingerprint,
                     includesWeightKey: bundle.weightKey != nil)),
             now: now)
-        metrics.released(role: request.role)
+        let elapsed = ContinuousClock.now - started
+        metrics.released(role: request.role, seconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
         logger.notice(
             "keys released",
             metadata: [

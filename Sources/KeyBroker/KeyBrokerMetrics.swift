@@ -11,6 +11,8 @@ public final class KeyBrokerMetrics: Sendable {
         var refusals: [String: UInt64] = [:]
         var errors: UInt64 = 0
         var duration = BucketHistogram.durations()
+        /// Attestation request received → key bundle sealed and logged, for releases only.
+        var release = BucketHistogram.durations()
     }
 
     private let counts = Mutex(Counts())
@@ -18,7 +20,12 @@ public final class KeyBrokerMetrics: Sendable {
     public init() {}
 
     func nonceIssued() { counts.withLock { $0.nonces += 1 } }
-    func released(role: String) { counts.withLock { $0.releases[role, default: 0] += 1 } }
+    func released(role: String, seconds: Double) {
+        counts.withLock {
+            $0.releases[role, default: 0] += 1
+            $0.release.observe(seconds)
+        }
+    }
     func refused(check: String) { counts.withLock { $0.refusals[check, default: 0] += 1 } }
     func failed() { counts.withLock { $0.errors += 1 } }
     func handled(seconds: Double) { counts.withLock { $0.duration.observe(seconds) } }
@@ -45,6 +52,8 @@ public final class KeyBrokerMetrics: Sendable {
         }
         out.counter("sealpipe_kms_request_errors_total", "Requests answered with an error.", Double(snapshot.errors))
         out.histogram("sealpipe_kms_request_seconds", "Time to handle one request.", snapshot.duration)
+        out.histogram(
+            "sealpipe_kms_key_release_seconds", "Time to verify evidence, then seal and log a released key bundle.", snapshot.release)
         return out.text
     }
 }

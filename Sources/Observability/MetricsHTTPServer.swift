@@ -4,7 +4,8 @@ import Synchronization
 import Glibc
 #endif
 
-/// A tiny HTTP/1.1 server for `GET /metrics` (Prometheus text) and `GET /status` (JSON).
+/// A tiny HTTP/1.1 server for `GET /metrics` (Prometheus text: the service's metrics, then the
+/// standard `process_*` ones) and `GET /status` (JSON).
 ///
 /// Every service runs one on the address the topology names. It answers one request per
 /// connection on its own thread; scrapes are rare and small, so this is all it needs.
@@ -65,6 +66,13 @@ public final class MetricsHTTPServer: Sendable {
         close(listener)
     }
 
+    /// The process metrics every service shares, after its own.
+    private func processMetrics() -> String {
+        var exposition = PrometheusExposition()
+        ProcessMetrics.exposition(into: &exposition)
+        return exposition.text
+    }
+
     private func serve() {
         while !stopped.load(ordering: .relaxed) {
             let connection = accept(listener, nil, nil)
@@ -94,7 +102,7 @@ public final class MetricsHTTPServer: Sendable {
         if parts.count >= 2, parts[0] == "GET" {
             let path = parts[1].split(separator: "?").first.map(String.init) ?? ""
             switch path {
-            case "/metrics": (code, type, body) = ("200 OK", "text/plain; version=0.0.4; charset=utf-8", metrics())
+            case "/metrics": (code, type, body) = ("200 OK", "text/plain; version=0.0.4; charset=utf-8", metrics() + processMetrics())
             case "/status": (code, type, body) = ("200 OK", "application/json", status())
             case "/", "/healthz": (code, type, body) = ("200 OK", "text/plain", "ok\n")
             default: (code, type, body) = ("404 Not Found", "text/plain", "not found\n")

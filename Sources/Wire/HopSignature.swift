@@ -5,9 +5,16 @@
 /// receiver role `client` (same) · job id · epoch u32 · deadline u64 · ciphertext.
 ///
 /// A bundle (stage → next stage), `"sealpipe/bundle/v1"` · sender role · receiver role ·
-/// bundle id · epoch u32 · deadline u64 · job table (as sent) · BLAKE2b-256 of the ciphertext.
-/// Signing the digest instead of the ciphertext keeps a large bundle to one fast hashing pass;
-/// Ed25519 would otherwise hash the whole ciphertext twice to sign and once to verify.
+/// bundle id · epoch u32 · deadline u64 · job table (as sent, u32 length first) · the sealed
+/// box's first 48 bytes: its ephemeral public key and its Poly1305 tag.
+///
+/// Why the key and tag stand for the whole ciphertext: the receiver opens the box only if the
+/// tag verifies over the ciphertext under the key shared by that ephemeral key and its own.
+/// Anyone who can change the ciphertext without breaking the tag must hold that shared key,
+/// and only the sender (who signs anyway) and the receiver (who checks) do. So a signature
+/// over key and tag, followed by a successful open, authenticates the ciphertext as fully as a
+/// signature over all of it — without hashing a large bundle: Ed25519 would hash it twice to
+/// sign and once to verify, and even one BLAKE2b pass over it costs as much as sealing it.
 ///
 /// Binding both roles stops the gateway (or anyone on the wire) from redirecting a hop to
 /// another stage; binding the deadline bounds replays; binding the table stops jobs being
@@ -16,8 +23,8 @@ public enum HopSignature {
     public static let domain = Array("sealpipe/hop/v1".utf8)
     public static let bundleDomain = Array("sealpipe/bundle/v1".utf8)
     public static let clientRole = "client"
-    /// Bytes of the ciphertext digest a bundle signature covers.
-    public static let digestByteCount = 32
+    /// Bytes of a sealed box that a bundle signature covers: ephemeral public key (32) and tag (16).
+    public static let boxCommitmentByteCount = 48
 
     public static func signedBytes(from sender: String, to receiver: String, header: MessageHeader, ciphertext: [UInt8])
         -> [UInt8]
@@ -33,10 +40,11 @@ public enum HopSignature {
         return writer.bytes
     }
 
+    /// `nil` when `sealedBox` is too short to be a sealed box.
     public static func bundleSignedBytes(
-        from sender: String, to receiver: String, header: MessageHeader, table: [UInt8], ciphertextDigest: [UInt8]
-    ) -> [UInt8] {
-        precondition(ciphertextDigest.count == digestByteCount, "bundle signatures cover a 32-byte digest")
+        from sender: String, to receiver: String, header: MessageHeader, table: [UInt8], sealedBox: [UInt8]
+    ) -> [UInt8]? {
+        guard sealedBox.count >= boxCommitmentByteCount else { return nil }
         var writer = ByteWriter(capacity: bundleDomain.count + 96 + table.count)
         writer.write(bytes: bundleDomain)
         writer.writeShortString(sender)
@@ -45,7 +53,7 @@ public enum HopSignature {
         writer.write(header.epoch)
         writer.write(header.deadline)
         writer.writeLengthPrefixed(table)
-        writer.write(bytes: ciphertextDigest)
+        writer.write(bytes: sealedBox.prefix(boxCommitmentByteCount))
         return writer.bytes
     }
 }

@@ -2,7 +2,8 @@ import ArgumentParser
 import Foundation
 import Pipeline
 
-/// `sealpipe bench hop`: one hop's full cost next to one seal plus one open, in the same run.
+/// `sealpipe bench hop`: one hop's full cost next to one seal plus one open, in the same run
+/// (CPU time for both; the hop streamed, with its one-at-a-time latency alongside).
 struct BenchHopCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "hop", abstract: "Cost of one pipeline hop (seal, sign, send, receive, verify, open) vs one seal + open.")
@@ -20,8 +21,8 @@ struct BenchHopCommand: ParsableCommand {
         let result = try HopBenchmark.run(payloadBytes: payload, iterations: iterations)
         Output.line(
             String(
-                format: "payload %d B: seal+open %.1f µs, full hop %.1f µs, ratio %.2f×", result.payloadBytes,
-                result.sealOpenMicroseconds, result.hopMicroseconds, result.ratio))
+                format: "payload %d B: seal+open %.1f µs CPU, hop %.1f µs CPU (ratio %.2f×); one hop at a time: %.1f µs wall",
+                result.payloadBytes, result.sealOpenMicroseconds, result.hopMicroseconds, result.ratio, result.hopLatencyMicroseconds))
         if let json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]

@@ -159,6 +159,8 @@ struct KeyBrokerCoreTests {
         #expect(text.contains("sealpipe_kms_refusals_total{check=\"debug\"} 1"))
         #expect(text.contains("sealpipe_kms_key_releases_total{role=\"shard-0\"} 1"))
         #expect(text.contains("sealpipe_kms_nonces_issued_total 2"))
+        // Refusals are not releases: one release was timed.
+        #expect(text.contains("sealpipe_kms_key_release_seconds_count 1"))
         #expect(refusals.allSatisfy { $0.role == "shard-0" && $0.evidenceKind == "simulated" })
     }
 

@@ -35,7 +35,12 @@ struct ObservabilityTests {
     @Test func serverAnswersMetricsStatusAndNotFound() throws {
         let server = try MetricsHTTPServer(host: "127.0.0.1", port: 0, metrics: { "up 1\n" }, status: { "{\"ok\":true}" })
         defer { server.stop() }
-        #expect(try HTTPGet.fetch(host: "127.0.0.1", port: server.port, path: "/metrics") == "up 1\n")
+        let metrics = try HTTPGet.fetch(host: "127.0.0.1", port: server.port, path: "/metrics")
+        #expect(metrics.hasPrefix("up 1\n"))
+        // Every service also reports its process's CPU time and memory, in the standard names.
+        let cpu = try #require(metrics.split(separator: "\n").first { $0.hasPrefix("process_cpu_seconds_total ") })
+        #expect(Double(cpu.split(separator: " ")[1]).map { $0 > 0 } == true)
+        #expect(metrics.contains("# TYPE process_resident_memory_bytes gauge"))
         #expect(try HTTPGet.fetch(host: "127.0.0.1", port: server.port, path: "/status") == "{\"ok\":true}")
         #expect(throws: HTTPStatusError.self) { try HTTPGet.fetch(host: "127.0.0.1", port: server.port, path: "/nope") }
     }

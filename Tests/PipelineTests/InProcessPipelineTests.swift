@@ -166,7 +166,7 @@ struct InProcessPipelineTests {
         let sealed = try SealedBox.seal(envelope.encoded(), to: midKeys.publicKey)
         let header = MessageHeader(type: .workBundle, epoch: 1, jobID: .random(), deadline: deadline, hop: 1)
         func signedBytes(_ header: MessageHeader, _ table: [UInt8], _ sealed: [UInt8]) -> [UInt8] {
-            HopSignature.bundleSignedBytes(from: "pre", to: "mid", header: header, table: table, ciphertextDigest: BLAKE2b.hash(sealed))
+            HopSignature.bundleSignedBytes(from: "pre", to: "mid", header: header, table: table, sealedBox: sealed)!
         }
         /// Reads replies until `count` forwards or rejects came back; returns them in order.
         func replies(_ count: Int) throws -> [PipelineMessage] {
@@ -197,6 +197,18 @@ struct InProcessPipelineTests {
         try fakeGateway.send([identity, header.encoded(), otherTable, sealed, preSigning.signature(for: signedBytes(header, otherTable, sealed))])
         #expect(try replies(1).first?.header.code == ErrorCode.malformed.rawValue)
         #expect(stage.snapshot.rejected["binding"] == 1)
+
+        // Signed by the real upstream key, but the ciphertext past the signed key and tag was
+        // changed on the way: the tag no longer verifies, so the box does not open.
+        var tampered = sealed
+        tampered[tampered.count - 1] ^= 1
+        try fakeGateway.send([identity, header.encoded(), table, tampered, preSigning.signature(for: signedBytes(header, table, tampered))])
+        #expect(try replies(1).first?.header.code == ErrorCode.couldNotOpen.rawValue)
+        #expect(stage.snapshot.rejected["open"] == 1)
+        // Too short to be a sealed box at all.
+        try fakeGateway.send([identity, header.encoded(), table, Array(sealed.prefix(40)), preSigning.signature(for: [1])])
+        #expect(try replies(1).first?.header.code == ErrorCode.couldNotOpen.rawValue)
+        #expect(stage.snapshot.rejected["open"] == 2)
 
         // The same bundle signed by the real upstream key is accepted and forwarded; replayed, refused.
         let genuine = preSigning.signature(for: signedBytes(header, table, sealed))

@@ -142,31 +142,41 @@ struct WireTests {
         }
     }
 
-    @Test func bundleSignedBytesBindRolesBundleEpochDeadlineTableAndDigest() {
+    @Test func bundleSignedBytesBindRolesBundleEpochDeadlineTableAndTheBoxsKeyAndTag() throws {
         let header = MessageHeader(type: .forwardBundle, epoch: 3, jobID: jobID, deadline: 99)
         let table = BundleTable(entries: [.init(jobID: jobID, deadline: 99)]).encoded()
-        let digest = Array(repeating: UInt8(7), count: 32)
-        func bytes(_ header: MessageHeader, _ table: [UInt8], _ digest: [UInt8], from: String = "shard-0", to: String = "shard-1") -> [UInt8] {
-            HopSignature.bundleSignedBytes(from: from, to: to, header: header, table: table, ciphertextDigest: digest)
+        let box = Array(repeating: UInt8(7), count: 80)
+        func bytes(_ header: MessageHeader, _ table: [UInt8], _ box: [UInt8], from: String = "shard-0", to: String = "shard-1") -> [UInt8]? {
+            HopSignature.bundleSignedBytes(from: from, to: to, header: header, table: table, sealedBox: box)
         }
-        let base = bytes(header, table, digest)
-        #expect(base != bytes(header, table, digest, from: "shard-1", to: "shard-0"))
-        #expect(base != bytes(header, table, digest, to: "postprocessor"))
+        let base = try #require(bytes(header, table, box))
+        #expect(base != bytes(header, table, box, from: "shard-1", to: "shard-0"))
+        #expect(base != bytes(header, table, box, to: "postprocessor"))
         var later = header
         later.deadline = 100
-        #expect(base != bytes(later, table, digest))
+        #expect(base != bytes(later, table, box))
         var otherEpoch = header
         otherEpoch.epoch = 4
-        #expect(base != bytes(otherEpoch, table, digest))
+        #expect(base != bytes(otherEpoch, table, box))
         var otherBundle = header
         otherBundle.jobID = JobID(bytes: Array(repeating: 0, count: 16))!
-        #expect(base != bytes(otherBundle, table, digest))
-        #expect(base != bytes(header, BundleTable(entries: [.init(jobID: jobID, deadline: 98)]).encoded(), digest))
-        #expect(base != bytes(header, table, Array(repeating: 8, count: 32)))
+        #expect(base != bytes(otherBundle, table, box))
+        #expect(base != bytes(header, BundleTable(entries: [.init(jobID: jobID, deadline: 98)]).encoded(), box))
+        // The box's ephemeral key and tag (its first 48 bytes) are signed; the rest is
+        // authenticated by that tag when the receiver opens the box.
+        for index in [0, 31, 32, 47] {
+            var changed = box
+            changed[index] ^= 1
+            #expect(base != bytes(header, table, changed))
+        }
+        var body = box
+        body[48] ^= 1
+        #expect(base == bytes(header, table, body))
+        #expect(bytes(header, table, Array(box.prefix(47))) == nil)
         // The gateway rewrites the hop index, so it is not signed.
         var otherHop = header
         otherHop.hop = 2
-        #expect(base == bytes(otherHop, table, digest))
+        #expect(base == bytes(otherHop, table, box))
         // A result signature and a bundle signature never share bytes: their domains differ.
         #expect(!base.starts(with: HopSignature.domain))
     }

@@ -103,8 +103,10 @@ public struct HopReceiver: Sendable {
         return .success(Accepted(bundleID: nil, epoch: header.epoch, jobs: [job]))
     }
 
-    /// A bundle: signed by the upstream role over the header, job table and ciphertext digest;
-    /// the sealed jobs must be exactly the table's, in order.
+    /// A bundle: signed by the upstream role over the header, the job table and the box's
+    /// ephemeral key and tag (see `HopSignature`); the sealed jobs must be exactly the table's,
+    /// in order. The signature is checked before the box is opened, and counts only together
+    /// with a successful open.
     private mutating func receiveBundle(_ message: PipelineMessage) -> Result<Accepted, Refusal> {
         let header = message.header
         let (tableBytes, ciphertext, signature) = (message.body[0], message.body[1], message.body[2])
@@ -115,8 +117,10 @@ public struct HopReceiver: Sendable {
             return .failure(Refusal(code: .malformed, reason: "\(error)", jobID: header.jobID, check: "malformed"))
         }
         guard let upstream = keys.upstream else { preconditionFailure("bundles go only to stages with an upstream role") }
-        let signed = HopSignature.bundleSignedBytes(
-            from: upstream.role, to: keys.role, header: header, table: tableBytes, ciphertextDigest: BLAKE2b.hash(ciphertext))
+        guard let signed = HopSignature.bundleSignedBytes(from: upstream.role, to: keys.role, header: header, table: tableBytes, sealedBox: ciphertext)
+        else {
+            return .failure(Refusal(code: .couldNotOpen, reason: "the sealed bundle is too short to be a sealed box", jobID: header.jobID, check: "open"))
+        }
         guard upstream.signingKey.isValidSignature(signature, for: signed) else {
             return .failure(
                 Refusal(

@@ -24,9 +24,9 @@ public struct HopSender: Sendable {
         let header = MessageHeader(
             type: .forwardBundle, epoch: downstream.epoch, jobID: bundleID, deadline: table.latestDeadline)
         let tableBytes = table.encoded()
-        let signature = keys.signing.signature(
-            for: HopSignature.bundleSignedBytes(
-                from: keys.role, to: downstream.role, header: header, table: tableBytes, ciphertextDigest: BLAKE2b.hash(ciphertext)))
+        // A sealed box is never shorter than its 48 bytes of overhead.
+        let signed = HopSignature.bundleSignedBytes(from: keys.role, to: downstream.role, header: header, table: tableBytes, sealedBox: ciphertext)!
+        let signature = keys.signing.signature(for: signed)
         return PipelineMessage(header: header, body: [tableBytes, ciphertext, signature])
     }
 
