@@ -90,7 +90,7 @@ let package = Package(
         .target(
             name: "SealpipeClient",
             dependencies: [
-                "Sodium", "ZeroMQ", "Wire", "Trust", .product(name: "Histogram", package: "hdrhistogram-swift"),
+                "Sodium", "ZeroMQ", "Wire", "Trust", "Observability", .product(name: "Histogram", package: "hdrhistogram-swift"),
             ],
             swiftSettings: strictSettings
         ),

@@ -62,9 +62,14 @@ loadtest() {  # work dir, topology, extra args...
     shift 2
     (cd "$work" && "$bin" loadtest --topology "Topologies/$topology" "$@" 2>/dev/null)
 }
-# Closed loop with 128 jobs in flight: enough for every stage to batch fully.
+# Closed loop with 128 jobs in flight: enough for every stage to batch fully. Also records each
+# service's CPU seconds before and after, for the cost of a job by service.
 sustained() {  # work dir, topology, json name
+    local before after
+    before="$(cd "$1" && python3 "$root/Scripts/bench/cpu_seconds.py" "$bin" "Topologies/$2" --by-service)"
     loadtest "$1" "$2" --input "$short" --concurrency 128 --requests 4096 --warm-up 3 --json "$out/$3.json" >&2
+    after="$(cd "$1" && python3 "$root/Scripts/bench/cpu_seconds.py" "$bin" "Topologies/$2" --by-service)"
+    echo "{\"before\": $before, \"after\": $after}" >"$out/$3-cpu.json"
 }
 
 say "3/6 sealed pipeline, Topologies/minilm.yaml (closed loop, 128 in flight, short sentences)"
@@ -121,20 +126,52 @@ def table(title, model, pipelines):
     return lines
 
 swift = j("swift-model")
+native = j("swift-model-native") if has("swift-model-native") else None
 lines = ["<!-- bench.sh: begin -->",
          f"Run of `Scripts/bench.sh` on {datetime.datetime.utcnow():%Y-%m-%d %H:%M} UTC; load: `{load.strip()}`.", "",
-         f"sentence-transformers on PyTorch (2 threads), batch 32, short sentences: **{torch32:.1f}** sentences/s.", ""]
+         "**The model alone** (issue 3): sentences/s, best of 5 timed passes, 2 threads each; Swift against "
+         f"sentence-transformers {torch['sentence_transformers_version']} on torch {torch['torch_version']}.", ""]
+engines = [(f"Swift, OpenBLAS {swift['blasCore']}", swift)] + ([(f"Swift, OpenBLAS {native['blasCore']}", native)] if native else [])
+lines += ["| set | batch | " + " | ".join(name for name, _ in engines) + " | PyTorch | " + " | ".join(f"ratio ({r['blasCore']})" for _, r in engines) + " |",
+          "|---|---|" + "---|" * (2 * len(engines) + 1)]
+for set_name in ("short", "medium"):
+    for batch in (1, 8, 32):
+        values = [next(t["sentencesPerSecond"] for t in r["throughput"] if t["set"] == set_name and t["batchSize"] == batch) for _, r in engines]
+        reference = torch[set_name][str(batch)]
+        lines.append(f"| {set_name} | {batch} | " + " | ".join(f"{v:.1f}" for v in values) + f" | {reference:.1f} | "
+                     + " | ".join(f"**{v / reference:.2f}×**" if batch == 32 else f"{v / reference:.2f}×" for v in values) + " |")
+lines += ["", "| single-sentence latency, p50 | " + " | ".join(name for name, _ in engines) + " | PyTorch |", "|---|" + "---|" * (len(engines) + 1)]
+for set_name in ("short", "medium"):
+    values = [next(l["p50Milliseconds"] for l in r["latency"] if l["set"] == set_name) for _, r in engines]
+    lines.append(f"| {set_name} | " + " | ".join(f"{v:.2f} ms" for v in values) + f" | {torch['latency_ms'][set_name]['p50']:.2f} ms |")
+lines += ["", "**The sealed pipeline** (issue 6), short sentences, batch 32 for the model and PyTorch "
+          f"(PyTorch: **{torch32:.1f}** sentences/s):", ""]
 lines += table(f"OpenBLAS core {swift['blasCore']} (as this environment sets it)", swift,
                [("sealed pipeline (minilm.yaml), 128 in flight", j("pipeline")),
                 ("sealed pipeline, 2 replicas per shard", j("replicas"))])
-if has("swift-model-native"):
-    native = j("swift-model-native")
+if native:
     check = open(f"{out}/native-reference.txt").read().strip()
     lines += ["", f"With OpenBLAS's own kernel choice (`OPENBLAS_CORETYPE`/`OPENBLAS_L2_SIZE` unset for these commands "
               f"alone) it runs **{native['blasCore']}**; {check}.", ""]
     lines += table(f"OpenBLAS core {native['blasCore']} (OpenBLAS's own choice)", native,
                    [("sealed pipeline (minilm.yaml), 128 in flight", j("pipeline-native"))])
+def breakdown(name):
+    """CPU milliseconds per job by service, the load generator included (warm-up jobs too)."""
+    run, cpu = j(name), j(f"{name}-cpu")
+    jobs = run["total_sent"]
+    costs = {service: (cpu["after"][service] - cpu["before"][service]) * 1e3 / jobs for service in cpu["after"]}
+    costs["load generator (sealpipe loadtest)"] = run["client_cpu_seconds"] * 1e3 / jobs
+    return costs
+
 half = j("pipeline-half")
+costs = breakdown("pipeline")
+total = sum(costs.values())
+lines += ["", f"Where a job's CPU time goes in the sealed pipeline (OpenBLAS {swift['blasCore']}; both cores are busy, so "
+          f"throughput ≈ 2 cores ÷ {total:.2f} ms = {2000 / total:.0f} jobs/s; the single-process model spends "
+          f"2 cores ÷ {model32(swift):.0f}/s = {2000 / model32(swift):.2f} ms per sentence):", "",
+          "| service | CPU ms per job | share |", "|---|---|---|"]
+lines += [f"| {service} | {ms:.3f} | {ms / total:.0%} |" for service, ms in sorted(costs.items(), key=lambda kv: -kv[1]) if ms >= 0.0005]
+lines += [f"| all | {total:.3f} | |"]
 lines += ["", f"At half the sustained rate ({half['target_rate_per_s']:.1f} jobs/s, open loop): p50 {half['p50_ms']:.1f} ms, "
           f"p99 {half['p99_ms']:.1f} ms — p99/p50 = **{half['p99_ms'] / max(half['p50_ms'], 1e-9):.2f}** (target ≤ 3).", ""]
 echo, cpu = j("echo"), j("echo-cpu")

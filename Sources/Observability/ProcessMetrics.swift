@@ -9,13 +9,16 @@ import Glibc
 public enum ProcessMetrics {
     private static let startTime = Date().timeIntervalSince1970
 
-    public static func exposition(into exposition: inout PrometheusExposition) {
+    /// CPU time (user + system) of the whole process so far: every thread, including ZeroMQ's.
+    public static func cpuSeconds() -> Double {
         var usage = rusage()
         getrusage(RUSAGE_SELF.rawValue, &usage)
         func seconds(_ time: timeval) -> Double { Double(time.tv_sec) + Double(time.tv_usec) / 1e6 }
-        exposition.counter(
-            "process_cpu_seconds_total", "Total user and system CPU time spent in seconds.",
-            seconds(usage.ru_utime) + seconds(usage.ru_stime))
+        return seconds(usage.ru_utime) + seconds(usage.ru_stime)
+    }
+
+    public static func exposition(into exposition: inout PrometheusExposition) {
+        exposition.counter("process_cpu_seconds_total", "Total user and system CPU time spent in seconds.", cpuSeconds())
         if let resident = residentBytes() {
             exposition.gauge("process_resident_memory_bytes", "Resident memory size in bytes.", resident)
         }

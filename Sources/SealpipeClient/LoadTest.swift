@@ -1,5 +1,6 @@
 public import Foundation
 import Histogram
+import Observability
 import Wire
 
 /// What a load test does: the arrival model, how long, and what it sends.
@@ -55,6 +56,9 @@ public struct LoadTestResult: Sendable, Codable {
     public var meanMilliseconds: Double
     /// All jobs sent, warm-up included (what the gateway counted).
     public var totalSent: Int
+    /// CPU time this load generator spent (sealing, opening, verifying, sending), warm-up
+    /// included: divided by `totalSent`, the client's own cost per job.
+    public var clientCPUSeconds: Double
     /// One point per second of the measured run.
     public var timeline: [TimelinePoint]
     /// Latency at each of a fixed set of percentiles, for the percentile chart.
@@ -85,6 +89,7 @@ public struct LoadTestResult: Sendable, Codable {
         case maxMilliseconds = "max_ms"
         case meanMilliseconds = "mean_ms"
         case totalSent = "total_sent"
+        case clientCPUSeconds = "client_cpu_seconds"
     }
 }
 
@@ -109,10 +114,13 @@ public final class LoadTester {
     public func run(_ plan: LoadTestPlan, progress: (Progress) -> Void = { _ in }) throws -> LoadTestResult {
         let clock = ContinuousClock()
         let start = clock.now
+        let cpuAtStart = ProcessMetrics.cpuSeconds()
         let measuredFrom = start + plan.warmUp
         var histogram = Histogram<UInt64>(highestTrackableValue: 3_600_000_000, numberOfSignificantValueDigits: .three)
         var perSecond: [Int: Histogram<UInt64>] = [:]
         var pending: [JobID: (job: PipelineClient.PendingJob, due: ContinuousClock.Instant, measured: Bool)] = [:]
+        // The same jobs as the client reads them, kept alongside rather than rebuilt per answer.
+        var pendingJobs: [JobID: PipelineClient.PendingJob] = [:]
         var errorsByCode: [String: Int] = [:]
         var sentTotal = 0
         var measuredSent = 0
@@ -134,11 +142,13 @@ public final class LoadTester {
             let job = try client.send(body, timeout: plan.jobTimeout)
             let measured = due >= measuredFrom
             pending[job.id] = (job, due, measured)
+            pendingJobs[job.id] = job
             sentTotal += 1
             if measured { measuredSent += 1 }
         }
 
         func complete(_ id: JobID, _ answer: Result<[UInt8], ClientError>, at now: ContinuousClock.Instant) {
+            pendingJobs[id] = nil
             guard let entry = pending.removeValue(forKey: id), entry.measured else { return }
             lastCompletion = now
             let micros = UInt64(max(0, (now - entry.due).microseconds))
@@ -182,9 +192,9 @@ public final class LoadTester {
             if !sending && pending.isEmpty { break }
             // Wait for answers until the next job is due (or briefly, to notice the end).
             let wait: Duration = sending && interval > .zero ? max(.microseconds(50), clock.now.duration(to: nextDue)) : .milliseconds(50)
-            if let (id, answer) = try client.receive(pending: pending.mapValues(\.job), timeout: wait) {
+            if let (id, answer) = try client.receive(pending: pendingJobs, timeout: wait) {
                 complete(id, answer, at: clock.now)
-                while let (id, answer) = try client.receive(pending: pending.mapValues(\.job), timeout: .zero) {
+                while let (id, answer) = try client.receive(pending: pendingJobs, timeout: .zero) {
                     complete(id, answer, at: clock.now)
                 }
             }
@@ -193,6 +203,7 @@ public final class LoadTester {
             for (id, entry) in pending where late - entry.job.sentAt > plan.jobTimeout + .seconds(2) {
                 complete(id, .failure(.timedOut), at: late)
                 pending[id] = nil
+                pendingJobs[id] = nil
             }
             if late - lastProgress >= .seconds(1) {
                 lastProgress = late
@@ -225,6 +236,7 @@ public final class LoadTester {
             p99Milliseconds: ms(99), p999Milliseconds: ms(99.9),
             maxMilliseconds: histogram.totalCount == 0 ? 0 : Double(histogram.max) / 1000,
             meanMilliseconds: histogram.totalCount == 0 ? 0 : histogram.mean / 1000, totalSent: sentTotal,
+            clientCPUSeconds: ProcessMetrics.cpuSeconds() - cpuAtStart,
             timeline: perSecond.keys.sorted().map { second in
                 let h = perSecond[second]!
                 return .init(

@@ -35,7 +35,12 @@ struct LoadtestCommand: AsyncParsableCommand {
     @Option(help: "Warm-up seconds (sent but not measured).")
     var warmUp: Double = 2
 
-    @Option(help: "Write the figures as JSON to this file.")
+    @Option(
+        help: """
+            Write the figures as JSON to this file: throughput_per_s, p50_ms, p90_ms, p99_ms, p99_9_ms, max_ms, \
+            mean_ms, requests, results, errors, errors_by_code, duration_s, total_sent, client_cpu_seconds, \
+            timeline, percentiles.
+            """)
     var json: String?
 
     @Option(help: "Write a self-contained HTML report to this file.")

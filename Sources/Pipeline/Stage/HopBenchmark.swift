@@ -1,4 +1,5 @@
 import Foundation
+import Observability
 import Sodium
 import Wire
 import ZeroMQ
@@ -134,19 +135,12 @@ private final class ReceiverThread: @unchecked Sendable {
     }
 }
 
-/// CPU time (user + system) of the whole process: every thread, including ZeroMQ's.
+/// CPU time of the whole process spent in `body` (all threads, including ZeroMQ's).
 enum ProcessCPU {
-    static func seconds() -> Double {
-        var usage = rusage()
-        getrusage(RUSAGE_SELF.rawValue, &usage)
-        func value(_ time: timeval) -> Double { Double(time.tv_sec) + Double(time.tv_usec) / 1e6 }
-        return value(usage.ru_utime) + value(usage.ru_stime)
-    }
-
     static func measure(_ body: () throws -> Void) rethrows -> Double {
-        let start = seconds()
+        let start = ProcessMetrics.cpuSeconds()
         try body()
-        return seconds() - start
+        return ProcessMetrics.cpuSeconds() - start
     }
 }
 
