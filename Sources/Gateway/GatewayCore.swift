@@ -110,7 +110,11 @@ public struct GatewayCore: Sendable {
         guard jobs[header.jobID] == nil, units[header.jobID] == nil else { return refuse(identity, header.jobID, .duplicateJob) }
         guard jobs.count < configuration.maxInFlight else { return refuse(identity, header.jobID, .busy) }
         let frontEpochs = knownEpochs(of: configuration.roles[0])
-        guard frontEpochs.isEmpty || frontEpochs.contains(header.epoch) else {
+        // A client whose manifest was fetched just after a rotation is one epoch ahead of the
+        // front replicas for the moment they take to attest again: its job waits for them (at
+        // most until its deadline). Older epochs, or ones further ahead, are refused.
+        let isNextEpoch = frontEpochs.max().map { UInt64(header.epoch) == UInt64($0) + 1 } ?? false
+        guard frontEpochs.isEmpty || frontEpochs.contains(header.epoch) || isNextEpoch else {
             return refuse(
                 identity, header.jobID, .unknownEpoch,
                 "key epoch \(header.epoch) is not held by the front stage (it holds \(frontEpochs.sorted())); fetch a fresh manifest")
@@ -306,34 +310,45 @@ public struct GatewayCore: Sendable {
 
     /// Sends a unit to the least-loaded live replica of its role that holds its epoch, or queues it.
     private mutating func dispatch(_ id: JobID) -> [GatewayAction] {
-        guard var unit = units[id] else { return [] }
+        if let sent = place(id) { return [sent] }
+        if let unit = units[id] {
+            let role = configuration.roles[unit.roleIndex]
+            if !(waiting[role]?.contains(id) ?? false) { waiting[role, default: []].append(id) }
+        }
+        return []
+    }
+
+    /// Assigns a unit to a replica with room that holds its epoch; `nil` if there is none.
+    private mutating func place(_ id: JobID) -> GatewayAction? {
+        guard var unit = units[id] else { return nil }
         let role = configuration.roles[unit.roleIndex]
         let epoch = unit.message.header.epoch
         let candidates = replicas.values.filter {
             $0.announcement.role == role && $0.hasRoom && ($0.announcement.epochs.isEmpty || $0.announcement.epochs.contains(epoch))
         }
-        guard let chosen = candidates.min(by: { $0.load < $1.load }) else {
-            if !(waiting[role]?.contains(id) ?? false) { waiting[role, default: []].append(id) }
-            return []
-        }
+        guard let chosen = candidates.min(by: { $0.load < $1.load }) else { return nil }
         unit.assignedTo = chosen.identity
         unit.attempts += 1
         units[id] = unit
         replicas[chosen.identity]?.assigned.insert(id)
         replicas[chosen.identity]?.load += unit.size
-        return [.toReplica(identity: chosen.identity, frames: unit.message.frames)]
+        return .toReplica(identity: chosen.identity, frames: unit.message.frames)
     }
 
-    /// Dispatches queued units of `role` while its replicas have room.
+    /// Dispatches queued units of `role`, oldest first, while its replicas have room. A unit no
+    /// replica can take yet (its epoch not announced) keeps its place without holding up the rest.
     private mutating func pump(role: String) -> [GatewayAction] {
+        guard let queue = waiting[role], !queue.isEmpty else { return [] }
         var actions: [GatewayAction] = []
-        while let next = waiting[role]?.first {
-            guard replicas.values.contains(where: { $0.announcement.role == role && $0.hasRoom }) else { break }
-            waiting[role]?.removeFirst()
-            let sent = dispatch(next)
-            if sent.isEmpty { break }  // queued again: no replica holds its epoch
-            actions += sent
+        var remaining: [JobID] = []
+        for (index, id) in queue.enumerated() where units[id] != nil {
+            guard replicas.values.contains(where: { $0.announcement.role == role && $0.hasRoom }) else {
+                remaining += queue[index...].filter { units[$0] != nil }
+                break
+            }
+            if let sent = place(id) { actions.append(sent) } else { remaining.append(id) }
         }
+        waiting[role] = remaining
         return actions
     }
 

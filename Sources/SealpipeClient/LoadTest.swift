@@ -59,6 +59,11 @@ public struct LoadTestResult: Sendable, Codable {
     /// CPU time this load generator spent (sealing, opening, verifying, sending), warm-up
     /// included: divided by `totalSent`, the client's own cost per job.
     public var clientCPUSeconds: Double
+    /// Times the manifest was fetched again because the pipeline had moved to a new key epoch.
+    public var manifestRefreshes: Int
+    /// Jobs sent again after such a refresh: each counts once in `requests` and `results`, and
+    /// twice in `total_sent` (as the gateway counts them; its first try is an `unknown_epoch` error there).
+    public var resent: Int
     /// One point per second of the measured run.
     public var timeline: [TimelinePoint]
     /// Latency at each of a fixed set of percentiles, for the percentile chart.
@@ -90,6 +95,8 @@ public struct LoadTestResult: Sendable, Codable {
         case meanMilliseconds = "mean_ms"
         case totalSent = "total_sent"
         case clientCPUSeconds = "client_cpu_seconds"
+        case manifestRefreshes = "manifest_refreshes"
+        case resent
     }
 }
 
@@ -106,9 +113,14 @@ public final class LoadTester {
     }
 
     private let client: PipelineClient
+    private let refreshTarget: (() throws -> PipelineTarget)?
 
-    public init(target: PipelineTarget) throws {
+    /// `refreshTarget` fetches and verifies a fresh manifest; with it, a job refused for an
+    /// unknown key epoch (the pipeline rotated its keys mid-run) is sealed again to the new
+    /// epoch and resent once, as a real client would, instead of counting as an error.
+    public init(target: PipelineTarget, refreshTarget: (() throws -> PipelineTarget)? = nil) throws {
         client = try PipelineClient(target: target)
+        self.refreshTarget = refreshTarget
     }
 
     public func run(_ plan: LoadTestPlan, progress: (Progress) -> Void = { _ in }) throws -> LoadTestResult {
@@ -118,7 +130,7 @@ public final class LoadTester {
         let measuredFrom = start + plan.warmUp
         var histogram = Histogram<UInt64>(highestTrackableValue: 3_600_000_000, numberOfSignificantValueDigits: .three)
         var perSecond: [Int: Histogram<UInt64>] = [:]
-        var pending: [JobID: (job: PipelineClient.PendingJob, due: ContinuousClock.Instant, measured: Bool)] = [:]
+        var pending: [JobID: (job: PipelineClient.PendingJob, due: ContinuousClock.Instant, measured: Bool, body: Int, resent: Bool)] = [:]
         // The same jobs as the client reads them, kept alongside rather than rebuilt per answer.
         var pendingJobs: [JobID: PipelineClient.PendingJob] = [:]
         var errorsByCode: [String: Int] = [:]
@@ -137,14 +149,38 @@ public final class LoadTester {
         }
 
         func send(due: ContinuousClock.Instant) throws {
-            let body = plan.bodies[next % plan.bodies.count]
+            let body = next % plan.bodies.count
             next += 1
-            let job = try client.send(body, timeout: plan.jobTimeout)
+            let job = try client.send(plan.bodies[body], timeout: plan.jobTimeout)
             let measured = due >= measuredFrom
-            pending[job.id] = (job, due, measured)
+            pending[job.id] = (job, due, measured, body, false)
             pendingJobs[job.id] = job
             sentTotal += 1
             if measured { measuredSent += 1 }
+        }
+
+        /// After a key rotation: fetch the manifest again (at most once a second) and resend the
+        /// job under the new epoch, keeping its due time so the delay counts in its latency.
+        var lastRefresh: ContinuousClock.Instant?
+        var manifestRefreshes = 0
+        var resent = 0
+        func resendAfterRotation(_ id: JobID, _ answer: Result<[UInt8], ClientError>) throws -> Bool {
+            guard let refreshTarget, case .failure(let error) = answer, error.code == .unknownEpoch,
+                let entry = pending[id], !entry.resent
+            else { return false }
+            if lastRefresh.map({ clock.now - $0 >= .seconds(1) }) ?? true {
+                lastRefresh = clock.now
+                try client.retarget(refreshTarget())
+                manifestRefreshes += 1
+            }
+            pending[id] = nil
+            pendingJobs[id] = nil
+            let job = try client.send(plan.bodies[entry.body], timeout: plan.jobTimeout)
+            pending[job.id] = (job, entry.due, entry.measured, entry.body, true)
+            pendingJobs[job.id] = job
+            resent += 1
+            sentTotal += 1
+            return true
         }
 
         func complete(_ id: JobID, _ answer: Result<[UInt8], ClientError>, at now: ContinuousClock.Instant) {
@@ -193,9 +229,9 @@ public final class LoadTester {
             // Wait for answers until the next job is due (or briefly, to notice the end).
             let wait: Duration = sending && interval > .zero ? max(.microseconds(50), clock.now.duration(to: nextDue)) : .milliseconds(50)
             if let (id, answer) = try client.receive(pending: pendingJobs, timeout: wait) {
-                complete(id, answer, at: clock.now)
+                if try !resendAfterRotation(id, answer) { complete(id, answer, at: clock.now) }
                 while let (id, answer) = try client.receive(pending: pendingJobs, timeout: .zero) {
-                    complete(id, answer, at: clock.now)
+                    if try !resendAfterRotation(id, answer) { complete(id, answer, at: clock.now) }
                 }
             }
             // Jobs past their deadline (plus a grace for the error to arrive) count as timeouts.
@@ -236,7 +272,7 @@ public final class LoadTester {
             p99Milliseconds: ms(99), p999Milliseconds: ms(99.9),
             maxMilliseconds: histogram.totalCount == 0 ? 0 : Double(histogram.max) / 1000,
             meanMilliseconds: histogram.totalCount == 0 ? 0 : histogram.mean / 1000, totalSent: sentTotal,
-            clientCPUSeconds: ProcessMetrics.cpuSeconds() - cpuAtStart,
+            clientCPUSeconds: ProcessMetrics.cpuSeconds() - cpuAtStart, manifestRefreshes: manifestRefreshes, resent: resent,
             timeline: perSecond.keys.sorted().map { second in
                 let h = perSecond[second]!
                 return .init(

@@ -9,7 +9,7 @@ import ZeroMQ
 /// open its result. Jobs are pipelined: all are sent, then answers are matched by job id.
 /// Blocking and single-threaded (it owns a socket): use one per thread.
 public final class PipelineClient {
-    public let target: PipelineTarget
+    public private(set) var target: PipelineTarget
     private let context: ZMQContext
     private let socket: Socket
 
@@ -20,6 +20,17 @@ public final class PipelineClient {
         try socket.setSendHighWaterMark(100_000)
         try socket.setReceiveHighWaterMark(100_000)
         try socket.connect(target.frontEndpoint)
+    }
+
+    /// Seals later jobs to `newTarget`'s keys (a fresh manifest after a key rotation). Results
+    /// are checked against the target's result signer, which a rotation does not change: role
+    /// signing keys outlive key epochs.
+    public func retarget(_ newTarget: PipelineTarget) throws {
+        if newTarget.frontEndpoint != target.frontEndpoint {
+            try socket.disconnect(target.frontEndpoint)
+            try socket.connect(newTarget.frontEndpoint)
+        }
+        target = newTarget
     }
 
     /// A job in flight: what is needed to open and check its answer.

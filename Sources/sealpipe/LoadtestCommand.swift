@@ -39,7 +39,7 @@ struct LoadtestCommand: AsyncParsableCommand {
         help: """
             Write the figures as JSON to this file: throughput_per_s, p50_ms, p90_ms, p99_ms, p99_9_ms, max_ms, \
             mean_ms, requests, results, errors, errors_by_code, duration_s, total_sent, client_cpu_seconds, \
-            timeline, percentiles.
+            manifest_refreshes, resent, timeline, percentiles.
             """)
     var json: String?
 
@@ -62,7 +62,8 @@ struct LoadtestCommand: AsyncParsableCommand {
     func run() async throws {
         let pipelineTarget = try target.resolveTarget()
         let bodies = try loadBodies()
-        let tester = try LoadTester(target: pipelineTarget)
+        let location = target
+        let tester = try LoadTester(target: pipelineTarget, refreshTarget: { try location.resolveTarget() })
         let jobTimeout = Duration.milliseconds(Int64(target.timeout * 1000))
         let result: LoadTestResult
         if sweep {
@@ -165,6 +166,9 @@ struct LoadtestCommand: AsyncParsableCommand {
             format: "%@: %d requests, %d results, %d errors in %.1f s — %.1f jobs/s; latency p50 %.2f, p90 %.2f, p99 %.2f, p99.9 %.2f, max %.2f ms",
             result.mode, result.requests, result.results, result.errors, result.durationSeconds, result.throughputPerSecond,
             result.p50Milliseconds, result.p90Milliseconds, result.p99Milliseconds, result.p999Milliseconds, result.maxMilliseconds)
+        if result.manifestRefreshes > 0 {
+            text += "\nkey rotation: fetched the manifest again \(result.manifestRefreshes) time(s), resent \(result.resent) job(s)"
+        }
         if !result.errorsByCode.isEmpty {
             text += "\nerrors by code: " + result.errorsByCode.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ", ")
         }

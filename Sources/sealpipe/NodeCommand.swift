@@ -63,7 +63,7 @@ struct NodeCommand: AsyncParsableCommand {
                     labels: ["role": role, "replica": String(replica)])
                 return exposition.text
             },
-            status: { runtime.snapshot.statusJSON(role: role, replica: replica, epochs: keys.epochs) })
+            status: { runtime.snapshot.statusJSON(role: role, replica: replica, epochs: runtime.epochs) })
         SignalTrap.onTerminate { _ in runtime.drain() }
         let rotation = Task {
             try await KeyRotation.keepCurrent(

@@ -32,7 +32,9 @@ final class LaunchedPipeline: @unchecked Sendable {
     private var readyLine: [String: String]?
     private let ready = DispatchSemaphore(value: 0)
 
-    init(topology: String, timeout: TimeInterval = 120) throws {
+    /// Launches `Topologies/<topology>`, or — given `contents` — a topology file of that name
+    /// written into the working directory.
+    init(topology: String, contents: String? = nil, timeout: TimeInterval = 120) throws {
         workingDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("sealpipe-e2e-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: workingDirectory.appendingPathComponent("models"), withIntermediateDirectories: true)
         try FileManager.default.createSymbolicLink(
@@ -44,7 +46,10 @@ final class LaunchedPipeline: @unchecked Sendable {
         signal(SIGPIPE, SIG_IGN)
         process = Process()
         process.executableURL = Self.binary
-        process.arguments = ["launch", "Topologies/\(topology)"]
+        if let contents {
+            try contents.write(to: workingDirectory.appendingPathComponent(topology), atomically: true, encoding: .utf8)
+        }
+        process.arguments = ["launch", contents == nil ? "Topologies/\(topology)" : topology]
         process.currentDirectoryURL = workingDirectory
         var environment = ProcessInfo.processInfo.environment
         environment["SEALPIPE_LOG_LEVEL"] = "warning"

@@ -275,6 +275,42 @@ struct GatewayCoreTests {
         #expect(core.queueDepths["preprocessor"] == 0)
     }
 
+    @Test func aJobSealedToTheNextEpochWaitsForTheFrontReplicasToRotate() throws {
+        var core = makeCore()
+        let (pre, _) = announce(&core, role: "preprocessor", replica: 0, epochs: [1])
+        let ahead = JobID.random()
+        let current = JobID.random()
+        // The broker rotated; this client's fresh manifest says epoch 2, the replica is still on 1.
+        #expect(submit(&core, id: ahead, epoch: 2).isEmpty)
+        #expect(core.queueDepths["preprocessor"] == 1)
+        // A job under the replica's epoch does not wait behind it.
+        #expect(sent(submit(&core, id: current, epoch: 1)).map(\.identity) == [pre])
+        #expect(try clientError(submit(&core, id: .random(), epoch: 3)).0 == .unknownEpoch)
+        // The replica attests again and announces both epochs: the waiting job goes out.
+        let (_, released) = announce(&core, role: "preprocessor", replica: 0, epochs: [2, 1])
+        #expect(sent(released).map { $0.message.header.jobID } == [ahead])
+        #expect(core.queueDepths["preprocessor"] == 0)
+        // Once the old epoch's grace is over, jobs under it are refused.
+        _ = announce(&core, role: "preprocessor", replica: 0, epochs: [2])
+        #expect(try clientError(submit(&core, id: .random(), epoch: 1)).0 == .unknownEpoch)
+    }
+
+    @Test func aQueuedUnitNoReplicaCanTakeYetDoesNotHoldUpTheOthers() throws {
+        var core = makeCore()
+        let (pre, _) = announce(&core, role: "preprocessor", replica: 0, capacity: 1, epochs: [1])
+        let first = JobID.random()
+        #expect(sent(submit(&core, id: first, epoch: 1)).count == 1)
+        let ahead = JobID.random()
+        let behind = JobID.random()
+        _ = submit(&core, id: ahead, epoch: 2)
+        _ = submit(&core, id: behind, epoch: 1)
+        #expect(core.queueDepths["preprocessor"] == 2)
+        // Room frees up: the epoch-1 job goes, the epoch-2 job keeps waiting at the head.
+        let freed = bundle(&core, from: pre, jobs: [first])
+        #expect(sent(freed).filter { $0.identity == pre }.map { $0.message.header.jobID } == [behind])
+        #expect(core.queueDepths["preprocessor"] == 1)
+    }
+
     @Test func badRequestsGetClearErrorsAndTheGatewayKeepsServing() throws {
         var core = makeCore(maxInFlight: 2, maxPayload: 16)
         _ = announce(&core, role: "preprocessor", replica: 0, epochs: [5])

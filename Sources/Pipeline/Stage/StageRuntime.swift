@@ -47,6 +47,9 @@ public final class StageRuntime: Sendable {
 
     public var role: String { keys.withLock { $0.role } }
 
+    /// Key epochs the stage can open now (they change as keys rotate).
+    public var epochs: [UInt32] { keys.withLock { $0.epochs } }
+
     /// The current counters.
     public var snapshot: StageCounters { counters.withLock { $0 } }
 
@@ -98,6 +101,14 @@ public final class StageRuntime: Sendable {
                 queue.close()
                 if queue.count == 0 { break }
             }
+            // New keys (a rotation, or the end of a grace period): open with them from now on and
+            // tell the gateway at once, since it routes each hop only to replicas holding its epoch.
+            let current = keys.withLock { $0 }
+            if current.epochs != receiver.keys.epochs {
+                receiver.update(keys: current)
+                try announce(.heartbeat, on: gateway, epochs: receiver.keys.epochs)
+                nextHeartbeat = .now + settings.heartbeatInterval
+            }
             let ready = try poller.poll(timeout: .milliseconds(50))
             if ready[1].contains(.readable) {
                 while let frames = try outbox.receiveIfReady() {
@@ -105,8 +116,6 @@ public final class StageRuntime: Sendable {
                 }
             }
             if ready[0].contains(.readable) {
-                let current = keys.withLock { $0 }
-                if current.epochs != receiver.keys.epochs { receiver.update(keys: current) }
                 for _ in 0..<256 {
                     guard let frames = try gateway.receiveIfReady() else { break }
                     handleIncoming(frames, receiver: &receiver, queue: queue, gateway: gateway)
