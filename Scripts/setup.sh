@@ -3,7 +3,7 @@
 # it installs only what is missing.
 set -euo pipefail
 
-debian_packages=(libzmq3-dev libsodium-dev libopenblas-dev pkg-config tcpdump prometheus)
+debian_packages=(libzmq3-dev libsodium-dev libopenblas-dev pkg-config tcpdump prometheus iproute2)
 python_packages=("pyzmq==27.3.0" "PyNaCl==1.6.2")
 
 log() { printf '[setup] %s\n' "$*"; }

@@ -27,29 +27,48 @@ final class LaunchedPipeline: @unchecked Sendable {
 
     let workingDirectory: URL
     let process: Process
+    /// Whether this launch made the working directory (and so removes it).
+    private let ownsWorkingDirectory: Bool
     private let lock = NSLock()
     private var lines: [String] = []
     private var readyLine: [String: String]?
     private let ready = DispatchSemaphore(value: 0)
 
     /// Launches `Topologies/<topology>`, or — given `contents` — a topology file of that name
-    /// written into the working directory.
-    init(topology: String, contents: String? = nil, timeout: TimeInterval = 120) throws {
-        workingDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("sealpipe-e2e-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: workingDirectory.appendingPathComponent("models"), withIntermediateDirectories: true)
-        try FileManager.default.createSymbolicLink(
-            at: workingDirectory.appendingPathComponent("models/all-MiniLM-L6-v2"), withDestinationURL: Self.modelDirectory)
-        try FileManager.default.createSymbolicLink(
-            at: workingDirectory.appendingPathComponent("Topologies"),
-            withDestinationURL: Self.repositoryRoot.appendingPathComponent("Topologies"))
+    /// written into the working directory. `host` starts only that host's share; `namespace`
+    /// runs the launcher inside that network namespace (`ip netns exec`); `sharing` launches in
+    /// another launch's working directory, as hosts of one pipeline share its files here.
+    init(
+        topology: String, contents: String? = nil, host: String? = nil, namespace: String? = nil, sharing: LaunchedPipeline? = nil,
+        timeout: TimeInterval = 120
+    ) throws {
+        if let sharing {
+            workingDirectory = sharing.workingDirectory
+            ownsWorkingDirectory = false
+        } else {
+            workingDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("sealpipe-e2e-\(UUID().uuidString)")
+            ownsWorkingDirectory = true
+            try FileManager.default.createDirectory(at: workingDirectory.appendingPathComponent("models"), withIntermediateDirectories: true)
+            try FileManager.default.createSymbolicLink(
+                at: workingDirectory.appendingPathComponent("models/all-MiniLM-L6-v2"), withDestinationURL: Self.modelDirectory)
+            try FileManager.default.createSymbolicLink(
+                at: workingDirectory.appendingPathComponent("Topologies"),
+                withDestinationURL: Self.repositoryRoot.appendingPathComponent("Topologies"))
+        }
         // A child that exits before reading its input must fail its test, not kill the test process.
         signal(SIGPIPE, SIG_IGN)
         process = Process()
-        process.executableURL = Self.binary
         if let contents {
             try contents.write(to: workingDirectory.appendingPathComponent(topology), atomically: true, encoding: .utf8)
         }
-        process.arguments = ["launch", contents == nil ? "Topologies/\(topology)" : topology]
+        let launch = ["launch", contents == nil ? "Topologies/\(topology)" : topology] + (host.map { ["--host", $0] } ?? [])
+        if let namespace {
+            process.executableURL = NetworkNamespaces.ip
+            process.arguments = ["netns", "exec", namespace, Self.binary.path] + launch
+        } else {
+            process.executableURL = Self.binary
+            process.arguments = launch
+        }
         process.currentDirectoryURL = workingDirectory
         var environment = ProcessInfo.processInfo.environment
         environment["SEALPIPE_LOG_LEVEL"] = "warning"
@@ -144,7 +163,7 @@ final class LaunchedPipeline: @unchecked Sendable {
 
     deinit {
         stop()
-        try? FileManager.default.removeItem(at: workingDirectory)
+        if ownsWorkingDirectory { try? FileManager.default.removeItem(at: workingDirectory) }
     }
 }
 

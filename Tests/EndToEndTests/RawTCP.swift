@@ -24,7 +24,7 @@ enum RawTCP {
 
 /// A service's `/status` JSON from its metrics endpoint.
 enum HTTPStatus {
-    static func fetch(port: Int) throws -> String {
-        try HTTPGet.fetch(host: "127.0.0.1", port: port, path: "/status")
+    static func fetch(host: String = "127.0.0.1", port: Int) throws -> String {
+        try HTTPGet.fetch(host: host, port: port, path: "/status")
     }
 }
