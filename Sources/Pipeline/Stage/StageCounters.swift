@@ -3,7 +3,12 @@ public import Observability
 
 /// What a stage replica has done; read by metrics and `sealpipe status`.
 public struct StageCounters: Sendable {
+    /// Jobs received: those in accepted hops, and one for each refused hop (whose contents are
+    /// not to be trusted).
     public var received = 0
+    /// Hops (messages) received, accepted or not: a bundle is one hop of many jobs.
+    public var hopsReceived = 0
+    /// Jobs computed and sent on (in a bundle, or as a result).
     public var processed = 0
     public var failed = 0
     /// Refused hops by the check that failed (sender, open, replay, deadline, …).
@@ -22,8 +27,10 @@ public struct StageCounters: Sendable {
     /// The Prometheus exposition of these counters, labelled with the role and replica.
     public func exposition(role: String, replica: Int, into exposition: inout PrometheusExposition) {
         let labels = ["role": role, "replica": String(replica)]
-        exposition.counter("sealpipe_stage_received_total", "Hops received by the stage.", Double(received), labels: labels)
-        exposition.counter("sealpipe_stage_processed_total", "Hops processed and forwarded.", Double(processed), labels: labels)
+        exposition.counter(
+            "sealpipe_stage_received_total", "Jobs received by the stage (a refused hop counts as one).", Double(received), labels: labels)
+        exposition.counter("sealpipe_stage_hops_received_total", "Hops (messages) received; a bundle carries many jobs.", Double(hopsReceived), labels: labels)
+        exposition.counter("sealpipe_stage_processed_total", "Jobs computed and sent on.", Double(processed), labels: labels)
         exposition.counter("sealpipe_stage_failed_total", "Inputs the workload could not process.", Double(failed), labels: labels)
         for (check, count) in rejected.sorted(by: { $0.key < $1.key }) {
             exposition.counter(
@@ -32,11 +39,11 @@ public struct StageCounters: Sendable {
         }
         exposition.counter("sealpipe_stage_opens_total", "Sealed boxes opened.", Double(opens), labels: labels)
         exposition.counter("sealpipe_stage_seals_total", "Sealed boxes made.", Double(seals), labels: labels)
-        exposition.gauge("sealpipe_stage_queue_depth", "Hops waiting for the compute thread.", Double(queueDepth), labels: labels)
-        exposition.gauge("sealpipe_stage_capacity", "Hops the replica accepts at once.", Double(capacity), labels: labels)
+        exposition.gauge("sealpipe_stage_queue_depth", "Jobs waiting for the compute thread.", Double(queueDepth), labels: labels)
+        exposition.gauge("sealpipe_stage_capacity", "Jobs the replica holds at once (announced to the gateway).", Double(capacity), labels: labels)
         exposition.histogram("sealpipe_stage_batch_size", "Inputs per computed batch.", batchSizes, labels: labels)
-        exposition.histogram("sealpipe_stage_open_seconds", "Time to verify and open one hop.", openSeconds, labels: labels)
-        exposition.histogram("sealpipe_stage_seal_seconds", "Time to seal and sign one output.", sealSeconds, labels: labels)
+        exposition.histogram("sealpipe_stage_open_seconds", "Time to check and open one hop (a request or a bundle).", openSeconds, labels: labels)
+        exposition.histogram("sealpipe_stage_seal_seconds", "Time to seal and sign one output (a bundle or a result).", sealSeconds, labels: labels)
         exposition.histogram("sealpipe_stage_compute_seconds", "Time to compute one batch.", computeSeconds, labels: labels)
     }
 }

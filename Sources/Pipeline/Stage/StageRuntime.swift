@@ -136,11 +136,12 @@ public final class StageRuntime: Sendable {
 
     private func handleIncoming(_ frames: [[UInt8]], receiver: inout HopReceiver, queue: BatchQueue<HopReceiver.Accepted>, gateway: Socket) {
         let started = ContinuousClock.now
-        counters.withLock { $0.received += 1 }
+        counters.withLock { $0.hopsReceived += 1 }
         switch receiver.receive(frames: frames, now: Self.nowMillis()) {
         case .success(let accepted):
             let elapsed = ContinuousClock.now - started
             counters.withLock {
+                $0.received += accepted.jobs.count
                 $0.opens += 1
                 $0.openSeconds.observe(elapsed.seconds)
             }
@@ -150,7 +151,10 @@ public final class StageRuntime: Sendable {
                 counters.withLock { $0.rejected["busy", default: 0] += 1 }
             }
         case .failure(let refusal):
-            counters.withLock { $0.rejected[refusal.check, default: 0] += 1 }
+            counters.withLock {
+                $0.received += 1
+                $0.rejected[refusal.check, default: 0] += 1
+            }
             logger.warning(
                 "hop refused", metadata: ["check": "\(refusal.check)", "job": "\(refusal.jobID?.description ?? "-")"])
             if let jobID = refusal.jobID {
