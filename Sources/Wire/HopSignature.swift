@@ -29,13 +29,7 @@ public enum HopSignature {
     public static func signedBytes(from sender: String, to receiver: String, header: MessageHeader, ciphertext: [UInt8])
         -> [UInt8]
     {
-        var writer = ByteWriter(capacity: domain.count + 64 + ciphertext.count)
-        writer.write(bytes: domain)
-        writer.writeShortString(sender)
-        writer.writeShortString(receiver)
-        writer.write(bytes: header.jobID.bytes)
-        writer.write(header.epoch)
-        writer.write(header.deadline)
+        var writer = prefix(domain, from: sender, to: receiver, header: header, extra: ciphertext.count)
         writer.write(bytes: ciphertext)
         return writer.bytes
     }
@@ -45,15 +39,23 @@ public enum HopSignature {
         from sender: String, to receiver: String, header: MessageHeader, table: [UInt8], sealedBox: [UInt8]
     ) -> [UInt8]? {
         guard sealedBox.count >= boxCommitmentByteCount else { return nil }
-        var writer = ByteWriter(capacity: bundleDomain.count + 96 + table.count)
-        writer.write(bytes: bundleDomain)
+        var writer = prefix(bundleDomain, from: sender, to: receiver, header: header, extra: 4 + table.count + boxCommitmentByteCount)
+        writer.writeLengthPrefixed(table)
+        writer.write(bytes: sealedBox.prefix(boxCommitmentByteCount))
+        return writer.bytes
+    }
+
+    /// What both kinds of signature start with: domain, both roles, the id, epoch and deadline.
+    private static func prefix(_ domain: [UInt8], from sender: String, to receiver: String, header: MessageHeader, extra: Int)
+        -> ByteWriter
+    {
+        var writer = ByteWriter(capacity: domain.count + 64 + extra)
+        writer.write(bytes: domain)
         writer.writeShortString(sender)
         writer.writeShortString(receiver)
         writer.write(bytes: header.jobID.bytes)
         writer.write(header.epoch)
         writer.write(header.deadline)
-        writer.writeLengthPrefixed(table)
-        writer.write(bytes: sealedBox.prefix(boxCommitmentByteCount))
-        return writer.bytes
+        return writer
     }
 }
