@@ -170,7 +170,10 @@ public final class LoadTester {
             else { return false }
             if lastRefresh.map({ clock.now - $0 >= .seconds(1) }) ?? true {
                 lastRefresh = clock.now
-                try client.retarget(refreshTarget())
+                // No fresh manifest (the broker unreachable, or it failed verification): the
+                // job counts as the error it got, and the run goes on.
+                guard let fresh = try? refreshTarget() else { return false }
+                try client.retarget(fresh)
                 manifestRefreshes += 1
             }
             pending[id] = nil

@@ -6,9 +6,9 @@ import ZeroMQ
 
 /// One stage replica at run time: receives sealed hops from the gateway, checks and opens them
 /// on its I/O thread, computes them in batches on its compute thread, seals and signs each
-/// batch's outputs to the next role as one bundle, and sends it back. The last stage seals each job's result to its
-/// client instead. Announces itself and beats its heart so the gateway balances load by
-/// readiness and notices if it dies.
+/// batch's outputs to the next role as one bundle, and sends it back. The last stage seals
+/// each job's result to its client instead. Announces itself and beats its heart so the
+/// gateway balances load by readiness and notices if it dies.
 public final class StageRuntime: Sendable {
     public struct Settings: Sendable {
         public var replica: Int
@@ -171,8 +171,13 @@ public final class StageRuntime: Sendable {
             if hops.isEmpty { return }
             let jobs = hops.flatMap(\.jobs)
             let started = ContinuousClock.now
-            let outcomes = workload.process(jobs.map(\.body))
+            var outcomes = workload.process(jobs.map(\.body))
             let computed = ContinuousClock.now - started
+            if outcomes.count != jobs.count {
+                // A workload that breaks its contract fails the batch; it does not take the stage down.
+                logger.error("workload returned \(outcomes.count) outcomes for \(jobs.count) inputs")
+                outcomes = Array(repeating: .failure("the stage's workload failed"), count: jobs.count)
+            }
             var output = StageOutput(sender: HopSender(keys: keys.withLock { $0 }))
             var offset = 0
             for hop in hops {
