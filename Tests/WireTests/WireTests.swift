@@ -181,6 +181,13 @@ struct WireTests {
         #expect(!base.starts(with: HopSignature.domain))
     }
 
+    @Test func randomJobIDsAreSixteenBytesAndDistinct() {
+        let ids = (0..<1000).map { _ in JobID.random() }
+        #expect(ids.allSatisfy { $0.bytes.count == 16 })
+        #expect(Set(ids).count == ids.count)
+        #expect(Set(ids.flatMap(\.bytes)).count > 200, "every byte position draws from the whole range")
+    }
+
     @Test func errorCodesAreStable() {
         #expect(ErrorCode.allCases.map(\.rawValue) == Array(1...13))
         #expect(Set(ErrorCode.allCases.map(\.name)).count == ErrorCode.allCases.count)
