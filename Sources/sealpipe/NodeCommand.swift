@@ -50,6 +50,7 @@ struct NodeCommand: AsyncParsableCommand {
                 replica: replica, gatewayEndpoint: topology.backendEndpoint.description, maxBatch: stage.maxBatch,
                 maxDelay: stage.maxDelay, capacity: stage.queue, heartbeatInterval: topology.gateway.heartbeatInterval),
             logger: logger)
+        runtime.recordAttestation(seconds: attestation.secondsValue)
         let address = stage.metrics(replica: replica)
         let role = self.role
         let replica = self.replica
@@ -58,9 +59,6 @@ struct NodeCommand: AsyncParsableCommand {
             metrics: {
                 var exposition = PrometheusExposition()
                 runtime.snapshot.exposition(role: role, replica: replica, into: &exposition)
-                exposition.gauge(
-                    "sealpipe_stage_attestation_seconds", "Time from asking for a nonce to holding the keys.", attestation.secondsValue,
-                    labels: ["role": role, "replica": String(replica)])
                 return exposition.text
             },
             status: { runtime.snapshot.statusJSON(role: role, replica: replica, epochs: runtime.epochs) })

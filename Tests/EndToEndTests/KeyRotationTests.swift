@@ -1,4 +1,5 @@
 import Foundation
+import Observability
 import Testing
 
 extension EndToEndTests {
@@ -43,6 +44,11 @@ extension EndToEndTests {
             #expect((epochs.max() ?? 0) >= 3, "stage on port \(port) holds epochs \(epochs)")
             #expect(epochs.count <= 2 && (epochs.count == 1 || epochs.max()! - epochs.min()! == 1))
         }
+        // Each stage attested again at every rotation, and its metrics say so.
+        let metrics = try HTTPGet.fetch(host: "127.0.0.1", port: 9442, path: "/metrics")
+        let attestations = metrics.split(separator: "\n").first { $0.hasPrefix("sealpipe_stage_attestations_total{") }
+        #expect(attestations.flatMap { Double($0.split(separator: " ").last ?? "") }.map { $0 >= 3 } == true)
+
         // The gateway refused only the jobs the client then resent.
         let gateway = try #require(try JSONSerialization.jsonObject(with: Data(HTTPStatus.fetch(port: 9441).utf8)) as? [String: Any])
         let errors = gateway["errors"] as? [String: Int] ?? [:]

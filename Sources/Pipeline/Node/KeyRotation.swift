@@ -40,7 +40,10 @@ public enum KeyRotation {
             }
             if rotation > now { try await Task.sleep(for: .milliseconds(Int64(rotation - now))) }
             do {
+                let started = ContinuousClock.now
                 let next = try await StageNode.attest(topology: topology, role: role, platformKey: platformKey, context: context, logger: logger)
+                let (seconds, attoseconds) = (ContinuousClock.now - started).components
+                runtime.recordAttestation(seconds: Double(seconds) + Double(attoseconds) / 1e18)
                 if next.schedule.epoch <= bundle.schedule.epoch {
                     try await Task.sleep(for: .milliseconds(retryMilliseconds))
                     continue

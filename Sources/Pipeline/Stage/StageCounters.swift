@@ -21,6 +21,10 @@ public struct StageCounters: Sendable {
     public var computeSeconds = BucketHistogram.durations()
     public var queueDepth = 0
     public var capacity = 0
+    /// Attestations that released keys to this replica (at start, then one per key epoch).
+    public var attestations = 0
+    /// How long the latest one took, from asking for a nonce to holding the keys.
+    public var lastAttestationSeconds = 0.0
 
     public init() {}
 
@@ -45,6 +49,12 @@ public struct StageCounters: Sendable {
         exposition.histogram("sealpipe_stage_open_seconds", "Time to check and open one hop (a request or a bundle).", openSeconds, labels: labels)
         exposition.histogram("sealpipe_stage_seal_seconds", "Time to seal and sign one output (a bundle or a result).", sealSeconds, labels: labels)
         exposition.histogram("sealpipe_stage_compute_seconds", "Time to compute one batch.", computeSeconds, labels: labels)
+        exposition.counter(
+            "sealpipe_stage_attestations_total", "Attestations that released keys (at start, then one per key epoch).",
+            Double(attestations), labels: labels)
+        exposition.gauge(
+            "sealpipe_stage_attestation_seconds", "Time the latest attestation took, from asking for a nonce to holding the keys.",
+            lastAttestationSeconds, labels: labels)
     }
 }
 

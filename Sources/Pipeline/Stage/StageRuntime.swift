@@ -58,6 +58,14 @@ public final class StageRuntime: Sendable {
         keys.withLock { $0 = newKeys }
     }
 
+    /// Records an attestation that released keys, and how long it took.
+    public func recordAttestation(seconds: Double) {
+        counters.withLock {
+            $0.attestations += 1
+            $0.lastAttestationSeconds = seconds
+        }
+    }
+
     /// Finish what is queued, then return from `run`.
     public func drain() {
         stopRequested.store(true, ordering: .relaxed)
