@@ -109,16 +109,7 @@ public struct GatewayCore: Sendable {
         guard !isDraining else { return refuse(identity, header.jobID, .shuttingDown) }
         guard jobs[header.jobID] == nil, units[header.jobID] == nil else { return refuse(identity, header.jobID, .duplicateJob) }
         guard jobs.count < configuration.maxInFlight else { return refuse(identity, header.jobID, .busy) }
-        let frontEpochs = knownEpochs(of: configuration.roles[0])
-        // A client whose manifest was fetched just after a rotation is one epoch ahead of the
-        // front replicas for the moment they take to attest again: its job waits for them (at
-        // most until its deadline). Older epochs, or ones further ahead, are refused.
-        let isNextEpoch = frontEpochs.max().map { UInt64(header.epoch) == UInt64($0) + 1 } ?? false
-        guard frontEpochs.isEmpty || frontEpochs.contains(header.epoch) || isNextEpoch else {
-            return refuse(
-                identity, header.jobID, .unknownEpoch,
-                "key epoch \(header.epoch) is not held by the front stage (it holds \(frontEpochs.sorted())); fetch a fresh manifest")
-        }
+        if let reason = frontEpochProblem(header.epoch) { return refuse(identity, header.jobID, .unknownEpoch, reason) }
 
         let requested = header.deadline == 0 ? configuration.defaultDeadline : .milliseconds(Int64(clamping: header.deadline))
         let timeout = min(requested, configuration.maxDeadline)
@@ -193,7 +184,8 @@ public struct GatewayCore: Sendable {
         } else {
             replicas[identity] = Replica(identity: identity, announcement: announcement, lastSeen: now)
         }
-        return pump(role: announcement.role)
+        let stale = announcement.role == configuration.roles[0] ? refuseStaleRequests() : []
+        return stale + pump(role: announcement.role)
     }
 
     private mutating func bury(_ identity: [UInt8]) -> [GatewayAction] {
@@ -219,6 +211,32 @@ public struct GatewayCore: Sendable {
 
     private func knownEpochs(of role: String) -> Set<UInt32> {
         Set(replicas.values.filter { $0.announcement.role == role }.flatMap(\.announcement.epochs))
+    }
+
+    /// Why a request sealed under `epoch` cannot be served, or nil. A client whose manifest was
+    /// fetched just after a rotation is one epoch ahead of the front replicas for the moment they
+    /// take to attest again: its job waits for them (at most until its deadline). Older epochs,
+    /// or ones further ahead, are refused. With no front replica known yet, any epoch waits.
+    private func frontEpochProblem(_ epoch: UInt32) -> String? {
+        let held = knownEpochs(of: configuration.roles[0])
+        let isNext = held.max().map { UInt64(epoch) == UInt64($0) + 1 } ?? false
+        guard held.isEmpty || held.contains(epoch) || isNext else {
+            return "key epoch \(epoch) is not held by the front stage (it holds \(held.sorted())); fetch a fresh manifest"
+        }
+        return nil
+    }
+
+    /// After the front replicas announced their epochs: requests waiting under an epoch they
+    /// will not hold end now with `unknownEpoch`, not at their deadline.
+    private mutating func refuseStaleRequests() -> [GatewayAction] {
+        var actions: [GatewayAction] = []
+        for id in waiting[configuration.roles[0]] ?? [] {
+            guard let unit = units[id], unit.roleIndex == 0, let reason = frontEpochProblem(unit.message.header.epoch) else { continue }
+            for job in unit.jobs {
+                actions += end(job, with: PipelineMessage.error(.unknownEpoch, jobID: job, message: reason), code: .unknownEpoch)
+            }
+        }
+        return actions
     }
 
     // MARK: Jobs

@@ -65,7 +65,12 @@ public final class PipelineClient {
     }
 
     /// Sends every body, waits for every answer (bounded by `timeout` overall), in input order.
-    public func submit(_ bodies: [[UInt8]], timeout: Duration = .seconds(60)) throws -> [Result<[UInt8], ClientError>] {
+    /// `refreshTarget`, if given, fetches a fresh verified target: jobs refused for an unknown
+    /// key epoch (the pipeline rotated its keys meanwhile) are then sealed to the new epoch and
+    /// sent once more.
+    public func submit(
+        _ bodies: [[UInt8]], timeout: Duration = .seconds(60), refreshTarget: (() throws -> PipelineTarget)? = nil
+    ) throws -> [Result<[UInt8], ClientError>] {
         var pending: [JobID: PendingJob] = [:]
         var order: [JobID] = []
         for body in bodies {
@@ -74,12 +79,29 @@ public final class PipelineClient {
             order.append(job.id)
         }
         var answers: [JobID: Result<[UInt8], ClientError>] = [:]
-        let deadline = ContinuousClock.now + timeout + .seconds(1)
+        var deadline = ContinuousClock.now + timeout + .seconds(1)
+        // Jobs sent again under a fresh manifest: the original id (kept for the order) by the new one.
+        var resentFor: [JobID: JobID] = [:]
+        var refreshed = false
         while answers.count < order.count {
             let remaining = ContinuousClock.now.duration(to: deadline)
             guard remaining > .zero, let (id, answer) = try receive(pending: pending, timeout: remaining) else { break }
-            answers[id] = answer
             pending[id] = nil
+            let original = resentFor[id] ?? id
+            if case .failure(let error) = answer, error.code == .unknownEpoch, resentFor[id] == nil, let refreshTarget {
+                if !refreshed {
+                    refreshed = true
+                    if let fresh = try? refreshTarget() { try retarget(fresh) }
+                }
+                if let index = order.firstIndex(of: original) {
+                    let job = try send(bodies[index], timeout: timeout)
+                    pending[job.id] = job
+                    resentFor[job.id] = original
+                    deadline = max(deadline, ContinuousClock.now + timeout + .seconds(1))
+                    continue
+                }
+            }
+            answers[original] = answer
         }
         return order.map { answers[$0] ?? .failure(.timedOut) }
     }

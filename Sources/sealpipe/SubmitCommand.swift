@@ -29,6 +29,12 @@ struct SubmitCommand: AsyncParsableCommand {
     @Argument(help: "Texts to embed; their cosine similarities are printed.")
     var texts: [String] = []
 
+    /// A fresh verified target, for jobs refused because the pipeline's keys rotated meanwhile.
+    var refresh: () throws -> PipelineTarget {
+        let location = location
+        return { try location.resolveTarget() }
+    }
+
     func run() async throws {
         let target = try location.resolveTarget()
         let client = try PipelineClient(target: target)
@@ -37,7 +43,7 @@ struct SubmitCommand: AsyncParsableCommand {
             let failures = try embedLines(client: client, timeout: jobTimeout)
             if failures > 0 { throw ExitCode(1) }
         } else {
-            let answers = try client.submit(texts.map { Array($0.utf8) }, timeout: jobTimeout)
+            let answers = try client.submit(texts.map { Array($0.utf8) }, timeout: jobTimeout, refreshTarget: refresh)
             var vectors: [[Float]] = []
             for (index, answer) in answers.enumerated() {
                 switch answer {
@@ -66,7 +72,7 @@ struct SubmitCommand: AsyncParsableCommand {
         var window: [(line: Int, text: Result<String, JSONLinesEmbedder.LineError>)] = []
         func flush() throws {
             let texts = window.compactMap { try? $0.text.get() }
-            var answers = try client.submit(texts.map { Array($0.utf8) }, timeout: timeout).makeIterator()
+            var answers = try client.submit(texts.map { Array($0.utf8) }, timeout: timeout, refreshTarget: refresh).makeIterator()
             for entry in window {
                 switch entry.text {
                 case .failure(let error):

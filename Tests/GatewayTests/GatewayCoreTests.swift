@@ -295,6 +295,20 @@ struct GatewayCoreTests {
         #expect(try clientError(submit(&core, id: .random(), epoch: 1)).0 == .unknownEpoch)
     }
 
+    @Test func requestsTakenBeforeAnyFrontReplicaEndOnceTheirEpochTurnsOutStale() throws {
+        var core = makeCore()
+        let stale = JobID.random()
+        let next = JobID.random()
+        // No front replica known yet: any epoch waits.
+        #expect(submit(&core, id: stale, epoch: 7).isEmpty)
+        #expect(submit(&core, id: next, epoch: 2).isEmpty)
+        let (_, actions) = announce(&core, role: "preprocessor", replica: 0, epochs: [1])
+        #expect(toClients(actions)[stale]?.header.code == ErrorCode.unknownEpoch.rawValue)
+        #expect(toClients(actions)[next] == nil)
+        #expect(core.queueDepths["preprocessor"] == 1)
+        #expect(core.jobsInFlight == 1)
+    }
+
     @Test func aQueuedUnitNoReplicaCanTakeYetDoesNotHoldUpTheOthers() throws {
         var core = makeCore()
         let (pre, _) = announce(&core, role: "preprocessor", replica: 0, capacity: 1, epochs: [1])

@@ -108,6 +108,30 @@ struct InProcessPipelineTests {
         #expect(harness.stages.map { $0.snapshot.processed } == [50, 50, 50])
     }
 
+    @Test func jobsRefusedForAStaleEpochAreResentUnderAFreshTarget() throws {
+        let harness = try Harness()
+        defer { harness.shutDown() }
+        // A client whose manifest is from an epoch the front stage no longer holds.
+        var stale = harness.target
+        stale.epoch = 7
+        stale.frontKey = BoxKeyPair.generate().publicKey
+        let client = try PipelineClient(target: stale)
+        let refreshed = Mutex2(0)
+        let bodies = (0..<5).map { Array("job \($0)".utf8) }
+        let answers = try client.submit(bodies, timeout: .seconds(10)) {
+            refreshed.set(refreshed.get() + 1)
+            return harness.target
+        }
+        #expect(answers.map { try? $0.get() } == bodies)
+        #expect(refreshed.get() == 1)
+        #expect(client.target.epoch == 1)
+        // Without a way to refresh, the same refusal is the answer.
+        let strict = try PipelineClient(target: stale)
+        let refused = try strict.submit([[1]], timeout: .seconds(10))
+        let code: ErrorCode? = refused.first.flatMap { if case .failure(let error) = $0 { error.code } else { nil } }
+        #expect(code == .unknownEpoch)
+    }
+
     @Test func aRequestSealedToTheWrongKeyEndsWithCouldNotOpen() throws {
         let harness = try Harness()
         defer { harness.shutDown() }
