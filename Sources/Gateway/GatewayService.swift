@@ -56,6 +56,9 @@ public final class GatewayService: Sendable {
         let poller = Poller()
         poller.add(front)
         poller.add(backend)
+        // Finding overdue jobs and silent replicas is a pass over every one of them: under load it
+        // runs once per tick interval, not once per burst of messages.
+        var lastHousekeeping = ContinuousClock.now - Self.tickInterval
         while true {
             if stopRequested.load(ordering: .relaxed) && !core.isDraining {
                 core.beginDraining()
@@ -79,7 +82,12 @@ public final class GatewayService: Sendable {
                     actions += core.replicaMessage(identity: frames[0], frames: Array(frames.dropFirst()), now: Self.nowMillis())
                 }
             }
-            actions += core.tick(now: Self.nowMillis())
+            let idle = !ready[0].contains(.readable) && !ready[1].contains(.readable)
+            let due = ContinuousClock.now - lastHousekeeping >= Self.tickInterval
+            if due || idle {
+                actions += core.tick(now: Self.nowMillis())
+                lastHousekeeping = .now
+            }
             for action in actions { perform(action, front: front, backend: backend) }
             publish(core)
         }
