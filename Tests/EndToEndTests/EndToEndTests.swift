@@ -18,12 +18,8 @@ struct EndToEndTests {
         #expect(pipeline.text.contains("front endpoint: tcp://127.0.0.1:5555"))
         #expect(pipeline.text.contains("manifest: sha256:"))
 
-        let swift = try pipeline.run(["submit", "--topology", "Topologies/minilm.yaml", "--input", "-"], input: input)
+        let (swift, python) = try pipeline.runBothClients(topology: "minilm.yaml", stateDirectory: "minilm", input: input)
         #expect(swift.status == 0)
-        let identity = try pipeline.brokerIdentity(stateDirectory: "minilm")
-        let python = try pipeline.run(
-            ["python3", LaunchedPipeline.repositoryRoot.appendingPathComponent("Scripts/client.py").path, "--kms-key", identity],
-            executable: URL(fileURLWithPath: "/usr/bin/env"), input: input)
         #expect(python.status == 0)
         let single = try pipeline.run(["embed", "--input", "-"], input: input)
         #expect(single.status == 0)
@@ -47,10 +43,8 @@ struct EndToEndTests {
 
     @Test func malformedOversizeWrongEpochAndGarbageGetErrorsAndServiceGoesOn() throws {
         let pipeline = try LaunchedPipeline(topology: "minilm.yaml")
-        let identity = try pipeline.brokerIdentity(stateDirectory: "minilm")
-        let manifest = try ManifestFetcher.fetch(from: "tcp://127.0.0.1:5550")
-        try ManifestFetcher.verify(manifest, pinnedBrokerKey: SigningPublicKey(bytes: Hex.decode(identity)!))
-        let target = try PipelineTarget(manifest: manifest, frontEndpoint: "tcp://127.0.0.1:5555")
+        let target = try pipeline.verifiedTarget(
+            stateDirectory: "minilm", keyBroker: "tcp://127.0.0.1:5550", front: "tcp://127.0.0.1:5555")
 
         let context = try ZMQContext()
         let raw = try context.socket(.dealer)
@@ -91,10 +85,8 @@ struct EndToEndTests {
 
     @Test func killingAWorkerReplicaUnderLoadLosesNoJobAndTheReplicaComesBack() throws {
         let pipeline = try LaunchedPipeline(topology: "minilm-replicas.yaml")
-        let identity = try pipeline.brokerIdentity(stateDirectory: "minilm-replicas")
-        let manifest = try ManifestFetcher.fetch(from: "tcp://127.0.0.1:5560")
-        try ManifestFetcher.verify(manifest, pinnedBrokerKey: SigningPublicKey(bytes: Hex.decode(identity)!))
-        let target = try PipelineTarget(manifest: manifest, frontEndpoint: "tcp://127.0.0.1:5565")
+        let target = try pipeline.verifiedTarget(
+            stateDirectory: "minilm-replicas", keyBroker: "tcp://127.0.0.1:5560", front: "tcp://127.0.0.1:5565")
         let client = try PipelineClient(target: target)
         let sentences = (0..<200).map { Array("Sentence number \($0) travels through a sealed pipeline of attested stages.".utf8) }
 

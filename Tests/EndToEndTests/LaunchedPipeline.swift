@@ -1,5 +1,8 @@
 import Foundation
+import SealpipeClient
+import Sodium
 import Testing
+import Trust
 
 /// The built `sealpipe` binary launched on a topology, in a fresh working directory (its own
 /// key broker state, keys and sealed weights), as an operator would run it.
@@ -145,6 +148,27 @@ final class LaunchedPipeline: @unchecked Sendable {
         }
         child.waitUntilExit()
         return (child.terminationStatus, String(decoding: collected.get(), as: UTF8.self))
+    }
+
+    /// Where a client sends jobs, from the broker's manifest verified against the identity the
+    /// launcher recorded — what `sealpipe submit` does, for tests that drive the client library.
+    func verifiedTarget(stateDirectory: String, keyBroker: String, front: String) throws -> PipelineTarget {
+        let identity = try brokerIdentity(stateDirectory: stateDirectory)
+        let manifest = try ManifestFetcher.fetch(from: keyBroker)
+        try ManifestFetcher.verify(manifest, pinnedBrokerKey: SigningPublicKey(bytes: Hex.decode(identity)!))
+        return try PipelineTarget(manifest: manifest, frontEndpoint: front)
+    }
+
+    /// Runs both clients on `input` (JSON lines): `sealpipe submit` and `Scripts/client.py`.
+    func runBothClients(topology: String, stateDirectory: String, input: Data) throws
+        -> (swift: (status: Int32, output: String), python: (status: Int32, output: String))
+    {
+        let swift = try run(["submit", "--topology", "Topologies/\(topology)", "--input", "-"], input: input)
+        let identity = try brokerIdentity(stateDirectory: stateDirectory)
+        let python = try run(
+            ["python3", Self.repositoryRoot.appendingPathComponent("Scripts/client.py").path, "--kms-key", identity],
+            executable: URL(fileURLWithPath: "/usr/bin/env"), input: input)
+        return (swift, python)
     }
 
     /// SIGTERM: the launcher drains and stops every service. Returns its exit status.

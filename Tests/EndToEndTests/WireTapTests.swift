@@ -14,12 +14,8 @@ extension EndToEndTests {
         let input = try ReferenceCases.jsonLines(cases)
         let tap = try WireTap(ports: [5550, 5555, 5556])
         let pipeline = try LaunchedPipeline(topology: "minilm.yaml")
-        let swift = try pipeline.run(["submit", "--topology", "Topologies/minilm.yaml", "--input", "-"], input: input)
+        let (swift, python) = try pipeline.runBothClients(topology: "minilm.yaml", stateDirectory: "minilm", input: input)
         #expect(swift.status == 0)
-        let identity = try pipeline.brokerIdentity(stateDirectory: "minilm")
-        let python = try pipeline.run(
-            ["python3", LaunchedPipeline.repositoryRoot.appendingPathComponent("Scripts/client.py").path, "--kms-key", identity],
-            executable: URL(fileURLWithPath: "/usr/bin/env"), input: input)
         #expect(python.status == 0)
         #expect(pipeline.stop() == 0)
         let captured = try tap.stop()
