@@ -124,7 +124,7 @@ let package = Package(
             name: "PipelineTests", dependencies: ["Pipeline", "SealpipeClient", "Sodium", "ZeroMQ", "Wire"],
             swiftSettings: strictSettings),
         .testTarget(
-            name: "EndToEndTests", dependencies: ["SealpipeClient", "Sodium", "ZeroMQ", "Wire", "Trust", "Observability"],
+            name: "EndToEndTests", dependencies: ["SealpipeClient", "Sodium", "ZeroMQ", "Wire", "Trust", "Observability", "Inference"],
             swiftSettings: strictSettings),
     ]
 )

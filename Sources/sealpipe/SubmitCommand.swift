@@ -185,23 +185,10 @@ enum SimilarityMatrix {
         for (row, a) in vectors.enumerated() {
             var line = "[\(row)]".padding(toLength: 6, withPad: " ", startingAt: 0)
             for b in vectors {
-                line += String(format: "%-7.3f", cosine(a, b))
+                line += String(format: "%-7.3f", Similarity.cosine(a, b))
             }
             lines.append(line)
         }
         return lines.joined(separator: "\n")
-    }
-
-    static func cosine(_ a: [Float], _ b: [Float]) -> Float {
-        guard a.count == b.count, !a.isEmpty else { return .nan }
-        var dot: Float = 0
-        var na: Float = 0
-        var nb: Float = 0
-        for index in a.indices {
-            dot += a[index] * b[index]
-            na += a[index] * a[index]
-            nb += b[index] * b[index]
-        }
-        return dot / max((na * nb).squareRoot(), 1e-12)
     }
 }

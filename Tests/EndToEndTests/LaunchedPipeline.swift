@@ -1,4 +1,5 @@
 import Foundation
+import Inference
 import SealpipeClient
 import Sodium
 import Testing
@@ -247,16 +248,5 @@ struct ReferenceCases {
         }
     }
 
-    static func cosine(_ a: [Float], _ b: [Float]) -> Float {
-        guard a.count == b.count, !a.isEmpty else { return 0 }
-        var dot: Float = 0
-        var na: Float = 0
-        var nb: Float = 0
-        for index in a.indices {
-            dot += a[index] * b[index]
-            na += a[index] * a[index]
-            nb += b[index] * b[index]
-        }
-        return dot / (na * nb).squareRoot()
-    }
+    static func cosine(_ a: [Float], _ b: [Float]) -> Double { Similarity.cosine(a, b) }
 }

@@ -30,17 +30,7 @@ enum TestSupport {
         return url
     }
 
-    static func cosine(_ a: [Float], _ b: [Float]) -> Double {
-        var dot = 0.0
-        var na = 0.0
-        var nb = 0.0
-        for (x, y) in zip(a, b) {
-            dot += Double(x) * Double(y)
-            na += Double(x) * Double(x)
-            nb += Double(y) * Double(y)
-        }
-        return dot / (na.squareRoot() * nb.squareRoot())
-    }
+    static func cosine(_ a: [Float], _ b: [Float]) -> Double { Similarity.cosine(a, b) }
 
     static func maxDifference(_ a: [Float], _ b: [Float]) -> Float {
         zip(a, b).reduce(0) { max($0, abs($1.0 - $1.1)) }
