@@ -22,8 +22,7 @@ public enum KeyRotation {
         context: ZMQContext, logger: Logger
     ) async throws {
         var bundle = initial
-        let grace = UInt64(topology.keyBroker.grace.components.seconds * 1000)
-            + UInt64(topology.keyBroker.grace.components.attoseconds / 1_000_000_000_000_000)
+        let grace = UInt64(topology.keyBroker.grace.seconds * 1000)
         // The previous epoch ended when this one started; its key is kept until then + grace.
         var previousKeyExpires: UInt64? = bundle.boxKeys.count > 1 ? bundle.schedule.startsAt + grace : nil
         while !Task.isCancelled {
@@ -42,8 +41,7 @@ public enum KeyRotation {
             do {
                 let started = ContinuousClock.now
                 let next = try await StageNode.attest(topology: topology, role: role, platformKey: platformKey, context: context, logger: logger)
-                let (seconds, attoseconds) = (ContinuousClock.now - started).components
-                runtime.recordAttestation(seconds: Double(seconds) + Double(attoseconds) / 1e18)
+                runtime.recordAttestation(seconds: (ContinuousClock.now - started).seconds)
                 if next.schedule.epoch <= bundle.schedule.epoch {
                     try await Task.sleep(for: .milliseconds(retryMilliseconds))
                     continue
