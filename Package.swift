@@ -108,14 +108,16 @@ let package = Package(
             swiftSettings: strictSettings
         ),
 
-        // Tests: one target per library, plus end-to-end.
+        // Tests: one target per library, plus end-to-end. `TestVectors` finds the vendored public
+        // vectors in Tests/Fixtures/vectors for the targets that check against them.
+        .target(name: "TestVectors", path: "Tests/TestVectors", swiftSettings: strictSettings),
         .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ"], swiftSettings: strictSettings),
-        .testTarget(name: "SodiumTests", dependencies: ["Sodium"], swiftSettings: strictSettings),
+        .testTarget(name: "SodiumTests", dependencies: ["Sodium", "TestVectors"], swiftSettings: strictSettings),
         .testTarget(name: "WireTests", dependencies: ["Wire"], swiftSettings: strictSettings),
         .testTarget(name: "ObservabilityTests", dependencies: ["Observability"], swiftSettings: strictSettings),
         .testTarget(name: "InferenceTests", dependencies: ["Inference"], exclude: ["Fixtures"], swiftSettings: strictSettings),
-        .testTarget(name: "AttestationTests", dependencies: ["Attestation", "Sodium"], swiftSettings: strictSettings),
-        .testTarget(name: "TrustTests", dependencies: ["Trust", "Sodium"], swiftSettings: strictSettings),
+        .testTarget(name: "AttestationTests", dependencies: ["Attestation", "Sodium", "TestVectors"], swiftSettings: strictSettings),
+        .testTarget(name: "TrustTests", dependencies: ["Trust", "Sodium", "TestVectors"], swiftSettings: strictSettings),
         .testTarget(name: "GatewayTests", dependencies: ["Gateway", "ZeroMQ", "Wire"], swiftSettings: strictSettings),
         .testTarget(
             name: "KeyBrokerTests", dependencies: ["KeyBroker", "Trust", "Attestation", "Sodium", "ZeroMQ", "Wire"],

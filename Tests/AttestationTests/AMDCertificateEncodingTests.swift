@@ -1,19 +1,20 @@
 import Foundation
+import TestVectors
 import Testing
 
 @testable import Attestation
 
-@Suite(.enabled(if: Vectors.available, "../shared/vectors not found"), .timeLimit(.minutes(1)))
+@Suite(.timeLimit(.minutes(1)))
 struct AMDCertificateEncodingTests {
     static let saltAndTrailer: [UInt8] = [0xA2, 0x03, 0x02, 0x01, 0x30, 0xA3, 0x03, 0x02, 0x01, 0x01]
 
     @Test func pssParametersWithAndWithoutTheTrailerFieldBothVerify() throws {
-        let withTrailer = try Vectors.bytes("sev-snp/trustee/test-vcek.der")
-        let withoutTrailer = try Vectors.bytes("sev-snp/trustee/test-vlek.der")
+        let withTrailer = try TestVectors.bytes("sev-snp/trustee/test-vcek.der")
+        let withoutTrailer = try TestVectors.bytes("sev-snp/trustee/test-vlek.der")
         #expect(withTrailer.firstRange(of: Self.saltAndTrailer) != nil)
         #expect(withoutTrailer.firstRange(of: Self.saltAndTrailer) == nil)
         let chain = try CertificateFile.derCertificates(
-            from: try Vectors.bytes("sev-snp/amd-roots/trustee_milan_ask_ark_asvk.pem")
+            from: try TestVectors.bytes("sev-snp/amd-roots/trustee_milan_ask_ark_asvk.pem")
         ).map { try X509Certificate(derEncoded: $0) }
         let expected = X509Certificate.PSSParameters(
             hash: X509Certificate.sha384, maskGeneration: X509Certificate.mgf1,
@@ -28,7 +29,7 @@ struct AMDCertificateEncodingTests {
     }
 
     @Test func otherPSSParametersAreRefused() throws {
-        var der = try Vectors.bytes("sev-snp/trustee/test-vcek.der")
+        var der = try TestVectors.bytes("sev-snp/trustee/test-vcek.der")
         // Salt 48 → 32 in both the signed and the outer AlgorithmIdentifier.
         var replaced = 0
         while let range = der.firstRange(of: [0xA2, 0x03, 0x02, 0x01, 0x30]) {
@@ -38,7 +39,7 @@ struct AMDCertificateEncodingTests {
         #expect(replaced == 2)
         let ask = try X509Certificate(
             derEncoded: try CertificateFile.derCertificates(
-                from: try Vectors.bytes("sev-snp/amd-roots/trustee_milan_ask_ark_asvk.pem"))[0])
+                from: try TestVectors.bytes("sev-snp/amd-roots/trustee_milan_ask_ark_asvk.pem"))[0])
         let problem = try #require(try X509Certificate(derEncoded: der).signatureProblem(issuedBy: ask))
         #expect(problem.contains("salt 48"))
     }

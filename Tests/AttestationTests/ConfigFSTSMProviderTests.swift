@@ -1,4 +1,5 @@
 import Foundation
+import TestVectors
 import Testing
 
 @testable import Attestation
@@ -121,7 +122,7 @@ private struct FakeTSMKernel: Sendable {
         #expect(throws: AttestationError.self) { try SEVSNPCertificateTable.parse(Array(table.prefix(30))) }
     }
 
-    @Test(.enabled(if: Vectors.available, "../shared/vectors not found"))
+    @Test
     func collectedEvidenceReachesTheVerifier() throws {
         // A real report and chain, with the report data the provider asked for: the chain verifies,
         // and the signature (over the original report data) rightly does not.
@@ -136,7 +137,7 @@ private struct FakeTSMKernel: Sendable {
             .collect(reportData: reportData)
         var expectations = matchingExpectations(for: try SEVSNPReport(bytes: evidence.report))
         expectations.reportData = reportData
-        let result = SEVSNPVerifier().verify(evidence, expectations: expectations, now: Vectors.date(c.at))
+        let result = SEVSNPVerifier().verify(evidence, expectations: expectations, now: TestVectors.date(c.at))
         #expect(result.check(named: "vek")?.passed == true)
         #expect(result.check(named: "report-data")?.passed == true)
         #expect(result.failedCheck?.name == "signature")

@@ -1,11 +1,12 @@
 import Foundation
+import TestVectors
 import Testing
 
 @testable import Attestation
 
 /// go-sev-guest tools/check/check_test.go: good values for attestation.bin pass, each bad value
 /// is refused on its own named check.
-@Suite(.enabled(if: Vectors.available, "../shared/vectors not found"), .timeLimit(.minutes(1)))
+@Suite(.timeLimit(.minutes(1)))
 struct SEVSNPPolicyTests {
     static let chipID =
         "3ac3fe21e13fb0990eb28a802e3fb6a29483a6b0753590c951bdd3b8e53786184ca39e359669a2b76a1936776b564ea464cdce40c05f63c9b610c5068b006b5d"

@@ -1,4 +1,5 @@
 import Foundation
+import TestVectors
 import Testing
 
 @testable import Attestation
@@ -13,17 +14,17 @@ struct SNPCase: Sendable, CustomTestStringConvertible {
     var testDescription: String { report }
 
     func reportBytes() throws -> [UInt8] {
-        let raw = try Vectors.bytes("sev-snp/" + report)
+        let raw = try TestVectors.bytes("sev-snp/" + report)
         return hex ? try #require(HexText.decode(String(decoding: raw, as: UTF8.self))) : raw
     }
 
     func vekBytes() throws -> [UInt8] {
-        try CertificateFile.derCertificates(from: try Vectors.bytes("sev-snp/" + vek))[0]
+        try CertificateFile.derCertificates(from: try TestVectors.bytes("sev-snp/" + vek))[0]
     }
 
     func chainBytes() throws -> [[UInt8]] {
         try chain.split(separator: "+").flatMap {
-            try CertificateFile.derCertificates(from: try Vectors.bytes("sev-snp/" + $0))
+            try CertificateFile.derCertificates(from: try TestVectors.bytes("sev-snp/" + $0))
         }
     }
 }
@@ -62,10 +63,10 @@ func verifySNP(
 ) throws -> VerificationResult {
     let expected = try expectations ?? matchingExpectations(for: SEVSNPReport(bytes: report))
     return SEVSNPVerifier(chain: chain).verify(
-        Evidence(kind: .sevSNP, report: report, certificates: [vek]), expectations: expected, now: Vectors.date(at))
+        Evidence(kind: .sevSNP, report: report, certificates: [vek]), expectations: expected, now: TestVectors.date(at))
 }
 
-@Suite(.enabled(if: Vectors.available, "../shared/vectors not found"), .timeLimit(.minutes(1)))
+@Suite(.timeLimit(.minutes(1)))
 struct SEVSNPVerifierTests {
     @Test(arguments: snpCases)
     func realReportPassesInsideValidity(_ c: SNPCase) throws {
@@ -81,14 +82,14 @@ struct SEVSNPVerifierTests {
     }
 
     @Test func azureHCLReportPassesAndBindsUserData() throws {
-        let hcl = try Vectors.bytes("sev-snp/trustee-azure/hcl-report.bin")
-        let certs = try CertificateFile.derCertificates(from: try Vectors.bytes("sev-snp/trustee-azure/vcek.pem"))
+        let hcl = try TestVectors.bytes("sev-snp/trustee-azure/hcl-report.bin")
+        let certs = try CertificateFile.derCertificates(from: try TestVectors.bytes("sev-snp/trustee-azure/vcek.pem"))
         #expect(certs.count == 3)
         let report = try SEVSNPReport(bytes: Array(hcl[0x20..<0x4C0]))
         var expectations = matchingExpectations(for: report)
         expectations.reportData = [UInt8](repeating: 0, count: 64)  // the HCL JSON's user-data
         let evidence = Evidence(kind: .sevSNP, report: hcl, certificates: certs)
-        let at = Vectors.date("2025-01-01T00:00:00Z")
+        let at = TestVectors.date("2025-01-01T00:00:00Z")
         let result = SEVSNPVerifier().verify(evidence, expectations: expectations, now: at)
         #expect(result.passed, "\(String(describing: result.failedCheck))")
         #expect(result.check(named: "hcl-binding")?.passed == true)
@@ -121,10 +122,10 @@ struct SEVSNPVerifierTests {
             let reports: [Entry]
         }
         let expected = try JSONDecoder().decode(
-            Expected.self, from: Data(try Vectors.bytes("sev-snp/expected.json")))
+            Expected.self, from: Data(try TestVectors.bytes("sev-snp/expected.json")))
         #expect(expected.reports.count == 6)
         for entry in expected.reports {
-            var bytes = try Vectors.bytes("sev-snp/" + entry.report)
+            var bytes = try TestVectors.bytes("sev-snp/" + entry.report)
             if entry.report_format == "hex" {
                 bytes = try #require(HexText.decode(String(decoding: bytes, as: UTF8.self)))
             }
@@ -174,7 +175,7 @@ struct SEVSNPVerifierTests {
     }
 
     @Test func refusesWrongSizesAndVersions() throws {
-        let good = try Vectors.bytes("sev-snp/go-sev-guest/attestation.bin")
+        let good = try TestVectors.bytes("sev-snp/go-sev-guest/attestation.bin")
         for bad in [Array(good.dropLast()), good + [0], []] {
             #expect(throws: AttestationError.self) { try SEVSNPReport(bytes: bad) }
         }
@@ -259,7 +260,7 @@ struct SEVSNPVerifierTests {
     @Test func vlekReportUnderTheVCEKChainFails() throws {
         let c = snpCases[3]
         let vcekChain = try CertificateFile.derCertificates(
-            from: try Vectors.bytes("sev-snp/amd-roots/go-sev-guest_ask_ark_milan.pem"))
+            from: try TestVectors.bytes("sev-snp/amd-roots/go-sev-guest_ask_ark_milan.pem"))
         let result = try verifySNP(report: c.reportBytes(), vek: c.vekBytes(), chain: vcekChain, at: c.at)
         #expect(result.failedCheck?.name == "vek")
     }
@@ -277,7 +278,7 @@ struct SEVSNPVerifierTests {
     @Test func milanVCEKUnderGenoaOrTurinRootsFails() throws {
         let c = snpCases[0]
         for chain in ["go-sev-guest_ask_ark_genoa.pem", "go-sev-guest_ask_ark_turin_vcek.pem"] {
-            let certs = try CertificateFile.derCertificates(from: try Vectors.bytes("sev-snp/amd-roots/" + chain))
+            let certs = try CertificateFile.derCertificates(from: try TestVectors.bytes("sev-snp/amd-roots/" + chain))
             // At a time when every one of these certificates is inside its validity.
             let result = try verifySNP(
                 report: c.reportBytes(), vek: c.vekBytes(), chain: certs, at: "2025-01-01T00:00:00Z")
@@ -287,11 +288,11 @@ struct SEVSNPVerifierTests {
     }
 
     @Test func turinVCEKChainsToTurinButNotMilan() throws {
-        let turin = try Vectors.bytes("sev-snp/virtee-sev/vcek_turin.der")
+        let turin = try TestVectors.bytes("sev-snp/virtee-sev/vcek_turin.der")
         let report = try snpCases[2].reportBytes()
         let at = "2025-01-01T00:00:00Z"
         let turinChain = try CertificateFile.derCertificates(
-            from: try Vectors.bytes("sev-snp/amd-roots/go-sev-guest_ask_ark_turin_vcek.pem"))
+            from: try TestVectors.bytes("sev-snp/amd-roots/go-sev-guest_ask_ark_turin_vcek.pem"))
         let underTurin = try verifySNP(report: report, vek: turin, chain: turinChain, at: at)
         #expect(underTurin.check(named: "vek")?.passed == true)
         #expect(underTurin.failedCheck?.name == "signature")  // no Turin report exists; the Milan one is not its
@@ -302,7 +303,7 @@ struct SEVSNPVerifierTests {
 
     @Test(arguments: ["trustee/test-vcek-invalid-legacy.der", "trustee/test-vcek-invalid-new.der"])
     func syntheticVCEKsParseButDoNotChain(_ file: String) throws {
-        let der = try Vectors.bytes("sev-snp/" + file)
+        let der = try TestVectors.bytes("sev-snp/" + file)
         let certificate = try X509Certificate(derEncoded: der)
         let hwid = try #require(certificate.extensions["1.3.6.1.4.1.3704.1.4"])
         #expect(hwid.suffix(64) == (0..<64).map { UInt8($0) })
@@ -333,7 +334,7 @@ struct SEVSNPVerifierTests {
         #expect(noRoot.failedCheck?.name == "ark")
         let noCertificates = SEVSNPVerifier().verify(
             Evidence(kind: .sevSNP, report: try c.reportBytes()),
-            expectations: matchingExpectations(for: try SEVSNPReport(bytes: c.reportBytes())), now: Vectors.date(c.at))
+            expectations: matchingExpectations(for: try SEVSNPReport(bytes: c.reportBytes())), now: TestVectors.date(c.at))
         #expect(noCertificates.failedCheck?.name == "ark")
         #expect(noCertificates.check(named: "vek")?.passed == false)
         #expect(noCertificates.check(named: "signature")?.passed == false)
@@ -343,7 +344,7 @@ struct SEVSNPVerifierTests {
             trustedRootFingerprints: SEVSNPVerifier.pinnedRootFingerprints.filter { $0.value == .genoa })
         let narrowed = genoaOnly.verify(
             Evidence(kind: .sevSNP, report: try c.reportBytes(), certificates: [try c.vekBytes()]),
-            expectations: matchingExpectations(for: try SEVSNPReport(bytes: c.reportBytes())), now: Vectors.date(c.at))
+            expectations: matchingExpectations(for: try SEVSNPReport(bytes: c.reportBytes())), now: TestVectors.date(c.at))
         #expect(narrowed.failedCheck?.name == "ark")
     }
 
@@ -396,9 +397,9 @@ struct SEVSNPVerifierTests {
     }
 
     @Test func certificateFilesReadPEMAndDERAndRefuseGarbage() throws {
-        let pem = try Vectors.bytes("sev-snp/amd-roots/trustee_milan_ask_ark_asvk.pem")
+        let pem = try TestVectors.bytes("sev-snp/amd-roots/trustee_milan_ask_ark_asvk.pem")
         #expect(try CertificateFile.derCertificates(from: pem).count == 3)
-        let der = try Vectors.bytes("sev-snp/go-sev-guest/vcek.der")
+        let der = try TestVectors.bytes("sev-snp/go-sev-guest/vcek.der")
         #expect(try CertificateFile.derCertificates(from: der) == [der])
         #expect(throws: AttestationError.self) { try CertificateFile.derCertificates(from: Array("hello".utf8)) }
         #expect(throws: AttestationError.self) {
@@ -411,7 +412,7 @@ struct SEVSNPVerifierTests {
     @Test func everyAMDRootAndIntermediateParsesAndChains() throws {
         for product in ["milan", "genoa", "turin"] {
             let certs = try CertificateFile.derCertificates(
-                from: try Vectors.bytes("sev-snp/amd-roots/trustee_\(product)_ask_ark_asvk.pem")
+                from: try TestVectors.bytes("sev-snp/amd-roots/trustee_\(product)_ask_ark_asvk.pem")
             )
             .map { try X509Certificate(derEncoded: $0) }
             let ark = try #require(certs.first { $0.isSelfIssued })

@@ -1,4 +1,5 @@
 import Foundation
+import TestVectors
 import Sodium
 import Testing
 
@@ -8,7 +9,7 @@ func hexField(_ value: Any?, sourceLocation: SourceLocation = #_sourceLocation) 
     return try #require(Hex.decode(text), sourceLocation: sourceLocation)
 }
 
-@Suite("Sealed box and NaCl vectors", .enabled(if: SharedVectors.available, SharedVectors.missingReason))
+@Suite("Sealed box and NaCl vectors")
 struct SealedBoxVectorTests {
     struct SealedCase {
         let keyPair: BoxKeyPair
@@ -18,7 +19,7 @@ struct SealedBoxVectorTests {
 
     /// pynacl's `sealed_box_ref.txt`: sk, pk, `len:plaintext`, `len:ciphertext`, tab-separated.
     static func sealedCases() throws -> [SealedCase] {
-        try SharedVectors.text("libsodium/pynacl/sealed_box_ref.txt").split(separator: "\n")
+        try TestVectors.text("libsodium/pynacl/sealed_box_ref.txt").split(separator: "\n")
             .filter { !$0.hasPrefix("#") && !$0.isEmpty }
             .map { line in
                 let fields = line.split(separator: "\t", omittingEmptySubsequences: false).map(String.init)
@@ -57,7 +58,7 @@ struct SealedBoxVectorTests {
     }
 
     @Test func seedKeyPairsMatchPyNaCl() throws {
-        let lines = try SharedVectors.text("libsodium/pynacl/box_from_seed.txt").split(separator: "\n")
+        let lines = try TestVectors.text("libsodium/pynacl/box_from_seed.txt").split(separator: "\n")
             .filter { !$0.hasPrefix("#") && !$0.isEmpty }
         #expect(!lines.isEmpty)
         for line in lines {
@@ -70,7 +71,7 @@ struct SealedBoxVectorTests {
     }
 
     @Test func naclBoxKnownAnswers() throws {
-        let katJSON = try SharedVectors.json("libsodium/libsodium/nacl_box_kat.json")
+        let katJSON = try TestVectors.json("libsodium/libsodium/nacl_box_kat.json")
         let kat = try #require(katJSON as? [String: Any])
         let keys = try #require(kat["keys"] as? [String: String])
         func secret(_ name: String) throws -> BoxSecretKey {
@@ -145,9 +146,9 @@ struct SealedBoxVectorTests {
     }
 
     @Test func wycheproofX25519MatchesLibsodiumOutcome() throws {
-        let suiteJSON = try SharedVectors.json("libsodium/wycheproof/x25519_test.json")
+        let suiteJSON = try TestVectors.json("libsodium/wycheproof/x25519_test.json")
         let suite = try #require(suiteJSON as? [String: Any])
-        let outcomeJSON = try SharedVectors.json("libsodium/wycheproof/x25519_libsodium_outcome.json")
+        let outcomeJSON = try TestVectors.json("libsodium/wycheproof/x25519_libsodium_outcome.json")
         let outcome = try #require(outcomeJSON as? [String: Any])
         let rejected = Set(try #require(outcome["rejected"] as? [Int]))
         var accepted = 0

@@ -1,4 +1,5 @@
 import Foundation
+import TestVectors
 import Testing
 import Trust
 
@@ -37,11 +38,11 @@ struct MerkleTreeTests {
     }
 
     static func treeVectors() throws -> TreeVectors {
-        let data = try Data(contentsOf: Vectors.merkle.appendingPathComponent("rfc6962_tree_vectors.json"))
+        let data = try Data(contentsOf: TestVectors.url("merkle/rfc6962_tree_vectors.json"))
         return try JSONDecoder().decode(TreeVectors.self, from: data)
     }
 
-    @Test("hasher primitives and the empty root", .enabled(if: Vectors.merkleAvailable, "../shared/vectors not found"))
+    @Test("hasher primitives and the empty root")
     func primitives() throws {
         let vectors = try Self.treeVectors()
         #expect(vectors.hasher_primitives.count == 4)
@@ -57,9 +58,7 @@ struct MerkleTreeTests {
         }
     }
 
-    @Test(
-        "roots of every size 0-8 and the level-0 nodes",
-        .enabled(if: Vectors.merkleAvailable, "../shared/vectors not found"))
+    @Test("roots of every size 0-8 and the level-0 nodes")
     func roots() throws {
         let vectors = try Self.treeVectors()
         var tree = MerkleTree()
@@ -75,9 +74,7 @@ struct MerkleTreeTests {
         }
     }
 
-    @Test(
-        "RFC inclusion and consistency vectors are generated and verified",
-        .enabled(if: Vectors.merkleAvailable, "../shared/vectors not found"))
+    @Test("RFC inclusion and consistency vectors are generated and verified")
     func rfcProofs() throws {
         let vectors = try Self.treeVectors()
         var tree = MerkleTree()
@@ -116,16 +113,14 @@ struct MerkleTreeTests {
     }
 
     static func probeFiles() -> [URL] {
-        let base = Vectors.merkle.appendingPathComponent("transparency-dev")
+        let base = TestVectors.url("merkle/transparency-dev")
         guard let enumerator = FileManager.default.enumerator(at: base, includingPropertiesForKeys: nil) else {
             return []
         }
         return enumerator.compactMap { $0 as? URL }.filter { $0.pathExtension == "json" }.sorted { $0.path < $1.path }
     }
 
-    @Test(
-        "all 196 transparency-dev probes give their expected verdict",
-        .enabled(if: Vectors.merkleAvailable, "../shared/vectors not found"))
+    @Test("all 196 transparency-dev probes give their expected verdict")
     func transparencyDevProbes() throws {
         let files = Self.probeFiles()
         #expect(files.count == 196)
