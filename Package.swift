@@ -32,8 +32,11 @@ let package = Package(
         .systemLibrary(name: "CSodium", pkgConfig: "libsodium", providers: [.apt(["libsodium-dev"])]),
         .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
 
+        // Duration conversions, written once; no dependencies.
+        .target(name: "TimeUnits", dependencies: [], swiftSettings: strictSettings),
+
         // Safe wrappers.
-        .target(name: "ZeroMQ", dependencies: ["CZeroMQ"], swiftSettings: strictSettings),
+        .target(name: "ZeroMQ", dependencies: ["CZeroMQ", "TimeUnits"], swiftSettings: strictSettings),
         .target(name: "Sodium", dependencies: ["CSodium"], swiftSettings: strictSettings),
 
         // Domain libraries.
@@ -66,7 +69,7 @@ let package = Package(
         .target(
             name: "KeyBroker",
             dependencies: [
-                "Sodium", "ZeroMQ", "Wire", "Attestation", "Trust", "Observability",
+                "Sodium", "ZeroMQ", "Wire", "Attestation", "Trust", "Observability", "TimeUnits",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -75,14 +78,51 @@ let package = Package(
         // The gateway links no module that can open a sealed box: it never holds a key.
         .target(
             name: "Gateway",
-            dependencies: ["ZeroMQ", "Wire", "Observability", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["ZeroMQ", "Wire", "Observability", "TimeUnits", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strictSettings
         ),
+        // The pipeline as an operator writes it: a pure model of the topology file (no service
+        // imports; the mapping to gateway and broker configuration is the command's wiring).
         .target(
-            name: "Pipeline",
+            name: "Topology",
+            dependencies: ["Attestation", .product(name: "Yams", package: "Yams")],
+            swiftSettings: strictSettings
+        ),
+        // A node's side of the broker protocol: attest, fetch and verify the manifest. Links no
+        // store, so a stage node never carries the broker's database code.
+        .target(
+            name: "BrokerClient",
+            dependencies: ["Sodium", "ZeroMQ", "Attestation", "Trust"],
+            swiftSettings: strictSettings
+        ),
+        // What every stage runs: receive, check and open hops, batch, compute, seal and sign.
+        .target(
+            name: "StageRuntime",
             dependencies: [
-                "Sodium", "ZeroMQ", "Wire", "Attestation", "Trust", "KeyBroker", "Inference", "Gateway", "Observability",
-                .product(name: "Yams", package: "Yams"),
+                "Sodium", "ZeroMQ", "Wire", "Observability", "TimeUnits", .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        // The model's stages as workloads of the stage runtime, and a worker's sealed shard.
+        .target(
+            name: "Workloads",
+            dependencies: ["Sodium", "Wire", "Inference", "Trust", "Topology", "StageRuntime"],
+            swiftSettings: strictSettings
+        ),
+        // A stage node's start-up: attestation, keys, workload, and key rotation.
+        .target(
+            name: "Node",
+            dependencies: [
+                "Sodium", "ZeroMQ", "Attestation", "Trust", "Inference", "Topology", "BrokerClient", "StageRuntime",
+                "Workloads", "TimeUnits", .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        // `sealpipe launch`: prepares a host (keys, sealed shards) and supervises its processes.
+        .target(
+            name: "Launcher",
+            dependencies: [
+                "Sodium", "Attestation", "Trust", "Inference", "KeyBroker", "Topology", "Workloads", "TimeUnits",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strictSettings
@@ -90,7 +130,8 @@ let package = Package(
         .target(
             name: "SealpipeClient",
             dependencies: [
-                "Sodium", "ZeroMQ", "Wire", "Trust", "Observability", .product(name: "Histogram", package: "hdrhistogram-swift"),
+                "Sodium", "ZeroMQ", "Wire", "Trust", "Observability", "BrokerClient", "TimeUnits",
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
             ],
             swiftSettings: strictSettings
         ),
@@ -100,7 +141,7 @@ let package = Package(
             name: "sealpipe",
             dependencies: [
                 "ZeroMQ", "Sodium", "Wire", "Inference", "Attestation", "Trust", "KeyBroker", "Gateway", "Observability",
-                "Pipeline", "SealpipeClient",
+                "Topology", "BrokerClient", "StageRuntime", "Workloads", "Node", "Launcher", "SealpipeClient", "TimeUnits",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
@@ -120,10 +161,18 @@ let package = Package(
         .testTarget(name: "TrustTests", dependencies: ["Trust", "Sodium", "TestVectors"], swiftSettings: strictSettings),
         .testTarget(name: "GatewayTests", dependencies: ["Gateway", "ZeroMQ", "Wire"], swiftSettings: strictSettings),
         .testTarget(
-            name: "KeyBrokerTests", dependencies: ["KeyBroker", "Trust", "Attestation", "Sodium", "ZeroMQ", "Wire"],
+            name: "KeyBrokerTests",
+            dependencies: ["KeyBroker", "BrokerClient", "Trust", "Attestation", "Sodium", "ZeroMQ", "Wire"],
             swiftSettings: strictSettings),
+        .testTarget(name: "TopologyTests", dependencies: ["Topology", "Attestation"], swiftSettings: strictSettings),
+        .testTarget(name: "LauncherTests", dependencies: ["Launcher", "Topology"], swiftSettings: strictSettings),
+        // A whole topology in one process: stage runtimes, workloads and the gateway over inproc.
         .testTarget(
-            name: "PipelineTests", dependencies: ["Pipeline", "SealpipeClient", "Sodium", "ZeroMQ", "Wire"],
+            name: "PipelineTests",
+            dependencies: [
+                "Topology", "StageRuntime", "Workloads", "Node", "Gateway", "KeyBroker", "SealpipeClient", "Sodium", "ZeroMQ",
+                "Wire", "Trust", "Attestation",
+            ],
             swiftSettings: strictSettings),
         .testTarget(
             name: "EndToEndTests", dependencies: ["SealpipeClient", "Sodium", "ZeroMQ", "Wire", "Trust", "Observability", "Inference"],

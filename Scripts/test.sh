@@ -6,6 +6,18 @@ cd "$(dirname "$0")/.."
 Scripts/setup.sh
 Scripts/fetch-model.sh
 
+echo "[test] module arrows"
+python3 Scripts/check-architecture.py
+# The check must be able to fail: plant a service import in a copy of the topology model.
+planted=$(mktemp -d)
+cp -r Sources/. "$planted"
+echo "import Gateway" >>"$planted/Topology/Topology.swift"
+if python3 Scripts/check-architecture.py "$planted" 2>/dev/null; then
+    echo "[test] check-architecture.py accepted Topology importing Gateway" >&2
+    exit 1
+fi
+rm -rf "$planted"
+
 echo "[test] building (debug) with tests"
 swift build --build-tests
 

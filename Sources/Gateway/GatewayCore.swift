@@ -1,4 +1,5 @@
 import Wire
+import TimeUnits
 
 /// The gateway's state machine: accepts sealed jobs from clients, dispatches each hop to a
 /// ready replica of the next role, retries hops whose replica died, enforces deadlines, and
@@ -405,11 +406,4 @@ public struct ReplicaStatus: Sendable, Hashable, Codable {
     public var inFlight: Int
     public var capacity: Int
     public var lastSeen: UInt64
-}
-
-extension Duration {
-    var wholeMilliseconds: Int64 {
-        let (seconds, attoseconds) = components
-        return seconds * 1000 + attoseconds / 1_000_000_000_000_000
-    }
 }

@@ -4,6 +4,7 @@ public import Logging
 public import Sodium
 import Synchronization
 public import Trust
+import TimeUnits
 
 /// The key broker's request handling, without the socket: nonces, attestation against the
 /// release policy, key release, epochs, the manifest and the log. The service (or a test)
@@ -122,7 +123,7 @@ public final class KeyBrokerCore: Sendable {
         let started = ContinuousClock.now
         defer {
             let elapsed = ContinuousClock.now - started
-            metrics.handled(seconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
+            metrics.handled(seconds: elapsed.secondsValue)
         }
         let response: KMSResponse
         if requestBytes.count > KMSRequest.maximumEncodedSize {
@@ -264,7 +265,7 @@ public final class KeyBrokerCore: Sendable {
                     includesWeightKey: bundle.weightKey != nil)),
             now: now)
         let elapsed = ContinuousClock.now - started
-        metrics.released(role: request.role, seconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
+        metrics.released(role: request.role, seconds: elapsed.secondsValue)
         logger.notice(
             "keys released",
             metadata: [

@@ -2,6 +2,7 @@ public import Foundation
 import Histogram
 import Observability
 import Wire
+import TimeUnits
 
 /// What a load test does: the arrival model, how long, and what it sends.
 public struct LoadTestPlan: Sendable {
@@ -190,12 +191,12 @@ public final class LoadTester {
             pendingJobs[id] = nil
             guard let entry = pending.removeValue(forKey: id), entry.measured else { return }
             lastCompletion = now
-            let micros = UInt64(max(0, (now - entry.due).microseconds))
+            let micros = UInt64(max(0, (now - entry.due).wholeMicroseconds))
             switch answer {
             case .success:
                 results += 1
                 _ = histogram.record(micros)
-                let second = Int((now - measuredFrom).microseconds / 1_000_000)
+                let second = Int((now - measuredFrom).wholeMicroseconds / 1_000_000)
                 _ = perSecond[second, default: Histogram<UInt64>(highestTrackableValue: 3_600_000_000, numberOfSignificantValueDigits: .two)]
                     .record(micros)
             case .failure(let error):
@@ -253,7 +254,7 @@ public final class LoadTester {
             }
         }
 
-        let measuredSeconds = max(0.001, Double((lastCompletion - measuredFrom).microseconds) / 1e6)
+        let measuredSeconds = max(0.001, Double((lastCompletion - measuredFrom).wholeMicroseconds) / 1e6)
         func ms(_ percentile: Double) -> Double {
             histogram.totalCount == 0 ? 0 : Double(histogram.valueAtPercentile(percentile)) / 1000
         }
@@ -295,12 +296,5 @@ public final class LoadTester {
         case .couldNotOpen: "could_not_open_result"
         case .malformedAnswer: "malformed_answer"
         }
-    }
-}
-
-extension Duration {
-    var microseconds: Int64 {
-        let (seconds, attoseconds) = components
-        return seconds * 1_000_000 + attoseconds / 1_000_000_000_000
     }
 }

@@ -1,4 +1,5 @@
 internal import CZeroMQ
+import TimeUnits
 
 /// Readiness a poll asks for or reports.
 public struct PollEvents: OptionSet, Sendable, Hashable {
@@ -33,7 +34,7 @@ public final class Poller {
             items.append(
                 zmq_pollitem_t(socket: try socket.liveHandle("zmq_poll"), fd: 0, events: events.rawValue, revents: 0))
         }
-        let milliseconds = timeout.map { $0.milliseconds } ?? -1
+        let milliseconds = timeout.map { Int($0.roundedUpMilliseconds) } ?? -1
         let count = Int32(items.count)
         try zmqCall("zmq_poll") { zmq_poll(&items, count, milliseconds) }
         return items.map { PollEvents(rawValue: $0.revents) }

@@ -1,4 +1,5 @@
 internal import CZeroMQ
+import TimeUnits
 
 /// Typed socket options. Each setter throws the failing call's errno; getters read back what
 /// libzmq holds.
@@ -36,7 +37,7 @@ extension Socket {
 
     /// How long unsent messages are kept after close; 0 (the default here) drops them.
     public func setLinger(_ duration: Duration) throws(ZMQError) {
-        try setOption(ZMQ_LINGER, Int32(duration.milliseconds), "linger")
+        try setOption(ZMQ_LINGER, Int32(duration.roundedUpMilliseconds), "linger")
     }
 
     public func linger() throws(ZMQError) -> Duration { .milliseconds(try intOption(ZMQ_LINGER, "linger")) }
@@ -65,9 +66,9 @@ extension Socket {
     /// ZMTP heartbeats: ping every `interval`, drop the peer after `timeout` without traffic,
     /// and ask the peer to drop us after `ttl`.
     public func setHeartbeat(interval: Duration, timeout: Duration, ttl: Duration? = nil) throws(ZMQError) {
-        try setOption(ZMQ_HEARTBEAT_IVL, Int32(interval.milliseconds), "heartbeat_ivl")
-        try setOption(ZMQ_HEARTBEAT_TIMEOUT, Int32(timeout.milliseconds), "heartbeat_timeout")
-        if let ttl { try setOption(ZMQ_HEARTBEAT_TTL, Int32(ttl.milliseconds), "heartbeat_ttl") }
+        try setOption(ZMQ_HEARTBEAT_IVL, Int32(interval.roundedUpMilliseconds), "heartbeat_ivl")
+        try setOption(ZMQ_HEARTBEAT_TIMEOUT, Int32(timeout.roundedUpMilliseconds), "heartbeat_timeout")
+        if let ttl { try setOption(ZMQ_HEARTBEAT_TTL, Int32(ttl.roundedUpMilliseconds), "heartbeat_ttl") }
     }
 
     /// Fail sends to unknown ROUTER identities with `EHOSTUNREACH` instead of dropping them.

@@ -1,4 +1,5 @@
 internal import CZeroMQ
+import TimeUnits
 
 /// One libzmq socket with a single owner.
 ///
@@ -142,7 +143,7 @@ public final class Socket {
     private func waitForInput(timeout: Duration) throws(ZMQError) -> Bool {
         let handle = try liveHandle("zmq_poll")
         var item = zmq_pollitem_t(socket: handle, fd: 0, events: Int16(ZMQ_POLLIN), revents: 0)
-        let milliseconds = timeout.milliseconds
+        let milliseconds = Int(timeout.roundedUpMilliseconds)
         let ready = try zmqCall("zmq_poll") { zmq_poll(&item, 1, milliseconds) }
         return ready > 0
     }
@@ -166,14 +167,5 @@ public final class Socket {
         var size = MemoryLayout<Int32>.size
         try zmqCall("zmq_getsockopt(rcvmore)") { zmq_getsockopt(handle, ZMQ_RCVMORE, &more, &size) }
         return more != 0
-    }
-}
-
-extension Duration {
-    /// Whole milliseconds, rounded up so a short positive timeout never becomes "don't wait".
-    var milliseconds: Int {
-        let (seconds, attoseconds) = components
-        let fromAttoseconds = (attoseconds + 999_999_999_999_999) / 1_000_000_000_000_000
-        return Int(seconds) * 1000 + Int(fromAttoseconds)
     }
 }

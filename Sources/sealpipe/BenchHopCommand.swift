@@ -1,6 +1,11 @@
 import ArgumentParser
 import Foundation
-import Pipeline
+import Topology
+import StageRuntime
+import Workloads
+import Node
+import Launcher
+import BrokerClient
 
 /// `sealpipe bench hop`: one hop's full cost next to one seal plus one open, in the same run
 /// (CPU time for both; the hop streamed, with its one-at-a-time latency alongside).

@@ -2,7 +2,12 @@ import ArgumentParser
 import Foundation
 import Gateway
 import Observability
-import Pipeline
+import Topology
+import StageRuntime
+import Workloads
+import Node
+import Launcher
+import BrokerClient
 
 /// `sealpipe gateway`: the front ROUTER for clients and the backend ROUTER for stages. It holds
 /// no key: it routes ciphertext, enforces deadlines and limits, and retries hops.

@@ -4,9 +4,14 @@ import KeyBroker
 import Attestation
 import Logging
 import Observability
-import Pipeline
 import Sodium
 import ZeroMQ
+import Topology
+import StageRuntime
+import Workloads
+import Node
+import Launcher
+import BrokerClient
 
 /// `sealpipe kms`: run the key broker, or create its root key.
 struct KMSCommand: ParsableCommand {

@@ -3,10 +3,15 @@ import Attestation
 import Foundation
 import KeyBroker
 import Logging
-import Pipeline
 import Sodium
 import Trust
 import ZeroMQ
+import Topology
+import StageRuntime
+import Workloads
+import Node
+import Launcher
+import BrokerClient
 
 /// `sealpipe launch TOPOLOGY`: bring a whole pipeline (or one host's share) up, supervise it,
 /// and drain it on Ctrl-C or SIGTERM.

@@ -1,7 +1,12 @@
 import ArgumentParser
 import Foundation
 import KeyBroker
-import Pipeline
+import Topology
+import StageRuntime
+import Workloads
+import Node
+import Launcher
+import BrokerClient
 
 /// `sealpipe model seal`: encrypt each worker shard's tensors under its own key.
 struct ModelCommand: ParsableCommand {
@@ -25,7 +30,7 @@ struct ModelCommand: ParsableCommand {
         func run() throws {
             let topology = try options.load()
             let store = try KeyBrokerStore(path: topology.keyBroker.statePath, rootKeyPath: topology.keyBroker.rootKeyPath)
-            let written = try ShardWeights.sealMissing(topology: topology, store: store, force: force) { print($0) }
+            let written = try ShardSealing.sealMissing(topology: topology, store: store, force: force) { print($0) }
             print(written.isEmpty ? "nothing to seal" : "sealed \(written.count) shard(s)")
         }
     }

@@ -2,8 +2,14 @@ import ArgumentParser
 import Attestation
 import Foundation
 import Observability
-import Pipeline
 import ZeroMQ
+import Topology
+import StageRuntime
+import Workloads
+import Node
+import Launcher
+import BrokerClient
+import TimeUnits
 
 /// `sealpipe node`: one stage replica. It attests to the key broker, gets its role's keys (and a
 /// worker its weight key), opens its sealed shard in memory, and serves hops from the gateway.
@@ -71,12 +77,5 @@ struct NodeCommand: AsyncParsableCommand {
         try await runBlocking(name: "\(role).\(replica)") { try runtime.run() }
         rotation.cancel()
         metrics.stop()
-    }
-}
-
-extension Duration {
-    var secondsValue: Double {
-        let (seconds, attoseconds) = components
-        return Double(seconds) + Double(attoseconds) / 1e18
     }
 }

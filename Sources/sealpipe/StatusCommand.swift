@@ -1,7 +1,12 @@
 import ArgumentParser
 import Foundation
 import Observability
-import Pipeline
+import Topology
+import StageRuntime
+import Workloads
+import Node
+import Launcher
+import BrokerClient
 
 /// `sealpipe status`: each service's state, queue depth and counters, read from the metrics
 /// endpoints the topology names (so it works from any machine that can reach them).

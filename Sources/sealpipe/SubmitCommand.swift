@@ -1,11 +1,16 @@
 import ArgumentParser
 import Foundation
 import Inference
-import Pipeline
 import SealpipeClient
 import Sodium
 import Trust
 import Wire
+import Topology
+import StageRuntime
+import Workloads
+import Node
+import Launcher
+import BrokerClient
 
 /// `sealpipe submit`: a client. It fetches and verifies the manifest against the pinned key
 /// broker identity, seals each job to the front stage with a fresh reply key, and opens the

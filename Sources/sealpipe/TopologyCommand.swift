@@ -1,6 +1,11 @@
 import ArgumentParser
 import Foundation
-import Pipeline
+import Topology
+import StageRuntime
+import Workloads
+import Node
+import Launcher
+import BrokerClient
 
 /// `sealpipe topology check|policy FILE`: validate a topology file and show what it describes,
 /// before launching anything. All logic lives in `Pipeline`; this only loads and prints.

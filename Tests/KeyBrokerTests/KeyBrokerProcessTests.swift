@@ -1,3 +1,4 @@
+import BrokerClient
 import Attestation
 import Foundation
 import KeyBroker

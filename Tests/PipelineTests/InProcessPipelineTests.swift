@@ -1,12 +1,15 @@
 import Foundation
 import Gateway
 import Logging
-import Pipeline
 import SealpipeClient
 import Sodium
 import Testing
 import Wire
 import ZeroMQ
+import Topology
+import StageRuntime
+import Workloads
+import Node
 
 /// A whole pipeline in one process: a gateway and echo stages on loopback TCP, with keys made
 /// here as the key broker would release them, and the real client.

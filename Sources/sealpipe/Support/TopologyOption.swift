@@ -1,6 +1,11 @@
 import ArgumentParser
 import Foundation
-import Pipeline
+import Topology
+import StageRuntime
+import Workloads
+import Node
+import Launcher
+import BrokerClient
 
 /// `--topology FILE`, shared by every command that reads one; loading prints every problem.
 struct TopologyOption: ParsableArguments {

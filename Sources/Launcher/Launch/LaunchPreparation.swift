@@ -1,0 +1,40 @@
+import Attestation
+public import Foundation
+import KeyBroker
+import Sodium
+public import Topology
+
+/// What `sealpipe launch` makes sure of before it starts anything on a host: the key broker's
+/// root key, the simulated TEE's platform key, and (where the broker runs) the sealed weight
+/// shards. Each step is skipped when already done, so launching twice changes nothing.
+public enum LaunchPreparation {
+    /// Runs the steps this host needs; `progress` receives one line per step.
+    public static func prepare(topology: Topology, host: String?, platformKeyDirectory: URL, progress: (String) -> Void) throws {
+        let runsBroker = host == nil || host == topology.keyBroker.host
+        if runsBroker {
+            let stateDirectory = URL(fileURLWithPath: topology.keyBroker.statePath).deletingLastPathComponent()
+            try FileManager.default.createDirectory(at: stateDirectory, withIntermediateDirectories: true)
+            let rootKeyDirectory = URL(fileURLWithPath: topology.keyBroker.rootKeyPath).deletingLastPathComponent()
+            try FileManager.default.createDirectory(at: rootKeyDirectory, withIntermediateDirectories: true)
+            if !FileManager.default.fileExists(atPath: topology.keyBroker.rootKeyPath) {
+                try RootKey.create(at: topology.keyBroker.rootKeyPath)
+                progress("created the key broker's root key at \(topology.keyBroker.rootKeyPath) (mode 0600)")
+            }
+        }
+        let platformKeyFile = platformKeyDirectory.appendingPathComponent(PlatformKey.secretFileName)
+        if !FileManager.default.fileExists(atPath: platformKeyFile.path) {
+            try FileManager.default.createDirectory(at: platformKeyDirectory, withIntermediateDirectories: true)
+            _ = try PlatformKey.create(in: platformKeyDirectory)
+            progress("created a simulated-TEE platform key in \(platformKeyDirectory.path) (SIMULATION: not a hardware root of trust)")
+        }
+        if runsBroker, topology.stages.contains(where: { $0.kind == .encoder }) {
+            let store = try KeyBrokerStore(path: topology.keyBroker.statePath, rootKeyPath: topology.keyBroker.rootKeyPath)
+            try ShardSealing.sealMissing(topology: topology, store: store, progress: progress)
+        }
+    }
+
+    /// Where the launcher records the broker's identity key for clients to pin.
+    public static func brokerIdentityFile(topology: Topology) -> URL {
+        URL(fileURLWithPath: topology.keyBroker.statePath).deletingLastPathComponent().appendingPathComponent("kms-identity.pub")
+    }
+}

@@ -1,0 +1,150 @@
+import Foundation
+import Observability
+import Sodium
+import Wire
+import ZeroMQ
+import TimeUnits
+
+/// Measures, in one run, what one pipeline hop costs next to its bare cryptography:
+/// - `sealOpen`: one sealed box of the same plaintext made and opened (the baseline), in CPU time;
+/// - `hopCPU`: the whole hop as stages do it, for a bundle of one job — seal and sign
+///   (`HopSender`), send over loopback TCP through ZeroMQ, receive, verify the sender and open
+///   (`HopReceiver`) — streamed from one thread to another, in CPU time of the whole process
+///   (both threads, ZeroMQ's I/O threads and the kernel's work for them) per hop. This is the
+///   hop's cost: what a loaded pipeline pays for it.
+/// - `hopLatency`: the same hop one at a time, in wall time: what one job waits, including
+///   thread wake-ups that cost little CPU.
+public enum HopBenchmark {
+    public struct Result: Sendable, Codable {
+        public var payloadBytes: Int
+        public var iterations: Int
+        public var sealOpenMicroseconds: Double
+        public var hopMicroseconds: Double
+        public var hopLatencyMicroseconds: Double
+        /// `hopMicroseconds / sealOpenMicroseconds`: both CPU time.
+        public var ratio: Double
+    }
+
+    public static func run(payloadBytes: Int, iterations: Int) throws -> Result {
+        let upstream = SigningKeyPair.generate()
+        let downstreamBox = BoxKeyPair.generate()
+        let sender = HopSender(
+            keys: StageKeys(
+                role: "a", boxKeys: [1: .generate()], signing: upstream, upstream: nil,
+                downstream: (role: "b", epoch: 1, boxKey: downstreamBox.publicKey)))
+        let receiverKeys = StageKeys(
+            role: "b", boxKeys: [1: downstreamBox], signing: .generate(), upstream: (role: "a", signingKey: upstream.publicKey),
+            downstream: nil)
+        let payload = SecureRandom.bytes(payloadBytes)
+        let reply = BoxKeyPair.generate().publicKey.bytes
+        let deadline = UInt64(Date().timeIntervalSince1970 * 1000) + 3_600_000
+        let warmUp = min(50, iterations)
+
+        // Baseline: seal + open of an envelope of the same size.
+        let envelope = JobEnvelope(jobID: .random(), replyKey: reply, body: payload).encoded()
+        func sealOpen() throws { _ = try SealedBox.open(try SealedBox.seal(envelope, to: downstreamBox.publicKey), with: downstreamBox) }
+        for _ in 0..<warmUp { try sealOpen() }
+
+        let context = try ZMQContext()
+        let pull = try context.socket(.pull)
+        let endpoint = try pull.bind("tcp://127.0.0.1:*")
+        let push = try context.socket(.push)
+        try push.connect(endpoint)
+        func sendHop() throws {
+            let job = HopReceiver.AcceptedJob(jobID: .random(), deadline: deadline, replyKey: reply, body: payload)
+            var message = try sender.bundle(id: .random(), outputs: [(job, payload)])
+            message.header.type = .workBundle
+            message.header.hop = 1
+            try push.send(message.frames)
+        }
+        var receiver = HopReceiver(keys: receiverKeys)
+        func receiveHop() throws {
+            guard let frames = try pull.receive(timeout: .seconds(5)) else { throw HopBenchmarkError.lost }
+            guard case .success = receiver.receive(frames: frames, now: deadline - 1) else { throw HopBenchmarkError.refused }
+        }
+
+        // Latency: one hop at a time, on one thread.
+        for _ in 0..<warmUp {
+            try sendHop()
+            try receiveHop()
+        }
+        let clock = ContinuousClock()
+        let latency = try clock.measure {
+            for _ in 0..<iterations {
+                try sendHop()
+                try receiveHop()
+            }
+        }
+
+        // Cost: hops streamed from this thread to a receiving one, in rounds that alternate with
+        // the baseline so that both see the same machine (it is shared and noisy); the medians
+        // of the rounds are reported.
+        let perRound = max(1, iterations / rounds)
+        var sealOpenCosts: [Double] = []
+        var hopCosts: [Double] = []
+        for _ in 0..<rounds {
+            sealOpenCosts.append(try ProcessCPU.measure { for _ in 0..<perRound { try sealOpen() } } * 1e6 / Double(perRound))
+            let receiving = ReceiverThread(count: perRound) { try receiveHop() }
+            hopCosts.append(
+                try ProcessCPU.measure {
+                    receiving.start()
+                    for _ in 0..<perRound { try sendHop() }
+                    try receiving.wait()
+                } * 1e6 / Double(perRound))
+        }
+        let sealOpenMicroseconds = median(sealOpenCosts)
+        let hopMicroseconds = median(hopCosts)
+        return Result(
+            payloadBytes: payloadBytes, iterations: perRound * rounds, sealOpenMicroseconds: sealOpenMicroseconds,
+            hopMicroseconds: hopMicroseconds, hopLatencyMicroseconds: latency.microsecondsValue / Double(iterations),
+            ratio: hopMicroseconds / sealOpenMicroseconds)
+    }
+
+    /// Alternating rounds of baseline and hop measurement.
+    static let rounds = 5
+
+    private static func median(_ values: [Double]) -> Double {
+        let sorted = values.sorted()
+        return sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
+    }
+}
+
+/// Runs `count` calls of `body` on its own thread and hands back the first error.
+private final class ReceiverThread: @unchecked Sendable {
+    // @unchecked Sendable: `failure` is written by the thread before `done` is signalled and
+    // read only after waiting on it; `body` is used by that thread alone.
+    private let count: Int
+    private let body: () throws -> Void
+    private let done = DispatchSemaphore(value: 0)
+    private var failure: (any Error)?
+
+    init(count: Int, body: @escaping () throws -> Void) {
+        self.count = count
+        self.body = body
+    }
+
+    func start() {
+        Thread { [self] in
+            do { for _ in 0..<count { try body() } } catch { failure = error }
+            done.signal()
+        }.start()
+    }
+
+    func wait() throws {
+        done.wait()
+        if let failure { throw failure }
+    }
+}
+
+/// CPU time of the whole process spent in `body` (all threads, including ZeroMQ's).
+enum ProcessCPU {
+    static func measure(_ body: () throws -> Void) rethrows -> Double {
+        let start = ProcessMetrics.cpuSeconds()
+        try body()
+        return ProcessMetrics.cpuSeconds() - start
+    }
+}
+
+enum HopBenchmarkError: Error {
+    case lost, refused
+}

@@ -1,0 +1,73 @@
+import Wire
+import TimeUnits
+
+/// Turns one computed batch into the messages a stage sends: one new bundle with every job of
+/// the batch that succeeded, or — at the last stage — a result per job; and a reject per job
+/// that failed. A batch holds whole hops, so each hop it drew from leaves entirely in this
+/// bundle (or as rejects), which is what lets the gateway retire those hops. Times each seal.
+struct StageOutput {
+    let sender: HopSender
+    private(set) var messages: [PipelineMessage] = []
+    private(set) var processed = 0
+    private(set) var failed = 0
+    private(set) var sealTimes: [Double] = []
+    /// Outputs for the next role, sealed as one bundle by `finish`.
+    private var outputs: [(job: HopReceiver.AcceptedJob, output: [UInt8])] = []
+
+    init(sender: HopSender) {
+        self.sender = sender
+    }
+
+    mutating func add(_ outcomes: [(HopReceiver.AcceptedJob, StageOutcome)], of hop: HopReceiver.Accepted) {
+        var succeeded: [(job: HopReceiver.AcceptedJob, output: [UInt8])] = []
+        for (job, outcome) in outcomes {
+            switch outcome {
+            case .output(let bytes): succeeded.append((job, bytes))
+            case .failure(let reason):
+                messages.append(HopSender.reject(jobID: job.jobID, code: .stageFailed, reason: reason))
+                failed += 1
+            }
+        }
+        if sender.isLast {
+            for (job, bytes) in succeeded { sealResult(bytes, for: job, epoch: hop.epoch) }
+        } else {
+            outputs += succeeded
+        }
+    }
+
+    /// Seals the batch's outputs for the next role as one new bundle.
+    mutating func finish() {
+        guard !outputs.isEmpty else { return }
+        sealBundle(id: .random(), outputs)
+        outputs = []
+    }
+
+    private mutating func sealResult(_ output: [UInt8], for job: HopReceiver.AcceptedJob, epoch: UInt32) {
+        let started = ContinuousClock.now
+        do {
+            messages.append(try sender.result(output: output, for: job, epoch: epoch))
+            processed += 1
+        } catch {
+            messages.append(HopSender.reject(jobID: job.jobID, code: .malformed, reason: "the reply key is not a valid key"))
+            failed += 1
+        }
+        sealTimes.append((ContinuousClock.now - started).secondsValue)
+    }
+
+    private mutating func sealBundle(id: JobID, _ outputs: [(job: HopReceiver.AcceptedJob, output: [UInt8])]) {
+        guard !outputs.isEmpty else { return }
+        let started = ContinuousClock.now
+        do {
+            messages.append(try sender.bundle(id: id, outputs: outputs))
+            processed += outputs.count
+        } catch {
+            // Sealing to the next role's attested key cannot fail for a valid key; if it does,
+            // the jobs end with an error instead of vanishing.
+            for (job, _) in outputs {
+                messages.append(HopSender.reject(jobID: job.jobID, code: .stageFailed, reason: "could not seal to the next role"))
+            }
+            failed += outputs.count
+        }
+        sealTimes.append((ContinuousClock.now - started).secondsValue)
+    }
+}
