@@ -101,8 +101,11 @@ def main():
             continue
         job, reply = os.urandom(16), PrivateKey.generate()
         body = text.encode()
-        envelope = bytes([1]) + job + bytes(reply.public_key) + struct.pack("<I", len(body)) + body
-        header = HEADER.pack(1, SUBMIT, 0, epoch, job, int(args.timeout * 1000), 0, 0)
+        timeout_ms = int(args.timeout * 1000)
+        expires_at = int(time.time() * 1000) + timeout_ms  # sealed: the front stage refuses it after this
+        envelope = (bytes([2]) + job + struct.pack("<Q", expires_at) + bytes(reply.public_key)
+                    + struct.pack("<I", len(body)) + body)
+        header = HEADER.pack(1, SUBMIT, 0, epoch, job, timeout_ms, 0, 0)
         socket.send_multipart([header, SealedBox(front_key).encrypt(envelope)])
         pending[job] = (number, reply)
 
@@ -114,7 +117,13 @@ def main():
             continue
         number, reply = pending.pop(job)
         if kind == ERROR:
-            outputs[number] = {"error": f"{code}: {frames[1].decode(errors='replace')}", "line": number}
+            message = f"{code}: {frames[1].decode(errors='replace')}"
+            if len(frames) > 2 and frames[2]:  # a stage's detail, sealed to this job's reply key
+                try:
+                    message += f" (detail: {SealedBox(reply).decrypt(frames[2]).decode(errors='replace')})"
+                except Exception:
+                    pass
+            outputs[number] = {"error": message, "line": number}
             continue
         try:
             signer.verify(result_signed_bytes(manifest["resultRole"], frames[0], frames[1]), frames[2])

@@ -303,6 +303,9 @@ public struct GatewayCore: Sendable {
         return actions
     }
 
+    /// The largest sealed detail relayed to a client (a sealed box of a short text).
+    static let maxSealedDetailBytes = 2048
+
     /// A stage refused a whole unit (its id in the header) or one job of a unit it holds.
     private mutating func rejected(by identity: [UInt8], message: PipelineMessage) -> [GatewayAction] {
         let id = message.header.jobID
@@ -319,9 +322,11 @@ public struct GatewayCore: Sendable {
         let role = replicas[identity]?.announcement.role ?? "a stage"
         let reason = String(decoding: message.body[0].prefix(512), as: UTF8.self)
         let text = "\(role) refused the job: \(reason.isEmpty ? code.defaultMessage : reason)"
+        // A detail sealed to one job's client travels on to that client only, and only if small.
+        let sealedDetail = refused.count == 1 && message.body[1].count <= Self.maxSealedDetailBytes ? message.body[1] : []
         var actions: [GatewayAction] = []
         for job in refused {
-            actions += end(job, with: PipelineMessage.error(code, jobID: job, message: text), code: code)
+            actions += end(job, with: PipelineMessage.error(code, jobID: job, message: text, sealedDetail: sealedDetail), code: code)
         }
         if units[id]?.assignedTo == identity { release(id) }
         return actions + pump(role: role)

@@ -1,12 +1,12 @@
-public import Attestation
-import Foundation
+import Attestation
+public import Foundation
 public import Logging
 public import Trust
 public import ZeroMQ
 public import Topology
 public import StageRuntime
 import Workloads
-public import BrokerClient
+import BrokerClient
 import TimeUnits
 
 /// Keeps a stage's keys current across key epochs: when the epoch ends, the node attests again
@@ -22,8 +22,8 @@ public enum KeyRotation {
     static let retryMilliseconds: Int64 = 500
 
     public static func keepCurrent(
-        runtime: StageRuntime, bundle initial: KeyBundle, topology: Topology, role: String, platformKey: PlatformKey,
-        context: ZMQContext, logger: Logger
+        runtime: StageRuntime, bundle initial: KeyBundle, topology: Topology, role: String,
+        modelFileDigests: [String: String], platformKeyFile: URL, context: ZMQContext, logger: Logger
     ) async throws {
         var bundle = initial
         let grace = UInt64(topology.keyBroker.grace.secondsValue * 1000)
@@ -44,7 +44,9 @@ public enum KeyRotation {
             if rotation > now { try await Task.sleep(for: .milliseconds(Int64(rotation - now))) }
             do {
                 let started = ContinuousClock.now
-                let next = try await StageNode.attest(topology: topology, role: role, platformKey: platformKey, context: context, logger: logger)
+                let next = try await StageNode.attest(
+                    topology: topology, role: role, modelFileDigests: modelFileDigests, platformKeyFile: platformKeyFile,
+                    context: context, logger: logger)
                 runtime.recordAttestation(seconds: (ContinuousClock.now - started).secondsValue)
                 if next.schedule.epoch <= bundle.schedule.epoch {
                     try await Task.sleep(for: .milliseconds(retryMilliseconds))

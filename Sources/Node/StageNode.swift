@@ -1,4 +1,4 @@
-public import Attestation
+import Attestation
 public import Foundation
 import Inference
 public import Logging
@@ -8,7 +8,7 @@ public import ZeroMQ
 public import Topology
 public import StageRuntime
 import Workloads
-public import BrokerClient
+import BrokerClient
 
 /// What `sealpipe node` does before it serves: attest to the key broker, turn the released
 /// bundle into stage keys, and build the stage's workload (opening a worker's sealed shard).
@@ -28,17 +28,24 @@ public enum StageNode {
         }
     }
 
-    /// Attests as `role` with simulated-TEE evidence and returns the opened bundle. Retries while
-    /// the broker is unreachable (it may still be starting on another host), never after a refusal.
+    /// Attests as `role` and returns the opened bundle. The evidence is the best kind the role's
+    /// policy accepts that this host can produce (`NodeEvidence`); the measured configuration
+    /// covers the topology's settings for the role and `modelFileDigests`, the contents of the
+    /// model files it loaded. Retries while the broker is unreachable (it may still be starting
+    /// on another host), never after a refusal.
     public static func attest(
-        topology: Topology, role: String, platformKey: PlatformKey, context: ZMQContext, logger: Logger,
-        attempts: Int = 10
+        topology: Topology, role: String, modelFileDigests: [String: String], platformKeyFile: URL, context: ZMQContext,
+        logger: Logger, attempts: Int = 10
     ) async throws -> KeyBundle {
-        guard let configuration = topology.stageConfigurationBytes(role: role), topology.stage(named: role) != nil else {
+        guard topology.stage(named: role) != nil, let policy = topology.releasePolicy.roles[role],
+            let configuration = topology.stageConfigurationBytes(role: role, modelFileDigests: modelFileDigests)
+        else {
             throw Failure.unknownRole(role)
         }
-        let provider = try SimulatedEvidenceProvider(
-            platformKey: platformKey, configuration: configuration, warn: { logger.warning("\($0)") })
+        let provider = try NodeEvidence.provider(
+            role: role, policy: policy, measuredConfiguration: configuration, platformKeyFile: platformKeyFile,
+            warn: { logger.warning("\($0)") })
+        logger.info("collecting evidence", metadata: ["role": "\(role)", "kind": "\(provider.kind)"])
         let client = KeyBrokerClient(endpoint: topology.keyBrokerEndpoint.description, context: context, timeout: .seconds(10))
         var attempt = 1
         while true {
@@ -73,7 +80,12 @@ public enum StageNode {
             else { throw Failure.bundle("no current box key for downstream role \(next)") }
             downstream = (next, epoch, current.key)
         }
-        return StageKeys(role: role, boxKeys: boxKeys, signing: bundle.signingKeys, upstream: upstream, downstream: downstream)
+        guard let position = topology.stageRoles.firstIndex(of: role).flatMap({ UInt16(exactly: $0) }) else {
+            throw Failure.unknownRole(role)
+        }
+        return StageKeys(
+            role: role, position: position, boxKeys: boxKeys, signing: bundle.signingKeys, upstream: upstream,
+            downstream: downstream)
     }
 
     /// The workload for `stage`: tokenizer, encoder shard (weights from its sealed file), pooling, or echo.

@@ -1,6 +1,7 @@
 import Foundation
-public import Sodium
+import Sodium
 public import Wire
+import TimeUnits
 import ZeroMQ
 
 /// Submits jobs to a pipeline's front socket and opens their results.
@@ -40,13 +41,19 @@ public final class PipelineClient {
         public let sentAt: ContinuousClock.Instant
     }
 
-    /// Seals and sends one job; `timeout` is the deadline the pipeline enforces (nil: its default).
+    /// The timeout of a job sent without one: the topologies' default deadline.
+    public static let defaultTimeout: Duration = .seconds(30)
+
+    /// Seals and sends one job; `timeout` is how long the client waits for it. The same timeout
+    /// travels twice: in clear for the gateway, and sealed (as an absolute expiry) for the front
+    /// stage, which refuses the request once it has expired, so it cannot be replayed later.
     public func send(_ body: [UInt8], timeout: Duration? = nil) throws -> PendingJob {
         let id = JobID.random()
         let replyKeys = BoxKeyPair.generate()
-        let envelope = JobEnvelope(jobID: id, replyKey: replyKeys.publicKey.bytes, body: body)
+        let milliseconds = UInt64(max(1, (timeout ?? Self.defaultTimeout).wholeMilliseconds))
+        let expiresAt = UInt64(Date().timeIntervalSince1970 * 1000) + milliseconds
+        let envelope = JobEnvelope(jobID: id, expiresAt: expiresAt, replyKey: replyKeys.publicKey.bytes, body: body)
         let sealed = try SealedBox.seal(envelope.encoded(), to: target.frontKey)
-        let milliseconds = timeout.map { UInt64(max(1, $0.components.seconds * 1000 + $0.components.attoseconds / 1_000_000_000_000_000)) } ?? 0
         let header = MessageHeader(type: .submit, epoch: target.epoch, jobID: id, deadline: milliseconds)
         try socket.send([header.encoded(), sealed])
         return PendingJob(id: id, replyKeys: replyKeys, sentAt: .now)
@@ -110,7 +117,12 @@ public final class PipelineClient {
     public func open(_ message: PipelineMessage, for job: PendingJob) -> Result<[UInt8], ClientError> {
         switch message.header.type {
         case .error:
-            return .failure(.pipeline(code: message.header.code, message: String(decoding: message.body[0], as: UTF8.self)))
+            var text = String(decoding: message.body[0], as: UTF8.self)
+            // A stage may have sealed what was wrong with the input to this job's reply key.
+            if !message.body[1].isEmpty, let detail = try? SealedBox.open(message.body[1], with: job.replyKeys) {
+                text += " (detail: \(detail.withUnsafeBytes { String(decoding: $0, as: UTF8.self) }))"
+            }
+            return .failure(.pipeline(code: message.header.code, message: text))
         case .result:
             let ciphertext = message.body[0]
             let signed = HopSignature.signedBytes(

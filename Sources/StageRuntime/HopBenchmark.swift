@@ -30,10 +30,10 @@ public enum HopBenchmark {
         let downstreamBox = BoxKeyPair.generate()
         let sender = HopSender(
             keys: StageKeys(
-                role: "a", boxKeys: [1: .generate()], signing: upstream, upstream: nil,
+                role: "a", position: 0, boxKeys: [1: .generate()], signing: upstream, upstream: nil,
                 downstream: (role: "b", epoch: 1, boxKey: downstreamBox.publicKey)))
         let receiverKeys = StageKeys(
-            role: "b", boxKeys: [1: downstreamBox], signing: .generate(), upstream: (role: "a", signingKey: upstream.publicKey),
+            role: "b", position: 1, boxKeys: [1: downstreamBox], signing: .generate(), upstream: (role: "a", signingKey: upstream.publicKey),
             downstream: nil)
         let payload = SecureRandom.bytes(payloadBytes)
         let reply = BoxKeyPair.generate().publicKey.bytes
@@ -41,7 +41,7 @@ public enum HopBenchmark {
         let warmUp = min(50, iterations)
 
         // Baseline: seal + open of an envelope of the same size.
-        let envelope = JobEnvelope(jobID: .random(), replyKey: reply, body: payload).encoded()
+        let envelope = JobEnvelope(jobID: .random(), expiresAt: deadline, replyKey: reply, body: payload).encoded()
         func sealOpen() throws { _ = try SealedBox.open(try SealedBox.seal(envelope, to: downstreamBox.publicKey), with: downstreamBox) }
         for _ in 0..<warmUp { try sealOpen() }
 
@@ -51,13 +51,14 @@ public enum HopBenchmark {
         let push = try context.socket(.push)
         try push.connect(endpoint)
         func sendHop() throws {
-            let job = HopReceiver.AcceptedJob(jobID: .random(), deadline: deadline, replyKey: reply, body: payload)
+            let job = HopReceiver.AcceptedJob(
+                jobID: .random(), deadline: deadline, expiresAt: deadline, replyKey: reply, body: payload)
             var message = try sender.bundle(id: .random(), outputs: [(job, payload)])
             message.header.type = .workBundle
             message.header.hop = 1
             try push.send(message.frames)
         }
-        var receiver = HopReceiver(keys: receiverKeys)
+        var receiver = HopReceiver(keys: receiverKeys, limits: .init(maxDeadlineMilliseconds: 3_600_000))
         func receiveHop() throws {
             guard let frames = try pull.receive(timeout: .seconds(5)) else { throw HopBenchmarkError.lost }
             guard case .success = receiver.receive(frames: frames, now: deadline - 1) else { throw HopBenchmarkError.refused }

@@ -1,27 +1,57 @@
-public import Sodium
+import Sodium
 public import Wire
 
-/// Checks and opens incoming hops: frame shape, deadline, sender signature, replay, epoch,
-/// the sealed box, and the binding of what is inside to the clear header and job table. Pure
-/// apart from the clock value passed in; every refusal carries the wire code and a reason that
-/// names the failed check and nothing of the payload.
+/// Checks and opens incoming hops: frame shape, hop, deadline, sender signature, replay,
+/// epoch, the sealed box, and the binding of what is inside to the clear header and job table.
+/// Pure apart from the clock value passed in; every refusal carries the wire code and a reason
+/// that names the failed check and nothing of the payload.
 ///
-/// The front stage takes `work` (one client's request, unsigned: clients are anonymous); every
-/// other stage takes only `workBundle`, signed by the role the topology routes from.
+/// The front stage takes `work` (one client's request, unsigned: clients are anonymous, so the
+/// client's own sealed expiry bounds it); every other stage takes only `workBundle`, signed by
+/// the role the topology routes from over every header field it acts on.
+///
+/// Replay: every accepted unit (request or bundle) is remembered by its id until the latest
+/// time it could still be accepted — a request's sealed expiry, a bundle's signed deadline —
+/// and neither may lie further ahead than `limits.maxDeadline` (plus the clock allowance). So
+/// a captured hop is refused whatever hop number or deadline it is relabelled with, for as
+/// long as it could otherwise be accepted, and the memory this takes is bounded.
 public struct HopReceiver: Sendable {
+    /// How far ahead deadlines and expiries may lie, and how many accepted units to remember.
+    public struct Limits: Sendable, Equatable {
+        /// The pipeline's longest deadline (the gateway's `maxDeadline`).
+        public var maxDeadlineMilliseconds: UInt64
+        /// Allowance for clocks that disagree (clients' and stages').
+        public var clockAllowanceMilliseconds: UInt64
+        /// Accepted units remembered at once; beyond it new hops are refused as `busy` rather
+        /// than forgetting one that could still be replayed.
+        public var maxRemembered: Int
+
+        public init(maxDeadlineMilliseconds: UInt64, clockAllowanceMilliseconds: UInt64 = 60_000, maxRemembered: Int = 500_000) {
+            self.maxDeadlineMilliseconds = maxDeadlineMilliseconds
+            self.clockAllowanceMilliseconds = clockAllowanceMilliseconds
+            self.maxRemembered = maxRemembered
+        }
+
+        /// The latest deadline or expiry acceptable at `now`.
+        func latestAcceptable(now: UInt64) -> UInt64 {
+            now + maxDeadlineMilliseconds + clockAllowanceMilliseconds
+        }
+    }
+
     public private(set) var keys: StageKeys
-    /// (unit, hop) pairs already accepted, kept until their deadline passes.
-    private var seen: [SeenHop: UInt64] = [:]
+    public let limits: Limits
+    /// Ids of accepted units (requests and bundles), each with the time after which it can no
+    /// longer be accepted anyway.
+    private var seen: [JobID: UInt64] = [:]
     private var lastPurge: UInt64 = 0
 
-    struct SeenHop: Hashable {
-        let unit: JobID
-        let hop: UInt16
+    public init(keys: StageKeys, limits: Limits) {
+        self.keys = keys
+        self.limits = limits
     }
 
-    public init(keys: StageKeys) {
-        self.keys = keys
-    }
+    /// Units remembered for replay protection.
+    public var rememberedCount: Int { seen.count }
 
     /// Replaces the keys (after re-attestation for a new epoch).
     public mutating func update(keys: StageKeys) {
@@ -32,12 +62,15 @@ public struct HopReceiver: Sendable {
     public struct AcceptedJob: Sendable {
         public let jobID: JobID
         public let deadline: UInt64
+        /// The client's sealed expiry, carried on to later stages.
+        public let expiresAt: UInt64
         public let replyKey: [UInt8]
         public let body: [UInt8]
 
-        public init(jobID: JobID, deadline: UInt64, replyKey: [UInt8], body: [UInt8]) {
+        public init(jobID: JobID, deadline: UInt64, expiresAt: UInt64, replyKey: [UInt8], body: [UInt8]) {
             self.jobID = jobID
             self.deadline = deadline
+            self.expiresAt = expiresAt
             self.replyKey = replyKey
             self.body = body
         }
@@ -77,14 +110,30 @@ public struct HopReceiver: Sendable {
             return .failure(
                 Refusal(code: .malformed, reason: "expected \(expected), got \(header.type)", jobID: header.jobID, check: "malformed"))
         }
+        guard header.hop == keys.position else {
+            return .failure(
+                Refusal(
+                    code: .malformed, reason: "hop \(header.hop) is not this stage's (\(keys.position))", jobID: header.jobID,
+                    check: "hop"))
+        }
         guard header.deadline > now else {
             return .failure(Refusal(code: .deadlineExceeded, reason: "the hop's deadline has passed", jobID: header.jobID, check: "deadline"))
         }
-        return header.type == .work ? receiveRequest(message) : receiveBundle(message)
+        guard header.deadline <= limits.latestAcceptable(now: now) else {
+            return .failure(
+                Refusal(
+                    code: .malformed, reason: "the hop's deadline lies beyond the pipeline's longest deadline",
+                    jobID: header.jobID, check: "deadline"))
+        }
+        guard seen.count < limits.maxRemembered else {
+            return .failure(
+                Refusal(code: .busy, reason: "the stage remembers too many recent hops", jobID: header.jobID, check: "replay-capacity"))
+        }
+        return header.type == .work ? receiveRequest(message, now: now) : receiveBundle(message)
     }
 
     /// Hop 0: one client's sealed `JobEnvelope`, whose job id must match the header's.
-    private mutating func receiveRequest(_ message: PipelineMessage) -> Result<Accepted, Refusal> {
+    private mutating func receiveRequest(_ message: PipelineMessage, now: UInt64) -> Result<Accepted, Refusal> {
         let header = message.header
         if let refusal = checkReplayAndEpoch(header) { return .failure(refusal) }
         let envelope: JobEnvelope
@@ -98,8 +147,23 @@ public struct HopReceiver: Sendable {
             return .failure(
                 Refusal(code: .malformed, reason: "the sealed job id does not match the header", jobID: header.jobID, check: "binding"))
         }
-        seen[SeenHop(unit: header.jobID, hop: header.hop)] = header.deadline
-        let job = AcceptedJob(jobID: header.jobID, deadline: header.deadline, replyKey: envelope.replyKey, body: envelope.body)
+        // The client's sealed expiry, not the gateway's clear deadline, bounds a replay.
+        guard envelope.expiresAt > now else {
+            return .failure(
+                Refusal(code: .deadlineExceeded, reason: "the client's request has expired", jobID: header.jobID, check: "expiry"))
+        }
+        guard envelope.expiresAt <= limits.latestAcceptable(now: now) else {
+            return .failure(
+                Refusal(
+                    code: .malformed, reason: "the client's expiry lies beyond the pipeline's longest deadline",
+                    jobID: header.jobID, check: "expiry"))
+        }
+        seen[header.jobID] = envelope.expiresAt
+        // The job keeps the gateway's deadline (it is what the gateway enforces, and what the last
+        // stage signs for the client); the expiry served above to bound replays.
+        let job = AcceptedJob(
+            jobID: header.jobID, deadline: header.deadline, expiresAt: envelope.expiresAt,
+            replyKey: envelope.replyKey, body: envelope.body)
         return .success(Accepted(bundleID: nil, epoch: header.epoch, jobs: [job]))
     }
 
@@ -117,7 +181,10 @@ public struct HopReceiver: Sendable {
             return .failure(Refusal(code: .malformed, reason: "\(error)", jobID: header.jobID, check: "malformed"))
         }
         guard let upstream = keys.upstream else { preconditionFailure("bundles go only to stages with an upstream role") }
-        guard let signed = HopSignature.bundleSignedBytes(from: upstream.role, to: keys.role, header: header, table: tableBytes, sealedBox: ciphertext)
+        guard
+            let signed = HopSignature.bundleSignedBytes(
+                from: upstream.role, to: keys.role, receivingHop: keys.position, header: header, table: tableBytes,
+                sealedBox: ciphertext)
         else {
             return .failure(Refusal(code: .couldNotOpen, reason: "the sealed bundle is too short to be a sealed box", jobID: header.jobID, check: "open"))
         }
@@ -139,15 +206,16 @@ public struct HopReceiver: Sendable {
                     code: .malformed, reason: "the sealed jobs do not match the bundle's job table", jobID: header.jobID, check: "binding"
                 ))
         }
-        seen[SeenHop(unit: header.jobID, hop: header.hop)] = header.deadline
+        seen[header.jobID] = header.deadline
         let jobs = zip(bundle.jobs, table.entries).map { job, entry in
-            AcceptedJob(jobID: job.jobID, deadline: entry.deadline, replyKey: job.replyKey, body: job.body)
+            AcceptedJob(
+                jobID: job.jobID, deadline: entry.deadline, expiresAt: job.expiresAt, replyKey: job.replyKey, body: job.body)
         }
         return .success(Accepted(bundleID: header.jobID, epoch: header.epoch, jobs: jobs))
     }
 
     private func checkReplayAndEpoch(_ header: MessageHeader) -> Refusal? {
-        guard seen[SeenHop(unit: header.jobID, hop: header.hop)] == nil else {
+        guard seen[header.jobID] == nil else {
             return Refusal(code: .replayed, reason: "this hop was already accepted", jobID: header.jobID, check: "replay")
         }
         guard keys.boxKeys[header.epoch] != nil else {

@@ -1,4 +1,4 @@
-public import Sodium
+import Sodium
 public import Wire
 
 /// Seals and signs a stage's outputs: as one bundle to the next role's current key, or — from
@@ -19,13 +19,17 @@ public struct HopSender: Sendable {
         guard let downstream = keys.downstream else { preconditionFailure("the last stage sends results, not bundles") }
         let table = BundleTable(entries: outputs.map { .init(jobID: $0.job.jobID, deadline: $0.job.deadline) })
         let envelope = BundleEnvelope(
-            jobs: outputs.map { JobEnvelope(jobID: $0.job.jobID, replyKey: $0.job.replyKey, body: $0.output) })
+            jobs: outputs.map {
+                JobEnvelope(jobID: $0.job.jobID, expiresAt: $0.job.expiresAt, replyKey: $0.job.replyKey, body: $0.output)
+            })
         let ciphertext = try SealedBox.seal(envelope.encoded(), to: downstream.boxKey)
         let header = MessageHeader(
             type: .forwardBundle, epoch: downstream.epoch, jobID: bundleID, deadline: table.latestDeadline)
         let tableBytes = table.encoded()
         // A sealed box is never shorter than its 48 bytes of overhead.
-        let signed = HopSignature.bundleSignedBytes(from: keys.role, to: downstream.role, header: header, table: tableBytes, sealedBox: ciphertext)!
+        let signed = HopSignature.bundleSignedBytes(
+            from: keys.role, to: downstream.role, receivingHop: keys.position + 1, header: header, table: tableBytes,
+            sealedBox: ciphertext)!
         let signature = keys.signing.signature(for: signed)
         return PipelineMessage(header: header, body: [tableBytes, ciphertext, signature])
     }
@@ -42,7 +46,21 @@ public struct HopSender: Sendable {
     }
 
     /// A `reject` telling the gateway to end a job, or every job of a bundle, with `code`.
+    /// `reason` travels in clear: it must come from checks on clear headers, never from a job's
+    /// data (see `failure(of:detail:code:)` for that).
     public static func reject(jobID: JobID, code: ErrorCode, reason: String) -> PipelineMessage {
-        PipelineMessage(header: MessageHeader(type: .reject, code: code.rawValue, jobID: jobID), body: [Array(reason.utf8)])
+        PipelineMessage(header: MessageHeader(type: .reject, code: code.rawValue, jobID: jobID), body: [Array(reason.utf8), []])
+    }
+
+    /// A `reject` for one job whose input the workload could not use: in clear only the code and
+    /// its standard message; the workload's detail sealed to the job's reply key (or dropped, if
+    /// that key is unusable), so the gateway and the network learn nothing of the input.
+    public static func failure(of job: HopReceiver.AcceptedJob, detail: String, code: ErrorCode = .stageFailed)
+        -> PipelineMessage
+    {
+        let sealed = (try? BoxPublicKey(bytes: job.replyKey)).flatMap { try? SealedBox.seal(Array(detail.utf8), to: $0) }
+        return PipelineMessage(
+            header: MessageHeader(type: .reject, code: code.rawValue, jobID: job.jobID),
+            body: [Array(code.defaultMessage.utf8), sealed ?? []])
     }
 }

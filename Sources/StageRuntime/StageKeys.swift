@@ -5,6 +5,8 @@ public import Sodium
 public struct StageKeys: Sendable {
     /// This stage's role.
     public var role: String
+    /// Its index among the stages in pipeline order: the `hop` of the hops it receives.
+    public var position: UInt16
     /// Its box key pairs by epoch: the current one and, during grace, the previous one.
     public var boxKeys: [UInt32: BoxKeyPair]
     /// Its signing key: receivers check that hops came from this role.
@@ -17,10 +19,11 @@ public struct StageKeys: Sendable {
     public var downstream: (role: String, epoch: UInt32, boxKey: BoxPublicKey)?
 
     public init(
-        role: String, boxKeys: [UInt32: BoxKeyPair], signing: SigningKeyPair,
+        role: String, position: UInt16, boxKeys: [UInt32: BoxKeyPair], signing: SigningKeyPair,
         upstream: (role: String, signingKey: SigningPublicKey)?, downstream: (role: String, epoch: UInt32, boxKey: BoxPublicKey)?
     ) {
         self.role = role
+        self.position = position
         self.boxKeys = boxKeys
         self.signing = signing
         self.upstream = upstream

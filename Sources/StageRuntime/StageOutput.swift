@@ -23,8 +23,8 @@ struct StageOutput {
         for (job, outcome) in outcomes {
             switch outcome {
             case .output(let bytes): succeeded.append((job, bytes))
-            case .failure(let reason):
-                messages.append(HopSender.reject(jobID: job.jobID, code: .stageFailed, reason: reason))
+            case .failure(let detail):
+                messages.append(HopSender.failure(of: job, detail: detail))
                 failed += 1
             }
         }

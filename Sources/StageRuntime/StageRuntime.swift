@@ -19,8 +19,14 @@ public final class StageRuntime: Sendable {
         /// Hops held at once: announced to the gateway as capacity.
         public var capacity: Int
         public var heartbeatInterval: Duration
+        /// The pipeline's longest deadline: how far ahead a hop's deadline may lie, and so how
+        /// long the stage remembers accepted hops to refuse replays.
+        public var maxDeadline: Duration
 
-        public init(replica: Int, gatewayEndpoint: String, maxBatch: Int, maxDelay: Duration, capacity: Int, heartbeatInterval: Duration) {
+        public init(
+            replica: Int, gatewayEndpoint: String, maxBatch: Int, maxDelay: Duration, capacity: Int, heartbeatInterval: Duration,
+            maxDeadline: Duration
+        ) {
             precondition((1...BundleTable.maxJobs).contains(maxBatch), "a batch's outputs leave as one bundle of at most \(BundleTable.maxJobs) jobs")
             self.replica = replica
             self.gatewayEndpoint = gatewayEndpoint
@@ -28,6 +34,7 @@ public final class StageRuntime: Sendable {
             self.maxDelay = maxDelay
             self.capacity = capacity
             self.heartbeatInterval = heartbeatInterval
+            self.maxDeadline = maxDeadline
         }
     }
 
@@ -97,7 +104,8 @@ public final class StageRuntime: Sendable {
         computeThread.name = "\(role)-compute"
         computeThread.start()
 
-        var receiver = HopReceiver(keys: keys.withLock { $0 })
+        var receiver = HopReceiver(
+            keys: keys.withLock { $0 }, limits: .init(maxDeadlineMilliseconds: UInt64(max(0, settings.maxDeadline.wholeMilliseconds))))
         try announce(.ready, on: gateway, epochs: receiver.keys.epochs)
         var nextHeartbeat = ContinuousClock.now + settings.heartbeatInterval
         let poller = Poller()

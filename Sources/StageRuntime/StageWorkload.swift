@@ -10,7 +10,9 @@ public protocol StageWorkload: Sendable {
 /// The result of one input of a batch.
 public enum StageOutcome: Sendable, Equatable {
     case output([UInt8])
-    /// The input was unusable; the job ends with `stageFailed` and this reason (no payload in it).
+    /// The input was unusable; the job ends with `stageFailed`. The detail may describe the input
+    /// (a token id, a position), so it never travels in clear and is never logged: the stage
+    /// seals it to the job's reply key, for the client alone.
     case failure(String)
 }
 

@@ -8,7 +8,12 @@ extension Topology {
     /// batching, the roles it receives from and sends to, and the model section. It leaves out
     /// placement (host, replicas, metrics addresses), so that moving or scaling a stage does
     /// not change its measurement. Returns `nil` for a role the topology does not have.
-    public func stageConfigurationBytes(role: String) -> [UInt8]? {
+    ///
+    /// `modelFileDigests` (file name relative to the model directory → lower-case hex SHA-256)
+    /// are the contents of every model file the role reads in clear (vocabulary, configuration):
+    /// they shape its results as much as its code does, so an edited file is a different
+    /// measurement and gets no keys. The caller hashes the files (this model does no I/O).
+    public func stageConfigurationBytes(role: String, modelFileDigests: [String: String]) -> [UInt8]? {
         guard let previous = previousRole(of: role), let next = nextRole(of: role) else { return nil }
         var members: [String: CanonicalJSON] = [
             "format": .integer(1),
@@ -17,6 +22,7 @@ extension Topology {
             "previous": .string(previous),
             "next": .string(next),
             "model": modelJSON,
+            "modelFiles": .object(modelFileDigests.mapValues { .string($0) }),
         ]
         if let stage = stage(named: role) {
             members["kind"] = .string(stage.kind.rawValue)

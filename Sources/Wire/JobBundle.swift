@@ -57,11 +57,11 @@ public struct BundleTable: Sendable, Hashable {
 
 /// The plaintext of a sealed bundle: one `JobEnvelope` per job, in the order of the table.
 ///
-/// Layout: version u8 · count u16 · per job: job id 16 · reply key 32 · body (u32 length +
-/// bytes). One seal, one open and one signature carry the whole bundle, which is what makes a
+/// Layout: version u8 (2) · count u16 · per job: job id 16 · the client's expiry u64 · reply
+/// key 32 · body (u32 length + bytes). One seal, one open and one signature carry the whole bundle, which is what makes a
 /// hop's cryptography cost per bundle instead of per job.
 public struct BundleEnvelope: Sendable {
-    public static let version: UInt8 = 1
+    public static let version: UInt8 = 2
     public var jobs: [JobEnvelope]
 
     public init(jobs: [JobEnvelope]) {
@@ -76,6 +76,7 @@ public struct BundleEnvelope: Sendable {
         writer.write(UInt16(jobs.count))
         for job in jobs {
             writer.write(bytes: job.jobID.bytes)
+            writer.write(job.expiresAt)
             writer.write(bytes: job.replyKey)
             writer.writeLengthPrefixed(job.body)
         }
@@ -94,8 +95,10 @@ public struct BundleEnvelope: Sendable {
         jobs.reserveCapacity(count)
         for _ in 0..<count {
             let id = JobID(bytes: try reader.readBytes(JobID.byteCount))!
+            let expiresAt = try reader.readUInt64()
             let replyKey = try reader.readBytes(JobEnvelope.replyKeyByteCount)
-            jobs.append(JobEnvelope(jobID: id, replyKey: replyKey, body: try reader.readLengthPrefixed(limit: reader.remaining)))
+            let body = try reader.readLengthPrefixed(limit: reader.remaining)
+            jobs.append(JobEnvelope(jobID: id, expiresAt: expiresAt, replyKey: replyKey, body: body))
         }
         try reader.expectEnd()
         self.jobs = jobs

@@ -1,10 +1,15 @@
 /// One pipeline message: its header and the frames that follow it.
 ///
 /// Frame counts by type: submit [header, sealed request]; result [header, sealed result,
-/// signature]; error [header, UTF-8 message]; work [header, sealed request, empty frame];
-/// forward [header, sealed result, signature]; workBundle and forwardBundle [header, job table,
-/// sealed bundle, signature]; ready and heartbeat [header, announcement]; reject [header,
-/// UTF-8 reason].
+/// signature]; error [header, UTF-8 message, sealed detail]; work [header, sealed request, empty
+/// frame]; forward [header, sealed result, signature]; workBundle and forwardBundle [header, job
+/// table, sealed bundle, signature]; ready and heartbeat [header, announcement]; reject [header,
+/// UTF-8 reason, sealed detail].
+///
+/// The UTF-8 texts travel in clear, so they never hold anything derived from a job's data: only
+/// the code's own message or what a check found in clear headers. A stage that has something to
+/// say about a job's input (which token, which field) seals it to the job's reply key as the
+/// "sealed detail" frame (empty when there is none), which only the client can open.
 public struct PipelineMessage: Sendable, Hashable {
     public var header: MessageHeader
     public var body: [[UInt8]]
@@ -30,16 +35,19 @@ public struct PipelineMessage: Sendable, Hashable {
 
     static func bodyFrameCount(for type: MessageType) -> Int {
         switch type {
-        case .submit, .error, .ready, .heartbeat, .reject: 1
-        case .result, .work, .forward: 2
+        case .submit, .ready, .heartbeat: 1
+        case .result, .work, .forward, .error, .reject: 2
         case .workBundle, .forwardBundle: 3
         }
     }
 
-    /// An error for the client: the code in the header, a message a person can act on.
-    public static func error(_ code: ErrorCode, jobID: JobID, message: String? = nil) -> PipelineMessage {
+    /// An error for the client: the code in the header, a message a person can act on, and any
+    /// detail a stage sealed to the client's reply key.
+    public static func error(_ code: ErrorCode, jobID: JobID, message: String? = nil, sealedDetail: [UInt8] = [])
+        -> PipelineMessage
+    {
         PipelineMessage(
             header: MessageHeader(type: .error, code: code.rawValue, jobID: jobID),
-            body: [Array((message ?? code.defaultMessage).utf8)])
+            body: [Array((message ?? code.defaultMessage).utf8), sealedDetail])
     }
 }

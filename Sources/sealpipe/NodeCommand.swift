@@ -25,7 +25,7 @@ struct NodeCommand: AsyncParsableCommand {
     @Option(help: "Which replica of the stage this is (0-based).")
     var replica: Int = 0
 
-    @Option(help: "The simulated TEE's platform key file.")
+    @Option(help: "This host's simulated-TEE platform key (used only if the role's policy accepts simulated evidence and the host has no TEE).")
     var platformKey: String = ".sealpipe/platform.key"
 
     @Option(help: "The sealed weight shard (default: beside the key broker's state, weights/ROLE.sealed).")
@@ -41,20 +41,27 @@ struct NodeCommand: AsyncParsableCommand {
         guard (0..<stage.replicas).contains(replica) else {
             throw ValidationError("--replica \(replica): \(role) has \(stage.replicas) replica(s)")
         }
-        let platform = try PlatformKey.load(from: URL(fileURLWithPath: platformKey))
+        let platformKeyFile = URL(fileURLWithPath: platformKey)
+        // The measurement covers the model files this role reads; they are hashed again once the
+        // workload is loaded, so a file swapped in between is caught before the stage serves.
+        let modelFileDigests = try ModelFileDigests.compute(topology: topology, role: role)
         let context = try ZMQContext()
         let attestStart = ContinuousClock.now
-        let bundle = try await StageNode.attest(topology: topology, role: role, platformKey: platform, context: context, logger: logger)
+        let bundle = try await StageNode.attest(
+            topology: topology, role: role, modelFileDigests: modelFileDigests, platformKeyFile: platformKeyFile,
+            context: context, logger: logger)
         let attestation = ContinuousClock.now - attestStart
         logger.info("attested and received keys", metadata: ["epoch": "\(bundle.schedule.epoch)", "duration": "\(attestation)"])
         let keys = try StageNode.stageKeys(bundle: bundle, topology: topology, role: role)
         let workload = try StageNode.workload(
             topology: topology, stage: stage, bundle: bundle, weightsFile: weights.map { URL(fileURLWithPath: $0) }, logger: logger)
+        try ModelFileDigests.verifyUnchanged(modelFileDigests, topology: topology, role: role)
         let runtime = StageRuntime(
             keys: keys, workload: workload,
             settings: .init(
                 replica: replica, gatewayEndpoint: topology.backendEndpoint.description, maxBatch: stage.maxBatch,
-                maxDelay: stage.maxDelay, capacity: stage.queue, heartbeatInterval: topology.gateway.heartbeatInterval),
+                maxDelay: stage.maxDelay, capacity: stage.queue, heartbeatInterval: topology.gateway.heartbeatInterval,
+                maxDeadline: topology.gateway.maxDeadline),
             logger: logger)
         runtime.recordAttestation(seconds: attestation.secondsValue)
         let address = stage.metrics(replica: replica)
@@ -71,7 +78,8 @@ struct NodeCommand: AsyncParsableCommand {
         SignalTrap.onTerminate { _ in runtime.drain() }
         let rotation = Task {
             try await KeyRotation.keepCurrent(
-                runtime: runtime, bundle: bundle, topology: topology, role: role, platformKey: platform, context: context, logger: logger)
+                runtime: runtime, bundle: bundle, topology: topology, role: role, modelFileDigests: modelFileDigests,
+                platformKeyFile: platformKeyFile, context: context, logger: logger)
         }
         Announcement.ready(service: "\(role).\(replica)", fields: ["role": role, "metrics": "\(metrics.port)", "epoch": "\(bundle.schedule.epoch)"])
         try await runBlocking(name: "\(role).\(replica)") { try runtime.run() }

@@ -66,11 +66,37 @@ struct EndToEndTests {
         let wrongEpoch = try answer(to: [MessageHeader(type: .submit, epoch: target.epoch + 40, jobID: id).encoded(), [1, 2, 3]])
         #expect(wrongEpoch.header.code == ErrorCode.unknownEpoch.rawValue)
         // A request sealed to the right key but tampered with: refused by the front stage.
-        var tampered = try SealedBox.seal(
-            JobEnvelope(jobID: id, replyKey: BoxKeyPair.generate().publicKey.bytes, body: Array("hello".utf8)).encoded(),
-            to: target.frontKey)
+        let now = UInt64(Date().timeIntervalSince1970 * 1000)
+        func sealedRequest(_ id: JobID, expiresAt: UInt64) throws -> [UInt8] {
+            try SealedBox.seal(
+                JobEnvelope(jobID: id, expiresAt: expiresAt, replyKey: BoxKeyPair.generate().publicKey.bytes, body: Array("hello".utf8))
+                    .encoded(),
+                to: target.frontKey)
+        }
+        var tampered = try sealedRequest(id, expiresAt: now + 30_000)
         tampered[tampered.count - 1] ^= 1
         #expect(try answer(to: [MessageHeader(type: .submit, epoch: target.epoch, jobID: id).encoded(), tampered]).header.code == ErrorCode.couldNotOpen.rawValue)
+
+        // Replay: a request answered once, resent as captured with a longer clear timeout, is
+        // refused by the front stage, which remembers it until its sealed expiry.
+        let captured = JobID.random()
+        let request = try sealedRequest(captured, expiresAt: now + 30_000)
+        let first = try answer(to: [MessageHeader(type: .submit, epoch: target.epoch, jobID: captured, deadline: 20_000).encoded(), request])
+        #expect(first.header.type == .result)
+        for timeout: UInt64 in [20_000, 120_000, 0] {
+            let replayed = try answer(
+                to: [MessageHeader(type: .submit, epoch: target.epoch, jobID: captured, deadline: timeout).encoded(), request])
+            #expect(replayed.header.code == ErrorCode.replayed.rawValue, "resent with timeout \(timeout) ms")
+        }
+        // A request whose sealed expiry has passed, and one that claims to matter for ten hours.
+        let expired = JobID.random()
+        let late = try answer(
+            to: [MessageHeader(type: .submit, epoch: target.epoch, jobID: expired).encoded(), try sealedRequest(expired, expiresAt: now - 1)])
+        #expect(late.header.code == ErrorCode.deadlineExceeded.rawValue)
+        let greedy = JobID.random()
+        let tooFar = try answer(
+            to: [MessageHeader(type: .submit, epoch: target.epoch, jobID: greedy).encoded(), try sealedRequest(greedy, expiresAt: now + 36_000_000)])
+        #expect(tooFar.header.code == ErrorCode.malformed.rawValue)
 
         // Bytes that are not ZeroMQ at all, on a plain TCP connection.
         try RawTCP.sendGarbage(host: "127.0.0.1", port: 5555, bytes: Array(repeating: 0xff, count: 4096))

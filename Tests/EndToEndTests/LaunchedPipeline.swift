@@ -124,14 +124,19 @@ final class LaunchedPipeline: @unchecked Sendable {
     }
 
     /// Runs `sealpipe ARGS` (or another program) in the pipeline's working directory.
-    func run(_ arguments: [String], executable: URL? = nil, input: Data? = nil, timeout: TimeInterval = 120) throws -> (status: Int32, output: String) {
+    /// Runs the binary (or `executable`) in the working directory; `output` is its standard output,
+    /// and its standard error too when `captureStandardError` is set.
+    func run(
+        _ arguments: [String], executable: URL? = nil, input: Data? = nil, timeout: TimeInterval = 120,
+        captureStandardError: Bool = false
+    ) throws -> (status: Int32, output: String) {
         let child = Process()
         child.executableURL = executable ?? Self.binary
         child.arguments = arguments
         child.currentDirectoryURL = workingDirectory
         let output = Pipe()
         child.standardOutput = output
-        child.standardError = FileHandle.standardError
+        child.standardError = captureStandardError ? output : FileHandle.standardError
         let stdin = Pipe()
         child.standardInput = stdin
         try child.run()

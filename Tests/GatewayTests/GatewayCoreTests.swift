@@ -134,8 +134,10 @@ struct GatewayCoreTests {
 
         // The shard refuses one job, leaves another out, and bundles the other two.
         let reject = MessageHeader(type: .reject, code: ErrorCode.stageFailed.rawValue, jobID: ids[0])
-        let refused = toClients(core.replicaMessage(identity: shard, frames: [reject.encoded(), Array("bad input".utf8)], now: 1))
+        let refused = toClients(core.replicaMessage(identity: shard, frames: [reject.encoded(), Array("bad input".utf8), [7, 7]], now: 1))
         #expect(refused[ids[0]]?.header.type == .error)
+        // A detail the stage sealed to this job's client travels on to it, opaque to the gateway.
+        #expect(refused[ids[0]]?.body[1] == [7, 7])
         let moved = bundle(&core, from: shard, jobs: [ids[2], ids[3]])
         let leftOut = toClients(moved)
         #expect(leftOut.keys.sorted { $0.description < $1.description } == [ids[1]])
@@ -194,7 +196,7 @@ struct GatewayCoreTests {
         let bundleID = JobID.random()
         _ = bundle(&core, from: pre, jobs: ids, id: bundleID)
         let header = MessageHeader(type: .reject, code: ErrorCode.badSender.rawValue, jobID: bundleID)
-        let ended = toClients(core.replicaMessage(identity: shard, frames: [header.encoded(), Array("not signed".utf8)], now: 1))
+        let ended = toClients(core.replicaMessage(identity: shard, frames: [header.encoded(), Array("not signed".utf8), []], now: 1))
         #expect(Set(ended.keys) == Set(ids))
         #expect(ended.values.allSatisfy { $0.header.code == ErrorCode.badSender.rawValue })
         #expect(core.jobsInFlight == 0)
@@ -361,7 +363,7 @@ struct GatewayCoreTests {
         let id = JobID.random()
         _ = submit(&core, id: id)
         let header = MessageHeader(type: .reject, code: ErrorCode.couldNotOpen.rawValue, jobID: id)
-        let actions = core.replicaMessage(identity: pre, frames: [header.encoded(), Array("sealed to another key".utf8)], now: 1)
+        let actions = core.replicaMessage(identity: pre, frames: [header.encoded(), Array("sealed to another key".utf8), []], now: 1)
         let (code, text) = try clientError(actions)
         #expect(code == .couldNotOpen)
         #expect(text.contains("preprocessor refused the job"))

@@ -27,7 +27,7 @@ struct InProcessPipelineTests {
         let signingKeys: [String: SigningKeyPair]
         private var threads: [DispatchSemaphore] = []
 
-        init(replicas: Int = 1, capacity: Int = 16) throws {
+        init(replicas: Int = 1, capacity: Int = 16, workloads: [String: any StageWorkload] = [:]) throws {
             var box: [String: BoxKeyPair] = [:]
             var signing: [String: SigningKeyPair] = [:]
             for role in InProcessPipelineTests.roles {
@@ -52,10 +52,10 @@ struct InProcessPipelineTests {
             for (index, role) in InProcessPipelineTests.roles.enumerated() {
                 for replica in 0..<replicas {
                     let stage = StageRuntime(
-                        keys: keys(for: role, index: index), workload: EchoWorkload(),
+                        keys: keys(for: role, index: index), workload: workloads[role] ?? EchoWorkload(),
                         settings: .init(
                             replica: replica, gatewayEndpoint: backend, maxBatch: 8, maxDelay: .milliseconds(1), capacity: capacity,
-                            heartbeatInterval: .milliseconds(100)),
+                            heartbeatInterval: .milliseconds(100), maxDeadline: .seconds(300)),
                         logger: Logger(label: "test.\(role)"))
                     stages.append(stage)
                     spawn { try? stage.run() }
@@ -68,7 +68,7 @@ struct InProcessPipelineTests {
             let upstream = index > 0 ? (roles[index - 1], signingKeys[roles[index - 1]]!.publicKey) : nil
             let downstream = index < roles.count - 1 ? (roles[index + 1], UInt32(1), boxKeys[roles[index + 1]]!.publicKey) : nil
             return StageKeys(
-                role: role, boxKeys: [1: boxKeys[role]!], signing: signingKeys[role]!,
+                role: role, position: UInt16(index), boxKeys: [1: boxKeys[role]!], signing: signingKeys[role]!,
                 upstream: upstream.map { (role: $0.0, signingKey: $0.1) },
                 downstream: downstream.map { (role: $0.0, epoch: $0.1, boxKey: $0.2) })
         }
@@ -103,7 +103,7 @@ struct InProcessPipelineTests {
         let answers = try client.submit(bodies, timeout: .seconds(20))
         #expect(answers.count == 50)
         for (answer, body) in zip(answers, bodies) {
-            #expect((try? answer.get()) == body)
+            #expect((try? answer.get()) == body, "\(answer)")
         }
         let counters = harness.gateway.snapshot.counters
         #expect(counters.accepted == 50)
@@ -158,6 +158,49 @@ struct InProcessPipelineTests {
         #expect(error == .badResultSignature)
     }
 
+    /// Fails every input whose first byte is 0, and says why in words that quote the input, as a
+    /// model's error about a token id would.
+    struct QuotingWorkload: StageWorkload {
+        func process(_ inputs: [[UInt8]]) -> [StageOutcome] {
+            inputs.map { input in
+                input.first == 0 ? .failure("cannot use \(String(decoding: input.dropFirst(), as: UTF8.self))") : .output(input)
+            }
+        }
+    }
+
+    @Test func aStagesDetailAboutAnInputReachesOnlyItsClientSealed() throws {
+        let harness = try Harness(workloads: ["mid": QuotingWorkload()])
+        defer { harness.shutDown() }
+        let secret = "token id 31337 at position 4 of a secret sentence"
+        // As a client does it, on a raw socket, to see every frame that comes back.
+        let context = try ZMQContext()
+        let socket = try context.socket(.dealer)
+        try socket.connect(harness.front)
+        let id = JobID.random()
+        let reply = BoxKeyPair.generate()
+        let expiresAt = UInt64(Date().timeIntervalSince1970 * 1000) + 10_000
+        let envelope = JobEnvelope(jobID: id, expiresAt: expiresAt, replyKey: reply.publicKey.bytes, body: [0] + Array(secret.utf8))
+        let sealed = try SealedBox.seal(envelope.encoded(), to: harness.boxKeys["pre"]!.publicKey)
+        try socket.send([MessageHeader(type: .submit, epoch: 1, jobID: id, deadline: 10_000).encoded(), sealed])
+        let frames = try #require(try socket.receive(timeout: .seconds(10)))
+        let message = try PipelineMessage(frames: frames)
+        #expect(message.header.type == .error && message.header.code == ErrorCode.stageFailed.rawValue)
+        // In clear (what the gateway and the network see): the code and its standard message.
+        let clear = String(decoding: message.body[0], as: UTF8.self)
+        #expect(clear == "mid refused the job: \(ErrorCode.stageFailed.defaultMessage)")
+        #expect(!frames.contains { String(decoding: $0, as: UTF8.self).contains("31337") })
+        // Sealed to the job's reply key: the detail, for this client alone.
+        let detail = try SealedBox.open(message.body[1], with: reply)
+        #expect(detail.withUnsafeBytes { String(decoding: $0, as: UTF8.self) } == "cannot use \(secret)")
+        #expect((try? SealedBox.open(message.body[1], with: BoxKeyPair.generate())) == nil)
+        // The client library shows it.
+        let client = try PipelineClient(target: harness.target)
+        let answers = try client.submit([[0] + Array("word".utf8), [1, 2]], timeout: .seconds(10))
+        #expect(answers.first.map { "\($0)" }?.contains("(detail: cannot use word)") == true)
+        // Its batch-mates are unaffected.
+        #expect((try? answers.last?.get()) == [1, 2])
+    }
+
     @Test func aBundleInjectedWithoutTheUpstreamSigningKeyIsDroppedAndCounted() throws {
         // The injector plays a gateway: it knows the stage's public key but holds no signing key.
         let context = try ZMQContext()
@@ -167,12 +210,12 @@ struct InProcessPipelineTests {
         let preSigning = SigningKeyPair.generate()
         let stage = StageRuntime(
             keys: StageKeys(
-                role: "mid", boxKeys: [1: midKeys], signing: .generate(), upstream: (role: "pre", signingKey: preSigning.publicKey),
+                role: "mid", position: 1, boxKeys: [1: midKeys], signing: .generate(), upstream: (role: "pre", signingKey: preSigning.publicKey),
                 downstream: (role: "post", epoch: 1, boxKey: BoxKeyPair.generate().publicKey)),
             workload: EchoWorkload(),
             settings: .init(
                 replica: 0, gatewayEndpoint: endpoint, maxBatch: 4, maxDelay: .milliseconds(1), capacity: 8,
-                heartbeatInterval: .milliseconds(100)),
+                heartbeatInterval: .milliseconds(100), maxDeadline: .seconds(300)),
             logger: Logger(label: "test.mid"))
         let done = DispatchSemaphore(value: 0)
         Thread {
@@ -189,11 +232,13 @@ struct InProcessPipelineTests {
         let id = JobID.random()
         let deadline = UInt64(Date().timeIntervalSince1970 * 1000) + 10_000
         let table = BundleTable(entries: [.init(jobID: id, deadline: deadline)]).encoded()
-        let envelope = BundleEnvelope(jobs: [JobEnvelope(jobID: id, replyKey: BoxKeyPair.generate().publicKey.bytes, body: [1, 2, 3])])
+        let envelope = BundleEnvelope(jobs: [
+            JobEnvelope(jobID: id, expiresAt: deadline, replyKey: BoxKeyPair.generate().publicKey.bytes, body: [1, 2, 3])
+        ])
         let sealed = try SealedBox.seal(envelope.encoded(), to: midKeys.publicKey)
         let header = MessageHeader(type: .workBundle, epoch: 1, jobID: .random(), deadline: deadline, hop: 1)
         func signedBytes(_ header: MessageHeader, _ table: [UInt8], _ sealed: [UInt8]) -> [UInt8] {
-            HopSignature.bundleSignedBytes(from: "pre", to: "mid", header: header, table: table, sealedBox: sealed)!
+            HopSignature.bundleSignedBytes(from: "pre", to: "mid", receivingHop: 1, header: header, table: table, sealedBox: sealed)!
         }
         /// Reads replies until `count` forwards or rejects came back; returns them in order.
         func replies(_ count: Int) throws -> [PipelineMessage] {
@@ -246,6 +291,28 @@ struct InProcessPipelineTests {
         #expect(stage.snapshot.rejected["replay"] == 1)
         let forwarded = try #require(answers.first { $0.header.type == .forwardBundle })
         #expect(try BundleTable(decoding: forwarded.body[0]).entries.map(\.jobID) == [id])
+
+        // Relabelled copies of the accepted bundle. Another hop number: refused (the signature
+        // covers the hop it was sent to, and the stage takes only its own); the same hop with a
+        // later deadline: the signature no longer verifies. Neither is computed again.
+        for hop: UInt16 in [0, 2, 3, 777, 4242, 65535] {
+            var relabelled = header
+            relabelled.hop = hop
+            try fakeGateway.send([identity, relabelled.encoded(), table, sealed, genuine])
+        }
+        #expect(try replies(6).map(\.header.code) == Array(repeating: ErrorCode.malformed.rawValue, count: 6))
+        #expect(stage.snapshot.rejected["hop"] == 6)
+        var later = header
+        later.deadline += 60_000
+        try fakeGateway.send([identity, later.encoded(), table, sealed, genuine])
+        #expect(try replies(1).first?.header.code == ErrorCode.badSender.rawValue)
+        // Re-signed by the real upstream key for a deadline past the pipeline's longest: refused.
+        var far = header
+        far.deadline += 3_600_000
+        try fakeGateway.send([identity, far.encoded(), table, sealed, preSigning.signature(for: signedBytes(far, table, sealed))])
+        #expect(try replies(1).first?.header.code == ErrorCode.malformed.rawValue)
+        #expect(stage.snapshot.rejected["deadline"] == 1)
+        #expect(stage.snapshot.processed == 1)
     }
 }
 

@@ -119,19 +119,25 @@ struct TopologyDerivedTests {
     func configurationBytes() throws {
         let first = try Self.topology()
         let again = try Self.topology()
-        let shard0 = try #require(first.stageConfigurationBytes(role: "shard-0"))
-        #expect(again.stageConfigurationBytes(role: "shard-0") == shard0)
+        let digests = ["config.json": "ab", "vocab.txt": "cd"]
+        let shard0 = try #require(first.stageConfigurationBytes(role: "shard-0", modelFileDigests: digests))
+        #expect(again.stageConfigurationBytes(role: "shard-0", modelFileDigests: digests) == shard0)
         #expect(
             String(decoding: shard0, as: UTF8.self)
                 == #"{"format":1,"kind":"encoder","layers":[0,3],"maxBatch":32,"maxDelayNanoseconds":2000000,"#
-                + #""model":{"directory":"models/all-MiniLM-L6-v2","kind":"minilm","layers":6},"next":"shard-1","#
+                + #""model":{"directory":"models/all-MiniLM-L6-v2","kind":"minilm","layers":6},"#
+                + #""modelFiles":{"config.json":"ab","vocab.txt":"cd"},"next":"shard-1","#
                 + #""previous":"preprocessor","queue":128,"role":"shard-0","threads":1,"topology":"t"}"#)
-        let all = first.roles.map { first.stageConfigurationBytes(role: $0) }
+        // The model files' contents are measured: one changed digest is another configuration.
+        #expect(
+            first.stageConfigurationBytes(role: "shard-0", modelFileDigests: ["config.json": "ab", "vocab.txt": "ce"])
+                != shard0)
+        let all = first.roles.map { first.stageConfigurationBytes(role: $0, modelFileDigests: [:]) }
         #expect(Set(all).count == first.roles.count)
         #expect(all.allSatisfy { $0 != nil })
-        #expect(first.stageConfigurationBytes(role: "kms") == nil)
-        #expect(first.stageConfigurationBytes(role: "shard-7") == nil)
-        let gateway = try #require(first.stageConfigurationBytes(role: "gateway"))
+        #expect(first.stageConfigurationBytes(role: "kms", modelFileDigests: [:]) == nil)
+        #expect(first.stageConfigurationBytes(role: "shard-7", modelFileDigests: [:]) == nil)
+        let gateway = try #require(first.stageConfigurationBytes(role: "gateway", modelFileDigests: [:]))
         #expect(String(decoding: gateway, as: UTF8.self).contains(#""maxPayload":1048576"#))
     }
 
@@ -149,10 +155,10 @@ struct TopologyDerivedTests {
         let resharded = try Self.topology(
             TopologyValidationTests.valid.replacingOccurrences(of: "[0, 3]", with: "[0, 2]")
                 .replacingOccurrences(of: "[3, 6]", with: "[2, 6]"))
-        #expect(moved.stageConfigurationBytes(role: "shard-0") == base.stageConfigurationBytes(role: "shard-0"))
-        #expect(rebatched.stageConfigurationBytes(role: "shard-0") != base.stageConfigurationBytes(role: "shard-0"))
-        #expect(rebatched.stageConfigurationBytes(role: "shard-1") == base.stageConfigurationBytes(role: "shard-1"))
-        #expect(resharded.stageConfigurationBytes(role: "shard-1") != base.stageConfigurationBytes(role: "shard-1"))
+        #expect(moved.stageConfigurationBytes(role: "shard-0", modelFileDigests: [:]) == base.stageConfigurationBytes(role: "shard-0", modelFileDigests: [:]))
+        #expect(rebatched.stageConfigurationBytes(role: "shard-0", modelFileDigests: [:]) != base.stageConfigurationBytes(role: "shard-0", modelFileDigests: [:]))
+        #expect(rebatched.stageConfigurationBytes(role: "shard-1", modelFileDigests: [:]) == base.stageConfigurationBytes(role: "shard-1", modelFileDigests: [:]))
+        #expect(resharded.stageConfigurationBytes(role: "shard-1", modelFileDigests: [:]) != base.stageConfigurationBytes(role: "shard-1", modelFileDigests: [:]))
     }
 
     @Test("the summary names every service, endpoint and role")

@@ -50,17 +50,25 @@ struct WireTests {
     }
 
     @Test func envelopeAndResultRoundTripAndRefuseDamage() throws {
-        let envelope = JobEnvelope(jobID: jobID, replyKey: Array(repeating: 9, count: 32), body: Array("text".utf8))
+        let envelope = JobEnvelope(
+            jobID: jobID, expiresAt: 1_700_000_123_456, replyKey: Array(repeating: 9, count: 32), body: Array("text".utf8))
         let bytes = envelope.encoded()
+        #expect(bytes.count == JobEnvelope.overhead + 4)
+        #expect(Array(bytes[17..<25]) == [0x40, 0x4a, 0xe7, 0xcf, 0x8b, 0x01, 0x00, 0x00], "the expiry, little-endian")
         let decoded = try JobEnvelope(decoding: bytes)
         #expect(decoded.jobID == jobID)
+        #expect(decoded.expiresAt == 1_700_000_123_456)
         #expect(decoded.replyKey == envelope.replyKey)
         #expect(decoded.body == envelope.body)
         #expect(throws: WireError.self) { try JobEnvelope(decoding: Array(bytes.dropLast())) }
         #expect(throws: WireError.trailingBytes(what: "job envelope", count: 1)) { try JobEnvelope(decoding: bytes + [0]) }
         var lying = bytes
-        lying[49] = 0xff  // body length claims far more than is there
+        lying[57] = 0xff  // body length claims far more than is there
         #expect(throws: WireError.self) { try JobEnvelope(decoding: lying) }
+        // Version 1 carried no expiry, so nothing bounded its replay: refused.
+        var first = bytes
+        first[0] = 1
+        #expect(throws: WireError.unsupportedVersion(what: "job envelope", version: 1)) { try JobEnvelope(decoding: first) }
 
         let floats: [Float] = [0.5, -1, .pi]
         let result = JobResult(jobID: jobID, body: JobResult.body(floats: floats))
@@ -114,22 +122,23 @@ struct WireTests {
         }
 
         let envelope = BundleEnvelope(jobs: [
-            JobEnvelope(jobID: jobID, replyKey: Array(repeating: 1, count: 32), body: [1, 2, 3]),
-            JobEnvelope(jobID: other, replyKey: Array(repeating: 2, count: 32), body: []),
+            JobEnvelope(jobID: jobID, expiresAt: 7, replyKey: Array(repeating: 1, count: 32), body: [1, 2, 3]),
+            JobEnvelope(jobID: other, expiresAt: 8, replyKey: Array(repeating: 2, count: 32), body: []),
         ])
         let sealed = envelope.encoded()
         let decoded = try BundleEnvelope(decoding: sealed)
         #expect(decoded.jobs.map(\.jobID) == [jobID, other])
+        #expect(decoded.jobs.map(\.expiresAt) == [7, 8])
         #expect(decoded.jobs.map(\.body) == [[1, 2, 3], []])
         #expect(decoded.jobs[1].replyKey == Array(repeating: 2, count: 32))
         #expect(throws: WireError.self) { try BundleEnvelope(decoding: Array(sealed.dropLast())) }
         #expect(throws: WireError.trailingBytes(what: "bundle envelope", count: 2)) { try BundleEnvelope(decoding: sealed + [0, 0]) }
         var lying = sealed
-        lying[3 + 48] = 0xff  // the first body's length claims far more than is there
+        lying[3 + 56] = 0xff  // the first body's length claims far more than is there
         #expect(throws: WireError.self) { try BundleEnvelope(decoding: lying) }
         var version = sealed
-        version[0] = 2
-        #expect(throws: WireError.unsupportedVersion(what: "bundle envelope", version: 2)) { try BundleEnvelope(decoding: version) }
+        version[0] = 1
+        #expect(throws: WireError.unsupportedVersion(what: "bundle envelope", version: 1)) { try BundleEnvelope(decoding: version) }
     }
 
     @Test func bundleMessagesHaveFourFrames() throws {
@@ -142,14 +151,20 @@ struct WireTests {
         }
     }
 
-    @Test func bundleSignedBytesBindRolesBundleEpochDeadlineTableAndTheBoxsKeyAndTag() throws {
+    @Test func bundleSignedBytesBindRolesHopBundleEpochDeadlineTableAndTheBoxsKeyAndTag() throws {
         let header = MessageHeader(type: .forwardBundle, epoch: 3, jobID: jobID, deadline: 99)
         let table = BundleTable(entries: [.init(jobID: jobID, deadline: 99)]).encoded()
         let box = Array(repeating: UInt8(7), count: 80)
-        func bytes(_ header: MessageHeader, _ table: [UInt8], _ box: [UInt8], from: String = "shard-0", to: String = "shard-1") -> [UInt8]? {
-            HopSignature.bundleSignedBytes(from: from, to: to, header: header, table: table, sealedBox: box)
+        func bytes(
+            _ header: MessageHeader, _ table: [UInt8], _ box: [UInt8], from: String = "shard-0", to: String = "shard-1",
+            hop: UInt16 = 2
+        ) -> [UInt8]? {
+            HopSignature.bundleSignedBytes(from: from, to: to, receivingHop: hop, header: header, table: table, sealedBox: box)
         }
         let base = try #require(bytes(header, table, box))
+        // The receiving hop is signed: a bundle for hop 2 does not verify as hop 3, 0 or 65535.
+        for hop: UInt16 in [0, 1, 3, 4242, 65535] { #expect(base != bytes(header, table, box, hop: hop)) }
+        #expect(base.starts(with: Array("sealpipe/bundle/v2".utf8)))
         #expect(base != bytes(header, table, box, from: "shard-1", to: "shard-0"))
         #expect(base != bytes(header, table, box, to: "postprocessor"))
         var later = header

@@ -94,9 +94,9 @@ public final class Launcher: @unchecked Sendable {
         case .cancelRestart:
             break  // a late timer is ignored by the state machine
         case .terminate(let name):
-            processes[name].map { kill($0.processIdentifier, SIGTERM) }
+            if let process = processes[name] { kill(process.processIdentifier, SIGTERM) }
         case .kill(let name):
-            processes[name].map { kill($0.processIdentifier, SIGKILL) }
+            if let process = processes[name] { kill(process.processIdentifier, SIGKILL) }
         case .scheduleShutdownDeadline(let delay):
             queue.asyncAfter(deadline: .now() + delay.secondsValue) { [self] in handle(.shutdownDeadline) }
         case .giveUp(let name, let reason):

@@ -1,7 +1,6 @@
 import Foundation
 #if canImport(Glibc)
 import Glibc
-public import Topology
 #endif
 
 /// A service started by `sealpipe launch` stops with it: if the launcher dies (even by

@@ -1,6 +1,5 @@
 public import Inference
 public import Trust
-public import StageRuntime
 
 /// Lets a worker build its model straight from its decrypted shard: the plaintext stays in
 /// secure memory until each tensor is copied into the engine's own buffers.

@@ -2,8 +2,7 @@ public import Foundation
 public import Inference
 public import Sodium
 public import Topology
-public import Trust
-public import StageRuntime
+import Trust
 
 /// Where a worker shard's sealed slice of the model lives, and how a worker opens it with the key
 /// the broker released. Sealing happens on the broker's host (`ShardSealing` in `Launcher`).

@@ -1,8 +1,9 @@
-public import Attestation
+import Attestation
 import Foundation
 import Sodium
 public import KeyBroker
 public import Topology
+import Workloads
 import TimeUnits
 
 extension Topology {
@@ -31,8 +32,14 @@ extension Topology {
             rootKeyPath: keyBroker.rootKeyPath, roles: roles, frontRole: stageRoles.first!, resultRole: stageRoles.last!,
             policy: policy, epochSeconds: keyBroker.epoch.secondsValue, graceSeconds: keyBroker.grace.secondsValue,
             manifestTTLSeconds: keyBroker.manifestTTL.secondsValue, trustedPlatformKeys: platformKeys)
+        // The reference covers the model files as the broker's host has them: a node whose copy
+        // differs (one word of vocab.txt) measures differently and gets no keys.
+        var digests: [String: [String: String]] = [:]
+        for role in stageRoles { digests[role] = try ModelFileDigests.compute(topology: self, role: role) }
         configuration.resolveReferenceMeasurements { role in
-            SimulatedTEE.measurement(executableDigest: executableDigest, configuration: stageConfigurationBytes(role: role) ?? [])
+            SimulatedTEE.measurement(
+                executableDigest: executableDigest,
+                configuration: stageConfigurationBytes(role: role, modelFileDigests: digests[role] ?? [:]) ?? [])
         }
         return configuration
     }

@@ -1,0 +1,189 @@
+import Sodium
+import StageRuntime
+import Testing
+import Wire
+
+/// Every refusal of `HopReceiver`, one by one, with the clock passed in: a value that checks and
+/// opens hops can be tested without sockets or threads.
+@Suite("Hop receiver")
+struct HopReceiverTests {
+    static let now: UInt64 = 1_800_000_000_000
+    static let limits = HopReceiver.Limits(maxDeadlineMilliseconds: 300_000, clockAllowanceMilliseconds: 60_000, maxRemembered: 4)
+
+    let frontKeys = BoxKeyPair.generate()
+    let midKeys = BoxKeyPair.generate()
+    let frontSigning = SigningKeyPair.generate()
+
+    /// The front stage ("pre", hop 0) and the stage after it ("mid", hop 1).
+    var front: HopReceiver {
+        HopReceiver(
+            keys: StageKeys(
+                role: "pre", position: 0, boxKeys: [5: frontKeys], signing: frontSigning, upstream: nil,
+                downstream: (role: "mid", epoch: 5, boxKey: midKeys.publicKey)),
+            limits: Self.limits)
+    }
+
+    var mid: HopReceiver {
+        HopReceiver(
+            keys: StageKeys(
+                role: "mid", position: 1, boxKeys: [5: midKeys], signing: .generate(),
+                upstream: (role: "pre", signingKey: frontSigning.publicKey), downstream: nil),
+            limits: Self.limits)
+    }
+
+    func request(
+        id: JobID = .random(), sealedID: JobID? = nil, expiresAt: UInt64 = now + 30_000, deadline: UInt64 = now + 30_000,
+        epoch: UInt32 = 5, hop: UInt16 = 0, type: MessageType = .work
+    ) throws -> [[UInt8]] {
+        let envelope = JobEnvelope(
+            jobID: sealedID ?? id, expiresAt: expiresAt, replyKey: BoxKeyPair.generate().publicKey.bytes, body: [1, 2, 3])
+        let sealed = try SealedBox.seal(envelope.encoded(), to: frontKeys.publicKey)
+        let header = MessageHeader(type: type, epoch: epoch, jobID: id, deadline: deadline, hop: hop)
+        return PipelineMessage(header: header, body: [sealed, []]).frames
+    }
+
+    /// A bundle from "pre" to "mid", signed by `signer` for `signedHop`, arriving as `header`.
+    func bundle(
+        deadline: UInt64 = now + 30_000, signedHop: UInt16 = 1, arrivingHop: UInt16 = 1, signer: SigningKeyPair? = nil,
+        sealedJobs: [JobID]? = nil, tableJobs: [JobID] = [JobID.random()], id: JobID = .random()
+    ) throws -> [[UInt8]] {
+        let table = BundleTable(entries: tableJobs.map { .init(jobID: $0, deadline: deadline) }).encoded()
+        let jobs = (sealedJobs ?? tableJobs).map {
+            JobEnvelope(jobID: $0, expiresAt: deadline, replyKey: BoxKeyPair.generate().publicKey.bytes, body: [9])
+        }
+        let sealed = try SealedBox.seal(BundleEnvelope(jobs: jobs).encoded(), to: midKeys.publicKey)
+        var header = MessageHeader(type: .workBundle, epoch: 5, jobID: id, deadline: deadline, hop: signedHop)
+        let signed = try #require(
+            HopSignature.bundleSignedBytes(
+                from: "pre", to: "mid", receivingHop: signedHop, header: header, table: table, sealedBox: sealed))
+        let signature = (signer ?? frontSigning).signature(for: signed)
+        header.hop = arrivingHop
+        return PipelineMessage(header: header, body: [table, sealed, signature]).frames
+    }
+
+    func refusal(_ result: Result<HopReceiver.Accepted, HopReceiver.Refusal>) -> (ErrorCode, String)? {
+        if case .failure(let refusal) = result { return (refusal.code, refusal.check) }
+        return nil
+    }
+
+    @Test func aWellFormedRequestAndBundleAreAcceptedOnce() throws {
+        var receiver = front
+        let frames = try request()
+        guard case .success(let accepted) = receiver.receive(frames: frames, now: Self.now) else {
+            Issue.record("refused a good request")
+            return
+        }
+        #expect(accepted.jobs.count == 1 && accepted.jobs[0].body == [1, 2, 3] && accepted.bundleID == nil)
+        #expect(refusal(receiver.receive(frames: frames, now: Self.now + 1))! == (.replayed, "replay"))
+
+        var second = mid
+        let good = try bundle()
+        guard case .success(let opened) = second.receive(frames: good, now: Self.now) else {
+            Issue.record("refused a good bundle")
+            return
+        }
+        #expect(opened.jobs.map(\.body) == [[9]])
+        #expect(refusal(second.receive(frames: good, now: Self.now + 1))! == (.replayed, "replay"))
+    }
+
+    @Test func malformedFramesAndTheWrongTypeForTheStagesPlace() throws {
+        var receiver = front
+        #expect(refusal(receiver.receive(frames: [[1, 2, 3]], now: Self.now))?.1 == "malformed")
+        #expect(refusal(receiver.receive(frames: try request(type: .workBundle).dropLast(), now: Self.now))?.1 == "malformed")
+        // Only bundles past the front stage.
+        var second = mid
+        #expect(refusal(second.receive(frames: try request(hop: 1), now: Self.now))! == (.malformed, "malformed"))
+    }
+
+    @Test func aHopForAnotherPlaceInThePipelineIsRefused() throws {
+        var receiver = front
+        #expect(refusal(receiver.receive(frames: try request(hop: 3), now: Self.now))! == (.malformed, "hop"))
+        var second = mid
+        // Sent for hop 1 but relabelled, or signed for hop 2 and arriving as 1.
+        for hop: UInt16 in [0, 2, 777, 65535] {
+            #expect(refusal(second.receive(frames: try bundle(arrivingHop: hop), now: Self.now))! == (.malformed, "hop"))
+        }
+        #expect(refusal(second.receive(frames: try bundle(signedHop: 2, arrivingHop: 1), now: Self.now))! == (.badSender, "sender"))
+    }
+
+    @Test func deadlinesPastOrBeyondThePipelinesLongestAreRefused() throws {
+        var receiver = front
+        #expect(refusal(receiver.receive(frames: try request(deadline: Self.now), now: Self.now))! == (.deadlineExceeded, "deadline"))
+        let tooFar = Self.now + 300_000 + 60_000 + 1
+        #expect(refusal(receiver.receive(frames: try request(deadline: tooFar), now: Self.now))! == (.malformed, "deadline"))
+        var second = mid
+        #expect(refusal(second.receive(frames: try bundle(deadline: tooFar), now: Self.now))! == (.malformed, "deadline"))
+    }
+
+    @Test func theClientsSealedExpiryBoundsARequest() throws {
+        var receiver = front
+        #expect(refusal(receiver.receive(frames: try request(expiresAt: Self.now), now: Self.now))! == (.deadlineExceeded, "expiry"))
+        let tooFar = Self.now + 300_000 + 60_000 + 1
+        #expect(refusal(receiver.receive(frames: try request(expiresAt: tooFar), now: Self.now))! == (.malformed, "expiry"))
+        // A captured request resent later with a fresh clear deadline: still remembered until it
+        // expires, refused by its expiry after that.
+        let captured = JobID.random()
+        let original = try request(id: captured, expiresAt: Self.now + 30_000)
+        guard case .success = receiver.receive(frames: original, now: Self.now) else {
+            Issue.record("refused a good request")
+            return
+        }
+        var resent = original
+        var header = try MessageHeader(decoding: resent[0])
+        header.deadline = Self.now + 250_000
+        resent[0] = header.encoded()
+        #expect(refusal(receiver.receive(frames: resent, now: Self.now + 20_000))! == (.replayed, "replay"))
+        #expect(refusal(receiver.receive(frames: resent, now: Self.now + 40_000))! == (.deadlineExceeded, "expiry"))
+    }
+
+    @Test func aRequestWhoseSealedJobIDDiffersFromItsHeaderIsRefused() throws {
+        var receiver = front
+        #expect(refusal(receiver.receive(frames: try request(sealedID: .random()), now: Self.now))! == (.malformed, "binding"))
+    }
+
+    @Test func aBundleNotSignedByTheUpstreamRoleIsRefused() throws {
+        var second = mid
+        #expect(refusal(second.receive(frames: try bundle(signer: .generate()), now: Self.now))! == (.badSender, "sender"))
+        var frames = try bundle()
+        frames[3] = Array(repeating: 0, count: 64)
+        #expect(refusal(second.receive(frames: frames, now: Self.now))! == (.badSender, "sender"))
+    }
+
+    @Test func aBundleWhoseSealedJobsDifferFromItsTableIsRefused() throws {
+        var second = mid
+        let frames = try bundle(sealedJobs: [.random()], tableJobs: [.random()])
+        #expect(refusal(second.receive(frames: frames, now: Self.now))! == (.malformed, "binding"))
+    }
+
+    @Test func anEpochWithoutAKeyAndABoxThatDoesNotOpenAreRefused() throws {
+        var receiver = front
+        #expect(refusal(receiver.receive(frames: try request(epoch: 6), now: Self.now))! == (.unknownEpoch, "epoch"))
+        var tampered = try request()
+        tampered[1][tampered[1].count - 1] ^= 1
+        #expect(refusal(receiver.receive(frames: tampered, now: Self.now))! == (.couldNotOpen, "open"))
+        // Sealed to the right key, but not an envelope inside.
+        let id = JobID.random()
+        let garbage = try SealedBox.seal([7, 7, 7], to: frontKeys.publicKey)
+        let header = MessageHeader(type: .work, epoch: 5, jobID: id, deadline: Self.now + 1000, hop: 0)
+        #expect(refusal(receiver.receive(frames: [header.encoded(), garbage, []], now: Self.now))! == (.malformed, "envelope"))
+    }
+
+    @Test func whenItCanRememberNoMoreItRefusesAsBusyRatherThanForget() throws {
+        var receiver = front
+        for _ in 0..<Self.limits.maxRemembered {
+            guard case .success = receiver.receive(frames: try request(), now: Self.now) else {
+                Issue.record("refused a good request")
+                return
+            }
+        }
+        #expect(receiver.rememberedCount == 4)
+        #expect(refusal(receiver.receive(frames: try request(), now: Self.now))! == (.busy, "replay-capacity"))
+        // Once those requests expire they are forgotten, and there is room again.
+        guard case .success = receiver.receive(frames: try request(expiresAt: Self.now + 90_000, deadline: Self.now + 90_000), now: Self.now + 60_000)
+        else {
+            Issue.record("still full after every remembered request expired")
+            return
+        }
+        #expect(receiver.rememberedCount == 1)
+    }
+}
