@@ -68,6 +68,8 @@ def fetch_manifest(context, endpoint, pinned_key, allow_simulated, verbose):
         VerifyKey(pinned_key).verify(manifest_signed_bytes(manifest), bytes(manifest["signature"]))
     except BadSignatureError:
         sys.exit("client.py: refusing: the manifest is not signed by the pinned key broker")
+    except (KeyError, TypeError, ValueError, struct.error) as error:  # fail closed on a malformed manifest
+        sys.exit(f"client.py: refusing: malformed manifest ({error!r})")
     if not manifest["issuedAt"] <= time.time() * 1000 < manifest["expiresAt"]:
         sys.exit("client.py: refusing: the manifest has expired")
     if manifest["expiresAt"] > manifest["epochEndsAt"] + manifest["graceMilliseconds"]:
