@@ -178,9 +178,10 @@ struct PipelineLocation: ParsableArguments {
         } catch let failure as ManifestFetcher.Failure {
             say("refusing to submit: \(failure)")
             if failure.refusedSimulatedEvidence {
+                let roles = fetched.rolesAcceptingSimulatedEvidence.joined(separator: ", ")
                 say(
-                    "refusing to submit: roles \(fetched.rolesAcceptingSimulatedEvidence.joined(separator: ", ")) accept "
-                        + "SIMULATED evidence; pass --allow-simulated to use this pipeline anyway (development and tests only)")
+                    "refusing to submit: roles \(roles) accept SIMULATED evidence; pass --allow-simulated "
+                        + "to use this pipeline anyway (development and tests only)")
             }
             throw ExitCode(2)
         }

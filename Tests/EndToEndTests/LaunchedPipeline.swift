@@ -170,9 +170,13 @@ final class LaunchedPipeline: @unchecked Sendable {
     func verifiedTarget(stateDirectory: String, keyBroker: String, front: String) throws -> PipelineTarget {
         let identity = try brokerIdentity(stateDirectory: stateDirectory)
         let manifest = try ManifestFetcher.fetch(from: keyBroker)
-        try ManifestFetcher.verify(manifest, pinnedBrokerKey: SigningPublicKey(bytes: Hex.decode(identity)!), allowSimulated: true)
+        try ManifestFetcher.verify(
+            manifest, pinnedBrokerKey: SigningPublicKey(bytes: Hex.decode(identity)!), allowSimulated: true)
         return try PipelineTarget(manifest: manifest, frontEndpoint: front)
     }
+
+    /// What a client run left: its exit status, standard output and standard error.
+    typealias ClientRun = (status: Int32, output: String, errors: String)
 
     /// Runs both clients on `input` (JSON lines): `sealpipe submit` and `Scripts/client.py`,
     /// each with `--allow-simulated` if `allowSimulated`. `front` and `keyBroker` are the
@@ -180,7 +184,7 @@ final class LaunchedPipeline: @unchecked Sendable {
     func runBothClients(
         topology: String, stateDirectory: String, input: Data, allowSimulated: Bool,
         front: String = "tcp://127.0.0.1:5555", keyBroker: String = "tcp://127.0.0.1:5550"
-    ) throws -> (swift: (status: Int32, output: String, errors: String), python: (status: Int32, output: String, errors: String)) {
+    ) throws -> (swift: ClientRun, python: ClientRun) {
         let flag = allowSimulated ? ["--allow-simulated"] : []
         let swift = try run(["submit", "--topology", "Topologies/\(topology)", "--input", "-"] + flag, input: input)
         let identity = try brokerIdentity(stateDirectory: stateDirectory)

@@ -40,14 +40,16 @@ extension EndToEndTests {
 
         // --verbose names the evidence protecting each role.
         let verbose = try pipeline.run(
-            ["submit", "--topology", "Topologies/echo.yaml", "--allow-simulated", "--verbose", "--input", "-"], input: input)
+            ["submit", "--topology", "Topologies/echo.yaml", "--allow-simulated", "--verbose", "--input", "-"],
+            input: input)
         #expect(verbose.status == 0)
         #expect(verbose.errors.contains("✓ manifest simulated-evidence: SIMULATED evidence accepted for \(roles)"))
         #expect(verbose.errors.contains("  preprocessor: simulated (debug refused, 1 measurement)"))
+        let script = LaunchedPipeline.repositoryRoot.appendingPathComponent("Scripts/client.py").path
+        let identity = try pipeline.brokerIdentity(stateDirectory: "echo")
         let pythonVerbose = try pipeline.run(
             [
-                "python3", LaunchedPipeline.repositoryRoot.appendingPathComponent("Scripts/client.py").path, "--kms-key",
-                try pipeline.brokerIdentity(stateDirectory: "echo"), "--front", endpoints.front, "--kms", endpoints.keyBroker,
+                "python3", script, "--kms-key", identity, "--front", endpoints.front, "--kms", endpoints.keyBroker,
                 "--allow-simulated", "--verbose",
             ],
             executable: URL(fileURLWithPath: "/usr/bin/env"), input: input)
@@ -61,7 +63,7 @@ extension EndToEndTests {
 
         // The client library: refused without the explicit option, accepted with it.
         let manifest = try ManifestFetcher.fetch(from: endpoints.keyBroker)
-        let pinned = try SigningPublicKey(bytes: Hex.decode(try pipeline.brokerIdentity(stateDirectory: "echo"))!)
+        let pinned = try SigningPublicKey(bytes: Hex.decode(identity)!)
         #expect(manifest.rolesAcceptingSimulatedEvidence == roles.components(separatedBy: ", "))
         do {
             try ManifestFetcher.verify(manifest, pinnedBrokerKey: pinned)

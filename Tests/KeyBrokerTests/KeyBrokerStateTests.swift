@@ -118,8 +118,9 @@ struct KeyBrokerStateTests {
                 == [.simulatedEvidence])
         f.clock.advance(by: 301)
         #expect(
-            ManifestVerifier.verify(manifest, pinnedBrokerKey: broker.identityPublicKey, allowSimulated: true, now: f.clock.now)
-                .failedChecks == [.expiry])
+            ManifestVerifier.verify(
+                manifest, pinnedBrokerKey: broker.identityPublicKey, allowSimulated: true, now: f.clock.now
+            ).failedChecks == [.expiry])
     }
 
     @Test("a manifest expires at its epoch's end plus grace when that comes before its time to live")

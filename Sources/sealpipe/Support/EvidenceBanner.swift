@@ -9,7 +9,8 @@ enum EvidenceBanner {
     /// will put it in the manifest.
     static func summaries(of topology: Topology) -> [RolePolicySummary] {
         let roles = Set(topology.stageRoles)
-        return RolePolicySummary.summaries(of: ReleasePolicy(roles: topology.releasePolicy.roles.filter { roles.contains($0.key) }))
+        return RolePolicySummary.summaries(
+            of: ReleasePolicy(roles: topology.releasePolicy.roles.filter { roles.contains($0.key) }))
     }
 
     /// `SIMULATED: …` when any role accepts simulated evidence (nil otherwise).
