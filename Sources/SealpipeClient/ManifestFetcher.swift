@@ -11,10 +11,10 @@ public enum ManifestFetcher {
         case brokerSaid(String)
         case rejected(ManifestVerificationReport)
 
-        /// Whether the manifest was refused (also) because its policy accepts simulated
-        /// evidence the caller did not allow.
-        public var refusedSimulatedEvidence: Bool {
-            if case .rejected(let report) = self { return report.failedChecks.contains(.simulatedEvidence) }
+        /// Whether the manifest was refused only because its policy accepts simulated evidence
+        /// the caller did not allow: allowing it would make this manifest acceptable.
+        public var refusedOnlyForSimulatedEvidence: Bool {
+            if case .rejected(let report) = self { return report.failedChecks == [.simulatedEvidence] }
             return false
         }
 

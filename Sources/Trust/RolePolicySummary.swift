@@ -50,9 +50,6 @@ public struct RolePolicySummary: Sendable, Hashable, Codable, CustomStringConver
     /// Whether the role accepts simulated evidence, which no hardware stands behind.
     public var acceptsSimulatedEvidence: Bool { evidence.contains { $0.kind == EvidenceKind.simulated.rawValue } }
 
-    /// The accepted kinds, comma-separated (`sev-snp,simulated`), or `nothing`.
-    public var kindList: String { evidence.isEmpty ? "nothing" : evidence.map(\.kind).joined(separator: ",") }
-
     /// One line per role for people: `shard-0: simulated (debug refused, 1 measurement)`.
     public var description: String {
         let kinds = evidence.map { entry in

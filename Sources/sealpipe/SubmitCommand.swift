@@ -177,7 +177,7 @@ struct PipelineLocation: ParsableArguments {
             }
         } catch let failure as ManifestFetcher.Failure {
             say("refusing to submit: \(failure)")
-            if failure.refusedSimulatedEvidence {
+            if failure.refusedOnlyForSimulatedEvidence {
                 let roles = fetched.rolesAcceptingSimulatedEvidence.joined(separator: ", ")
                 say(
                     "refusing to submit: roles \(roles) accept SIMULATED evidence; pass --allow-simulated "

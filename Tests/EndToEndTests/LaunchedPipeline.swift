@@ -123,10 +123,13 @@ final class LaunchedPipeline: @unchecked Sendable {
             .trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
+    /// What a program run left: its exit status, standard output and standard error.
+    typealias RunResult = (status: Int32, output: String, errors: String)
+
     /// Runs `sealpipe ARGS` (or another program) in the pipeline's working directory. Its
     /// standard error is returned as `errors` and also copied to the test's.
     func run(_ arguments: [String], executable: URL? = nil, input: Data? = nil, timeout: TimeInterval = 120) throws
-        -> (status: Int32, output: String, errors: String)
+        -> RunResult
     {
         let child = Process()
         child.executableURL = executable ?? Self.binary
@@ -175,16 +178,13 @@ final class LaunchedPipeline: @unchecked Sendable {
         return try PipelineTarget(manifest: manifest, frontEndpoint: front)
     }
 
-    /// What a client run left: its exit status, standard output and standard error.
-    typealias ClientRun = (status: Int32, output: String, errors: String)
-
     /// Runs both clients on `input` (JSON lines): `sealpipe submit` and `Scripts/client.py`,
     /// each with `--allow-simulated` if `allowSimulated`. `front` and `keyBroker` are the
     /// topology's endpoints (the Python client is told them; the Swift one reads the topology).
     func runBothClients(
         topology: String, stateDirectory: String, input: Data, allowSimulated: Bool,
         front: String = "tcp://127.0.0.1:5555", keyBroker: String = "tcp://127.0.0.1:5550"
-    ) throws -> (swift: ClientRun, python: ClientRun) {
+    ) throws -> (swift: RunResult, python: RunResult) {
         let flag = allowSimulated ? ["--allow-simulated"] : []
         let swift = try run(["submit", "--topology", "Topologies/\(topology)", "--input", "-"] + flag, input: input)
         let identity = try brokerIdentity(stateDirectory: stateDirectory)

@@ -69,7 +69,7 @@ extension EndToEndTests {
             try ManifestFetcher.verify(manifest, pinnedBrokerKey: pinned)
             Issue.record("the library accepted a simulated pipeline without allowSimulated")
         } catch let failure as ManifestFetcher.Failure {
-            #expect(failure.refusedSimulatedEvidence)
+            #expect(failure.refusedOnlyForSimulatedEvidence)
             #expect(failure.description.contains("SIMULATED evidence for \(roles)"))
         }
         #expect(try ManifestFetcher.verify(manifest, pinnedBrokerKey: pinned, allowSimulated: true).isValid)
