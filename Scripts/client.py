@@ -4,11 +4,12 @@
 Reads JSON lines {"text": ...} (a file or standard input) and writes {"embedding": [...]}
 per line, in order, like `sealpipe embed` and `sealpipe submit --input`. It fetches the
 manifest from the key broker, checks the broker's signature against the pinned key and the
-expiry, seals each job to the front key with a fresh reply key, and checks each result's
-signature by the last stage before opening it.
+expiry, refuses a pipeline whose policy accepts simulated evidence for any role unless given
+--allow-simulated, seals each job to the front key with a fresh reply key, and checks each
+result's signature by the last stage before opening it.
 
   python3 Scripts/client.py --front tcp://127.0.0.1:5555 --kms tcp://127.0.0.1:5550 \
-      --kms-key-file .sealpipe/minilm/kms-identity.pub < lines.jsonl
+      --kms-key-file .sealpipe/minilm/kms-identity.pub --allow-simulated < lines.jsonl
 """
 import argparse, json, os, struct, sys, time
 
@@ -22,7 +23,7 @@ HEADER = struct.Struct("<BBHI16sQHH")  # version, type, code, epoch, job id, dea
 
 
 def manifest_signed_bytes(m):
-    out = bytearray(b"sealpipe-manifest-v1")
+    out = bytearray(b"sealpipe-manifest-v2")
     u32 = lambda v: out.extend(struct.pack(">I", v))
     u64 = lambda v: out.extend(struct.pack(">Q", v))
     data = lambda b: (u32(len(b)), out.extend(b))
@@ -39,11 +40,19 @@ def manifest_signed_bytes(m):
     u32(len(m["policyInclusionProof"]))
     for node in m["policyInclusionProof"]:
         data(bytes(node))
-    u64(m["issuedAt"]); u64(m["expiresAt"])
+    u64(m["issuedAt"]); u64(m["expiresAt"]); u64(m["epochEndsAt"]); u64(m["graceMilliseconds"])
+    u32(len(m["policySummary"]))
+    for role in m["policySummary"]:
+        text(role["role"]); u32(len(role["evidence"]))
+        for evidence in role["evidence"]:
+            text(evidence["kind"]); out.append(1 if evidence["allowDebug"] else 0)
+            u32(len(evidence["measurements"]))
+            for measurement in evidence["measurements"]:
+                text(measurement)
     return bytes(out)
 
 
-def fetch_manifest(context, endpoint, pinned_key):
+def fetch_manifest(context, endpoint, pinned_key, allow_simulated, verbose):
     socket = context.socket(zmq.DEALER)
     socket.setsockopt(zmq.LINGER, 0)
     socket.connect(endpoint)
@@ -53,12 +62,30 @@ def fetch_manifest(context, endpoint, pinned_key):
     reply = json.loads(socket.recv_multipart()[-1])
     socket.close()
     manifest = reply.get("manifest") or sys.exit(f"client.py: no manifest: {reply.get('status')}")
+    if manifest.get("version") != 2:
+        sys.exit(f"client.py: refusing: manifest version {manifest.get('version')}, expected 2")
     try:
         VerifyKey(pinned_key).verify(manifest_signed_bytes(manifest), bytes(manifest["signature"]))
     except BadSignatureError:
         sys.exit("client.py: refusing: the manifest is not signed by the pinned key broker")
+    except (KeyError, TypeError, ValueError, struct.error) as error:  # fail closed on a malformed manifest
+        sys.exit(f"client.py: refusing: malformed manifest ({error!r})")
     if not manifest["issuedAt"] <= time.time() * 1000 < manifest["expiresAt"]:
         sys.exit("client.py: refusing: the manifest has expired")
+    if manifest["expiresAt"] > manifest["epochEndsAt"] + manifest["graceMilliseconds"]:
+        sys.exit("client.py: refusing: the manifest outlives its key epoch plus grace")
+    summary = manifest["policySummary"]
+    for role in summary if verbose else []:
+        kinds = "; ".join(f"{e['kind']} (debug {'ALLOWED' if e['allowDebug'] else 'refused'}, {len(e['measurements'])} "
+                          f"measurement{'' if len(e['measurements']) == 1 else 's'})" for e in role["evidence"])
+        print(f"client.py: {role['role']}: {kinds or 'no evidence accepted'}", file=sys.stderr)
+    simulated = [r["role"] for r in summary if any(e["kind"] == "simulated" for e in r["evidence"])]
+    if simulated and not allow_simulated:
+        sys.exit(f"client.py: refusing: the policy accepts SIMULATED evidence for {', '.join(simulated)}; "
+                 "pass --allow-simulated to use this pipeline anyway (development and tests only)")
+    if simulated:
+        print(f"client.py: WARNING: SIMULATED pipeline: {', '.join(simulated)} accept simulated evidence, "
+              "so no hardware protects them (allowed by --allow-simulated)", file=sys.stderr)
     return manifest
 
 
@@ -75,12 +102,15 @@ def main():
     parser.add_argument("--kms-key", help="the key broker's identity, 64 hex digits")
     parser.add_argument("--kms-key-file", default=".sealpipe/minilm/kms-identity.pub")
     parser.add_argument("--timeout", type=float, default=60.0, help="seconds per job")
+    parser.add_argument("--allow-simulated", action="store_true",
+                        help="use a pipeline whose policy accepts simulated evidence (development and tests only)")
+    parser.add_argument("--verbose", action="store_true", help="print the evidence kinds protecting each role")
     parser.add_argument("input", nargs="?", help="JSON lines file (default: standard input)")
     args = parser.parse_args()
     pinned = bytes.fromhex(args.kms_key or open(args.kms_key_file).read().strip())
 
     context = zmq.Context()
-    manifest = fetch_manifest(context, args.kms, pinned)
+    manifest = fetch_manifest(context, args.kms, pinned, args.allow_simulated, args.verbose)
     front_key = PublicKey(bytes.fromhex(manifest["frontKey"]["key"]))
     epoch, signer = manifest["frontKey"]["epoch"], VerifyKey(bytes.fromhex(manifest["resultSigner"]))
 

@@ -33,7 +33,8 @@ say "pipeline status"
 "$SEALPIPE" status --topology Topologies/minilm.yaml
 
 say "Swift client: sealed jobs, cosine similarity of the embeddings"
-"$SEALPIPE" submit --topology Topologies/minilm.yaml --verbose \
+# Topologies/minilm.yaml runs on the simulated TEE: the clients refuse it without --allow-simulated.
+"$SEALPIPE" submit --topology Topologies/minilm.yaml --verbose --allow-simulated \
     "A man is playing a guitar on stage." \
     "Someone performs music with a guitar." \
     "The stock market fell sharply on Monday." \
@@ -43,7 +44,7 @@ say "Swift client: sealed jobs, cosine similarity of the embeddings"
 say "Python client (pyzmq + PyNaCl, Scripts/client.py) on the same sentences as JSON lines"
 printf '%s\n' '{"text": "A man is playing a guitar on stage."}' '{"text": "Someone performs music with a guitar."}' \
     | python3 Scripts/client.py --front tcp://127.0.0.1:5555 --kms tcp://127.0.0.1:5550 \
-        --kms-key-file .sealpipe/minilm/kms-identity.pub \
+        --kms-key-file .sealpipe/minilm/kms-identity.pub --allow-simulated \
     | python3 -c '
 import json, math, sys
 vectors = [json.loads(line)["embedding"] for line in sys.stdin]

@@ -52,14 +52,15 @@ public final class KeyBrokerClient: Sendable {
     }
 
     /// Fetches the manifest and verifies it; throws `.manifestRejected` with the report unless every check passed.
+    /// A policy that accepts simulated evidence for any role is refused unless `allowSimulated`.
     public func fetchVerifiedManifest(
         pinnedBrokerKey: SigningPublicKey, expectedMeasurements: [String: Set<String>]? = nil,
-        expectedPolicyDigest: [UInt8]? = nil, now: Date = Date()
+        expectedPolicyDigest: [UInt8]? = nil, allowSimulated: Bool = false, now: Date = Date()
     ) async throws -> PipelineManifest {
         let manifest = try await fetchManifest()
         let report = ManifestVerifier.verify(
             manifest, pinnedBrokerKey: pinnedBrokerKey, expectedMeasurements: expectedMeasurements,
-            expectedPolicyDigest: expectedPolicyDigest, now: now)
+            expectedPolicyDigest: expectedPolicyDigest, allowSimulated: allowSimulated, now: now)
         guard report.isValid else { throw KeyBrokerClientError.manifestRejected(report.failedChecks.map(\.rawValue)) }
         return manifest
     }

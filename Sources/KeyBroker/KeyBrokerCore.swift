@@ -310,8 +310,9 @@ public final class KeyBrokerCore: Sendable {
             weightKey: description.hasWeightShard ? try store.weightKey(role: role) : nil)
     }
 
-    /// A freshly signed manifest: front key(s), result signer, the policy entry with its
-    /// inclusion proof under the latest tree head.
+    /// A freshly signed manifest: front key(s), result signer, the policy summary, the policy
+    /// entry with its inclusion proof under the latest tree head; it expires after
+    /// `manifestTTLSeconds` or at the current epoch's end plus grace, whichever comes first.
     public func manifest() throws -> PipelineManifest {
         let (current, previous) = try activeEpochs()
         guard let front = try store.boxKeyPair(role: configuration.frontRole, epoch: current.epoch) else {
@@ -332,6 +333,9 @@ public final class KeyBrokerCore: Sendable {
         let tree = try store.merkleTree()
         let proof = try tree.inclusionProof(index: Int(index), size: Int(head.treeSize))
         let issuedAt = now
+        // A manifest never outlives the front key it names: its epoch's end plus grace.
+        let grace = UInt64(configuration.graceSeconds * 1000)
+        let expiresAt = min(issuedAt + UInt64(configuration.manifestTTLSeconds * 1000), current.endsAt + grace)
         return PipelineManifest(
             pipelineID: configuration.pipelineID, frontRole: configuration.frontRole,
             frontKey: EpochPublicKey(epoch: current.epoch, key: front.publicKey), previousFrontKey: previousFront,
@@ -339,8 +343,8 @@ public final class KeyBrokerCore: Sendable {
             resultSigner: try store.signingKeyPair(role: configuration.resultRole).publicKey,
             policyDigest: policy.digest,
             policyEntry: entry, policyEntryIndex: index, treeHead: head, policyInclusionProof: proof,
-            issuedAt: issuedAt,
-            expiresAt: issuedAt + UInt64(configuration.manifestTTLSeconds * 1000)
+            issuedAt: issuedAt, expiresAt: expiresAt, epochEndsAt: current.endsAt, graceMilliseconds: grace,
+            policySummary: RolePolicySummary.summaries(of: policy)
         ).signed(with: identity)
     }
 }

@@ -11,6 +11,13 @@ public enum ManifestFetcher {
         case brokerSaid(String)
         case rejected(ManifestVerificationReport)
 
+        /// Whether the manifest was refused only because its policy accepts simulated evidence
+        /// the caller did not allow: allowing it would make this manifest acceptable.
+        public var refusedOnlyForSimulatedEvidence: Bool {
+            if case .rejected(let report) = self { return report.failedChecks == [.simulatedEvidence] }
+            return false
+        }
+
         public var description: String {
             switch self {
             case .noAnswer(let endpoint): "the key broker at \(endpoint) did not answer"
@@ -40,13 +47,18 @@ public enum ManifestFetcher {
 
     /// Verifies `manifest` against the pinned broker key (and optional expectations); throws
     /// with every failed check, returns the full report otherwise.
+    ///
+    /// A pipeline whose policy accepts simulated evidence for any role is refused (check
+    /// `simulated-evidence`, naming the roles) unless `allowSimulated` is true: a simulated TEE
+    /// protects nothing from whoever runs its host.
     @discardableResult
     public static func verify(
         _ manifest: PipelineManifest, pinnedBrokerKey: SigningPublicKey, expectedMeasurements: [String: Set<String>]? = nil,
-        now: Date = Date()
+        allowSimulated: Bool = false, now: Date = Date()
     ) throws -> ManifestVerificationReport {
         let report = ManifestVerifier.verify(
-            manifest, pinnedBrokerKey: pinnedBrokerKey, expectedMeasurements: expectedMeasurements, now: now)
+            manifest, pinnedBrokerKey: pinnedBrokerKey, expectedMeasurements: expectedMeasurements,
+            allowSimulated: allowSimulated, now: now)
         guard report.isValid else { throw Failure.rejected(report) }
         return report
     }

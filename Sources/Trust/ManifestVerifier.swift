@@ -12,11 +12,17 @@ public enum ManifestVerifier {
         case version
         case signature
         case expiry
+        /// `expiresAt` is within the front key's epoch plus grace.
+        case epochBound = "epoch-bound"
         case treeHeadSignature = "tree-head-signature"
         case policyEntry = "policy-entry"
+        /// The manifest's policy summary is exactly the summary of the logged policy.
+        case policySummary = "policy-summary"
         case inclusionProof = "inclusion-proof"
         case policyDigest = "policy-digest"
         case measurements
+        /// No role accepts simulated evidence, unless the client allowed it explicitly.
+        case simulatedEvidence = "simulated-evidence"
     }
 
     /// Verifies `manifest`.
@@ -24,10 +30,15 @@ public enum ManifestVerifier {
     ///   - expectedMeasurements: role → measurements (hex) the client accepts; the policy must
     ///     allow nothing else for those roles. `nil` skips the check (reported as skipped).
     ///   - expectedPolicyDigest: the policy digest the client pinned, if any.
+    ///   - allowSimulated: whether the client accepts a pipeline whose policy accepts simulated
+    ///     evidence for some role. Off by default: a simulated TEE proves nothing against
+    ///     whoever runs the host, so such a manifest fails `simulated-evidence` unless the
+    ///     caller opts in.
     ///   - now: the client's clock, injected so that expiry is testable.
     public static func verify(
         _ manifest: PipelineManifest, pinnedBrokerKey: SigningPublicKey,
-        expectedMeasurements: [String: Set<String>]? = nil, expectedPolicyDigest: [UInt8]? = nil, now: Date
+        expectedMeasurements: [String: Set<String>]? = nil, expectedPolicyDigest: [UInt8]? = nil,
+        allowSimulated: Bool = false, now: Date
     ) -> ManifestVerificationReport {
         var results: [ManifestVerificationReport.Result] = []
         func record(_ check: Check, _ passed: Bool?, _ detail: String) {
@@ -53,6 +64,16 @@ public enum ManifestVerifier {
             fresh
                 ? "valid until \(manifest.expiresAt) ms"
                 : "not valid at \(nowMillis) ms (issued \(manifest.issuedAt), expires \(manifest.expiresAt))")
+
+        // Checked without overflow: a bound past the end of time is no bound.
+        let (keyEnd, overflow) = manifest.epochEndsAt.addingReportingOverflow(manifest.graceMilliseconds)
+        let bounded = !overflow && manifest.expiresAt <= keyEnd
+        record(
+            .epochBound, bounded,
+            bounded
+                ? "expires within epoch \(manifest.frontKey.epoch)'s end plus grace (\(keyEnd) ms)"
+                : "expires at \(manifest.expiresAt) ms, after epoch \(manifest.frontKey.epoch)'s end "
+                    + "\(manifest.epochEndsAt) ms plus \(manifest.graceMilliseconds) ms grace")
 
         let headValid = manifest.treeHead.hasValidSignature(by: pinnedBrokerKey)
         record(
@@ -84,6 +105,19 @@ public enum ManifestVerifier {
             }
         }
 
+        if let policy {
+            let expected = RolePolicySummary.summaries(of: policy)
+            let same = expected == manifest.policySummary
+            record(
+                .policySummary, same,
+                same
+                    ? "policy summary matches the logged policy (\(expected.count) roles)"
+                    : "policy summary differs from the logged policy: "
+                        + summaryDifferences(manifest.policySummary, expected))
+        } else {
+            record(.policySummary, false, "no verified policy to compare the summary with")
+        }
+
         do {
             try MerkleProof.verifyInclusion(
                 leafHash: MerkleHash.leaf(manifest.policyEntry), index: manifest.policyEntryIndex,
@@ -110,18 +144,19 @@ public enum ManifestVerifier {
 
         if let expectedMeasurements {
             if let policy {
+                let summaries = RolePolicySummary.summaries(of: policy)
                 var problems: [String] = []
                 for role in expectedMeasurements.keys.sorted() {
-                    guard let rolePolicy = policy.roles[role] else {
+                    guard let summary = summaries.first(where: { $0.role == role }) else {
                         problems.append("\(role): not in the policy")
                         continue
                     }
-                    let unexpected = Set(rolePolicy.measurements.map { $0.lowercased() })
-                        .subtracting(expectedMeasurements[role]!.map { $0.lowercased() })
+                    let allowed = Set(summary.evidence.flatMap(\.measurements))
+                    let unexpected = allowed.subtracting(expectedMeasurements[role]!.map { $0.lowercased() })
                     if !unexpected.isEmpty {
                         problems.append("\(role): unexpected measurement \(unexpected.sorted().joined(separator: ","))")
                     }
-                    if rolePolicy.measurements.isEmpty { problems.append("\(role): policy names no measurement") }
+                    if allowed.isEmpty { problems.append("\(role): policy names no measurement") }
                 }
                 record(
                     .measurements, problems.isEmpty,
@@ -132,7 +167,33 @@ public enum ManifestVerifier {
         } else {
             record(.measurements, nil, "no expected measurements given")
         }
+
+        // Read from the signed summary, so it holds for what the client will show and act on.
+        let simulated = manifest.rolesAcceptingSimulatedEvidence
+        if simulated.isEmpty {
+            record(.simulatedEvidence, true, "no role accepts simulated evidence")
+        } else {
+            let roles = simulated.joined(separator: ", ")
+            record(
+                .simulatedEvidence, allowSimulated,
+                allowSimulated
+                    ? "SIMULATED evidence accepted for \(roles): allowed by the client"
+                    : "the policy accepts SIMULATED evidence for \(roles): no hardware protects "
+                        + (simulated.count == 1 ? "that role" : "those roles")
+                        + " against whoever runs the host; refused unless simulated evidence is allowed explicitly")
+        }
         return ManifestVerificationReport(results: results, policy: policy)
+    }
+
+    /// Names the roles whose summaries differ (or are missing on one side).
+    static func summaryDifferences(_ carried: [RolePolicySummary], _ expected: [RolePolicySummary]) -> String {
+        let roles: [String] = Set(carried.map(\.role)).union(expected.map(\.role)).sorted()
+        let differing: [String] = roles.filter { (role: String) -> Bool in
+            let mine: [RolePolicySummary] = carried.filter { $0.role == role }
+            let theirs: [RolePolicySummary] = expected.filter { $0.role == role }
+            return mine != theirs
+        }
+        return differing.isEmpty ? "the roles are out of order" : "roles " + differing.joined(separator: ", ")
     }
 
     /// Tolerated clock difference for `issuedAt` in the future.

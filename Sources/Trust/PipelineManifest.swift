@@ -1,10 +1,12 @@
 public import Sodium
 
 /// What a client fetches before it seals anything: where the pipeline starts, which key to
-/// seal to, who signs results, and the policy in force, with proof the policy is in the log.
-/// Signed by the broker's identity key over `signedBytes`.
+/// seal to, who signs results, and the policy in force — summarised per role (which evidence
+/// protects it) and in full, with proof the policy is in the log. Signed by the broker's
+/// identity key over `signedBytes`.
 public struct PipelineManifest: Sendable, Hashable, Codable {
-    public static let currentVersion: UInt8 = 1
+    /// Version 2 added the policy summary and the epoch bound on `expiresAt`.
+    public static let currentVersion: UInt8 = 2
 
     public var version: UInt8
     public var pipelineID: String
@@ -29,7 +31,16 @@ public struct PipelineManifest: Sendable, Hashable, Codable {
     public var policyInclusionProof: [[UInt8]]
     /// Milliseconds since the Unix epoch.
     public var issuedAt: UInt64
+    /// Never later than `epochEndsAt + graceMilliseconds`: a manifest does not outlive the
+    /// front key it names.
     public var expiresAt: UInt64
+    /// When the front key's epoch ends (ms since the Unix epoch).
+    public var epochEndsAt: UInt64
+    /// How long after its epoch's end a key is still held (requests sealed to it still open).
+    public var graceMilliseconds: UInt64
+    /// What the policy in force demands of each role (`RolePolicySummary.summaries(of:)` of the
+    /// logged policy), sorted by role.
+    public var policySummary: [RolePolicySummary]
     /// Ed25519 signature by the broker identity key over `signedBytes`.
     public var signature: [UInt8]
 
@@ -39,7 +50,8 @@ public struct PipelineManifest: Sendable, Hashable, Codable {
         previousFrontKey: EpochPublicKey?, resultRole: String, resultSigner: SigningPublicKey, policyDigest: [UInt8],
         policyEntry: [UInt8],
         policyEntryIndex: UInt64, treeHead: SignedTreeHead, policyInclusionProof: [[UInt8]], issuedAt: UInt64,
-        expiresAt: UInt64, signature: [UInt8] = []
+        expiresAt: UInt64, epochEndsAt: UInt64, graceMilliseconds: UInt64, policySummary: [RolePolicySummary],
+        signature: [UInt8] = []
     ) {
         self.version = version
         self.pipelineID = pipelineID
@@ -55,13 +67,17 @@ public struct PipelineManifest: Sendable, Hashable, Codable {
         self.policyInclusionProof = policyInclusionProof
         self.issuedAt = issuedAt
         self.expiresAt = expiresAt
+        self.epochEndsAt = epochEndsAt
+        self.graceMilliseconds = graceMilliseconds
+        self.policySummary = policySummary
         self.signature = signature
     }
 
-    /// Every field but the signature, canonically encoded after the ASCII context `sealpipe-manifest-v1`.
+    /// Every field but the signature, canonically encoded after the ASCII context `sealpipe-manifest-v2`
+    /// (the layout is in `docs/protocol.md` §2).
     public var signedBytes: [UInt8] {
         var w = CanonicalWriter()
-        w.fixed(Array("sealpipe-manifest-v1".utf8))
+        w.fixed(Array("sealpipe-manifest-v2".utf8))
         w.u8(version)
         w.string(pipelineID)
         w.string(frontRole)
@@ -83,6 +99,10 @@ public struct PipelineManifest: Sendable, Hashable, Codable {
         for element in policyInclusionProof { w.data(element) }
         w.u64(issuedAt)
         w.u64(expiresAt)
+        w.u64(epochEndsAt)
+        w.u64(graceMilliseconds)
+        w.u32(UInt32(policySummary.count))
+        for role in policySummary { role.write(to: &w) }
         return w.bytes
     }
 
@@ -91,6 +111,12 @@ public struct PipelineManifest: Sendable, Hashable, Codable {
         var copy = self
         copy.signature = key.signature(for: signedBytes)
         return copy
+    }
+
+    /// The roles whose policy accepts simulated evidence, in the manifest's order: a client
+    /// refuses such a pipeline unless its user allowed simulated evidence explicitly.
+    public var rolesAcceptingSimulatedEvidence: [String] {
+        policySummary.filter(\.acceptsSimulatedEvidence).map(\.role)
     }
 }
 

@@ -70,6 +70,9 @@ struct LaunchCommand: AsyncParsableCommand {
             launcher.shutdown()
         }
         Output.line("[launch] starting \(services.count) service(s) of \(loaded.name)\(host.map { " on host \($0)" } ?? "")")
+        if let warning = EvidenceBanner.simulatedWarning(EvidenceBanner.summaries(of: loaded)) {
+            Output.line("[launch] \(warning)")
+        }
         let identityFile = LaunchPreparation.brokerIdentityFile(topology: loaded)
         launcher.start { announcements in
             if let identity = announcements["kms"]?["identity"] {
@@ -99,6 +102,7 @@ struct LaunchCommand: AsyncParsableCommand {
             lines.append("[launch] manifest: could not be fetched from this host (\(error))")
         }
         if let identity = announcements["kms"]?["identity"] { lines.append("[launch] key broker identity: \(identity)") }
+        lines += EvidenceBanner.lines(EvidenceBanner.summaries(of: topology)).map { "[launch] \($0)" }
         Output.line(lines.joined(separator: "\n"))
         Announcement.ready(service: "launch", fields: ["front": topology.frontEndpoint.description, "pipeline": topology.name])
     }

@@ -63,7 +63,8 @@ struct LoadtestCommand: AsyncParsableCommand {
         let pipelineTarget = try target.resolveTarget()
         let bodies = try loadBodies()
         let location = target
-        let tester = try LoadTester(target: pipelineTarget, refreshTarget: { try location.resolveTarget() })
+        let tester = try LoadTester(
+            target: pipelineTarget, refreshTarget: { try location.resolveTarget(announce: false) })
         let jobTimeout = Duration.milliseconds(Int64(target.timeout * 1000))
         let result: LoadTestResult
         if sweep {

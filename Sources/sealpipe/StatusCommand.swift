@@ -27,6 +27,7 @@ struct StatusCommand: ParsableCommand {
         let services = host.map { topology.services(onHost: $0) } ?? topology.services
         if let host, services.isEmpty { throw ValidationError("no services on host \"\(host)\"") }
         print("pipeline \(topology.name): front \(topology.frontEndpoint)")
+        if let warning = EvidenceBanner.simulatedWarning(EvidenceBanner.summaries(of: topology)) { print(warning) }
         let header = ["SERVICE", "STATE", "QUEUE", "IN-FLIGHT", "RECEIVED", "DONE", "REFUSED", "DETAIL"]
         var rows: [[String]] = []
         for service in services {

@@ -24,6 +24,7 @@ struct SubmitCommand: AsyncParsableCommand {
             sealpipe submit --input lines.jsonl > out.jsonl         JSON lines in and out, as `sealpipe embed`
             Where the pipeline is comes from --topology (default Topologies/minilm.yaml), or --front with --kms.
             The key broker's identity is pinned with --kms-key, or read from the file `sealpipe launch` writes.
+            A pipeline whose policy accepts simulated evidence for any role is refused without --allow-simulated.
             """)
 
     @OptionGroup var location: PipelineLocation
@@ -37,7 +38,7 @@ struct SubmitCommand: AsyncParsableCommand {
     /// A fresh verified target, for jobs refused because the pipeline's keys rotated meanwhile.
     var refresh: () throws -> PipelineTarget {
         let location = location
-        return { try location.resolveTarget() }
+        return { try location.resolveTarget(announce: false) }
     }
 
     func run() async throws {
@@ -128,11 +129,20 @@ struct PipelineLocation: ParsableArguments {
     @Option(help: "Seconds the pipeline may take per job.")
     var timeout: Double = 60
 
-    @Flag(help: "Print every manifest check to standard error.")
+    @Flag(help: "Print every manifest check and the evidence kinds protecting each role to standard error.")
     var verbose = false
 
-    /// Where to send jobs and which keys to use, from a verified manifest.
-    func resolveTarget() throws -> PipelineTarget {
+    @Flag(
+        help: """
+            Use a pipeline whose policy accepts simulated evidence for some role (development and tests only: \
+            a simulated TEE protects nothing from whoever runs the host). Refused without it.
+            """)
+    var allowSimulated = false
+
+    /// Where to send jobs and which keys to use, from a verified manifest. `announce` prints the
+    /// checks (with `--verbose`) and the simulated-evidence warning; a refresh after a key
+    /// rotation passes false, having said it once.
+    func resolveTarget(announce: Bool = true) throws -> PipelineTarget {
         let topology = (front == nil || (kms == nil && manifest == nil)) || kmsKey == nil ? try? options.load() : nil
         guard let frontEndpoint = front ?? topology?.frontEndpoint.description else {
             throw ValidationError("no front endpoint: pass --front or a valid --topology")
@@ -159,17 +169,32 @@ struct PipelineLocation: ParsableArguments {
             }
             fetched = try ManifestFetcher.fetch(from: endpoint)
         }
+        func say(_ line: String) { FileHandle.standardError.write(Data((line + "\n").utf8)) }
         do {
-            let report = try ManifestFetcher.verify(fetched, pinnedBrokerKey: pinned)
-            if verbose {
+            let report = try ManifestFetcher.verify(fetched, pinnedBrokerKey: pinned, allowSimulated: allowSimulated)
+            if announce && verbose {
                 for result in report.results {
                     let mark = result.passed.map { $0 ? "✓" : "✗" } ?? "-"
-                    FileHandle.standardError.write(Data("\(mark) manifest \(result.check.rawValue): \(result.detail)\n".utf8))
+                    say("\(mark) manifest \(result.check.rawValue): \(result.detail)")
                 }
+                say("evidence protecting each role:")
+                for role in fetched.policySummary { say("  \(role)") }
             }
-        } catch {
-            FileHandle.standardError.write(Data("refusing to submit: \(error)\n".utf8))
+        } catch let failure as ManifestFetcher.Failure {
+            say("refusing to submit: \(failure)")
+            if failure.refusedOnlyForSimulatedEvidence {
+                let roles = fetched.rolesAcceptingSimulatedEvidence.joined(separator: ", ")
+                say(
+                    "refusing to submit: roles \(roles) accept SIMULATED evidence; pass --allow-simulated "
+                        + "to use this pipeline anyway (development and tests only)")
+            }
             throw ExitCode(2)
+        }
+        let simulated = fetched.rolesAcceptingSimulatedEvidence
+        if announce && !simulated.isEmpty {
+            say(
+                "WARNING: SIMULATED pipeline: \(simulated.joined(separator: ", ")) accept simulated evidence, "
+                    + "so no hardware protects them (allowed by --allow-simulated)")
         }
         return try PipelineTarget(manifest: fetched, frontEndpoint: frontEndpoint)
     }

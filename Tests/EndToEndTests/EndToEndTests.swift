@@ -18,7 +18,8 @@ struct EndToEndTests {
         #expect(pipeline.text.contains("front endpoint: tcp://127.0.0.1:5555"))
         #expect(pipeline.text.contains("manifest: sha256:"))
 
-        let (swift, python) = try pipeline.runBothClients(topology: "minilm.yaml", stateDirectory: "minilm", input: input)
+        let (swift, python) = try pipeline.runBothClients(
+            topology: "minilm.yaml", stateDirectory: "minilm", input: input, allowSimulated: true)
         #expect(swift.status == 0)
         #expect(python.status == 0)
         let single = try pipeline.run(["embed", "--input", "-"], input: input)
@@ -190,7 +191,7 @@ extension EndToEndTests {
         let page = pipeline.workingDirectory.appendingPathComponent("loadtest.html").path
         let run = try pipeline.run([
             "loadtest", "--topology", "Topologies/echo.yaml", "--concurrency", "8", "--requests", "300", "--warm-up", "0.5",
-            "--json", report, "--html", page,
+            "--json", report, "--html", page, "--allow-simulated",
         ])
         #expect(run.status == 0)
         let figures = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: report))) as? [String: Any])

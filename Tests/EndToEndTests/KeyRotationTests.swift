@@ -26,6 +26,7 @@ extension EndToEndTests {
         let report = pipeline.workingDirectory.appendingPathComponent("rotating.json").path
         let run = try pipeline.run([
             "loadtest", "--topology", "rotating.yaml", "--rate", "40", "--duration", "10", "--warm-up", "0", "--json", report,
+            "--allow-simulated",
         ])
         #expect(run.status == 0)
         let figures = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: report))) as? [String: Any])

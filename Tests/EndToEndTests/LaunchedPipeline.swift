@@ -123,56 +123,76 @@ final class LaunchedPipeline: @unchecked Sendable {
             .trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
-    /// Runs `sealpipe ARGS` (or another program) in the pipeline's working directory.
-    /// Runs the binary (or `executable`) in the working directory; `output` is its standard output,
-    /// and its standard error too when `captureStandardError` is set.
-    func run(
-        _ arguments: [String], executable: URL? = nil, input: Data? = nil, timeout: TimeInterval = 120,
-        captureStandardError: Bool = false
-    ) throws -> (status: Int32, output: String) {
+    /// What a program run left: its exit status, standard output and standard error.
+    typealias RunResult = (status: Int32, output: String, errors: String)
+
+    /// Runs `sealpipe ARGS` (or another program) in the pipeline's working directory. Its
+    /// standard error is returned as `errors` and also copied to the test's.
+    func run(_ arguments: [String], executable: URL? = nil, input: Data? = nil, timeout: TimeInterval = 120) throws
+        -> RunResult
+    {
         let child = Process()
         child.executableURL = executable ?? Self.binary
         child.arguments = arguments
         child.currentDirectoryURL = workingDirectory
         let output = Pipe()
         child.standardOutput = output
-        child.standardError = captureStandardError ? output : FileHandle.standardError
+        let errorOutput = Pipe()
+        child.standardError = errorOutput
         let stdin = Pipe()
         child.standardInput = stdin
         try child.run()
         if let input { stdin.fileHandleForWriting.write(input) }
         try stdin.fileHandleForWriting.close()
+        // Both pipes drain on threads of their own, so neither can fill and stall the child.
         let collected = Mutex2(Data())
+        let collectedErrors = Mutex2(Data())
         let done = DispatchSemaphore(value: 0)
-        Thread {
-            collected.set(output.fileHandleForReading.readDataToEndOfFile())
-            done.signal()
-        }.start()
-        if done.wait(timeout: .now() + timeout) == .timedOut {
+        for (pipe, sink) in [(output, collected), (errorOutput, collectedErrors)] {
+            Thread {
+                sink.set(pipe.fileHandleForReading.readDataToEndOfFile())
+                done.signal()
+            }.start()
+        }
+        let deadline = DispatchTime.now() + timeout
+        if done.wait(timeout: deadline) == .timedOut || done.wait(timeout: deadline) == .timedOut {
             child.terminate()
             throw LaunchFailure.childTimedOut(arguments.joined(separator: " "))
         }
         child.waitUntilExit()
-        return (child.terminationStatus, String(decoding: collected.get(), as: UTF8.self))
+        FileHandle.standardError.write(collectedErrors.get())
+        return (
+            child.terminationStatus, String(decoding: collected.get(), as: UTF8.self),
+            String(decoding: collectedErrors.get(), as: UTF8.self)
+        )
     }
 
     /// Where a client sends jobs, from the broker's manifest verified against the identity the
-    /// launcher recorded — what `sealpipe submit` does, for tests that drive the client library.
+    /// launcher recorded — what `sealpipe submit --allow-simulated` does, for tests that drive
+    /// the client library (every topology here runs on the simulated TEE).
     func verifiedTarget(stateDirectory: String, keyBroker: String, front: String) throws -> PipelineTarget {
         let identity = try brokerIdentity(stateDirectory: stateDirectory)
         let manifest = try ManifestFetcher.fetch(from: keyBroker)
-        try ManifestFetcher.verify(manifest, pinnedBrokerKey: SigningPublicKey(bytes: Hex.decode(identity)!))
+        try ManifestFetcher.verify(
+            manifest, pinnedBrokerKey: SigningPublicKey(bytes: Hex.decode(identity)!), allowSimulated: true)
         return try PipelineTarget(manifest: manifest, frontEndpoint: front)
     }
 
-    /// Runs both clients on `input` (JSON lines): `sealpipe submit` and `Scripts/client.py`.
-    func runBothClients(topology: String, stateDirectory: String, input: Data) throws
-        -> (swift: (status: Int32, output: String), python: (status: Int32, output: String))
-    {
-        let swift = try run(["submit", "--topology", "Topologies/\(topology)", "--input", "-"], input: input)
+    /// Runs both clients on `input` (JSON lines): `sealpipe submit` and `Scripts/client.py`,
+    /// each with `--allow-simulated` if `allowSimulated`. `front` and `keyBroker` are the
+    /// topology's endpoints (the Python client is told them; the Swift one reads the topology).
+    func runBothClients(
+        topology: String, stateDirectory: String, input: Data, allowSimulated: Bool,
+        front: String = "tcp://127.0.0.1:5555", keyBroker: String = "tcp://127.0.0.1:5550"
+    ) throws -> (swift: RunResult, python: RunResult) {
+        let flag = allowSimulated ? ["--allow-simulated"] : []
+        let swift = try run(["submit", "--topology", "Topologies/\(topology)", "--input", "-"] + flag, input: input)
         let identity = try brokerIdentity(stateDirectory: stateDirectory)
         let python = try run(
-            ["python3", Self.repositoryRoot.appendingPathComponent("Scripts/client.py").path, "--kms-key", identity],
+            [
+                "python3", Self.repositoryRoot.appendingPathComponent("Scripts/client.py").path, "--kms-key", identity,
+                "--front", front, "--kms", keyBroker,
+            ] + flag,
             executable: URL(fileURLWithPath: "/usr/bin/env"), input: input)
         return (swift, python)
     }

@@ -25,7 +25,9 @@ extension EndToEndTests {
 
         // A client in this namespace, outside every host, reaches the gateway over the bridge.
         let cases = try ReferenceCases.load()
-        let submitted = try gateway.run(["submit", "--topology", "Topologies/\(topology)", "--input", "-"], input: ReferenceCases.jsonLines(cases))
+        let submitted = try gateway.run(
+            ["submit", "--topology", "Topologies/\(topology)", "--input", "-", "--allow-simulated"],
+            input: ReferenceCases.jsonLines(cases))
         #expect(submitted.status == 0)
         let embeddings = ReferenceCases.embeddings(fromJSONLines: submitted.output)
         try #require(embeddings.count == cases.count)

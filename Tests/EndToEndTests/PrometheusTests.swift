@@ -55,7 +55,7 @@ extension EndToEndTests {
         let report = directory.appendingPathComponent("loadtest.json").path
         let run = try pipeline.run([
             "loadtest", "--topology", "Topologies/echo.yaml", "--concurrency", "4", "--requests", "120", "--warm-up", "0",
-            "--json", report,
+            "--json", report, "--allow-simulated",
         ])
         #expect(run.status == 0)
         let figures = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: report))) as? [String: Any])

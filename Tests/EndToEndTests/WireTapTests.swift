@@ -14,7 +14,8 @@ extension EndToEndTests {
         let input = try ReferenceCases.jsonLines(cases)
         let tap = try WireTap(ports: [5550, 5555, 5556])
         let pipeline = try LaunchedPipeline(topology: "minilm.yaml")
-        let (swift, python) = try pipeline.runBothClients(topology: "minilm.yaml", stateDirectory: "minilm", input: input)
+        let (swift, python) = try pipeline.runBothClients(
+            topology: "minilm.yaml", stateDirectory: "minilm", input: input, allowSimulated: true)
         #expect(swift.status == 0)
         #expect(python.status == 0)
         #expect(pipeline.stop() == 0)

@@ -27,14 +27,18 @@ struct KeyBrokerServiceTests {
                 == (try broker.store.boxKeyPair(role: "shard-1", epoch: 1))?.publicKey)
 
         let manifest = try await client.fetchVerifiedManifest(
-            pinnedBrokerKey: broker.identityPublicKey, now: f.clock.now)
+            pinnedBrokerKey: broker.identityPublicKey, allowSimulated: true, now: f.clock.now)
         #expect(manifest.frontKey.key == (try broker.store.boxKeyPair(role: "preprocessor", epoch: 1))?.publicKey)
         let head = try await client.treeHead()
         #expect(head.hasValidSignature(by: broker.identityPublicKey))
 
         await #expect(throws: KeyBrokerClientError.manifestRejected(["signature", "tree-head-signature"])) {
             try await client.fetchVerifiedManifest(
-                pinnedBrokerKey: SigningKeyPair.generate().publicKey, now: f.clock.now)
+                pinnedBrokerKey: SigningKeyPair.generate().publicKey, allowSimulated: true, now: f.clock.now)
+        }
+        // The fixture's policy accepts only simulated evidence: refused unless allowed.
+        await #expect(throws: KeyBrokerClientError.manifestRejected(["simulated-evidence"])) {
+            try await client.fetchVerifiedManifest(pinnedBrokerKey: broker.identityPublicKey, now: f.clock.now)
         }
     }
 

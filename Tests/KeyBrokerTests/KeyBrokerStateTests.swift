@@ -58,7 +58,7 @@ struct KeyBrokerStateTests {
         #expect(SHA256.hash(changes[1].policy) == second.policy.digest)
         let report = ManifestVerifier.verify(
             try second.manifest(), pinnedBrokerKey: second.identityPublicKey,
-            expectedPolicyDigest: second.policy.digest,
+            expectedPolicyDigest: second.policy.digest, allowSimulated: true,
             now: f.clock.now)
         #expect(report.isValid, "\(report.results)")
         #expect(report.policy?.roles["shard-1"]?.allowDebug == true)
@@ -101,18 +101,48 @@ struct KeyBrokerStateTests {
         let measurement = Hex.encode(f.goodMeasurement)
         let expected = Dictionary(uniqueKeysWithValues: f.configuration.roles.map { ($0.name, Set([measurement])) })
         let report = ManifestVerifier.verify(
-            manifest, pinnedBrokerKey: broker.identityPublicKey, expectedMeasurements: expected, now: f.clock.now)
+            manifest, pinnedBrokerKey: broker.identityPublicKey, expectedMeasurements: expected, allowSimulated: true,
+            now: f.clock.now)
         #expect(report.isValid, "\(report.results)")
         #expect(manifest.frontRole == "preprocessor")
         #expect(manifest.resultSigner == (try broker.store.signingKeyPair(role: "postprocessor")).publicKey)
+        #expect(manifest.policySummary == RolePolicySummary.summaries(of: broker.policy))
+        #expect(manifest.rolesAcceptingSimulatedEvidence == ["postprocessor", "preprocessor", "shard-0", "shard-1"])
         #expect(
-            ManifestVerifier.verify(manifest, pinnedBrokerKey: SigningKeyPair.generate().publicKey, now: f.clock.now)
-                .failedChecks
-                == [.signature, .treeHeadSignature])
-        f.clock.advance(by: 301)
+            ManifestVerifier.verify(
+                manifest, pinnedBrokerKey: SigningKeyPair.generate().publicKey, allowSimulated: true, now: f.clock.now
+            ).failedChecks == [.signature, .treeHeadSignature])
+        // The fixture's policy accepts only simulated evidence: a client that did not allow it refuses.
         #expect(
             ManifestVerifier.verify(manifest, pinnedBrokerKey: broker.identityPublicKey, now: f.clock.now).failedChecks
-                == [.expiry])
+                == [.simulatedEvidence])
+        f.clock.advance(by: 301)
+        #expect(
+            ManifestVerifier.verify(
+                manifest, pinnedBrokerKey: broker.identityPublicKey, allowSimulated: true, now: f.clock.now
+            ).failedChecks == [.expiry])
+    }
+
+    @Test("a manifest expires at its epoch's end plus grace when that comes before its time to live")
+    func manifestExpiryClamped() throws {
+        let f = try BrokerFixture()
+        let broker = try f.openBroker()
+        let epoch = try broker.rotateIfDue()
+        let grace = UInt64(f.configuration.graceSeconds * 1000)
+        let ttl = UInt64(f.configuration.manifestTTLSeconds * 1000)
+        // Early in the epoch the time to live decides…
+        let early = try broker.manifest()
+        #expect(early.expiresAt == early.issuedAt + ttl)
+        #expect(early.epochEndsAt == epoch.endsAt && early.graceMilliseconds == grace)
+        // …near its end, the epoch does: the manifest never outlives the front key it names.
+        f.clock.advance(by: f.configuration.epochSeconds - 1)
+        let late = try broker.manifest()
+        #expect(late.frontKey.epoch == epoch.epoch)
+        #expect(late.issuedAt + ttl > epoch.endsAt + grace)
+        #expect(late.expiresAt == epoch.endsAt + grace)
+        let report = ManifestVerifier.verify(
+            late, pinnedBrokerKey: broker.identityPublicKey, allowSimulated: true, now: f.clock.now)
+        #expect(report.isValid, "\(report.results)")
     }
 
     @Test("the ledger verifies offline; altered entries or tree heads do not")

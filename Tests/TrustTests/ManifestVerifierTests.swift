@@ -8,14 +8,21 @@ import Trust
 struct ManifestVerifierTests {
     struct Fixture {
         let broker = SigningKeyPair.generate()
-        let policy = ReleasePolicy(roles: [
-            "preprocessor": RolePolicy(allowedKinds: ["simulated"], measurements: ["aa"]),
-            "postprocessor": RolePolicy(allowedKinds: ["simulated"], measurements: ["bb"]),
-        ])
+        let policy: ReleasePolicy
         let now = Date(timeIntervalSince1970: 1_800_000_000)
         var manifest: PipelineManifest
 
-        init() throws {
+        /// The epoch ends 20 minutes after `now`; grace is 5 minutes.
+        static let epochLength: UInt64 = 1_200_000
+        static let grace: UInt64 = 300_000
+
+        init(
+            policy: ReleasePolicy = ReleasePolicy(roles: [
+                "preprocessor": RolePolicy(allowedKinds: ["sev-snp"], measurements: ["aa"]),
+                "postprocessor": RolePolicy(allowedKinds: ["sev-snp"], measurements: ["bb"]),
+            ])
+        ) throws {
+            self.policy = policy
             var tree = MerkleTree()
             tree.append(leafHash: LogEntry.weightKeyRegistration(.init(time: 1, role: "x", keyID: [1])).leafHash)
             let entry = LogEntry.policyChange(
@@ -32,20 +39,28 @@ struct ManifestVerifierTests {
                 policyDigest: policy.digest,
                 policyEntry: entry.encoded,
                 policyEntryIndex: 1, treeHead: head, policyInclusionProof: try tree.inclusionProof(index: 1, size: 7),
-                issuedAt: millis, expiresAt: millis + 600_000
+                issuedAt: millis, expiresAt: millis + 600_000, epochEndsAt: millis + Self.epochLength,
+                graceMilliseconds: Self.grace, policySummary: RolePolicySummary.summaries(of: policy)
             ).signed(with: broker)
         }
 
         func verify(
             _ manifest: PipelineManifest? = nil, key: SigningPublicKey? = nil,
             measurements: [String: Set<String>]? = nil,
-            digest: [UInt8]? = nil, at: Date? = nil
+            digest: [UInt8]? = nil, allowSimulated: Bool = false, at: Date? = nil
         ) -> ManifestVerificationReport {
             ManifestVerifier.verify(
                 manifest ?? self.manifest, pinnedBrokerKey: key ?? broker.publicKey, expectedMeasurements: measurements,
-                expectedPolicyDigest: digest, now: at ?? now)
+                expectedPolicyDigest: digest, allowSimulated: allowSimulated, now: at ?? now)
         }
     }
+
+    /// Preprocessor on simulated evidence only; the shard on either kind; postprocessor on SEV-SNP.
+    static let partlySimulated = ReleasePolicy(roles: [
+        "preprocessor": RolePolicy(allowedKinds: ["simulated"], measurements: ["aa"]),
+        "shard-0": RolePolicy(allowedKinds: ["simulated", "sev-snp"], measurements: ["cc"], allowDebug: true),
+        "postprocessor": RolePolicy(allowedKinds: ["sev-snp"], measurements: ["bb"]),
+    ])
 
     @Test("a good manifest passes every check and reports each one")
     func good() throws {
@@ -94,7 +109,8 @@ struct ManifestVerifierTests {
         let f = try Fixture()
         let report = f.verify(measurements: ["preprocessor": ["aa"], "postprocessor": ["cc"]])
         #expect(report.failedChecks == [.measurements])
-        #expect(report.results.last?.detail.contains("postprocessor: unexpected measurement bb") == true)
+        let detail = report.results.first { $0.check == .measurements }?.detail ?? ""
+        #expect(detail.contains("postprocessor: unexpected measurement bb"))
         #expect(f.verify(measurements: ["shard-9": ["aa"]]).failedChecks == [.measurements])
     }
 
@@ -107,6 +123,91 @@ struct ManifestVerifierTests {
         var otherPolicy = f.manifest
         otherPolicy.policyDigest = ReleasePolicy(roles: [:]).digest
         let report = f.verify(otherPolicy.signed(with: f.broker), measurements: ["preprocessor": ["aa"]])
-        #expect(report.failedChecks == [.policyEntry, .measurements])
+        #expect(report.failedChecks == [.policyEntry, .policySummary, .measurements])
+    }
+
+    @Test("the policy summary names each role's kinds, debug setting and measurements, in one canonical order")
+    func summary() throws {
+        let summaries = RolePolicySummary.summaries(
+            of: ReleasePolicy(roles: [
+                "shard-0": RolePolicy(
+                    allowedKinds: ["simulated", "sev-snp", "simulated"], measurements: ["CC", "aa", "cc"]),
+                "preprocessor": RolePolicy(allowedKinds: [], measurements: [], allowDebug: true),
+            ]))
+        #expect(summaries.map(\.role) == ["preprocessor", "shard-0"])
+        #expect(summaries[0].evidence.isEmpty)
+        #expect(summaries[1].evidence.map(\.kind) == ["sev-snp", "simulated"])
+        #expect(summaries[1].evidence.allSatisfy { $0.measurements == ["aa", "cc"] && !$0.allowDebug })
+        #expect(summaries[1].acceptsSimulatedEvidence && !summaries[0].acceptsSimulatedEvidence)
+        #expect(
+            summaries[1].description
+                == "shard-0: sev-snp (debug refused, 2 measurements); simulated (debug refused, 2 measurements)")
+        let f = try Fixture(policy: Self.partlySimulated)
+        #expect(f.manifest.policySummary == RolePolicySummary.summaries(of: Self.partlySimulated))
+        #expect(f.manifest.rolesAcceptingSimulatedEvidence == ["preprocessor", "shard-0"])
+    }
+
+    @Test("a manifest whose policy summary was altered fails its signature, and its policy-summary check if re-signed")
+    func alteredSummary() throws {
+        let f = try Fixture(policy: Self.partlySimulated)
+        #expect(f.verify(allowSimulated: true).isValid)
+        // Hide the simulated kinds, as a man in the middle would to pass a client's check.
+        var hidden = f.manifest
+        for index in hidden.policySummary.indices {
+            hidden.policySummary[index].evidence.removeAll { $0.kind == "simulated" }
+        }
+        #expect(hidden.rolesAcceptingSimulatedEvidence.isEmpty)
+        #expect(f.verify(hidden).failedChecks == [.signature, .policySummary])
+        var debug = f.manifest
+        debug.policySummary[1].evidence[0].allowDebug.toggle()
+        #expect(f.verify(debug, allowSimulated: true).failedChecks == [.signature, .policySummary])
+        var measurement = f.manifest
+        measurement.policySummary[0].evidence[0].measurements = ["dd"]
+        #expect(f.verify(measurement, allowSimulated: true).failedChecks == [.signature, .policySummary])
+        var dropped = f.manifest
+        dropped.policySummary.removeLast()
+        #expect(f.verify(dropped, allowSimulated: true).failedChecks == [.signature, .policySummary])
+        // Signed by the broker but not the summary of the logged policy: refused all the same.
+        let report = f.verify(hidden.signed(with: f.broker))
+        #expect(report.failedChecks == [.policySummary])
+        let detail = report.results.first { $0.check == .policySummary }?.detail ?? ""
+        #expect(detail.contains("roles preprocessor, shard-0"))
+    }
+
+    @Test("a manifest that outlives its epoch plus grace is refused")
+    func epochBound() throws {
+        let f = try Fixture()
+        let epochEnd = f.manifest.epochEndsAt
+        var atBound = f.manifest
+        atBound.expiresAt = epochEnd + Fixture.grace
+        #expect(f.verify(atBound.signed(with: f.broker)).isValid)
+        var beyond = f.manifest
+        beyond.expiresAt = epochEnd + Fixture.grace + 1
+        let report = f.verify(beyond.signed(with: f.broker))
+        #expect(report.failedChecks == [.epochBound])
+        #expect(report.results.first { $0.check == .epochBound }?.detail.contains("after epoch 4's end") == true)
+        // Moving the bound instead breaks the signature.
+        var moved = beyond
+        moved.graceMilliseconds += 1
+        #expect(f.verify(moved).failedChecks == [.signature])
+        var overflowing = f.manifest
+        overflowing.epochEndsAt = .max
+        #expect(f.verify(overflowing.signed(with: f.broker)).failedChecks == [.epochBound])
+    }
+
+    @Test("a policy that accepts simulated evidence is refused unless the client allows it, naming the roles")
+    func simulatedEvidence() throws {
+        let f = try Fixture(policy: Self.partlySimulated)
+        let refused = f.verify()
+        #expect(refused.failedChecks == [.simulatedEvidence])
+        let detail = try #require(refused.results.first { $0.check == .simulatedEvidence }?.detail)
+        #expect(detail.contains("SIMULATED evidence for preprocessor, shard-0"))
+        #expect(!detail.contains("postprocessor"))
+        let allowed = f.verify(allowSimulated: true)
+        #expect(allowed.isValid, "\(allowed.results)")
+        let allowedDetail = allowed.results.first { $0.check == .simulatedEvidence }?.detail ?? ""
+        #expect(allowedDetail.contains("allowed by the client"))
+        let hardware = try Fixture()
+        #expect(hardware.verify().results.first { $0.check == .simulatedEvidence }?.passed == true)
     }
 }
