@@ -1,5 +1,5 @@
 import Foundation
-public import Observability
+import Observability
 import Synchronization
 
 /// Counters of what the broker did, created once per broker and rendered for Prometheus.

@@ -1,4 +1,3 @@
-public import Topology
 /// How a supervisor restarts a crashed child: exponential backoff with bounded jitter and a
 /// cap, a reset after a healthy run, and a limit on crashes in a row after which restarting is
 /// pointless and the supervisor gives up.

@@ -1,5 +1,5 @@
 import Attestation
-import Pipeline
+import Topology
 import Trust
 
 /// What `sealpipe launch` and `sealpipe status` say about the evidence protecting each role —
