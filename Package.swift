@@ -164,6 +164,7 @@ let package = Package(
             name: "KeyBrokerTests",
             dependencies: ["KeyBroker", "BrokerClient", "Trust", "Attestation", "Sodium", "ZeroMQ", "Wire"],
             swiftSettings: strictSettings),
+        .testTarget(name: "SealpipeClientTests", dependencies: ["SealpipeClient", "Wire"], swiftSettings: strictSettings),
         .testTarget(name: "StageRuntimeTests", dependencies: ["StageRuntime", "Sodium", "Wire"], swiftSettings: strictSettings),
         .testTarget(name: "TopologyTests", dependencies: ["Topology", "Attestation"], swiftSettings: strictSettings),
         .testTarget(name: "LauncherTests", dependencies: ["Launcher", "Topology"], swiftSettings: strictSettings),

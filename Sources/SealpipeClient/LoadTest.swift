@@ -1,6 +1,7 @@
 import Foundation
 import Histogram
 import Observability
+import Synchronization
 import Wire
 import TimeUnits
 
@@ -34,6 +35,23 @@ public struct LoadTestPlan: Sendable {
         self.requests = requests
         self.bodies = bodies
         self.jobTimeout = jobTimeout
+    }
+}
+
+extension LoadTestPlan {
+    /// Worker `index`'s part of this plan when `workers` threads share it: the rate, the
+    /// concurrency and the request count divided as evenly as whole numbers allow (earlier
+    /// workers take the remainder); the duration, warm-up and bodies unchanged.
+    public func share(worker index: Int, of workers: Int) -> LoadTestPlan {
+        precondition(workers >= 1 && (0..<workers).contains(index))
+        func part(_ total: Int) -> Int { total / workers + (index < total % workers ? 1 : 0) }
+        var share = self
+        switch mode {
+        case .openLoop(let rate): share.mode = .openLoop(ratePerSecond: rate / Double(workers))
+        case .closedLoop(let concurrency): share.mode = .closedLoop(concurrency: max(1, part(concurrency)))
+        }
+        share.requests = requests.map { max(0, part($0)) }
+        return share
     }
 }
 
@@ -82,6 +100,9 @@ public struct LoadTestResult: Sendable, Codable {
         public var milliseconds: Double
     }
 
+    /// Load-generating threads whose figures were merged into this one report.
+    public var workers: Int
+
     enum CodingKeys: String, CodingKey {
         case mode, concurrency, requests, results, errors, timeline, percentiles
         case targetRatePerSecond = "target_rate_per_s"
@@ -97,14 +118,55 @@ public struct LoadTestResult: Sendable, Codable {
         case totalSent = "total_sent"
         case clientCPUSeconds = "client_cpu_seconds"
         case manifestRefreshes = "manifest_refreshes"
-        case resent
+        case resent, workers
+    }
+
+    init(plan: LoadTestPlan, workers: Int, tally: LoadTestTally, clientCPUSeconds: Double) {
+        switch plan.mode {
+        case .openLoop(let target):
+            mode = "open-loop"
+            targetRatePerSecond = target
+            concurrency = nil
+        case .closedLoop(let window):
+            mode = "closed-loop"
+            targetRatePerSecond = nil
+            concurrency = window
+        }
+        let measuredSeconds = max(0.001, Double((tally.lastCompletion - tally.measuredFrom).wholeMicroseconds) / 1e6)
+        requests = tally.measuredSent
+        results = tally.results
+        errors = tally.errors
+        errorsByCode = tally.errorsByCode
+        durationSeconds = measuredSeconds
+        throughputPerSecond = Double(tally.results) / measuredSeconds
+        p50Milliseconds = tally.milliseconds(atPercentile: 50)
+        p90Milliseconds = tally.milliseconds(atPercentile: 90)
+        p99Milliseconds = tally.milliseconds(atPercentile: 99)
+        p999Milliseconds = tally.milliseconds(atPercentile: 99.9)
+        maxMilliseconds = tally.histogram.totalCount == 0 ? 0 : Double(tally.histogram.max) / 1000
+        meanMilliseconds = tally.histogram.totalCount == 0 ? 0 : tally.histogram.mean / 1000
+        totalSent = tally.totalSent
+        self.clientCPUSeconds = clientCPUSeconds
+        manifestRefreshes = tally.manifestRefreshes
+        resent = tally.resent
+        timeline = tally.perSecond.keys.sorted().map { second in
+            let h = tally.perSecond[second]!
+            return .init(
+                second: second, completed: Int(h.totalCount), p50Milliseconds: Double(h.valueAtPercentile(50)) / 1000,
+                p99Milliseconds: Double(h.valueAtPercentile(99)) / 1000)
+        }
+        percentiles = [0, 10, 25, 50, 75, 90, 95, 99, 99.5, 99.9, 99.99, 100].map {
+            .init(percentile: $0, milliseconds: tally.milliseconds(atPercentile: $0))
+        }
+        self.workers = workers
     }
 }
 
-/// Drives a running pipeline with sealed jobs and measures latency in an HDR histogram.
-/// Single-threaded (it owns the client's socket); sealing and opening run inline, as a real
-/// client's would.
-public final class LoadTester {
+/// Drives a running pipeline with sealed jobs and measures latency in HDR histograms: the I/O
+/// around `LoadTestCore`. With several workers, each runs on a thread of its own with its own
+/// client socket and a share of the plan (`LoadTestPlan.share`), and their figures are merged
+/// into one report, so one command can load a pipeline past what one core can seal and open.
+public final class LoadTester: Sendable {
     public struct Progress: Sendable {
         public var elapsed: Duration
         public var sent: Int
@@ -113,179 +175,115 @@ public final class LoadTester {
         public var p99Milliseconds: Double
     }
 
-    private let client: PipelineClient
-    private let refreshTarget: (() throws -> PipelineTarget)?
+    private let target: PipelineTarget
+    private let refreshTarget: (@Sendable () throws -> PipelineTarget)?
 
     /// `refreshTarget` fetches and verifies a fresh manifest; with it, a job refused for an
     /// unknown key epoch (the pipeline rotated its keys mid-run) is sealed again to the new
     /// epoch and resent once, as a real client would, instead of counting as an error.
-    public init(target: PipelineTarget, refreshTarget: (() throws -> PipelineTarget)? = nil) throws {
-        client = try PipelineClient(target: target)
+    public init(target: PipelineTarget, refreshTarget: (@Sendable () throws -> PipelineTarget)? = nil) {
+        self.target = target
         self.refreshTarget = refreshTarget
     }
 
-    public func run(_ plan: LoadTestPlan, progress: (Progress) -> Void = { _ in }) throws -> LoadTestResult {
-        let clock = ContinuousClock()
-        let start = clock.now
+    /// Runs `plan` on `workers` threads (each its own socket and share of the plan) and merges
+    /// their figures; `progress` is called about once a second with the sum.
+    public func run(_ plan: LoadTestPlan, workers: Int = 1, progress: @escaping @Sendable (Progress) -> Void = { _ in }) throws
+        -> LoadTestResult
+    {
+        let workers = max(1, workers)
+        let start = ContinuousClock.now
         let cpuAtStart = ProcessMetrics.cpuSeconds()
-        let measuredFrom = start + plan.warmUp
-        var histogram = Histogram<UInt64>(highestTrackableValue: 3_600_000_000, numberOfSignificantValueDigits: .three)
-        var perSecond: [Int: Histogram<UInt64>] = [:]
-        var pending: [JobID: (job: PipelineClient.PendingJob, due: ContinuousClock.Instant, measured: Bool, body: Int, resent: Bool)] = [:]
-        // The same jobs as the client reads them, kept alongside rather than rebuilt per answer.
-        var pendingJobs: [JobID: PipelineClient.PendingJob] = [:]
-        var errorsByCode: [String: Int] = [:]
-        var sentTotal = 0
-        var measuredSent = 0
-        var results = 0
-        var errors = 0
-        var next = 0
+        let shares = (0..<workers).map { plan.share(worker: $0, of: workers) }
+        let snapshots = Mutex([Progress?](repeating: nil, count: workers))
+        let outcomes = Mutex([Result<LoadTestTally, any Error>?](repeating: nil, count: workers))
+        let group = DispatchGroup()
+        for (index, share) in shares.enumerated() {
+            group.enter()
+            let thread = Thread { [self] in
+                defer { group.leave() }
+                let outcome = Result {
+                    try runWorker(share, start: start, index: index, of: workers) { snapshot in
+                        let total = snapshots.withLock { all -> Progress? in
+                            all[index] = snapshot
+                            guard index == 0 else { return nil }
+                            return all.compactMap { $0 }.reduce(into: Progress(elapsed: snapshot.elapsed, sent: 0, completed: 0, errors: 0, p99Milliseconds: 0)) {
+                                $0.sent += $1.sent
+                                $0.completed += $1.completed
+                                $0.errors += $1.errors
+                                $0.p99Milliseconds = max($0.p99Milliseconds, $1.p99Milliseconds)
+                            }
+                        }
+                        if let total { progress(total) }
+                    }
+                }
+                outcomes.withLock { $0[index] = outcome }
+            }
+            thread.name = "sealpipe-loadtest-\(index)"
+            thread.start()
+        }
+        group.wait()
+        var merged: LoadTestTally?
+        for outcome in outcomes.withLock({ $0 }) {
+            guard let outcome else { continue }
+            let tally = try outcome.get()
+            if merged == nil { merged = tally } else { merged!.merge(tally) }
+        }
+        guard let merged else { preconditionFailure("every worker ends with a tally or an error") }
+        return LoadTestResult(plan: plan, workers: workers, tally: merged, clientCPUSeconds: ProcessMetrics.cpuSeconds() - cpuAtStart)
+    }
+
+    /// One worker: its own client, its share of the plan, until the share is done.
+    private func runWorker(
+        _ plan: LoadTestPlan, start: ContinuousClock.Instant, index: Int, of workers: Int, progress: (Progress) -> Void
+    ) throws -> LoadTestTally {
+        let client = try PipelineClient(target: target)
+        let clock = ContinuousClock()
+        // Open-loop workers stagger their first job so the merged arrivals stay evenly spaced.
+        var firstDue = start
+        if case .openLoop(let rate) = plan.mode { firstDue = start + .nanoseconds(Int64(1e9 / max(rate, 0.001) * Double(index) / Double(workers))) }
+        var core = LoadTestCore(plan: plan, start: start, firstDue: firstDue, firstBody: index)
+        var jobs: [JobID: PipelineClient.PendingJob] = [:]
         var lastProgress = start
-        var lastCompletion = measuredFrom
 
-        func shouldStopSending(_ now: ContinuousClock.Instant) -> Bool {
-            if let requests = plan.requests, measuredSent >= requests { return true }
-            if let duration = plan.duration, now >= measuredFrom + duration { return true }
-            return false
+        func send(_ send: LoadTestCore.Send) throws {
+            let job = try client.send(plan.bodies[send.body], timeout: plan.jobTimeout)
+            jobs[job.id] = job
+            core.sent(send, as: job.id, at: job.sentAt)
         }
-
-        func send(due: ContinuousClock.Instant) throws {
-            let body = next % plan.bodies.count
-            next += 1
-            let job = try client.send(plan.bodies[body], timeout: plan.jobTimeout)
-            let measured = due >= measuredFrom
-            pending[job.id] = (job, due, measured, body, false)
-            pendingJobs[job.id] = job
-            sentTotal += 1
-            if measured { measuredSent += 1 }
-        }
-
-        /// After a key rotation: fetch the manifest again (at most once a second) and resend the
-        /// job under the new epoch, keeping its due time so the delay counts in its latency.
-        var lastRefresh: ContinuousClock.Instant?
-        var manifestRefreshes = 0
-        var resent = 0
-        func resendAfterRotation(_ id: JobID, _ answer: Result<[UInt8], ClientError>) throws -> Bool {
-            guard let refreshTarget, case .failure(let error) = answer, error.code == .unknownEpoch,
-                let entry = pending[id], !entry.resent
-            else { return false }
-            if lastRefresh.map({ clock.now - $0 >= .seconds(1) }) ?? true {
-                lastRefresh = clock.now
-                // No fresh manifest (the broker unreachable, or it failed verification): the
-                // job counts as the error it got, and the run goes on.
-                guard let fresh = try? refreshTarget() else { return false }
+        func handle(_ id: JobID, _ answer: Result<[UInt8], ClientError>) throws {
+            jobs[id] = nil
+            guard let resend = core.answered(id, answer, at: clock.now, canResend: refreshTarget != nil) else { return }
+            if resend.refreshFirst {
+                // No fresh manifest (the broker unreachable, or it failed verification): the job
+                // counts as the error it got, and the run goes on.
+                guard let fresh = try? refreshTarget?() else {
+                    core.abandon(resend.send, answer: answer, at: clock.now)
+                    return
+                }
                 try client.retarget(fresh)
-                manifestRefreshes += 1
+                core.refreshed()
             }
-            pending[id] = nil
-            pendingJobs[id] = nil
-            let job = try client.send(plan.bodies[entry.body], timeout: plan.jobTimeout)
-            pending[job.id] = (job, entry.due, entry.measured, entry.body, true)
-            pendingJobs[job.id] = job
-            resent += 1
-            sentTotal += 1
-            return true
+            try send(resend.send)
         }
 
-        func complete(_ id: JobID, _ answer: Result<[UInt8], ClientError>, at now: ContinuousClock.Instant) {
-            pendingJobs[id] = nil
-            guard let entry = pending.removeValue(forKey: id), entry.measured else { return }
-            lastCompletion = now
-            let micros = UInt64(max(0, (now - entry.due).wholeMicroseconds))
-            switch answer {
-            case .success:
-                results += 1
-                _ = histogram.record(micros)
-                let second = Int((now - measuredFrom).wholeMicroseconds / 1_000_000)
-                _ = perSecond[second, default: Histogram<UInt64>(highestTrackableValue: 3_600_000_000, numberOfSignificantValueDigits: .two)]
-                    .record(micros)
-            case .failure(let error):
-                errors += 1
-                errorsByCode[Self.name(of: error), default: 0] += 1
+        while !core.isFinished(at: clock.now) {
+            while let due = core.nextSend(at: clock.now) { try send(due) }
+            if let (id, answer) = try client.receive(pending: jobs, timeout: core.waitBudget(at: clock.now)) {
+                try handle(id, answer)
+                while let (id, answer) = try client.receive(pending: jobs, timeout: .zero) { try handle(id, answer) }
             }
-        }
-
-        // Arrivals: an open loop sends on a schedule; a closed loop fills its window.
-        var nextDue = start
-        let interval: Duration
-        if case .openLoop(let rate) = plan.mode {
-            interval = .nanoseconds(Int64(1e9 / max(rate, 0.001)))
-        } else {
-            interval = .zero
-        }
-        while true {
+            for id in core.expire(at: clock.now) { jobs[id] = nil }
             let now = clock.now
-            var sending = !shouldStopSending(now)
-            switch plan.mode {
-            case .openLoop:
-                while sending, nextDue <= now {
-                    try send(due: nextDue)
-                    nextDue += interval
-                    sending = !shouldStopSending(clock.now)
-                }
-            case .closedLoop(let concurrency):
-                while sending, pending.count < concurrency {
-                    try send(due: clock.now)
-                    sending = !shouldStopSending(clock.now)
-                }
-            }
-            if !sending && pending.isEmpty { break }
-            // Wait for answers until the next job is due (or briefly, to notice the end).
-            let wait: Duration = sending && interval > .zero ? max(.microseconds(50), clock.now.duration(to: nextDue)) : .milliseconds(50)
-            if let (id, answer) = try client.receive(pending: pendingJobs, timeout: wait) {
-                if try !resendAfterRotation(id, answer) { complete(id, answer, at: clock.now) }
-                while let (id, answer) = try client.receive(pending: pendingJobs, timeout: .zero) {
-                    if try !resendAfterRotation(id, answer) { complete(id, answer, at: clock.now) }
-                }
-            }
-            // Jobs past their deadline (plus a grace for the error to arrive) count as timeouts.
-            let late = clock.now
-            for (id, entry) in pending where late - entry.job.sentAt > plan.jobTimeout + .seconds(2) {
-                complete(id, .failure(.timedOut), at: late)
-                pending[id] = nil
-                pendingJobs[id] = nil
-            }
-            if late - lastProgress >= .seconds(1) {
-                lastProgress = late
+            if now - lastProgress >= .seconds(1) {
+                lastProgress = now
                 progress(
                     Progress(
-                        elapsed: late - start, sent: sentTotal, completed: results, errors: errors,
-                        p99Milliseconds: Double(histogram.totalCount == 0 ? 0 : histogram.valueAtPercentile(99)) / 1000))
+                        elapsed: now - start, sent: core.tally.totalSent, completed: core.tally.results, errors: core.tally.errors,
+                        p99Milliseconds: core.tally.milliseconds(atPercentile: 99)))
             }
         }
-
-        let measuredSeconds = max(0.001, Double((lastCompletion - measuredFrom).wholeMicroseconds) / 1e6)
-        func ms(_ percentile: Double) -> Double {
-            histogram.totalCount == 0 ? 0 : Double(histogram.valueAtPercentile(percentile)) / 1000
-        }
-        var rate: Double?
-        var concurrency: Int?
-        let modeName: String
-        switch plan.mode {
-        case .openLoop(let target):
-            rate = target
-            modeName = "open-loop"
-        case .closedLoop(let window):
-            concurrency = window
-            modeName = "closed-loop"
-        }
-        return LoadTestResult(
-            mode: modeName, targetRatePerSecond: rate, concurrency: concurrency, requests: measuredSent, results: results,
-            errors: errors, errorsByCode: errorsByCode, durationSeconds: measuredSeconds,
-            throughputPerSecond: Double(results) / measuredSeconds, p50Milliseconds: ms(50), p90Milliseconds: ms(90),
-            p99Milliseconds: ms(99), p999Milliseconds: ms(99.9),
-            maxMilliseconds: histogram.totalCount == 0 ? 0 : Double(histogram.max) / 1000,
-            meanMilliseconds: histogram.totalCount == 0 ? 0 : histogram.mean / 1000, totalSent: sentTotal,
-            clientCPUSeconds: ProcessMetrics.cpuSeconds() - cpuAtStart, manifestRefreshes: manifestRefreshes, resent: resent,
-            timeline: perSecond.keys.sorted().map { second in
-                let h = perSecond[second]!
-                return .init(
-                    second: second, completed: Int(h.totalCount), p50Milliseconds: Double(h.valueAtPercentile(50)) / 1000,
-                    p99Milliseconds: Double(h.valueAtPercentile(99)) / 1000)
-            },
-            percentiles: [0, 10, 25, 50, 75, 90, 95, 99, 99.5, 99.9, 99.99, 100].map {
-                .init(percentile: $0, milliseconds: ms($0))
-            })
+        return core.tally
     }
 
     static func name(of error: ClientError) -> String {

@@ -37,6 +37,13 @@ struct LoadtestCommand: AsyncParsableCommand {
 
     @Option(
         help: """
+            Load-generating threads, each with its own socket and an equal share of the rate, concurrency and \
+            requests; their figures are merged into one report (default: one per core).
+            """)
+    var workers: Int = ProcessInfo.processInfo.activeProcessorCount
+
+    @Option(
+        help: """
             Write the figures as JSON to this file: throughput_per_s, p50_ms, p90_ms, p99_ms, p99_9_ms, max_ms, \
             mean_ms, requests, results, errors, errors_by_code, duration_s, total_sent, client_cpu_seconds, \
             manifest_refreshes, resent, timeline, percentiles.
@@ -57,14 +64,14 @@ struct LoadtestCommand: AsyncParsableCommand {
         if let rate, rate <= 0 { throw ValidationError("--rate must be positive") }
         if let concurrency, concurrency < 1 { throw ValidationError("--concurrency must be at least 1") }
         if let requests, requests < 1 { throw ValidationError("--requests must be at least 1") }
+        if workers < 1 { throw ValidationError("--workers must be at least 1") }
     }
 
     func run() async throws {
         let pipelineTarget = try target.resolveTarget()
         let bodies = try loadBodies()
         let location = target
-        let tester = try LoadTester(
-            target: pipelineTarget, refreshTarget: { try location.resolveTarget(announce: false) })
+        let tester = LoadTester(target: pipelineTarget, refreshTarget: { try location.resolveTarget(announce: false) })
         let jobTimeout = Duration.milliseconds(Int64(target.timeout * 1000))
         let result: LoadTestResult
         if sweep {
@@ -75,7 +82,7 @@ struct LoadtestCommand: AsyncParsableCommand {
             let plan = LoadTestPlan(
                 mode: mode, warmUp: .milliseconds(Int64(warmUp * 1000)), duration: measured, requests: requests, bodies: bodies,
                 jobTimeout: jobTimeout)
-            result = try tester.run(plan, progress: Self.showProgress)
+            result = try tester.run(plan, workers: workers, progress: Self.showProgress)
             FileHandle.standardError.write(Data("\n".utf8))
         }
         Output.line(Self.summary(result))
@@ -95,7 +102,7 @@ struct LoadtestCommand: AsyncParsableCommand {
             let plan = LoadTestPlan(
                 mode: .openLoop(ratePerSecond: rate), warmUp: .milliseconds(Int64(warmUp * 1000)), duration: step, requests: nil,
                 bodies: bodies, jobTimeout: jobTimeout)
-            let result = try tester.run(plan)
+            let result = try tester.run(plan, workers: workers)
             Output.line(String(format: "[sweep] %.1f jobs/s: p99 %.1f ms, throughput %.1f/s, errors %d", rate, result.p99Milliseconds, result.throughputPerSecond, result.errors))
             return result
         }
@@ -167,6 +174,7 @@ struct LoadtestCommand: AsyncParsableCommand {
             format: "%@: %d requests, %d results, %d errors in %.1f s — %.1f jobs/s; latency p50 %.2f, p90 %.2f, p99 %.2f, p99.9 %.2f, max %.2f ms",
             result.mode, result.requests, result.results, result.errors, result.durationSeconds, result.throughputPerSecond,
             result.p50Milliseconds, result.p90Milliseconds, result.p99Milliseconds, result.p999Milliseconds, result.maxMilliseconds)
+        if result.workers > 1 { text += " (\(result.workers) workers, merged)" }
         if result.manifestRefreshes > 0 {
             text += "\nkey rotation: fetched the manifest again \(result.manifestRefreshes) time(s), resent \(result.resent) job(s)"
         }

@@ -191,10 +191,12 @@ extension EndToEndTests {
         let page = pipeline.workingDirectory.appendingPathComponent("loadtest.html").path
         let run = try pipeline.run([
             "loadtest", "--topology", "Topologies/echo.yaml", "--concurrency", "8", "--requests", "300", "--warm-up", "0.5",
-            "--json", report, "--html", page, "--allow-simulated",
+            "--workers", "3", "--json", report, "--html", page, "--allow-simulated",
         ])
         #expect(run.status == 0)
+        // Three load-generating threads, one report: their figures add up to the gateway's.
         let figures = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: report))) as? [String: Any])
+        #expect(figures["workers"] as? Int == 3)
         #expect(figures["requests"] as? Int == 300)
         #expect(figures["results"] as? Int == 300)
         #expect(figures["errors"] as? Int == 0)
