@@ -7,7 +7,7 @@ public enum ManualVerification {
     /// "not checked" line that shows what the report holds.
     public static func verify(
         _ evidence: Evidence, with verifier: any EvidenceVerifier, measurements: [[UInt8]]?, reportData: [UInt8]?,
-        policy: RolePolicy, now: Date
+        policy: EvidencePolicy, now: Date
     ) -> VerificationResult {
         let expectations = Expectations(
             reportData: reportData ?? [], policy: policy, measurements: measurements ?? [])
