@@ -19,24 +19,44 @@ public struct CompositeVerifier: EvidenceVerifier {
     public func verify(
         _ evidence: Evidence, role: RolePolicy, reportData: [UInt8], gpuNonce: [UInt8]? = nil, now: Date
     ) -> VerificationResult {
-        let kind = evidence.kind
-        func refuse(_ detail: String) -> VerificationResult {
-            VerificationResult(kind: kind, checks: [.init("evidence-kind", passed: false, detail: detail)], claims: nil)
+        switch Self.expectations(for: evidence, role: role, reportData: reportData, gpuNonce: gpuNonce) {
+        case .failure(let refusal):
+            return VerificationResult(kind: evidence.kind, checks: [refusal.check], claims: nil)
+        case .success(let expectations):
+            var result = verify(evidence, expectations: expectations, now: now)
+            result.checks.insert(
+                .init("evidence-kind", passed: true, detail: "\(evidence.kind) is allowed for this role"), at: 0)
+            return result
         }
+    }
+
+    /// Why a role's policy refuses a kind before any verifier runs.
+    public struct KindRefusal: Error {
+        public let name = "evidence-kind"
+        public let detail: String
+        var check: VerificationResult.Check { .init(name, passed: false, detail: detail) }
+    }
+
+    /// The expectations for `evidence` under a role's policy: that kind's constraints, or a
+    /// refusal when the role does not list the kind (or the kind cannot attest a role alone).
+    public static func expectations(
+        for evidence: Evidence, role: RolePolicy, reportData: [UInt8], gpuNonce: [UInt8]?
+    ) -> Result<Expectations, KindRefusal> {
+        let kind = evidence.kind
         guard let constraints = role.evidence[kind.rawValue] else {
-            return refuse(
-                "kind \(kind) is not allowed for this role (allowed: \(role.allowedKinds.joined(separator: ", ")))")
+            return .failure(
+                KindRefusal(
+                    detail:
+                        "kind \(kind) is not allowed for this role (allowed: \(role.allowedKinds.joined(separator: ", ")))"
+                ))
         }
         guard EvidenceKind.roleKinds.contains(kind) else {
-            return refuse("kind \(kind) cannot attest a role on its own")
+            return .failure(KindRefusal(detail: "kind \(kind) cannot attest a role on its own"))
         }
         // Entries are hex after validation; one that is not can match nothing.
         let measurements = constraints.measurements.compactMap { HexText.decode($0) }
-        let expectations = Expectations(
-            reportData: reportData, policy: constraints, measurements: measurements, gpuNonce: gpuNonce)
-        var result = verify(evidence, expectations: expectations, now: now)
-        result.checks.insert(.init("evidence-kind", passed: true, detail: "\(kind) is allowed for this role"), at: 0)
-        return result
+        return .success(
+            Expectations(reportData: reportData, policy: constraints, measurements: measurements, gpuNonce: gpuNonce))
     }
 
     public func verify(_ evidence: Evidence, expectations: Expectations, now: Date) -> VerificationResult {

@@ -30,6 +30,9 @@ public struct RolePolicy: Sendable, Hashable, Codable {
 
     /// The accepted kinds, sorted.
     public var allowedKinds: [String] { evidence.keys.sorted() }
+
+    /// Every measurement any accepted kind allows, sorted and without repeats.
+    public var allMeasurements: [String] { Array(Set(evidence.values.flatMap(\.measurements))).sorted() }
 }
 
 /// What evidence of one kind must show for one role.

@@ -116,12 +116,12 @@ public enum ManifestVerifier {
                         problems.append("\(role): not in the policy")
                         continue
                     }
-                    let unexpected = Set(rolePolicy.measurements.map { $0.lowercased() })
+                    let unexpected = Set(rolePolicy.allMeasurements.map { $0.lowercased() })
                         .subtracting(expectedMeasurements[role]!.map { $0.lowercased() })
                     if !unexpected.isEmpty {
                         problems.append("\(role): unexpected measurement \(unexpected.sorted().joined(separator: ","))")
                     }
-                    if rolePolicy.measurements.isEmpty { problems.append("\(role): policy names no measurement") }
+                    if rolePolicy.allMeasurements.isEmpty { problems.append("\(role): policy names no measurement") }
                 }
                 record(
                     .measurements, problems.isEmpty,
