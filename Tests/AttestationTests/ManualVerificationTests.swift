@@ -16,7 +16,7 @@ import Testing
     }
 
     var verifier: SimulatedVerifier { SimulatedVerifier(trustedPlatformKeys: [platform.publicKey]) }
-    let policy = RolePolicy(allowedKinds: ["simulated"], measurements: [])
+    let policy = EvidencePolicy(measurements: [])
 
     @Test func unspecifiedExpectationsAreShownNotChecked() throws {
         let result = ManualVerification.verify(

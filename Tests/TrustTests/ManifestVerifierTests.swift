@@ -9,8 +9,8 @@ struct ManifestVerifierTests {
     struct Fixture {
         let broker = SigningKeyPair.generate()
         let policy = ReleasePolicy(roles: [
-            "preprocessor": RolePolicy(allowedKinds: ["simulated"], measurements: ["aa"]),
-            "postprocessor": RolePolicy(allowedKinds: ["simulated"], measurements: ["bb"]),
+            "preprocessor": RolePolicy(evidence: ["simulated": EvidencePolicy(measurements: ["aa"])]),
+            "postprocessor": RolePolicy(evidence: ["simulated": EvidencePolicy(measurements: ["bb"])]),
         ])
         let now = Date(timeIntervalSince1970: 1_800_000_000)
         var manifest: PipelineManifest
