@@ -13,7 +13,7 @@ struct CertificateRevocationList: Sendable, Hashable {
     let thisUpdate: Date
     let nextUpdate: Date?
     /// Revoked serial numbers, as the INTEGER content bytes a certificate's serial also has.
-    let revokedSerials: Set<[UInt8]>
+    var revokedSerials: Set<[UInt8]>
     let innerSignatureAlgorithm: [UInt8]
     let outerSignatureAlgorithm: [UInt8]
     let signatureAlgorithm: ASN1ObjectIdentifier
