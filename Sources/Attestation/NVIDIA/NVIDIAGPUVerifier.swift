@@ -108,9 +108,11 @@ public struct NVIDIAGPUVerifier: EvidenceVerifier {
         // Hopper reports before the feature flag field do not sign the CC mode; when present it
         // must name a CC mode (0 single-GPU, 1 multi-GPU, 2 protected PCIe).
         if let flag = report.opaque[SPDMMeasurements.featureFlag] {
+            // A little-endian integer (one or two bytes in the reports seen so far).
+            let value = flag.count <= 4 ? flag.reversed().reduce(0) { $0 << 8 | Int($1) } : Int.max
             record(
-                CheckName.ccMode, flag.count == 1 && flag[0] <= 2 ? nil : "feature flag \(HexText.encode(flag)) is not a CC mode",
-                ok: "CC mode \(["SPT", "MPT", "PPCIE"][Int(flag[0])]) (signed feature flag)")
+                CheckName.ccMode, value <= 2 ? nil : "feature flag \(HexText.encode(flag)) is not a CC mode",
+                ok: "CC mode \(["SPT", "MPT", "PPCIE"][min(value, 2)]) (signed feature flag)")
         } else {
             record(
                 CheckName.ccMode, nil,
