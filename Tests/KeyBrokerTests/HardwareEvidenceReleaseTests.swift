@@ -148,7 +148,7 @@ import Trust
         #expect(try KeyBundle.open(try #require(response.sealedBundle), with: key).role == "shard-1")
 
         var badGPU = v.gpu
-        badGPU.report[600] ^= 1
+        badGPU.report[badGPU.report.count - 1] ^= 1  // the signature's last byte
         let gpuHalf = Self.attest(broker, binding, role: "shard-1", evidence: Evidence(
             composite: .tdxWithNVIDIAGPU, cpu: Evidence(kind: .tdx, report: v.quote), device: badGPU))
         #expect(gpuHalf.refusedCheck == "gpu-signature")
