@@ -67,6 +67,6 @@ import Testing
         let json = try JSONSerialization.jsonObject(with: Data(result.renderedJSON().utf8)) as? [String: Any]
         #expect(json?["passed"] as? Bool == false)
         #expect(json?["failedCheck"] as? String == "debug")
-        #expect((json?["checks"] as? [Any])?.count == 7)
+        #expect((json?["checks"] as? [Any])?.count == 8)
     }
 }

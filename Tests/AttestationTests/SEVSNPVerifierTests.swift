@@ -74,7 +74,7 @@ struct SEVSNPVerifierTests {
         #expect(result.passed, "\(result.failedCheck.map { "\($0.name): \($0.detail)" } ?? "")")
         #expect(
             result.checks.map(\.name) == [
-                "report-format", "ark", "ask", "vek", "signature", "tcb-match", "report-data", "measurement", "debug",
+                "policy-constraints", "report-format", "ark", "ask", "vek", "signature", "tcb-match", "report-data", "measurement", "debug",
                 "vmpl", "minimum-tcb",
             ])
         #expect(

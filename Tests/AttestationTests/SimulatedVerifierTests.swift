@@ -44,7 +44,7 @@ private final class WarningSink: @unchecked Sendable {  // only touched on the t
         #expect(result.passed, "\(String(describing: result.failedCheck))")
         #expect(
             result.checks.map(\.name) == [
-                "report-format", "signature", "platform-key-trusted", "report-data", "measurement", "debug",
+                "policy-constraints", "report-format", "signature", "platform-key-trusted", "report-data", "measurement", "debug",
                 "freshness",
             ])
         #expect(result.checks.allSatisfy { $0.detail.hasPrefix("[SIMULATED]") })
@@ -56,7 +56,7 @@ private final class WarningSink: @unchecked Sendable {  // only touched on the t
     @Test func throughTheCompositeVerifier() throws {
         let composite = CompositeVerifier(verifiers: [.simulated: verifier])
         let e = expectations()
-        let simulated = RolePolicy(evidence: ["simulated": e.policy])
+        let simulated = RolePolicy(evidence: ["simulated": EvidencePolicy(measurements: [Hex.encode(measurement)])])
         #expect(composite.verify(try evidence(), role: simulated, reportData: e.reportData, now: now).passed)
         let snpOnly = RolePolicy(evidence: ["sev-snp": e.policy])
         #expect(

@@ -113,7 +113,7 @@ struct TopologyDerivedTests {
         #expect(topology.policySummary.split(separator: "\n").count == 5)
         #expect(
             topology.policySummary.contains(
-                "shard-0: evidence simulated|sev-snp, measurements abcdef01|reference-build, debug refused, minimum TCB 42"
+                "shard-0: evidence sev-snp (measurements abcdef01, debug refused, minimum TCB 42)"
             ))
     }
 

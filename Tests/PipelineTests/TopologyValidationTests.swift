@@ -464,7 +464,7 @@ extension TopologyValidationTests {
         let yaml = Self.valid(replacing: "layers: [3, 6]", with: "layers: [3, 9]")
             .replacingOccurrences(
                 of: "  endpoint: tcp://127.0.0.1:6550",
-                with: "  endpoint: tcp://127.0.0.1:6550\n  policy: {roles: {shard-1: {allowDebug: true}, shard-2: {}}}")
+                with: "  endpoint: tcp://127.0.0.1:6550\n  policy: {roles: {shard-1: {evidence: {simulated: {allowDebug: true}}}, shard-2: {}}}")
         #expect(
             Self.problems(yaml) == [
                 "stages[2].layers: range 3..<9 exceeds the model's 6 layers",
