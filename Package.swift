@@ -162,7 +162,7 @@ let package = Package(
         .testTarget(name: "GatewayTests", dependencies: ["Gateway", "ZeroMQ", "Wire"], swiftSettings: strictSettings),
         .testTarget(
             name: "KeyBrokerTests",
-            dependencies: ["KeyBroker", "BrokerClient", "Trust", "Attestation", "Sodium", "ZeroMQ", "Wire"],
+            dependencies: ["KeyBroker", "BrokerClient", "Trust", "Attestation", "Sodium", "ZeroMQ", "Wire", "TestVectors"],
             swiftSettings: strictSettings),
         .testTarget(name: "SealpipeClientTests", dependencies: ["SealpipeClient", "Wire"], swiftSettings: strictSettings),
         .testTarget(name: "StageRuntimeTests", dependencies: ["StageRuntime", "Sodium", "Wire"], swiftSettings: strictSettings),

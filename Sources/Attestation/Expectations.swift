@@ -2,15 +2,22 @@
 public struct Expectations: Sendable, Hashable {
     /// The exact 64 bytes the report must carry (normally `ReportData.binding(…)`).
     public var reportData: [UInt8]
-    /// The role's release policy (allowed kinds, debug, minimum TCB, VMPL).
-    public var policy: RolePolicy
+    /// The constraints for the kind of evidence being verified (debug, minimum TCB, VMPL, …).
+    public var policy: EvidencePolicy
     /// Accepted measurements, with `reference-build` already resolved
-    /// (see `RolePolicy.resolvedMeasurements(referenceBuild:)`). Empty accepts none.
+    /// (see `EvidencePolicy.resolvedMeasurements(referenceBuild:)`). Empty accepts none.
     public var measurements: [[UInt8]]
+    /// The nonce a GPU report must carry; nil means the binding to `reportData`
+    /// (`GPUNonce.binding(reportData:)`).
+    public var gpuNonce: [UInt8]?
 
-    public init(reportData: [UInt8], policy: RolePolicy, measurements: [[UInt8]]) {
+    public init(reportData: [UInt8], policy: EvidencePolicy, measurements: [[UInt8]], gpuNonce: [UInt8]? = nil) {
         self.reportData = reportData
         self.policy = policy
         self.measurements = measurements
+        self.gpuNonce = gpuNonce
     }
+
+    /// The GPU nonce this request demands.
+    public var expectedGPUNonce: [UInt8] { gpuNonce ?? GPUNonce.binding(reportData: reportData) }
 }

@@ -7,10 +7,13 @@ public enum ManualVerification {
     /// "not checked" line that shows what the report holds.
     public static func verify(
         _ evidence: Evidence, with verifier: any EvidenceVerifier, measurements: [[UInt8]]?, reportData: [UInt8]?,
-        policy: RolePolicy, now: Date
+        gpuNonce: [UInt8]? = nil, policy: EvidencePolicy, now: Date
     ) -> VerificationResult {
+        var measuredPolicy = policy
+        if let measurements { measuredPolicy.measurements = measurements.map { HexText.encode($0) } }
         let expectations = Expectations(
-            reportData: reportData ?? [], policy: policy, measurements: measurements ?? [])
+            reportData: reportData ?? [], policy: measuredPolicy, measurements: measurements ?? [],
+            gpuNonce: gpuNonce ?? [])
         var result = verifier.verify(evidence, expectations: expectations, now: now)
         guard let claims = result.claims else { return result }
         for index in result.checks.indices {
@@ -25,6 +28,10 @@ public enum ManualVerification {
                 result.checks[index] = .init(
                     "report-data", passed: true,
                     detail: tag + "not checked (no --report-data given); report has \(claims.reportData)")
+            case "gpu-nonce" where gpuNonce == nil:
+                // The GPU verifier's claims carry the request nonce as their report data.
+                result.checks[index] = .init(
+                    "gpu-nonce", passed: true, detail: "not checked (no --nonce given); report has \(claims.reportData)")
             default:
                 break
             }

@@ -2,9 +2,11 @@ public import Attestation
 import Sodium
 
 extension KeyBrokerConfiguration {
-    /// The verifier the broker uses: simulated evidence against the trusted platform keys, and
-    /// SEV-SNP against AMD's pinned roots. The release policy decides which kinds a role may use.
-    public func evidenceVerifier() throws(KeyBrokerError) -> CompositeVerifier {
+    /// The verifier the broker uses: simulated evidence against the trusted platform keys,
+    /// SEV-SNP against AMD's pinned roots, TDX against Intel's with `tdxCollateral` (normally the
+    /// collateral cache's contents), NVIDIA GPUs against NVIDIA's device identity root, and the
+    /// composite CPU+GPU kinds from those. The release policy decides which kinds a role may use.
+    public func evidenceVerifier(tdxCollateral: [TDXCollateral] = []) throws(KeyBrokerError) -> CompositeVerifier {
         var keys: [SigningPublicKey] = []
         for (i, text) in trustedPlatformKeys.enumerated() {
             guard let bytes = Hex.decode(text.lowercased()), let key = try? SigningPublicKey(bytes: bytes) else {
@@ -15,6 +17,8 @@ extension KeyBrokerConfiguration {
         return CompositeVerifier(verifiers: [
             .simulated: SimulatedVerifier(trustedPlatformKeys: keys),
             .sevSNP: SEVSNPVerifier(),
+            .tdx: TDXVerifier(collateral: tdxCollateral),
+            .nvidiaGPU: NVIDIAGPUVerifier(),
         ])
     }
 }

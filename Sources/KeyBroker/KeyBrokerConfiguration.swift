@@ -80,7 +80,22 @@ public struct KeyBrokerConfiguration: Sendable, Codable, Hashable {
             for neighbour in role.neighbours where !names.contains(neighbour) {
                 throw .configuration("roles[\(i)].neighbours: \(neighbour) is not a role")
             }
-            guard policy.roles[role.name] != nil else { throw .configuration("policy: no entry for role \(role.name)") }
+            guard let rolePolicy = policy.roles[role.name] else {
+                throw .configuration("policy: no entry for role \(role.name)")
+            }
+            guard !rolePolicy.evidence.isEmpty else {
+                throw .configuration("policy.\(role.name).evidence: lists no evidence kind")
+            }
+            for (kind, constraints) in rolePolicy.evidence.sorted(by: { $0.key < $1.key }) {
+                let evidenceKind = EvidenceKind(rawValue: kind)
+                guard EvidenceKind.roleKinds.contains(evidenceKind) else {
+                    throw .configuration("policy.\(role.name).evidence.\(kind): not an evidence kind a role can use")
+                }
+                if let field = constraints.unsupportedFields(for: evidenceKind).first {
+                    throw .configuration(
+                        "policy.\(role.name).evidence.\(kind).\(field): cannot be checked on \(kind) evidence")
+                }
+            }
         }
         guard epochSeconds >= 1 else { throw .configuration("epochSeconds: \(epochSeconds) is below 1") }
         guard graceSeconds >= 0, graceSeconds <= epochSeconds else {
@@ -95,11 +110,13 @@ public struct KeyBrokerConfiguration: Sendable, Codable, Hashable {
         var resolved = policy
         for (name, rolePolicy) in policy.roles {
             let reference = referenceMeasurements[name].flatMap { Hex.decode($0.lowercased()) }
-            do {
-                let measurements = try rolePolicy.resolvedMeasurements(referenceBuild: reference)
-                resolved.roles[name]!.measurements = measurements.map { Hex.encode($0) }
-            } catch {
-                throw .configuration("policy.\(name).measurements: \(error)")
+            for (kind, constraints) in rolePolicy.evidence {
+                do {
+                    let measurements = try constraints.resolvedMeasurements(referenceBuild: reference)
+                    resolved.roles[name]!.evidence[kind]!.measurements = measurements.map { Hex.encode($0) }
+                } catch {
+                    throw .configuration("policy.\(name).evidence.\(kind).measurements: \(error)")
+                }
             }
         }
         return resolved
@@ -109,7 +126,8 @@ public struct KeyBrokerConfiguration: Sendable, Codable, Hashable {
     /// `compute(role)` (normally the simulated TEE's measurement of this build with the role's
     /// stage configuration).
     public mutating func resolveReferenceMeasurements(_ compute: (String) throws -> [UInt8]) rethrows {
-        for (role, rolePolicy) in policy.roles where rolePolicy.measurements.contains(RolePolicy.referenceBuild) {
+        for (role, rolePolicy) in policy.roles
+        where rolePolicy.evidence.values.contains(where: { $0.measurements.contains(EvidencePolicy.referenceBuild) }) {
             referenceMeasurements[role] = Hex.encode(try compute(role))
         }
     }

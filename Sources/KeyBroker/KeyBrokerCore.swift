@@ -41,6 +41,11 @@ public final class KeyBrokerCore: Sendable {
     private let nonces = Mutex([[UInt8]: NonceState]())
     /// Serialises epoch rotation so two requests never start the same epoch.
     private let rotation = Mutex(())
+    /// Test-only: the report data (and GPU nonce) a request's evidence must carry, in place of the
+    /// binding to its nonce, key and role, so fixed public vector reports can exercise the rest
+    /// of the release path. Set only through the `internal` initialiser, which production code
+    /// cannot reach (only `@testable import` can); nil in every broker the command builds.
+    private let testBinding: (@Sendable (AttestRequest) -> (reportData: [UInt8], gpuNonce: [UInt8]?))?
 
     private struct NonceState {
         var expiresAt: UInt64
@@ -52,10 +57,22 @@ public final class KeyBrokerCore: Sendable {
 
     /// Opens the broker over `store`: checks the configuration, logs the policy if it is new or
     /// changed, and starts the first (or the due) key epoch.
-    public init(
+    public convenience init(
         configuration: KeyBrokerConfiguration, store: KeyBrokerStore, verifier: any EvidenceVerifier,
         clock: @escaping @Sendable () -> Date = { Date() }, logger: Logger = Logger(label: "sealpipe.kms")
     ) throws {
+        try self.init(
+            configuration: configuration, store: store, verifier: verifier, clock: clock, logger: logger,
+            testBinding: nil)
+    }
+
+    /// The broker with a test binding (see `testBinding`). Internal: reachable from tests only.
+    init(
+        configuration: KeyBrokerConfiguration, store: KeyBrokerStore, verifier: any EvidenceVerifier,
+        clock: @escaping @Sendable () -> Date, logger: Logger,
+        testBinding: (@Sendable (AttestRequest) -> (reportData: [UInt8], gpuNonce: [UInt8]?))?
+    ) throws {
+        self.testBinding = testBinding
         try configuration.validate()
         self.configuration = configuration
         self.store = store
@@ -243,12 +260,22 @@ public final class KeyBrokerCore: Sendable {
             return try refuse(CheckName.ephemeralKey, "the ephemeral public key is a low-order point")
         }
 
-        let measurements = rolePolicy.measurements.compactMap { Hex.decode($0) }
-        let expectations = Expectations(
-            reportData: ReportData.binding(
-                nonce: request.nonce, ephemeralPublicKey: request.ephemeralPublicKey.bytes, role: request.role),
-            policy: rolePolicy, measurements: measurements)
-        let result = verifier.verify(request.evidence, expectations: expectations, now: clock())
+        var reportData = ReportData.binding(
+            nonce: request.nonce, ephemeralPublicKey: request.ephemeralPublicKey.bytes, role: request.role)
+        var gpuNonce: [UInt8]?
+        if let testBinding {
+            // Only tests reach this (see `testBinding`): fixed vector reports carry fixed data.
+            (reportData, gpuNonce) = testBinding(request)
+        }
+        let result: VerificationResult
+        switch CompositeVerifier.expectations(
+            for: request.evidence, role: rolePolicy, reportData: reportData, gpuNonce: gpuNonce)
+        {
+        case .failure(let refusal):
+            return try refuse(refusal.name, refusal.detail)
+        case .success(let expectations):
+            result = verifier.verify(request.evidence, expectations: expectations, now: clock())
+        }
         guard result.passed, let claims = result.trustedClaims else {
             let failed = result.failedCheck
             return try refuse(failed?.name ?? CheckName.evidence, failed?.detail ?? "the verifier made no check")

@@ -23,8 +23,9 @@ public enum NodeEvidence {
         }
     }
 
-    /// The hardware kinds a node can collect through configfs-tsm.
-    static let configFSKinds: [EvidenceKind] = [.sevSNP]
+    /// The hardware kinds a node can collect through configfs-tsm, with the guest device each
+    /// kind's kernel driver creates (which tells the two apart when a policy accepts both).
+    static let configFSKinds: [(kind: EvidenceKind, device: String)] = [(.sevSNP, "/dev/sev-guest"), (.tdx, "/dev/tdx_guest")]
 
     /// The provider for `role` under `policy`.
     /// - Parameters:
@@ -45,16 +46,20 @@ public enum NodeEvidence {
         warn: (String) -> Void
     ) throws -> any EvidenceProvider {
         let accepted = policy.allowedKinds
-        let hardware = configFSKinds.filter { accepted.contains($0.rawValue) }
+        let hardware = configFSKinds.filter { accepted.contains($0.kind.rawValue) }
         var missing: [String] = []
         if !hardware.isEmpty {
             if FileManager.default.fileExists(atPath: configFSRoot.path) {
-                return ConfigFSTSMProvider(root: configFSRoot, privilegeLevel: policy.vmpl)
+                let kind =
+                    hardware.count == 1
+                    ? hardware[0].kind
+                    : (hardware.first { FileManager.default.fileExists(atPath: $0.device) } ?? hardware[0]).kind
+                return ConfigFSTSMProvider(root: configFSRoot, privilegeLevel: policy.evidence[kind.rawValue]?.vmpl, kind: kind)
             }
             missing.append("no configfs-tsm report interface at \(configFSRoot.path) (not a confidential VM guest?)")
         }
         let unsupported = accepted.filter { kind in
-            kind != EvidenceKind.simulated.rawValue && !configFSKinds.contains(EvidenceKind(rawValue: kind))
+            kind != EvidenceKind.simulated.rawValue && !configFSKinds.contains { $0.kind.rawValue == kind }
         }
         if !unsupported.isEmpty {
             missing.append("this build cannot collect \(unsupported.joined(separator: ", ")) evidence on a node")

@@ -1,3 +1,5 @@
+import Attestation
+
 /// The topology file exactly as written: every field optional and loosely typed (durations and
 /// sizes as text), so that the resolver can apply defaults and report every problem with its
 /// place. Nothing outside this module sees these types.
@@ -107,20 +109,41 @@ struct RawTopology: Decodable {
         }
     }
 
+    /// A role's policy: each accepted evidence kind with its own constraints.
     struct RawRolePolicy: Decodable {
-        var evidence: [String]?
-        var measurements: [String]?
-        var allowDebug: Bool?
-        var minimumTCB: UInt64?
+        var evidence: [String: Lenient<RawEvidencePolicy>]?
 
-        enum Keys: String, CodingKey, CaseIterable { case evidence, measurements, allowDebug, minimumTCB }
+        enum Keys: String, CodingKey, CaseIterable { case evidence }
 
         init(from decoder: any Decoder) throws {
             let read = try FieldReader(decoder, keys: Keys.self)
             evidence = read(.evidence)
+        }
+    }
+
+    /// What evidence of one kind must show; which fields may appear depends on the kind.
+    struct RawEvidencePolicy: Decodable {
+        var measurements: [String]?
+        var allowDebug: Bool?
+        var minimumTCB: UInt64?
+        var vmpl: Int?
+        var sevSNP: SEVSNPPolicy?
+        var tdx: TDXPolicy?
+        var nvidiaGPU: NVIDIAGPUPolicy?
+
+        enum Keys: String, CodingKey, CaseIterable {
+            case measurements, allowDebug, minimumTCB, vmpl, sevSNP, tdx, nvidiaGPU
+        }
+
+        init(from decoder: any Decoder) throws {
+            let read = try FieldReader(decoder, keys: Keys.self)
             measurements = read(.measurements)
             allowDebug = read(.allowDebug)
             minimumTCB = read(.minimumTCB)
+            vmpl = read(.vmpl)
+            sevSNP = read(.sevSNP)
+            tdx = read(.tdx)
+            nvidiaGPU = read(.nvidiaGPU)
         }
     }
 

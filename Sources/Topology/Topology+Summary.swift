@@ -48,11 +48,13 @@ extension Topology {
     public var policySummary: String {
         roles.map { role in
             guard let policy = releasePolicy.roles[role] else { return "\(role): (none)" }
-            var text = "\(role): evidence \(policy.allowedKinds.joined(separator: "|"))"
-            text += ", measurements \(policy.measurements.joined(separator: "|"))"
-            text += ", debug \(policy.allowDebug ? "allowed" : "refused")"
-            if let tcb = policy.minimumTCB { text += ", minimum TCB \(tcb)" }
-            return text
+            let kinds = policy.evidence.sorted(by: { $0.key < $1.key }).map { kind, constraints in
+                var text = "\(kind) (measurements \(constraints.measurements.joined(separator: "|"))"
+                text += ", debug \(constraints.allowDebug ? "allowed" : "refused")"
+                if let tcb = constraints.minimumTCB { text += ", minimum TCB \(tcb)" }
+                return text + ")"
+            }
+            return "\(role): evidence " + kinds.joined(separator: "; ")
         }.joined(separator: "\n")
     }
 

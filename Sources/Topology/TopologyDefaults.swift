@@ -1,3 +1,5 @@
+import Attestation
+
 /// Every default a topology file may leave out, in one place (docs/topology.md lists them).
 enum TopologyDefaults {
     static let hostName = "local"
@@ -23,7 +25,7 @@ enum TopologyDefaults {
     static let evidence = ["simulated"]
     static let measurements = [referenceBuild]
     static let referenceBuild = "reference-build"
-    static let evidenceKinds = ["simulated", "sev-snp", "tdx"]
+    static let evidenceKinds = EvidenceKind.roleKinds.map(\.rawValue)
 
     /// Upper bounds on counts: far above any sane setting, low enough that no arithmetic on
     /// them overflows (queue = 4 × maxBatch, metrics port + replicas).

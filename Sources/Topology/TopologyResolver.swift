@@ -405,8 +405,9 @@ struct TopologyResolver {
     private mutating func resolvePolicy(
         _ raw: RawTopology.RawPolicy?, roles: [String], allRolesKnown: Bool
     ) -> ReleasePolicy? {
-        let builtIn = RolePolicy(
-            allowedKinds: TopologyDefaults.evidence, measurements: TopologyDefaults.measurements, allowDebug: false)
+        let builtIn = RolePolicy(evidence: [
+            TopologyDefaults.evidence[0]: EvidencePolicy(measurements: TopologyDefaults.measurements)
+        ])
         let defaults = merge(raw?.defaults, over: builtIn, path: "kms.policy.default")
         var result: [String: RolePolicy] = [:]
         var valid = defaults != nil
@@ -433,54 +434,71 @@ struct TopologyResolver {
         return valid ? ReleasePolicy(roles: result) : nil
     }
 
-    /// `base` with the fields `raw` gives replaced, each checked at its place.
+    /// `raw`'s evidence map in place of `base`'s (a role that names its evidence names all of it),
+    /// each kind's constraints checked at their place: unknown kinds, constraints the kind cannot
+    /// carry (`minimumTCB` for `simulated`), and measurements that are neither hex nor, for
+    /// `simulated` only, `reference-build`.
     private mutating func merge(
         _ raw: RawTopology.RawRolePolicy?, over base: RolePolicy?, path: String
     ) -> RolePolicy? {
-        guard var policy = base else { return nil }
-        guard let raw else { return policy }
-        var valid = true
-        if let evidence = raw.evidence {
-            if evidence.isEmpty {
-                report(path + ".evidence", "must list at least one evidence kind")
-                valid = false
-            }
-            for (index, kind) in evidence.enumerated() where !TopologyDefaults.evidenceKinds.contains(kind) {
-                let known = TopologyDefaults.evidenceKinds.joined(separator: ", ")
-                report(path + ".evidence[\(index)]", "unknown evidence kind \"\(kind)\" (known: \(known))")
-                valid = false
-            }
-            policy.allowedKinds = evidence
+        guard let base else { return nil }
+        guard let evidence = raw?.evidence else { return base }
+        guard !evidence.isEmpty else {
+            report(path + ".evidence", "must list at least one evidence kind")
+            return nil
         }
-        if let measurements = raw.measurements {
+        var valid = true
+        var result: [String: EvidencePolicy] = [:]
+        for (kind, entry) in evidence.sorted(by: { $0.key < $1.key }) {
+            let kindPath = path + ".evidence." + kind
+            guard TopologyDefaults.evidenceKinds.contains(kind) else {
+                let known = TopologyDefaults.evidenceKinds.joined(separator: ", ")
+                report(kindPath, "unknown evidence kind \"\(kind)\" (known: \(known))")
+                valid = false
+                continue
+            }
+            // A value that did not decode has already been reported at its place.
+            guard let raw = entry.value else {
+                valid = false
+                continue
+            }
+            let evidenceKind = EvidenceKind(rawValue: kind)
+            var constraints = EvidencePolicy(
+                measurements: [], allowDebug: raw.allowDebug ?? false, minimumTCB: raw.minimumTCB, vmpl: raw.vmpl,
+                sevSNP: raw.sevSNP, tdx: raw.tdx, nvidiaGPU: raw.nvidiaGPU)
+            let measurements = raw.measurements ?? (evidenceKind == .simulated ? TopologyDefaults.measurements : [])
             if measurements.isEmpty {
-                report(path + ".measurements", "must list at least one measurement")
+                report(kindPath + ".measurements", "must list at least one measurement")
                 valid = false
             }
-            var normalized: [String] = []
             for (index, value) in measurements.enumerated() {
                 if value == TopologyDefaults.referenceBuild {
-                    normalized.append(value)
+                    if evidenceKind == .simulated {
+                        constraints.measurements.append(value)
+                    } else {
+                        report(
+                            kindPath + ".measurements[\(index)]",
+                            "\"\(value)\" is the simulated TEE's measurement of this build; \(kind) needs its own")
+                        valid = false
+                    }
                 } else if value.count >= 2, value.count % 2 == 0, value.allSatisfy(\.isHexDigit),
                     value.allSatisfy(\.isASCII)
                 {
-                    normalized.append(value.lowercased())
+                    constraints.measurements.append(value.lowercased())
                 } else {
                     report(
-                        path + ".measurements[\(index)]",
+                        kindPath + ".measurements[\(index)]",
                         "\"\(value)\" is neither hex nor \"\(TopologyDefaults.referenceBuild)\"")
                     valid = false
                 }
             }
-            policy.measurements = normalized
+            for field in constraints.unsupportedFields(for: evidenceKind) {
+                report(kindPath + "." + field, "cannot be checked on \(kind) evidence")
+                valid = false
+            }
+            result[kind] = constraints
         }
-        if let allowDebug = raw.allowDebug { policy.allowDebug = allowDebug }
-        if let minimumTCB = raw.minimumTCB { policy.minimumTCB = minimumTCB }
-        if raw.minimumTCB != nil, !policy.allowedKinds.contains("sev-snp") {
-            report(path + ".minimumTCB", "applies only to sev-snp evidence, which this policy does not accept")
-            valid = false
-        }
-        return valid ? policy : nil
+        return valid ? RolePolicy(evidence: result) : nil
     }
 
     // MARK: - Endpoints and ports

@@ -3,17 +3,19 @@ import Foundation
 import Sodium
 
 extension ReleasePolicy {
-    static let canonicalMagic = Array("sealpipe-policy-v2\n".utf8)
+    static let canonicalMagic = Array("sealpipe-policy-v3\n".utf8)
 
-    /// One byte form of the policy, logged and hashed: the ASCII line `sealpipe-policy-v2`,
-    /// then JSON with sorted keys and each role's kinds and measurements sorted (measurements
-    /// lower-cased). JSON rather than a field list, so that every requirement the verifiers
+    /// One byte form of the policy, logged and hashed: the ASCII line `sealpipe-policy-v3`,
+    /// then JSON with sorted keys (so each role's kinds are sorted) and each kind's measurements
+    /// sorted and lower-cased. JSON rather than a field list, so that every requirement the verifiers
     /// enforce — including ones added later (VMPL, SEV-SNP details) — is in the logged policy.
     public var canonicalBytes: [UInt8] {
         var normalized = self
         for (name, role) in roles {
-            normalized.roles[name]!.allowedKinds = role.allowedKinds.sorted()
-            normalized.roles[name]!.measurements = role.measurements.map { $0.lowercased() }.sorted()
+            for (kind, constraints) in role.evidence {
+                normalized.roles[name]!.evidence[kind]!.measurements = constraints.measurements.map { $0.lowercased() }
+                    .sorted()
+            }
         }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]

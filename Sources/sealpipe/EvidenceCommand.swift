@@ -12,15 +12,19 @@ struct EvidenceCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Verify one piece of evidence and print every check.",
             discussion: """
-                Exits 0 only when every check passes; otherwise exits 1 and names the failed check.
+                Exits 0 when every check passes, 1 when the evidence is refused (every failed check is \
+                named), 2 on a usage error.
                   sealpipe evidence verify --kind sev-snp report.bin --vcek vcek.der --chain cert_chain.pem --at 2025-01-01T00:00:00Z
                   sealpipe evidence verify --kind simulated report.bin --platform-key platform.pub --measurement HEX
+                  sealpipe evidence verify --kind tdx quote.dat --collateral collateral.json --mrtd HEX
+                  sealpipe evidence verify --kind nvidia-gpu report.txt --cert-chain chain.pem --nonce HEX
+                A TDX quote without --collateral is refused unless --allow-missing-collateral is given.
                 """)
 
-        @Option(help: "Evidence kind: sev-snp or simulated.")
+        @Option(help: "Evidence kind: sev-snp, tdx, nvidia-gpu or simulated.")
         var kind: String
 
-        @Argument(help: "The report: binary, or hex text.")
+        @Argument(help: "The report or quote: binary, or hex text.")
         var report: String
 
         @Option(help: "SEV-SNP: the VCEK or VLEK certificate (DER or PEM).")
@@ -31,6 +35,21 @@ struct EvidenceCommand: ParsableCommand {
 
         @Option(help: "Simulated: a trusted platform public key file (platform.pub); repeatable.")
         var platformKey: [String] = []
+
+        @Option(help: "TDX: collateral in the PCCS / dcap-qvl JSON layout.")
+        var collateral: String?
+
+        @Flag(help: "TDX: accept a quote without collateral (TCB status and revocation then unknown).")
+        var allowMissingCollateral = false
+
+        @Option(help: "TDX: an accepted MRTD in hex; repeatable. Without it the MRTD is shown, not checked.")
+        var mrtd: [String] = []
+
+        @Option(help: "NVIDIA GPU: the device certificate chain (PEM, leaf first).")
+        var certChain: String?
+
+        @Option(help: "NVIDIA GPU: the expected 32-byte request nonce in hex. Without it the nonce is shown, not checked.")
+        var nonce: String?
 
         @Option(help: "Verify as of this time (ISO 8601, e.g. 2025-01-01T00:00:00Z); default now.")
         var at: String?
@@ -48,7 +67,7 @@ struct EvidenceCommand: ParsableCommand {
         var minTcb: String?
 
         @Option(help: "SEV-SNP: the VMPL the report must have been requested at.")
-        var vmpl: Int = 0
+        var vmpl: Int?
 
         @Option(help: "Simulated: maximum report age in seconds.")
         var maxAge: Int = 300
@@ -56,12 +75,44 @@ struct EvidenceCommand: ParsableCommand {
         @Flag(help: "Print the result as JSON.")
         var json = false
 
+        func validate() throws {
+            let given: [(String, Bool)] = [
+                ("--vcek", vcek != nil), ("--chain", !chain.isEmpty), ("--platform-key", !platformKey.isEmpty),
+                ("--collateral", collateral != nil), ("--allow-missing-collateral", allowMissingCollateral),
+                ("--mrtd", !mrtd.isEmpty), ("--cert-chain", certChain != nil), ("--nonce", nonce != nil),
+                ("--measurement", !measurement.isEmpty), ("--report-data", reportData != nil),
+                ("--allow-debug", allowDebug), ("--min-tcb", minTcb != nil), ("--vmpl", vmpl != nil),
+            ]
+            let allowed: Set<String>
+            switch EvidenceKind(rawValue: kind) {
+            case .sevSNP:
+                allowed = ["--vcek", "--chain", "--measurement", "--report-data", "--allow-debug", "--min-tcb", "--vmpl"]
+            case .simulated: allowed = ["--platform-key", "--measurement", "--report-data", "--allow-debug"]
+            case .tdx:
+                allowed = [
+                    "--collateral", "--allow-missing-collateral", "--mrtd", "--measurement", "--report-data",
+                    "--allow-debug",
+                ]
+            case .nvidiaGPU: allowed = ["--cert-chain", "--nonce"]
+            default:
+                throw ValidationError("--kind: unknown evidence kind \"\(kind)\" (sev-snp, tdx, nvidia-gpu or simulated)")
+            }
+            for (name, present) in given where present && !allowed.contains(name) {
+                throw ValidationError("\(name) does not apply to --kind \(kind)")
+            }
+            if EvidenceKind(rawValue: kind) == .nvidiaGPU, certChain == nil {
+                throw ValidationError("--kind nvidia-gpu needs --cert-chain CHAIN.pem")
+            }
+        }
+
         func run() throws {
             let now = try parseTime()
             let evidenceKind = EvidenceKind(rawValue: kind)
             let reportBytes = ManualVerification.reportBytes(fromFile: try readFile(report))
             let verifier: any EvidenceVerifier
             var certificates: [[UInt8]] = []
+            var policy = EvidencePolicy(measurements: [], allowDebug: allowDebug)
+            var collateralProblem: String?
             switch evidenceKind {
             case .sevSNP:
                 guard let vcek else { throw ValidationError("--kind sev-snp needs --vcek CERT") }
@@ -70,17 +121,35 @@ struct EvidenceCommand: ParsableCommand {
                     try CertificateFile.derCertificates(from: try readFile($0))
                 }
                 verifier = SEVSNPVerifier(chain: chainCertificates)
+                policy.minimumTCB = try parseTCB()
+                policy.vmpl = vmpl ?? 0
             case .simulated:
                 guard !platformKey.isEmpty else { throw ValidationError("--kind simulated needs --platform-key PUB") }
                 let keys = try platformKey.map { try PlatformKey.loadPublicKey(from: URL(fileURLWithPath: $0)) }
                 verifier = SimulatedVerifier(trustedPlatformKeys: keys, maximumAge: TimeInterval(maxAge))
-            default:
-                throw ValidationError("--kind: unknown evidence kind \"\(kind)\" (sev-snp or simulated)")
-            }
-            let measurements = try measurement.map { text in
-                guard let bytes = Hex.decodeLoose(text) else {
-                    throw ValidationError("--measurement: \"\(text)\" is not hex")
+            case .tdx:
+                var collaterals: [TDXCollateral] = []
+                if let collateral {
+                    do {
+                        collaterals = [try TDXCollateral(json: try readFile(collateral))]
+                    } catch {
+                        collateralProblem = "\(collateral): \(error)"
+                    }
                 }
+                verifier = TDXVerifier(collateral: collaterals)
+                policy.tdx = TDXPolicy(allowMissingCollateral: allowMissingCollateral && collateral == nil ? true : nil)
+            case .nvidiaGPU:
+                guard let certChain else { throw ValidationError("--kind nvidia-gpu needs --cert-chain CHAIN.pem") }
+                let chainBytes = try readFile(certChain)
+                // A chain file that is not PEM or DER is bad evidence, refused by the chain check.
+                certificates = (try? CertificateFile.derCertificates(from: chainBytes)) ?? [chainBytes]
+                verifier = NVIDIAGPUVerifier()
+                policy.allowDebug = false
+            default:
+                throw ValidationError("--kind: unknown evidence kind \"\(kind)\"")
+            }
+            let measurements = try (measurement + mrtd).map { text in
+                guard let bytes = Hex.decodeLoose(text) else { throw ValidationError("--measurement/--mrtd: \"\(text)\" is not hex") }
                 return bytes
             }
             let expectedReportData = try reportData.map { text in
@@ -89,17 +158,24 @@ struct EvidenceCommand: ParsableCommand {
                 }
                 return bytes
             }
-            let policy = RolePolicy(
-                allowedKinds: [evidenceKind.rawValue], measurements: [], allowDebug: allowDebug,
-                minimumTCB: try parseTCB(), vmpl: vmpl)
-            let result = ManualVerification.verify(
+            let expectedNonce = try nonce.map { text in
+                guard let bytes = Hex.decodeLoose(text), bytes.count == GPUNonce.byteCount else {
+                    throw ValidationError("--nonce: expected 32 bytes of hex")
+                }
+                return bytes
+            }
+            var result = ManualVerification.verify(
                 Evidence(kind: evidenceKind, report: reportBytes, certificates: certificates), with: verifier,
                 measurements: measurements.isEmpty ? nil : measurements, reportData: expectedReportData,
-                policy: policy, now: now)
+                gpuNonce: expectedNonce, policy: policy, now: now)
+            if let collateralProblem, let index = result.checks.firstIndex(where: { $0.name == "collateral" }) {
+                result.checks[index] = .init("collateral", passed: false, detail: collateralProblem)
+            }
             print(json ? result.renderedJSON() : result.renderedText())
             guard result.passed else {
-                let name = result.failedCheck?.name ?? "(no check ran)"
-                FileHandle.standardError.write(Data("sealpipe: evidence refused: check \"\(name)\" failed\n".utf8))
+                let names = result.checks.filter { !$0.passed }.map(\.name)
+                let list = names.isEmpty ? "(no check ran)" : names.joined(separator: ", ")
+                FileHandle.standardError.write(Data("sealpipe: evidence refused: failed checks: \(list)\n".utf8))
                 throw ExitCode(1)
             }
         }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 
 /// `sealpipe`: confidential inference as a pipeline of attested services.
 ///
@@ -30,4 +31,23 @@ struct Sealpipe: AsyncParsableCommand {
             PlatformCommand.self,
         ]
     )
+
+    /// Runs the command; a usage error (unknown option, missing argument, bad value) exits 2,
+    /// as `sealpipe evidence verify` documents, rather than ArgumentParser's 64.
+    static func main() async {
+        do {
+            var command = try parseAsRoot()
+            if var asyncCommand = command as? any AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            if exitCode(for: error) == .validationFailure {
+                FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
+                Foundation.exit(2)
+            }
+            exit(withError: error)
+        }
+    }
 }

@@ -15,12 +15,15 @@ private struct FixedVerifier: EvidenceVerifier {
 @Suite(.timeLimit(.minutes(1))) struct CompositeVerifierTests {
     let expectations = Expectations(
         reportData: [UInt8](repeating: 1, count: 64),
-        policy: RolePolicy(allowedKinds: ["simulated"], measurements: []),
+        policy: EvidencePolicy(measurements: []),
         measurements: [])
+
+    let simulatedOnly = RolePolicy(evidence: ["simulated": EvidencePolicy(measurements: [])])
 
     @Test func refusesKindThePolicyDoesNotAllow() {
         let composite = CompositeVerifier(verifiers: [.sevSNP: FixedVerifier(passes: true)])
-        let result = composite.verify(Evidence(kind: .sevSNP, report: []), expectations: expectations, now: Date())
+        let result = composite.verify(
+            Evidence(kind: .sevSNP, report: []), role: simulatedOnly, reportData: expectations.reportData, now: Date())
         #expect(!result.passed)
         #expect(result.failedCheck?.name == "evidence-kind")
         #expect(result.checks.count == 1)
@@ -34,7 +37,8 @@ private struct FixedVerifier: EvidenceVerifier {
 
     @Test func dispatchesAllowedKindAndKeepsItsVerdict() {
         let passing = CompositeVerifier(verifiers: [.simulated: FixedVerifier(passes: true)])
-        let ok = passing.verify(Evidence(kind: .simulated, report: []), expectations: expectations, now: Date())
+        let ok = passing.verify(
+            Evidence(kind: .simulated, report: []), role: simulatedOnly, reportData: expectations.reportData, now: Date())
         #expect(ok.passed)
         #expect(ok.checks.map(\.name) == ["evidence-kind", "fixed"])
 
@@ -66,12 +70,12 @@ private struct FixedVerifier: EvidenceVerifier {
     }
 
     @Test func resolvesReferenceBuildAndRefusesBadEntries() throws {
-        let policy = RolePolicy(allowedKinds: ["simulated"], measurements: ["reference-build", "AbCd"])
+        let policy = EvidencePolicy(measurements: ["reference-build", "AbCd"])
         #expect(try policy.resolvedMeasurements(referenceBuild: [1, 2]) == [[1, 2], [0xab, 0xcd]])
         #expect(throws: AttestationError.referenceBuildUnavailable) {
             try policy.resolvedMeasurements(referenceBuild: nil)
         }
-        let bad = RolePolicy(allowedKinds: ["simulated"], measurements: ["xyz"])
+        let bad = EvidencePolicy(measurements: ["xyz"])
         #expect(throws: AttestationError.invalidMeasurement("xyz")) {
             try bad.resolvedMeasurements(referenceBuild: nil)
         }

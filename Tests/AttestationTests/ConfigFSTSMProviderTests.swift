@@ -12,6 +12,8 @@ private struct FakeTSMKernel: Sendable {
     var auxblob: [UInt8]
     /// Extra writes another process makes between ours and our read of `generation`.
     var racingWrites = 0
+    /// Where the provider's report carries the report data (SEV-SNP 0x50; TDX quote body 48 + 520).
+    var reportDataOffset = 0x50
 
     func handle(_ event: ConfigFSTSMProvider.Event, _ entry: URL) throws {
         let fm = FileManager.default
@@ -28,7 +30,7 @@ private struct FakeTSMKernel: Sendable {
             let inblob = [UInt8](try Data(contentsOf: entry.appendingPathComponent("inblob")))
             let privlevel = [UInt8](try Data(contentsOf: entry.appendingPathComponent("privlevel")))
             var outblob = report
-            outblob.replaceSubrange(0x50..<0x90, with: inblob)
+            outblob.replaceSubrange(reportDataOffset..<reportDataOffset + 64, with: inblob)
             try put("outblob", outblob)
             if !auxblob.isEmpty { try put("auxblob", auxblob) }
             let writes = 1 + (privlevel.isEmpty ? 0 : 1) + racingWrites
@@ -141,5 +143,26 @@ private struct FakeTSMKernel: Sendable {
         #expect(result.check(named: "vek")?.passed == true)
         #expect(result.check(named: "report-data")?.passed == true)
         #expect(result.failedCheck?.name == "signature")
+    }
+
+    @Test func collectsATDXQuoteFromTheTDXProvider() throws {
+        let root = try temporaryRoot()
+        defer { try? FileManager.default.removeItem(at: root) }
+        let quote = try TestVectors.bytes("tdx/dcap-qvl/tdx_quote")
+        let kernel = FakeTSMKernel(provider: "tdx_guest", report: quote, auxblob: [], reportDataOffset: 48 + 520)
+        let reportData = (0..<64).map { UInt8($0) }
+        let evidence = try ConfigFSTSMProvider(root: root, privilegeLevel: nil, kind: .tdx, kernel: kernel.handle)
+            .collect(reportData: reportData)
+        #expect(evidence.kind == .tdx && evidence.certificates.isEmpty)
+        #expect(try TDXQuote(bytes: evidence.report).body.reportData == reportData)
+        // A SEV-SNP guest's provider does not serve TDX, nor the other way round.
+        let snpKernel = FakeTSMKernel(report: syntheticReport, auxblob: [])
+        #expect(throws: AttestationError.self) {
+            try ConfigFSTSMProvider(root: root, privilegeLevel: nil, kind: .tdx, kernel: snpKernel.handle)
+                .collect(reportData: reportData)
+        }
+        #expect(throws: AttestationError.self) {
+            try ConfigFSTSMProvider(root: root, privilegeLevel: nil, kernel: kernel.handle).collect(reportData: reportData)
+        }
     }
 }

@@ -16,7 +16,7 @@ import Testing
     }
 
     var verifier: SimulatedVerifier { SimulatedVerifier(trustedPlatformKeys: [platform.publicKey]) }
-    let policy = RolePolicy(allowedKinds: ["simulated"], measurements: [])
+    let policy = EvidencePolicy(measurements: [])
 
     @Test func unspecifiedExpectationsAreShownNotChecked() throws {
         let result = ManualVerification.verify(
@@ -67,6 +67,6 @@ import Testing
         let json = try JSONSerialization.jsonObject(with: Data(result.renderedJSON().utf8)) as? [String: Any]
         #expect(json?["passed"] as? Bool == false)
         #expect(json?["failedCheck"] as? String == "debug")
-        #expect((json?["checks"] as? [Any])?.count == 7)
+        #expect((json?["checks"] as? [Any])?.count == 8)
     }
 }

@@ -87,12 +87,16 @@ struct SEVSNPPolicyTests {
     }
 
     @Test func policyRoundTripsThroughJSON() throws {
-        let policy = RolePolicy(allowedKinds: ["sev-snp"], measurements: ["ab"], vmpl: 0, sevSNP: Self.good)
+        let policy = RolePolicy(evidence: ["sev-snp": EvidencePolicy(measurements: ["ab"], vmpl: 0, sevSNP: Self.good)])
         let decoded = try JSONDecoder().decode(RolePolicy.self, from: try JSONEncoder().encode(policy))
         #expect(decoded == policy)
-        // Older policy JSON without the new fields still decodes.
+        // Kind constraints without the optional fields decode with them absent.
+        let plain = #"{"evidence":{"simulated":{"measurements":["reference-build"],"allowDebug":false}}}"#
+        let decodedPlain = try JSONDecoder().decode(RolePolicy.self, from: Data(plain.utf8))
+        let simulated = try #require(decodedPlain.evidence["simulated"])
+        #expect(simulated.sevSNP == nil && simulated.vmpl == nil && simulated.minimumTCB == nil && simulated.tdx == nil)
+        // The old flat form, where constraints were shared by every kind, no longer decodes.
         let old = #"{"allowedKinds":["simulated"],"measurements":["reference-build"],"allowDebug":false}"#
-        let legacy = try JSONDecoder().decode(RolePolicy.self, from: Data(old.utf8))
-        #expect(legacy.sevSNP == nil && legacy.vmpl == nil && legacy.minimumTCB == nil)
+        #expect(throws: DecodingError.self) { try JSONDecoder().decode(RolePolicy.self, from: Data(old.utf8)) }
     }
 }

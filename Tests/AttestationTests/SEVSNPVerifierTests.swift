@@ -52,8 +52,8 @@ let snpCases: [SNPCase] = [
 func matchingExpectations(for report: SEVSNPReport, kinds: [String] = ["sev-snp"]) -> Expectations {
     Expectations(
         reportData: report.reportData,
-        policy: RolePolicy(
-            allowedKinds: kinds, measurements: [HexText.encode(report.measurement)],
+        policy: EvidencePolicy(
+            measurements: [HexText.encode(report.measurement)],
             allowDebug: report.policy.debugAllowed, minimumTCB: report.reportedTCB.rawValue, vmpl: Int(report.vmpl)),
         measurements: [report.measurement])
 }
@@ -74,7 +74,7 @@ struct SEVSNPVerifierTests {
         #expect(result.passed, "\(result.failedCheck.map { "\($0.name): \($0.detail)" } ?? "")")
         #expect(
             result.checks.map(\.name) == [
-                "report-format", "ark", "ask", "vek", "signature", "tcb-match", "report-data", "measurement", "debug",
+                "policy-constraints", "report-format", "ark", "ask", "vek", "signature", "tcb-match", "report-data", "measurement", "debug",
                 "vmpl", "minimum-tcb",
             ])
         #expect(
@@ -390,7 +390,7 @@ struct SEVSNPVerifierTests {
         let report = try SEVSNPReport(bytes: bytes)
         let e = Expectations(
             reportData: report.reportData,
-            policy: RolePolicy(allowedKinds: ["sev-snp"], measurements: [HexText.encode(report.measurement)]),
+            policy: EvidencePolicy(measurements: [HexText.encode(report.measurement)]),
             measurements: [report.measurement])
         let result = try verifySNP(report: bytes, vek: c.vekBytes(), chain: c.chainBytes(), at: c.at, expectations: e)
         #expect(result.failedCheck?.name == "debug")

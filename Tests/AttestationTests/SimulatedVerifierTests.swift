@@ -21,7 +21,7 @@ private final class WarningSink: @unchecked Sendable {  // only touched on the t
     func expectations(allowDebug: Bool = false, measurements: [[UInt8]]? = nil) -> Expectations {
         Expectations(
             reportData: binding,
-            policy: RolePolicy(allowedKinds: ["simulated"], measurements: ["reference-build"], allowDebug: allowDebug),
+            policy: EvidencePolicy(measurements: ["reference-build"], allowDebug: allowDebug),
             measurements: measurements ?? [measurement])
     }
 
@@ -44,7 +44,7 @@ private final class WarningSink: @unchecked Sendable {  // only touched on the t
         #expect(result.passed, "\(String(describing: result.failedCheck))")
         #expect(
             result.checks.map(\.name) == [
-                "report-format", "signature", "platform-key-trusted", "report-data", "measurement", "debug",
+                "policy-constraints", "report-format", "signature", "platform-key-trusted", "report-data", "measurement", "debug",
                 "freshness",
             ])
         #expect(result.checks.allSatisfy { $0.detail.hasPrefix("[SIMULATED]") })
@@ -55,10 +55,13 @@ private final class WarningSink: @unchecked Sendable {  // only touched on the t
 
     @Test func throughTheCompositeVerifier() throws {
         let composite = CompositeVerifier(verifiers: [.simulated: verifier])
-        #expect(composite.verify(try evidence(), expectations: expectations(), now: now).passed)
-        var snpOnly = expectations()
-        snpOnly.policy.allowedKinds = ["sev-snp"]
-        #expect(composite.verify(try evidence(), expectations: snpOnly, now: now).failedCheck?.name == "evidence-kind")
+        let e = expectations()
+        let simulated = RolePolicy(evidence: ["simulated": EvidencePolicy(measurements: [Hex.encode(measurement)])])
+        #expect(composite.verify(try evidence(), role: simulated, reportData: e.reportData, now: now).passed)
+        let snpOnly = RolePolicy(evidence: ["sev-snp": e.policy])
+        #expect(
+            composite.verify(try evidence(), role: snpOnly, reportData: e.reportData, now: now).failedCheck?.name
+                == "evidence-kind")
     }
 
     @Test func anotherBinarysMeasurementIsRefused() throws {

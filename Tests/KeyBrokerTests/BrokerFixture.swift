@@ -18,7 +18,7 @@ final class BrokerFixture: Sendable {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         try RootKey.create(at: directory.appendingPathComponent("root.key").path)
         let measurement = Hex.encode(goodMeasurement)
-        let strict = RolePolicy(allowedKinds: ["simulated"], measurements: [measurement])
+        let strict = RolePolicy(evidence: ["simulated": EvidencePolicy(measurements: [measurement])])
         configuration = KeyBrokerConfiguration(
             pipelineID: "test-pipeline", endpoint: "tcp://127.0.0.1:0",
             statePath: directory.appendingPathComponent("kms.sqlite").path,
@@ -32,10 +32,13 @@ final class BrokerFixture: Sendable {
             frontRole: "preprocessor", resultRole: "postprocessor",
             policy: policyOverride
                 ?? ReleasePolicy(roles: [
-                    "preprocessor": RolePolicy(allowedKinds: ["simulated"], measurements: [RolePolicy.referenceBuild]),
+                    "preprocessor": RolePolicy(evidence: [
+                        "simulated": EvidencePolicy(measurements: [EvidencePolicy.referenceBuild])
+                    ]),
                     "shard-0": strict, "shard-1": strict,
-                    "postprocessor": RolePolicy(
-                        allowedKinds: ["simulated"], measurements: [measurement], allowDebug: true),
+                    "postprocessor": RolePolicy(evidence: [
+                        "simulated": EvidencePolicy(measurements: [measurement], allowDebug: true)
+                    ]),
                 ]),
             epochSeconds: 600, graceSeconds: 60, manifestTTLSeconds: 300, nonceTTLSeconds: 60,
             trustedPlatformKeys: [Hex.encode(platform.publicKey.bytes)],

@@ -50,7 +50,7 @@ struct KeyBrokerStateTests {
         #expect(try policyEntries(first.store).count == 1)
 
         var changed = f.configuration
-        changed.policy.roles["shard-1"]!.allowDebug = true
+        changed.policy.roles["shard-1"]!.evidence["simulated"]!.allowDebug = true
         let second = try f.openBroker(configuration: changed)
         let changes = try policyEntries(second.store)
         #expect(changes.count == 2)
@@ -61,7 +61,7 @@ struct KeyBrokerStateTests {
             expectedPolicyDigest: second.policy.digest, allowSimulated: true,
             now: f.clock.now)
         #expect(report.isValid, "\(report.results)")
-        #expect(report.policy?.roles["shard-1"]?.allowDebug == true)
+        #expect(report.policy?.roles["shard-1"]?.evidence["simulated"]?.allowDebug == true)
     }
 
     @Test("epochs rotate on schedule; the previous epoch's keys are released only during grace")
@@ -214,7 +214,7 @@ struct KeyBrokerStateTests {
         computed.resolveReferenceMeasurements { role in [UInt8](repeating: UInt8(role.count), count: 48) }
         #expect(computed.referenceMeasurements == ["preprocessor": String(repeating: "0c", count: 48)])
         #expect(
-            try computed.resolvedPolicy().roles["preprocessor"]?.measurements == [String(repeating: "0c", count: 48)])
+            try computed.resolvedPolicy().roles["preprocessor"]?.evidence["simulated"]?.measurements == [String(repeating: "0c", count: 48)])
         let decoded = try JSONDecoder().decode(KeyBrokerConfiguration.self, from: JSONEncoder().encode(f.configuration))
         #expect(decoded == f.configuration)
     }

@@ -55,9 +55,10 @@ struct NodeEvidenceTests {
     @Test func aKindThisBuildCannotCollectIsNamed() throws {
         defer { try? FileManager.default.removeItem(at: directory) }
         #expect {
-            _ = try provider(["tdx"], platformKey: true, configFS: false)
+            _ = try provider(["sev-snp+nvidia-gpu"], platformKey: true, configFS: false)
         } throws: { error in
-            "\(error)".contains("cannot collect tdx evidence")
+            "\(error)".contains("cannot collect sev-snp+nvidia-gpu evidence")
         }
+        #expect(try provider(["tdx"], platformKey: false, configFS: true).kind == .tdx)
     }
 }

@@ -89,29 +89,31 @@ struct TopologyDerivedTests {
             with: """
                   endpoint: tcp://127.0.0.1:6550
                   policy:
-                    default: {evidence: [simulated, sev-snp]}
+                    default: {evidence: {simulated: {}, sev-snp: {measurements: [AA]}}}
                     roles:
-                      shard-0: {measurements: [ABCDEF01, reference-build], minimumTCB: 42}
-                      gateway: {allowDebug: true}
+                      shard-0: {evidence: {sev-snp: {measurements: [ABCDEF01], minimumTCB: 42}}}
+                      gateway: {evidence: {simulated: {allowDebug: true}}}
                 """)
         let topology = try Self.topology(yaml)
         // Projected to text so this test needs only Pipeline (the policy types live in Attestation).
         let projected = topology.releasePolicy.roles.mapValues { policy in
-            "\(policy.allowedKinds) \(policy.measurements) debug=\(policy.allowDebug) tcb=\(policy.minimumTCB.map(String.init) ?? "-")"
+            policy.evidence.sorted(by: { $0.key < $1.key }).map { kind, c in
+                "\(kind) \(c.measurements) debug=\(c.allowDebug) tcb=\(c.minimumTCB.map(String.init) ?? "-")"
+            }.joined(separator: "; ")
         }
-        let base = #"["simulated", "sev-snp"] ["reference-build"] debug=false tcb=-"#
+        let base = #"sev-snp ["aa"] debug=false tcb=-; simulated ["reference-build"] debug=false tcb=-"#
         #expect(
             projected == [
-                "gateway": #"["simulated", "sev-snp"] ["reference-build"] debug=true tcb=-"#,
+                "gateway": #"simulated ["reference-build"] debug=true tcb=-"#,
                 "preprocessor": base,
-                "shard-0": #"["simulated", "sev-snp"] ["abcdef01", "reference-build"] debug=false tcb=42"#,
+                "shard-0": #"sev-snp ["abcdef01"] debug=false tcb=42"#,
                 "shard-1": base,
                 "postprocessor": base,
             ])
         #expect(topology.policySummary.split(separator: "\n").count == 5)
         #expect(
             topology.policySummary.contains(
-                "shard-0: evidence simulated|sev-snp, measurements abcdef01|reference-build, debug refused, minimum TCB 42"
+                "shard-0: evidence sev-snp (measurements abcdef01, debug refused, minimum TCB 42)"
             ))
     }
 

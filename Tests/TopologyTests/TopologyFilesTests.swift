@@ -116,7 +116,7 @@ func documentedExampleValidates() throws {
     let block = try #require(afterHeading.components(separatedBy: "```yaml\n").dropFirst().first)
     let yaml = try #require(block.components(separatedBy: "```").first)
     let topology = try Topology(yaml: yaml)
-    #expect(topology.releasePolicy.roles["shard-0"]?.minimumTCB == 1234)
+    #expect(topology.releasePolicy.roles["shard-0"]?.evidence["sev-snp"]?.minimumTCB == 1234)
     #expect(topology.releasePolicy.roles["shard-1"]?.allowedKinds == ["simulated"])
     #expect(topology.services.count == 8)
 }

@@ -199,7 +199,7 @@ struct TopologyValidationTests {
             label: "policy for an unknown role",
             yaml: valid(
                 replacing: "  endpoint: tcp://127.0.0.1:6550",
-                with: "  endpoint: tcp://127.0.0.1:6550\n  policy: {roles: {shard-9: {allowDebug: true}}}"),
+                with: "  endpoint: tcp://127.0.0.1:6550\n  policy: {roles: {shard-9: {evidence: {simulated: {allowDebug: true}}}}}"),
             expected: [
                 "kms.policy.roles.shard-9: unknown role (roles are gateway, preprocessor, shard-0, shard-1, postprocessor)"
             ]),
@@ -207,23 +207,52 @@ struct TopologyValidationTests {
             label: "unknown evidence kind",
             yaml: valid(
                 replacing: "  endpoint: tcp://127.0.0.1:6550",
-                with: "  endpoint: tcp://127.0.0.1:6550\n  policy: {default: {evidence: [simulated, sgx]}}"),
-            expected: ["kms.policy.default.evidence[1]: unknown evidence kind \"sgx\" (known: simulated, sev-snp, tdx)"]
-        ),
+                with: "  endpoint: tcp://127.0.0.1:6550\n  policy: {default: {evidence: {simulated: {}, sgx: {}}}}"),
+            expected: [
+                "kms.policy.default.evidence.sgx: unknown evidence kind \"sgx\" "
+                    + "(known: simulated, sev-snp, tdx, sev-snp+nvidia-gpu, tdx+nvidia-gpu)"
+            ]),
         Case(
-            label: "minimum TCB without sev-snp",
+            label: "minimum TCB on simulated evidence",
             yaml: valid(
                 replacing: "  endpoint: tcp://127.0.0.1:6550",
-                with: "  endpoint: tcp://127.0.0.1:6550\n  policy: {roles: {shard-0: {minimumTCB: 7}}}"),
+                with: "  endpoint: tcp://127.0.0.1:6550\n  policy: {roles: {shard-0: {evidence: {simulated: {minimumTCB: 7}}}}}"),
+            expected: ["kms.policy.roles.shard-0.evidence.simulated.minimumTCB: cannot be checked on simulated evidence"]),
+        Case(
+            label: "mixed sev-snp and simulated with a TCB floor (no downgrade)",
+            yaml: valid(
+                replacing: "  endpoint: tcp://127.0.0.1:6550",
+                with: """
+                      endpoint: tcp://127.0.0.1:6550
+                      policy:
+                        default:
+                          evidence:
+                            sev-snp: {measurements: [aa], minimumTCB: 18446744073709551615}
+                            simulated: {measurements: [reference-build], minimumTCB: 18446744073709551615}
+                    """),
+            expected: ["kms.policy.default.evidence.simulated.minimumTCB: cannot be checked on simulated evidence"]),
+        Case(
+            label: "TDX constraints on SEV-SNP, and reference-build for hardware",
+            yaml: valid(
+                replacing: "  endpoint: tcp://127.0.0.1:6550",
+                with: """
+                      endpoint: tcp://127.0.0.1:6550
+                      policy:
+                        default:
+                          evidence:
+                            sev-snp: {measurements: [reference-build], tdx: {mrConfigID: "00"}}
+                    """),
             expected: [
-                "kms.policy.roles.shard-0.minimumTCB: applies only to sev-snp evidence, which this policy does not accept"
+                "kms.policy.default.evidence.sev-snp.measurements[0]: \"reference-build\" is the simulated TEE's "
+                    + "measurement of this build; sev-snp needs its own",
+                "kms.policy.default.evidence.sev-snp.tdx: cannot be checked on sev-snp evidence",
             ]),
         Case(
             label: "measurement neither hex nor reference-build",
             yaml: valid(
                 replacing: "  endpoint: tcp://127.0.0.1:6550",
-                with: "  endpoint: tcp://127.0.0.1:6550\n  policy: {default: {measurements: [abc]}}"),
-            expected: ["kms.policy.default.measurements[0]: \"abc\" is neither hex nor \"reference-build\""]),
+                with: "  endpoint: tcp://127.0.0.1:6550\n  policy: {default: {evidence: {simulated: {measurements: [abc]}}}}"),
+            expected: ["kms.policy.default.evidence.simulated.measurements[0]: \"abc\" is neither hex nor \"reference-build\""]),
         Case(
             label: "misspelt key",
             yaml: valid(replacing: "layers: [0, 3]}", with: "layers: [0, 3], replica: 2}"),
@@ -435,7 +464,7 @@ extension TopologyValidationTests {
         let yaml = Self.valid(replacing: "layers: [3, 6]", with: "layers: [3, 9]")
             .replacingOccurrences(
                 of: "  endpoint: tcp://127.0.0.1:6550",
-                with: "  endpoint: tcp://127.0.0.1:6550\n  policy: {roles: {shard-1: {allowDebug: true}, shard-2: {}}}")
+                with: "  endpoint: tcp://127.0.0.1:6550\n  policy: {roles: {shard-1: {evidence: {simulated: {allowDebug: true}}}, shard-2: {}}}")
         #expect(
             Self.problems(yaml) == [
                 "stages[2].layers: range 3..<9 exceeds the model's 6 layers",

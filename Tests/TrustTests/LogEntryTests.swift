@@ -21,9 +21,11 @@ struct LogEntryTests {
     ]
 
     static let samplePolicy = ReleasePolicy(roles: [
-        "preprocessor": RolePolicy(allowedKinds: ["simulated"], measurements: ["AA11", "0b"]),
-        "shard-0": RolePolicy(
-            allowedKinds: ["sev-snp", "simulated"], measurements: ["cc"], allowDebug: true, minimumTCB: 7),
+        "preprocessor": RolePolicy(evidence: ["simulated": EvidencePolicy(measurements: ["AA11", "0b"])]),
+        "shard-0": RolePolicy(evidence: [
+            "sev-snp": EvidencePolicy(measurements: ["cc"], allowDebug: true, minimumTCB: 7),
+            "simulated": EvidencePolicy(measurements: ["cc"], allowDebug: true),
+        ]),
     ])
 
     @Test("every entry type round-trips through its canonical bytes")
@@ -56,22 +58,22 @@ struct LogEntryTests {
     @Test("the canonical policy is order-independent and round-trips")
     func policyCanonical() throws {
         var reordered = Self.samplePolicy
-        reordered.roles["preprocessor"]!.measurements = ["0b", "aa11"]
+        reordered.roles["preprocessor"]!.evidence["simulated"]!.measurements = ["0b", "aa11"]
         #expect(reordered.canonicalBytes == Self.samplePolicy.canonicalBytes)
         #expect(reordered.digest == SHA256.hash(Self.samplePolicy.canonicalBytes))
         let decoded = try ReleasePolicy(canonicalBytes: Self.samplePolicy.canonicalBytes)
-        #expect(decoded.roles["shard-0"]?.minimumTCB == 7)
-        #expect(decoded.roles["preprocessor"]?.minimumTCB == nil)
+        #expect(decoded.roles["shard-0"]?.evidence["sev-snp"]?.minimumTCB == 7)
+        #expect(decoded.roles["preprocessor"]?.evidence["simulated"]?.minimumTCB == nil)
         #expect(decoded.canonicalBytes == Self.samplePolicy.canonicalBytes)
         var changed = Self.samplePolicy
-        changed.roles["shard-0"]!.allowDebug = false
+        changed.roles["shard-0"]!.evidence["sev-snp"]!.allowDebug = false
         #expect(changed.digest != Self.samplePolicy.digest)
         var vmpl = Self.samplePolicy
-        vmpl.roles["shard-0"]!.vmpl = 1
+        vmpl.roles["shard-0"]!.evidence["sev-snp"]!.vmpl = 1
         #expect(vmpl.digest != Self.samplePolicy.digest)
-        #expect(try ReleasePolicy(canonicalBytes: vmpl.canonicalBytes).roles["shard-0"]?.vmpl == 1)
+        #expect(try ReleasePolicy(canonicalBytes: vmpl.canonicalBytes).roles["shard-0"]?.evidence["sev-snp"]?.vmpl == 1)
         var hostData = Self.samplePolicy
-        hostData.roles["shard-0"]!.sevSNP = SEVSNPPolicy(hostData: String(repeating: "ab", count: 32))
+        hostData.roles["shard-0"]!.evidence["sev-snp"]!.sevSNP = SEVSNPPolicy(hostData: String(repeating: "ab", count: 32))
         #expect(hostData.digest != Self.samplePolicy.digest)
         #expect(throws: CanonicalDecodingError.self) {
             try ReleasePolicy(canonicalBytes: Array("sealpipe-policy-v1".utf8))

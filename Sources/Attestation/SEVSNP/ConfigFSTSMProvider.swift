@@ -8,10 +8,11 @@ public import Foundation
     import Darwin
 #endif
 
-/// Collects SEV-SNP evidence on a real guest through Linux configfs-tsm
+/// Collects SEV-SNP or TDX evidence on a real guest through Linux configfs-tsm
 /// (`/sys/kernel/config/tsm/report`): make an entry, write `inblob` (the 64 report-data bytes),
-/// read `outblob` (the signed report) and `auxblob` (the host's certificate table), check that
-/// `generation` shows no other writer raced us, remove the entry.
+/// read `outblob` (the signed report, or for TDX the quote) and, for SEV-SNP, `auxblob` (the
+/// host's certificate table), check that `generation` shows no other writer raced us, remove the
+/// entry. The kernel's `provider` attribute must name the kind asked for.
 public struct ConfigFSTSMProvider: EvidenceProvider {
     public static let defaultRoot = URL(fileURLWithPath: "/sys/kernel/config/tsm/report")
 
@@ -22,17 +23,24 @@ public struct ConfigFSTSMProvider: EvidenceProvider {
         case removing
     }
 
-    public let kind = EvidenceKind.sevSNP
+    /// `sev-snp` or `tdx`.
+    public let kind: EvidenceKind
     public let root: URL
     /// The VMPL to request the report at (`privlevel`); nil leaves the kernel's default (0).
     public let privilegeLevel: Int?
     let kernel: (@Sendable (Event, URL) throws -> Void)?
 
-    public init(root: URL = Self.defaultRoot, privilegeLevel: Int? = nil) {
-        self.init(root: root, privilegeLevel: privilegeLevel, kernel: nil)
+    /// - Parameter kind: `.sevSNP` (provider `sev_guest`) or `.tdx` (provider `tdx_guest`; no
+    ///   privilege level, no certificate table: the PCK chain travels in the quote).
+    public init(root: URL = Self.defaultRoot, privilegeLevel: Int? = nil, kind: EvidenceKind = .sevSNP) {
+        self.init(root: root, privilegeLevel: privilegeLevel, kind: kind, kernel: nil)
     }
 
-    init(root: URL, privilegeLevel: Int?, kernel: (@Sendable (Event, URL) throws -> Void)?) {
+    init(
+        root: URL, privilegeLevel: Int?, kind: EvidenceKind = .sevSNP,
+        kernel: (@Sendable (Event, URL) throws -> Void)?
+    ) {
+        self.kind = kind
         self.root = root
         self.privilegeLevel = privilegeLevel
         self.kernel = kernel
@@ -59,8 +67,15 @@ public struct ConfigFSTSMProvider: EvidenceProvider {
 
         let provider = try String(decoding: readAttribute(entry, "provider"), as: UTF8.self)
             .trimmingCharacters(in: .whitespacesAndNewlines)
-        guard provider == "sev_guest" else {
-            throw AttestationError.refused("configfs-tsm provider is \"\(provider)\", not sev_guest (SEV-SNP)")
+        let (expected, platform) = kind == .tdx ? ("tdx_guest", "TDX") : ("sev_guest", "SEV-SNP")
+        guard kind == .sevSNP || kind == .tdx else {
+            throw AttestationError.refused("configfs-tsm cannot collect \(kind) evidence")
+        }
+        guard provider == expected else {
+            throw AttestationError.refused("configfs-tsm provider is \"\(provider)\", not \(expected) (\(platform))")
+        }
+        if kind == .tdx, privilegeLevel != nil {
+            throw AttestationError.refused("a TDX report has no privilege level (privlevel is SEV-SNP only)")
         }
         var writes = 0
         if let privilegeLevel {
@@ -72,7 +87,7 @@ public struct ConfigFSTSMProvider: EvidenceProvider {
         try kernel?(.wroteInblob, entry)
 
         let report = try readAttribute(entry, "outblob")
-        let table = (try? readAttribute(entry, "auxblob")) ?? []
+        let table = kind == .sevSNP ? (try? readAttribute(entry, "auxblob")) ?? [] : []
         let generationText = String(decoding: try readAttribute(entry, "generation"), as: UTF8.self)
             .trimmingCharacters(in: .whitespacesAndNewlines)
         guard let generation = Int(generationText), generation == writes else {
@@ -81,7 +96,7 @@ public struct ConfigFSTSMProvider: EvidenceProvider {
             )
         }
         let certificates = table.isEmpty ? [] : try SEVSNPCertificateTable.evidenceCertificates(from: table)
-        return Evidence(kind: .sevSNP, report: report, certificates: certificates)
+        return Evidence(kind: kind, report: report, certificates: certificates)
     }
 
     private func readAttribute(_ entry: URL, _ name: String) throws -> [UInt8] {

@@ -44,7 +44,7 @@ public struct SEVSNPVerifier: EvidenceVerifier {
     }
 
     public func verify(_ evidence: Evidence, expectations: Expectations, now: Date) -> VerificationResult {
-        var checks: [VerificationResult.Check] = []
+        var checks: [VerificationResult.Check] = [expectations.policy.constraintsCheck(for: .sevSNP)]
         func record(_ name: String, _ problem: String?, ok: @autoclosure () -> String) {
             checks.append(.init(name, passed: problem == nil, detail: problem ?? ok()))
         }

@@ -33,6 +33,9 @@ public struct SimulatedVerifier: EvidenceVerifier {
         func record(_ name: String, _ problem: String?, ok: @autoclosure () -> String) {
             checks.append(.init(name, passed: problem == nil, detail: tag + (problem ?? ok())))
         }
+        // A TCB floor or any hardware constraint cannot hold for a software TEE: refuse, never ignore.
+        let constraints = expectations.policy.constraintsCheck(for: .simulated)
+        record(constraints.name, constraints.passed ? nil : constraints.detail, ok: constraints.detail)
         let report: SimulatedReport
         do {
             report = try SimulatedReport(bytes: evidence.report)

@@ -1,4 +1,4 @@
-extension RolePolicy {
+extension EvidencePolicy {
     /// The policy's literal for "the broker's own build with this role's configuration".
     public static let referenceBuild = "reference-build"
 

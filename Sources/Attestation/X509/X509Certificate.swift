@@ -3,10 +3,11 @@ import Foundation
 import SwiftASN1
 import _CryptoExtras
 
-/// The parts of an X.509 certificate the AMD chain needs, read with swift-asn1.
+/// The parts of an X.509 certificate the AMD, Intel and NVIDIA chains need, read with swift-asn1.
 ///
 /// swift-certificates cannot verify RSA-PSS signatures, which every AMD certificate uses, so the
-/// chain is checked here: structure and validity from the DER, signatures with swift-crypto.
+/// chain is checked here: structure and validity from the DER, signatures with swift-crypto
+/// (RSA-PSS here, ECDSA in `X509Certificate+ECDSA.swift`).
 struct X509Certificate: Sendable, Hashable {
     /// RSASSA-PSS parameters as found in the certificate (RFC 4055 defaults apply when absent).
     struct PSSParameters: Sendable, Hashable {
@@ -160,11 +161,11 @@ struct X509Certificate: Sendable, Hashable {
 
     // MARK: - DER helpers
 
-    private static func bad(_ reason: String) -> AttestationError {
+    static func bad(_ reason: String) -> AttestationError {
         .malformed(what: "certificate", reason: reason)
     }
 
-    private static func children(of node: ASN1Node, expecting identifier: ASN1Identifier, what: String) throws
+    static func children(of node: ASN1Node, expecting identifier: ASN1Identifier, what: String) throws
         -> [ASN1Node]
     {
         guard node.identifier == identifier, case .constructed(let nodes) = node.content else {
@@ -210,7 +211,7 @@ struct X509Certificate: Sendable, Hashable {
         return try ASN1ObjectIdentifier(derEncoded: first)
     }
 
-    private static func commonName(in name: ASN1Node) throws -> String? {
+    static func commonName(in name: ASN1Node) throws -> String? {
         for rdn in try children(of: name, expecting: .sequence, what: "Name") {
             for attribute in try children(of: rdn, expecting: .set, what: "RelativeDistinguishedName") {
                 let parts = try children(of: attribute, expecting: .sequence, what: "AttributeTypeAndValue")
@@ -225,7 +226,7 @@ struct X509Certificate: Sendable, Hashable {
         return nil
     }
 
-    private static func time(_ node: ASN1Node) throws -> Date {
+    static func time(_ node: ASN1Node) throws -> Date {
         let fields: (Int, Int, Int, Int, Int, Int)
         if node.identifier == .utcTime {
             let t = try UTCTime(derEncoded: node)
