@@ -2,6 +2,7 @@ import Foundation
 public import Logging
 import Sodium
 import Synchronization
+import Trust
 public import ZeroMQ
 
 /// The key broker on a ZeroMQ ROUTER socket: one request, one reply, served on its own
@@ -77,17 +78,41 @@ public final class KeyBrokerService: Sendable {
     private func serve(_ socket: Socket) {
         while !state.withLock({ $0.stopping }) {
             do {
-                guard let frames = try socket.receive(timeout: Self.pollInterval) else {
+                guard
+                    let message = try socket.receive(
+                        timeout: Self.pollInterval, maximumFrames: KMSLimits.maximumFrames,
+                        maximumBytes: KMSLimits.maximumMessageBytes)
+                else {
                     try core.rotateIfDue()
+                    core.purgeNonces()
+                    continue
+                }
+                let frames = message.frames
+                if let excess = message.excess {
+                    // Answer (so a confused client is told) but keep nothing of the message.
+                    let reason: String
+                    switch excess {
+                    case .tooManyFrames: reason = "too-many-frames"
+                    case .tooLarge: reason = "oversize"
+                    }
+                    let limits = "a request is at most \(KMSLimits.maximumFrames - 1) frames and "
+                    let reply = core.reject(
+                        reason, code: KeyBrokerCore.ErrorCode.malformedRequest,
+                        limits + "\(KMSLimits.maximumMessageBytes) bytes")
+                    if let routingID = frames.first, let encoded = try? reply.encoded() {
+                        _ = try socket.send([routingID, [], encoded], dontWait: true)
+                    }
                     continue
                 }
                 guard frames.count >= 2, let payload = frames.last else { continue }
-                let reply = core.handle(requestBytes: payload)
-                _ = try socket.send(Array(frames.dropLast()) + [reply])
+                let peer = message.peerAddress ?? KeyBrokerCore.localPeer
+                let reply = core.handle(requestBytes: payload, peer: peer)
+                // Never block the loop on a peer that does not read its replies.
+                _ = try socket.send(Array(frames.dropLast()) + [reply], dontWait: true)
             } catch let error as ZMQError where error.isContextTerminated {
                 return
             } catch {
-                logger.error("key broker loop error", metadata: ["error": "\(error)"])
+                logger.error("key broker loop error", metadata: ["error": "\(LogText.escaped("\(error)", limit: 256))"])
             }
         }
     }
@@ -106,4 +131,8 @@ public final class KeyBrokerService: Sendable {
 enum KMSLimits {
     /// Larger frames are dropped by libzmq before they reach the broker.
     static let maximumFrameSize = (1 << 20) + 4096
+    /// Routing id, an optional empty delimiter (REQ, or a DEALER that sends one), the request.
+    static let maximumFrames = 3
+    /// The request and a routing id and delimiter of ordinary size.
+    static let maximumMessageBytes = KMSRequest.maximumEncodedSize + 4096
 }
