@@ -120,7 +120,11 @@ let package = Package(
         .testTarget(name: "TrustTests", dependencies: ["Trust", "Sodium", "TestVectors"], swiftSettings: strictSettings),
         .testTarget(name: "GatewayTests", dependencies: ["Gateway", "ZeroMQ", "Wire"], swiftSettings: strictSettings),
         .testTarget(
-            name: "KeyBrokerTests", dependencies: ["KeyBroker", "Trust", "Attestation", "Sodium", "ZeroMQ", "Wire"],
+            name: "KeyBrokerTests",
+            dependencies: [
+                "KeyBroker", "Trust", "Attestation", "Sodium", "ZeroMQ", "Wire",
+                .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: strictSettings),
         .testTarget(
             name: "PipelineTests", dependencies: ["Pipeline", "SealpipeClient", "Sodium", "ZeroMQ", "Wire"],

@@ -49,6 +49,7 @@ public final class KeyBrokerService: Sendable {
             do {
                 socket = try context.socket(.router)
                 try socket.setMaximumMessageSize(Int64(KMSLimits.maximumFrameSize))
+                try socket.setReceiveHighWaterMark(KMSLimits.receiveHighWaterMark)
                 let endpoint = try socket.bind(self.endpoint)
                 bound.withLock { $0 = .success(endpoint) }
             } catch {
@@ -135,4 +136,7 @@ enum KMSLimits {
     static let maximumFrames = 3
     /// The request and a routing id and delimiter of ordinary size.
     static let maximumMessageBytes = KMSRequest.maximumEncodedSize + 4096
+    /// Messages libzmq queues per connection before it stops reading that peer: with the
+    /// frame limit, at most ~16 MiB held for any one connection however fast it sends.
+    static let receiveHighWaterMark = 16
 }
