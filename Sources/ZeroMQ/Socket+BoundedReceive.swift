@@ -44,7 +44,8 @@ extension Socket {
             more = zmq_msg_more(&part) != 0
             count += 1
             bytes += size
-            if count == 1, let address = zmq_msg_gets(&part, "Peer-Address") {
+            // A ROUTER's routing-id frame is made locally and carries no metadata; the peer's own frames do.
+            if message.peerAddress == nil, let address = zmq_msg_gets(&part, "Peer-Address") {
                 message.peerAddress = String(cString: address)
             }
             if message.excess == nil {
