@@ -291,12 +291,7 @@ public final class KeyBrokerStore: Sendable {
         let identity = try identity(db)
         var range = try currentBorder(db)
         let index = try appendLeaf(db, entry, to: &range)
-        let head = SignedTreeHead.sign(
-            treeSize: UInt64(range.size), rootHash: range.root, timestamp: now, with: identity)
-        try db.execute(
-            sql: "INSERT INTO tree_heads (tree_size, root, timestamp, signature) VALUES (?, ?, ?, ?)",
-            arguments: [Int64(head.treeSize), Data(head.rootHash), Int64(head.timestamp), Data(head.signature)])
-        logRows.wrote(1)
+        try signHead(db, range, now: now, with: identity)
         publishAfterCommit(db, range)
         return index
     }
@@ -410,22 +405,32 @@ public final class KeyBrokerStore: Sendable {
         return try withSubtrees(size: newSize) { try $0.consistencyProof(from: Int(oldSize)) }
     }
 
-    /// Appends `count` entries in one transaction and signs one tree head over them: fills a
-    /// log quickly for tests of a large log. Reachable only through `@testable import`.
-    func appendInBulk(count: Int, now: UInt64, entry: (Int) -> LogEntry) throws {
+    /// Appends `count` entries in one transaction and signs a tree head after each (as the
+    /// broker does) or only after the last: fills a log quickly for tests and benchmarks of a
+    /// large log. Reachable only through `@testable import`.
+    func appendInBulk(count: Int, now: UInt64, headAfterEach: Bool = false, entry: (Int) -> LogEntry) throws {
         try database.write { db in
             // A million rows in one transaction: keep them in memory rather than spilling to disk.
             try db.execute(sql: "PRAGMA cache_size = -262144")
             let identity = try identity(db)
             var range = try currentBorder(db)
-            for i in 0..<count { _ = try appendLeaf(db, entry(i), to: &range) }
-            let head = SignedTreeHead.sign(
-                treeSize: UInt64(range.size), rootHash: range.root, timestamp: now, with: identity)
-            try db.execute(
-                sql: "INSERT INTO tree_heads (tree_size, root, timestamp, signature) VALUES (?, ?, ?, ?)",
-                arguments: [Int64(head.treeSize), Data(head.rootHash), Int64(head.timestamp), Data(head.signature)])
+            for i in 0..<count {
+                _ = try appendLeaf(db, entry(i), to: &range)
+                if headAfterEach || i == count - 1 { try signHead(db, range, now: now, with: identity) }
+            }
             publishAfterCommit(db, range)
         }
+    }
+
+    private func signHead(_ db: Database, _ range: MerkleCompactRange, now: UInt64, with identity: SigningKeyPair)
+        throws
+    {
+        let head = SignedTreeHead.sign(
+            treeSize: UInt64(range.size), rootHash: range.root, timestamp: now, with: identity)
+        try db.execute(
+            sql: "INSERT INTO tree_heads (tree_size, root, timestamp, signature) VALUES (?, ?, ?, ?)",
+            arguments: [Int64(head.treeSize), Data(head.rootHash), Int64(head.timestamp), Data(head.signature)])
+        logRows.wrote(1)
     }
 
     /// Encoded entries, in log order.

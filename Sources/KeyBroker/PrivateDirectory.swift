@@ -19,7 +19,8 @@ public enum PrivateDirectory {
                 throw .storeUnwritable(path: directory, reason: "cannot create: \(String(cString: strerror(errno)))")
             }
             guard chmod(directory, 0o700) == 0 else {
-                throw .storeUnwritable(path: directory, reason: "cannot set mode 0700: \(String(cString: strerror(errno)))")
+                throw .storeUnwritable(
+                    path: directory, reason: "cannot set mode 0700: \(String(cString: strerror(errno)))")
             }
         }
         var info = stat()
@@ -28,6 +29,7 @@ public enum PrivateDirectory {
         }
         let mode = info.st_mode & 0o777
         guard mode & 0o077 != 0 else { return nil }
-        return "\(path) has mode 0\(String(mode, radix: 8)); the key broker's state should be owner-only: chmod 700 \(path)"
+        return
+            "\(path) has mode 0\(String(mode, radix: 8)); the key broker's state should be owner-only: chmod 700 \(path)"
     }
 }

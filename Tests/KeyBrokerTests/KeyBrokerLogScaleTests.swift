@@ -117,7 +117,9 @@ struct KeyBrokerLogScaleTests {
                     try store.inclusionProof(index: UInt64(index), treeSize: UInt64(size))
                         == (try tree.inclusionProof(index: index, size: size)))
             }
-            #expect(try store.consistencyProof(from: UInt64(size), to: 37) == (try tree.consistencyProof(from: size, to: 37)))
+            #expect(
+                try store.consistencyProof(from: UInt64(size), to: 37)
+                    == (try tree.consistencyProof(from: size, to: 37)))
         }
         try store.append(Self.entry(37), now: 1_800_000_000_000)
         tree.append(leafData: Self.entry(37).encoded)
