@@ -162,7 +162,10 @@ let package = Package(
         .testTarget(name: "GatewayTests", dependencies: ["Gateway", "ZeroMQ", "Wire"], swiftSettings: strictSettings),
         .testTarget(
             name: "KeyBrokerTests",
-            dependencies: ["KeyBroker", "BrokerClient", "Trust", "Attestation", "Sodium", "ZeroMQ", "Wire", "TestVectors"],
+            dependencies: [
+                "KeyBroker", "BrokerClient", "Trust", "Attestation", "Sodium", "ZeroMQ", "Wire", "TestVectors",
+                .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: strictSettings),
         .testTarget(name: "SealpipeClientTests", dependencies: ["SealpipeClient", "Wire"], swiftSettings: strictSettings),
         .testTarget(name: "StageRuntimeTests", dependencies: ["StageRuntime", "Sodium", "Wire"], swiftSettings: strictSettings),

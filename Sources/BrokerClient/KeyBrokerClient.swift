@@ -6,15 +6,40 @@ public import ZeroMQ
 
 /// A node's (or client's) connection to the key broker. Every call runs its blocking socket
 /// work on a thread of its own and gives up after `timeout`.
+///
+/// A `busy` answer (the broker's nonce limits) is not final: the request is sent again after a
+/// back-off that doubles from `busyBackoff.initial` to `busyBackoff.maximum`, with jitter so
+/// nodes turned away together do not return together, for at most `busyBackoff.patience`.
 public final class KeyBrokerClient: Sendable {
+    /// How long a client keeps retrying `busy`.
+    public struct Backoff: Sendable, Hashable {
+        public var initial: Duration
+        public var maximum: Duration
+        public var patience: Duration
+
+        public init(initial: Duration, maximum: Duration, patience: Duration) {
+            self.initial = initial
+            self.maximum = maximum
+            self.patience = patience
+        }
+
+        /// 100 ms doubling to 5 s, for up to 5 minutes: longer than a nonce lives, so a peer
+        /// flooding the broker cannot outlast a node's patience by holding nonces.
+        public static let standard = Backoff(initial: .milliseconds(100), maximum: .seconds(5), patience: .seconds(300))
+    }
+
     public let endpoint: String
     public let timeout: Duration
+    public let busyBackoff: Backoff
     private let context: ZMQContext
 
-    public init(endpoint: String, context: ZMQContext, timeout: Duration = .seconds(10)) {
+    public init(
+        endpoint: String, context: ZMQContext, timeout: Duration = .seconds(10), busyBackoff: Backoff = .standard
+    ) {
         self.endpoint = endpoint
         self.context = context
         self.timeout = timeout
+        self.busyBackoff = busyBackoff
     }
 
     /// Attests as `role` and returns the released bundle: asks for a nonce, has `provider`
@@ -73,9 +98,27 @@ public final class KeyBrokerClient: Sendable {
         return head
     }
 
-    /// Sends one request and returns the broker's reply if its status is ok.
+    /// Sends one request and returns the broker's reply if its status is ok; retries `busy`
+    /// with back-off (see `busyBackoff`), then throws the last `busy` error.
     public func send(_ request: KMSRequest) async throws -> KMSResponse {
         let payload = try request.encoded()
+        let started = ContinuousClock.now
+        var delay = busyBackoff.initial
+        while true {
+            do {
+                return try await sendOnce(payload)
+            } catch let error as KeyBrokerClientError where error.isBusy {
+                let waited = ContinuousClock.now - started
+                guard waited + delay <= busyBackoff.patience else { throw error }
+                // Full jitter between half the delay and the delay.
+                let jittered = delay / 2 + .nanoseconds(Int64.random(in: 0...Int64(delay / .nanoseconds(2))))
+                try await Task.sleep(for: jittered)
+                delay = min(delay * 2, busyBackoff.maximum)
+            }
+        }
+    }
+
+    private func sendOnce(_ payload: [UInt8]) async throws -> KMSResponse {
         let reply = try await exchange(payload)
         let response: KMSResponse
         do { response = try KMSResponse(decoding: reply) } catch {
@@ -142,4 +185,13 @@ extension KeyBrokerClientError {
         if case .timeout = self { return true }
         return false
     }
+
+    /// The broker was too busy to take the request (its nonce limits); trying later makes sense.
+    public var isBusy: Bool {
+        if case .brokerError(let code, _) = self { return code == KMSErrorCode.busy }
+        return false
+    }
+
+    /// Unreachable or busy: a node should try again rather than exit (and be counted as a crash).
+    public var isWorthRetrying: Bool { isUnreachable || isBusy }
 }

@@ -66,12 +66,23 @@ public struct KeyBrokerConfiguration: Sendable, Codable, Hashable {
         self.referenceMeasurements = referenceMeasurements
     }
 
+    /// Longest role name, in UTF-8 bytes.
+    public static let maximumRoleNameBytes = 128
+
     /// The role named `name`, if attested.
     public func role(_ name: String) -> Role? { roles.first { $0.name == name } }
 
     /// Checks the configuration hangs together; names the first problem.
     public func validate() throws(KeyBrokerError) {
         guard !roles.isEmpty else { throw .configuration("roles: none given") }
+        // Role names go into log entries and log lines: short and printable.
+        for (i, role) in roles.enumerated()
+        where !(1...Self.maximumRoleNameBytes).contains(role.name.utf8.count)
+            || role.name.unicodeScalars.contains(where: { $0.value <= 0x20 || $0.value == 0x7F })
+        {
+            throw .configuration(
+                "roles[\(i)].name: must be 1-\(Self.maximumRoleNameBytes) bytes without spaces or control characters")
+        }
         let names = Set(roles.map(\.name))
         guard names.count == roles.count else { throw .configuration("roles: duplicate role name") }
         guard names.contains(frontRole) else { throw .configuration("frontRole: \(frontRole) is not a role") }

@@ -10,12 +10,8 @@ import TimeUnits
 /// release policy, key release, epochs, the manifest and the log. The service (or a test)
 /// feeds it one request at a time and sends back the reply it returns.
 public final class KeyBrokerCore: Sendable {
-    /// Stable error codes carried in `KMSStatus.error`.
-    public enum ErrorCode {
-        public static let malformedRequest = 1
-        public static let internalError = 2
-        public static let busy = 3
-    }
+    /// Stable error codes carried in `KMSStatus.error` (part of the protocol, so in `Trust`).
+    public typealias ErrorCode = KMSErrorCode
 
     /// Check names the broker itself adds to the verifier's (`report-data`, `measurement`, …).
     public enum CheckName {
@@ -38,7 +34,11 @@ public final class KeyBrokerCore: Sendable {
     private let verifier: any EvidenceVerifier
     private let clock: @Sendable () -> Date
     private let logger: Logger
-    private let nonces = Mutex([[UInt8]: NonceState]())
+    private let sampledLog: SampledLog
+    private let nonces: Mutex<NonceTable>
+    /// Refusals written to the transparency log; the rest are only counted.
+    private let refusalEntries = Mutex(
+        TokenBucket(capacity: KeyBrokerCore.refusalEntryBurst, perSecond: KeyBrokerCore.refusalEntriesPerSecond))
     /// Serialises epoch rotation so two requests never start the same epoch.
     private let rotation = Mutex(())
     /// Test-only: the report data (and GPU nonce) a request's evidence must carry, in place of the
@@ -47,13 +47,19 @@ public final class KeyBrokerCore: Sendable {
     /// cannot reach (only `@testable import` can); nil in every broker the command builds.
     private let testBinding: (@Sendable (AttestRequest) -> (reportData: [UInt8], gpuNonce: [UInt8]?))?
 
-    private struct NonceState {
-        var expiresAt: UInt64
-        var used: Bool
-    }
-
-    /// Most outstanding nonces held at once; beyond it the broker answers busy.
-    public static let maximumOutstandingNonces = 100_000
+    /// Most nonce records (issued, used or recently expired) held at once; beyond it the broker answers busy.
+    public static let maximumOutstandingNonces = 65_536
+    /// Most unused, unexpired nonces one peer address may hold; beyond it that peer gets busy.
+    public static let maximumNoncesPerPeer = 32
+    /// Refusal entries the log takes in a burst, and on average per second after it.
+    public static let refusalEntryBurst = 32
+    public static let refusalEntriesPerSecond = 0.2
+    /// Longest refusal reason written to the log, in UTF-8 bytes.
+    public static let maximumReasonBytes = 512
+    /// Bytes in every nonce the broker issues.
+    public static let nonceByteCount = 32
+    /// The peer name used when a request arrives without a network address (in-process callers).
+    public static let localPeer = "local"
 
     /// Opens the broker over `store`: checks the configuration, logs the policy if it is new or
     /// changed, and starts the first (or the due) key epoch.
@@ -79,6 +85,12 @@ public final class KeyBrokerCore: Sendable {
         self.verifier = verifier
         self.clock = clock
         self.logger = logger
+        sampledLog = SampledLog(logger: logger)
+        let ttl = UInt64(configuration.nonceTTLSeconds * 1000)
+        nonces = Mutex(
+            NonceTable(
+                perPeer: Self.maximumNoncesPerPeer, capacity: Self.maximumOutstandingNonces, ttl: ttl,
+                keepAfterExpiry: ttl))
         policy = try configuration.resolvedPolicy()
         identity = try store.identity()
         identityPublicKey = identity.publicKey
@@ -135,8 +147,9 @@ public final class KeyBrokerCore: Sendable {
 
     // MARK: Requests
 
-    /// Decodes one request, handles it, and encodes the reply; malformed input gets an error reply.
-    public func handle(requestBytes: [UInt8]) -> [UInt8] {
+    /// Decodes one request from `peer` (its network address), handles it, and encodes the reply;
+    /// malformed input gets an error reply and is counted, never logged one line each.
+    public func handle(requestBytes: [UInt8], peer: String = KeyBrokerCore.localPeer) -> [UInt8] {
         let started = ContinuousClock.now
         defer {
             let elapsed = ContinuousClock.now - started
@@ -144,26 +157,41 @@ public final class KeyBrokerCore: Sendable {
         }
         let response: KMSResponse
         if requestBytes.count > KMSRequest.maximumEncodedSize {
-            response = KMSResponse(
-                status: .error(
-                    code: ErrorCode.malformedRequest,
-                    message: "request larger than \(KMSRequest.maximumEncodedSize) bytes"))
+            response = reject(
+                "oversize", code: ErrorCode.malformedRequest,
+                "request larger than \(KMSRequest.maximumEncodedSize) bytes")
         } else if let request = try? KMSRequest(decoding: requestBytes) {
-            response = handle(request)
+            response = handle(request, peer: peer)
         } else {
-            response = KMSResponse(
-                status: .error(code: ErrorCode.malformedRequest, message: "request is not a KMS request"))
+            response = reject("malformed", code: ErrorCode.malformedRequest, "request is not a KMS request")
         }
         return (try? response.encoded())
             ?? Array(#"{"status":{"error":{"code":2,"message":"could not encode reply"}}}"#.utf8)
     }
 
-    /// Handles one request.
-    public func handle(_ request: KMSRequest) -> KMSResponse {
+    /// Refuses a request that never reached a handler: counted by `reason` (a fixed name), one
+    /// sampled warning now and then, never a log entry.
+    func reject(_ reason: String, code: Int, _ message: String) -> KMSResponse {
+        metrics.rejected(reason: reason)
+        sampledLog.warning(reason, "key broker request rejected", now: now)
+        return KMSResponse(status: .error(code: code, message: message))
+    }
+
+    /// Expires and forgets nonces that are due; the service calls it while idle.
+    public func purgeNonces() {
+        let now = self.now
+        nonces.withLock { $0.purge(now: now) }
+    }
+
+    /// Nonce records held now (for the flood tests' state bound).
+    public var nonceRecordCount: Int { nonces.withLock { $0.count } }
+
+    /// Handles one request from `peer`.
+    public func handle(_ request: KMSRequest, peer: String = KeyBrokerCore.localPeer) -> KMSResponse {
         do {
             switch request {
             case .nonce(let role):
-                return issueNonce(role: role)
+                return issueNonce(role: role, peer: peer)
             case .attest(let attest):
                 return try self.attest(attest)
             case .manifest:
@@ -174,83 +202,100 @@ public final class KeyBrokerCore: Sendable {
                 }
                 return KMSResponse(status: .ok, treeHead: head)
             case .inclusionProof(let index, let treeSize):
-                let tree = try store.merkleTree()
-                return KMSResponse(
-                    status: .ok,
-                    proof: try tree.inclusionProof(index: Int(clamping: index), size: Int(clamping: treeSize)))
+                return KMSResponse(status: .ok, proof: try store.inclusionProof(index: index, treeSize: treeSize))
             case .consistencyProof(let from, let to):
-                let tree = try store.merkleTree()
-                return KMSResponse(
-                    status: .ok, proof: try tree.consistencyProof(from: Int(clamping: from), to: Int(clamping: to)))
+                return KMSResponse(status: .ok, proof: try store.consistencyProof(from: from, to: to))
             }
         } catch let error as MerkleProofError {
             metrics.failed()
             return KMSResponse(status: .error(code: ErrorCode.malformedRequest, message: "\(error)"))
         } catch {
             metrics.failed()
-            logger.error("request failed", metadata: ["error": "\(error)"])
+            logger.error("request failed", metadata: ["error": "\(LogText.escaped("\(error)", limit: 256))"])
             return KMSResponse(status: .error(code: ErrorCode.internalError, message: "internal error: \(error)"))
         }
     }
 
-    private func issueNonce(role: String) -> KMSResponse {
-        let now = self.now
-        let ttl = UInt64(configuration.nonceTTLSeconds * 1000)
-        let nonce = SecureRandom.bytes(32)
-        let accepted = nonces.withLock { table -> Bool in
-            if table.count >= Self.maximumOutstandingNonces {
-                // Keep used and expired nonces one extra TTL so a replay is named as such.
-                table = table.filter { $0.value.expiresAt + ttl > now }
-            }
-            guard table.count < Self.maximumOutstandingNonces else { return false }
-            table[nonce] = NonceState(expiresAt: now + ttl, used: false)
-            return true
-        }
-        guard accepted else {
-            metrics.failed()
+    private func issueNonce(role: String, peer: String) -> KMSResponse {
+        guard configuration.role(role) != nil else {
+            metrics.refused(check: CheckName.unknownRole)
+            sampledLog.warning(
+                CheckName.unknownRole, "nonce refused", metadata: ["role": "\(LogText.escaped(role))"], now: now)
             return KMSResponse(
-                status: .error(code: ErrorCode.busy, message: "too many outstanding nonces; retry later"))
+                status: .refused(
+                    check: CheckName.unknownRole,
+                    reason: "not an attested role of pipeline \(configuration.pipelineID)"))
         }
-        metrics.nonceIssued()
-        return KMSResponse(status: .ok, nonce: NonceGrant(nonce: nonce, expiresAt: now + ttl))
+        let now = self.now
+        let nonce = SecureRandom.bytes(Self.nonceByteCount)
+        switch nonces.withLock({ $0.issue(nonce, peer: peer, now: now) }) {
+        case .issued(let expiresAt):
+            metrics.nonceIssued()
+            return KMSResponse(status: .ok, nonce: NonceGrant(nonce: nonce, expiresAt: expiresAt))
+        case .peerBusy:
+            return reject(
+                "nonce-peer-quota", code: ErrorCode.busy,
+                "this address holds \(Self.maximumNoncesPerPeer) unused nonces; retry later")
+        case .full:
+            return reject("nonce-table-full", code: ErrorCode.busy, "too many outstanding nonces; retry later")
+        }
     }
 
     /// Marks the nonce used (whatever the outcome) and names what is wrong with it, if anything.
     private func consumeNonce(_ nonce: [UInt8]) -> (check: String, reason: String)? {
         let now = self.now
-        return nonces.withLock { table in
-            guard var state = table[nonce] else {
-                return (CheckName.nonceUnknown, "the nonce was not issued by this broker (or the broker restarted)")
-            }
-            if state.used { return (CheckName.nonceReused, "the nonce was already used") }
-            state.used = true
-            table[nonce] = state
-            if now >= state.expiresAt { return (CheckName.nonceExpired, "the nonce expired at \(state.expiresAt)") }
-            return nil
+        switch nonces.withLock({ $0.consume(nonce, now: now) }) {
+        case .accepted: return nil
+        case .unknown:
+            return (CheckName.nonceUnknown, "the nonce was not issued by this broker (or the broker restarted)")
+        case .reused: return (CheckName.nonceReused, "the nonce was already used")
+        case .expired(let at): return (CheckName.nonceExpired, "the nonce expired at \(at)")
         }
     }
 
     private func attest(_ request: AttestRequest) throws -> KMSResponse {
         let started = ContinuousClock.now
         let fingerprint = SHA256.hash(request.ephemeralPublicKey.bytes)
-        func refuse(_ check: String, _ reason: String) throws -> KMSResponse {
-            try store.append(
-                .refusal(
-                    .init(
-                        time: now, role: request.role, check: check, evidenceKind: request.evidence.kind.rawValue,
-                        ephemeralKeyFingerprint: fingerprint, reason: reason)),
+        // Only a well-formed request naming a known role can reach the log: anything else is
+        // refused, counted and sampled, and leaves no entry.
+        guard configuration.role(request.role) != nil, let rolePolicy = policy.roles[request.role] else {
+            _ = consumeNonce(request.nonce)
+            metrics.refused(check: CheckName.unknownRole)
+            sampledLog.warning(
+                CheckName.unknownRole, "key release refused", metadata: ["role": "\(LogText.escaped(request.role))"],
                 now: now)
+            return KMSResponse(
+                status: .refused(
+                    check: CheckName.unknownRole,
+                    reason: "not an attested role of pipeline \(configuration.pipelineID)"))
+        }
+        guard request.nonce.count == Self.nonceByteCount else {
+            metrics.refused(check: CheckName.nonceUnknown)
+            sampledLog.warning(CheckName.nonceUnknown, "key release refused", now: now)
+            return KMSResponse(
+                status: .refused(check: CheckName.nonceUnknown, reason: "a nonce is \(Self.nonceByteCount) bytes"))
+        }
+        func refuse(_ check: String, _ reason: String) throws -> KMSResponse {
+            let check = LogText.clipped(check, maximumBytes: 64)
+            let reason = LogText.clipped(reason, maximumBytes: Self.maximumReasonBytes)
             metrics.refused(check: check)
-            logger.warning("key release refused", metadata: ["role": "\(request.role)", "check": "\(check)"])
+            let now = self.now
+            if refusalEntries.withLock({ $0.take(now: now) }) {
+                try store.append(
+                    .refusal(
+                        .init(
+                            time: now, role: request.role, check: check, evidenceKind: request.evidence.kind.rawValue,
+                            ephemeralKeyFingerprint: fingerprint, reason: reason)),
+                    now: now)
+            } else {
+                metrics.refusalUnlogged()
+            }
+            sampledLog.warning(
+                "refused", "key release refused",
+                metadata: ["role": "\(LogText.escaped(request.role))", "check": "\(LogText.escaped(check))"], now: now)
             return KMSResponse(status: .refused(check: check, reason: reason))
         }
 
-        guard configuration.role(request.role) != nil, let rolePolicy = policy.roles[request.role] else {
-            _ = consumeNonce(request.nonce)
-            return try refuse(
-                CheckName.unknownRole,
-                "role \(request.role) is not an attested role of pipeline \(configuration.pipelineID)")
-        }
         if let problem = consumeNonce(request.nonce) { return try refuse(problem.check, problem.reason) }
         // A low-order key would make sealing the bundle fail; refuse it before any work.
         do {
@@ -357,8 +402,7 @@ public final class KeyBrokerCore: Sendable {
         guard let head = try store.latestTreeHead(), let entry = try store.entry(at: index) else {
             throw KeyBrokerError.storeCorrupt("no tree head or policy entry")
         }
-        let tree = try store.merkleTree()
-        let proof = try tree.inclusionProof(index: Int(index), size: Int(head.treeSize))
+        let proof = try store.inclusionProof(index: index, treeSize: head.treeSize)
         let issuedAt = now
         // A manifest never outlives the front key it names: its epoch's end plus grace.
         let grace = UInt64(configuration.graceSeconds * 1000)

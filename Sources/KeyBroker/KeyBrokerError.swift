@@ -4,6 +4,8 @@ public enum KeyBrokerError: Error, Equatable, Sendable, CustomStringConvertible 
     case rootKeyUnreadable(path: String, reason: String)
     case rootKeyExists(path: String)
     case storeCorrupt(String)
+    case storeUnwritable(path: String, reason: String)
+    case logEntryRefused(String)
     case couldNotDecryptSecret(String)
     case configuration(String)
     case unknownRole(String)
@@ -16,6 +18,8 @@ public enum KeyBrokerError: Error, Equatable, Sendable, CustomStringConvertible 
         case .rootKeyUnreadable(let path, let reason): "root key \(path): \(reason)"
         case .rootKeyExists(let path): "root key \(path) already exists; refusing to overwrite it"
         case .storeCorrupt(let what): "key broker state is corrupt: \(what)"
+        case .storeUnwritable(let path, let reason): "key broker state \(path): \(reason)"
+        case .logEntryRefused(let what): "log entry not written: \(what)"
         case .couldNotDecryptSecret(let what):
             "could not decrypt \(what) with the root key (wrong root key or altered state)"
         case .configuration(let what): "key broker configuration: \(what)"

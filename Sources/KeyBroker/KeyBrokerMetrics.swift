@@ -9,6 +9,10 @@ public final class KeyBrokerMetrics: Sendable {
         var nonces: UInt64 = 0
         var releases: [String: UInt64] = [:]
         var refusals: [String: UInt64] = [:]
+        /// Refusals not written to the log because the log's refusal budget was spent.
+        var refusalsUnlogged: UInt64 = 0
+        /// Requests turned away before any handler, by fixed reason name.
+        var rejections: [String: UInt64] = [:]
         var errors: UInt64 = 0
         var duration = BucketHistogram.durations()
         /// Attestation request received → key bundle sealed and logged, for releases only.
@@ -27,6 +31,8 @@ public final class KeyBrokerMetrics: Sendable {
         }
     }
     func refused(check: String) { counts.withLock { $0.refusals[check, default: 0] += 1 } }
+    func refusalUnlogged() { counts.withLock { $0.refusalsUnlogged += 1 } }
+    func rejected(reason: String) { counts.withLock { $0.rejections[reason, default: 0] += 1 } }
     func failed() { counts.withLock { $0.errors += 1 } }
     func handled(seconds: Double) { counts.withLock { $0.duration.observe(seconds) } }
 
@@ -34,6 +40,10 @@ public final class KeyBrokerMetrics: Sendable {
     public var releases: [String: UInt64] { counts.withLock { $0.releases } }
     /// Refusals so far, by the name of the failed check.
     public var refusals: [String: UInt64] { counts.withLock { $0.refusals } }
+    /// Requests turned away before any handler (malformed, oversize, busy), by reason.
+    public var rejections: [String: UInt64] { counts.withLock { $0.rejections } }
+    /// Refusals counted but not written to the log.
+    public var refusalsUnlogged: UInt64 { counts.withLock { $0.refusalsUnlogged } }
 
     /// Prometheus text exposition of every counter.
     public func exposition() -> String {
@@ -49,6 +59,15 @@ public final class KeyBrokerMetrics: Sendable {
             out.counter(
                 "sealpipe_kms_refusals_total", "Key requests refused, by failed check.", Double(value),
                 labels: ["check": check])
+        }
+        out.counter(
+            "sealpipe_kms_refusals_unlogged_total", "Refusals not written to the log (its refusal budget was spent).",
+            Double(snapshot.refusalsUnlogged))
+        for (reason, value) in snapshot.rejections.sorted(by: { $0.key < $1.key }) {
+            out.counter(
+                "sealpipe_kms_requests_rejected_total",
+                "Requests turned away before handling (malformed, oversize, busy), by reason.", Double(value),
+                labels: ["reason": reason])
         }
         out.counter("sealpipe_kms_request_errors_total", "Requests answered with an error.", Double(snapshot.errors))
         out.histogram("sealpipe_kms_request_seconds", "Time to handle one request.", snapshot.duration)

@@ -2,6 +2,7 @@ import Foundation
 public import Logging
 import Sodium
 import Synchronization
+import Trust
 public import ZeroMQ
 
 /// The key broker on a ZeroMQ ROUTER socket: one request, one reply, served on its own
@@ -48,6 +49,7 @@ public final class KeyBrokerService: Sendable {
             do {
                 socket = try context.socket(.router)
                 try socket.setMaximumMessageSize(Int64(KMSLimits.maximumFrameSize))
+                try socket.setReceiveHighWaterMark(KMSLimits.receiveHighWaterMark)
                 let endpoint = try socket.bind(self.endpoint)
                 bound.withLock { $0 = .success(endpoint) }
             } catch {
@@ -77,17 +79,41 @@ public final class KeyBrokerService: Sendable {
     private func serve(_ socket: Socket) {
         while !state.withLock({ $0.stopping }) {
             do {
-                guard let frames = try socket.receive(timeout: Self.pollInterval) else {
+                guard
+                    let message = try socket.receive(
+                        timeout: Self.pollInterval, maximumFrames: KMSLimits.maximumFrames,
+                        maximumBytes: KMSLimits.maximumMessageBytes)
+                else {
                     try core.rotateIfDue()
+                    core.purgeNonces()
+                    continue
+                }
+                let frames = message.frames
+                if let excess = message.excess {
+                    // Answer (so a confused client is told) but keep nothing of the message.
+                    let reason: String
+                    switch excess {
+                    case .tooManyFrames: reason = "too-many-frames"
+                    case .tooLarge: reason = "oversize"
+                    }
+                    let limits = "a request is at most \(KMSLimits.maximumFrames - 1) frames and "
+                    let reply = core.reject(
+                        reason, code: KeyBrokerCore.ErrorCode.malformedRequest,
+                        limits + "\(KMSLimits.maximumMessageBytes) bytes")
+                    if let routingID = frames.first, let encoded = try? reply.encoded() {
+                        _ = try socket.send([routingID, [], encoded], dontWait: true)
+                    }
                     continue
                 }
                 guard frames.count >= 2, let payload = frames.last else { continue }
-                let reply = core.handle(requestBytes: payload)
-                _ = try socket.send(Array(frames.dropLast()) + [reply])
+                let peer = message.peerAddress ?? KeyBrokerCore.localPeer
+                let reply = core.handle(requestBytes: payload, peer: peer)
+                // Never block the loop on a peer that does not read its replies.
+                _ = try socket.send(Array(frames.dropLast()) + [reply], dontWait: true)
             } catch let error as ZMQError where error.isContextTerminated {
                 return
             } catch {
-                logger.error("key broker loop error", metadata: ["error": "\(error)"])
+                logger.error("key broker loop error", metadata: ["error": "\(LogText.escaped("\(error)", limit: 256))"])
             }
         }
     }
@@ -106,4 +132,11 @@ public final class KeyBrokerService: Sendable {
 enum KMSLimits {
     /// Larger frames are dropped by libzmq before they reach the broker.
     static let maximumFrameSize = (1 << 20) + 4096
+    /// Routing id, an optional empty delimiter (REQ, or a DEALER that sends one), the request.
+    static let maximumFrames = 3
+    /// The request and a routing id and delimiter of ordinary size.
+    static let maximumMessageBytes = KMSRequest.maximumEncodedSize + 4096
+    /// Messages libzmq queues per connection before it stops reading that peer: with the
+    /// frame limit, at most ~16 MiB held for any one connection however fast it sends.
+    static let receiveHighWaterMark = 16
 }

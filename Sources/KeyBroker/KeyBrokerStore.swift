@@ -12,11 +12,20 @@ public import Trust
 /// into `SecureBytes`. Log entries, tree heads and the identity *public* key are stored in
 /// the clear, so `sealpipe ledger verify` can check a log without the root key. Each change
 /// is one SQLite transaction, so a SIGKILL loses nothing that was acknowledged.
+///
+/// The log keeps every perfect subtree hash of its Merkle tree (`log_nodes`, leaves in
+/// `log_entries`) and, in memory, the tree's right border: an append reads one row and writes
+/// O(log n), and a root or proof reads O(log n) rows, however long the log. The file is created
+/// mode 0600 and SQLite overwrites deleted content (`secure_delete`), so erased epoch keys do
+/// not linger in free pages.
 public final class KeyBrokerStore: Sendable {
     private let database: DatabaseQueue
     private let rootKey: SecureBytes
-    /// Leaf hashes of the log, cached so appends and proofs do not reread the whole table.
-    private let tree = Mutex(MerkleTree())
+    /// The log's right border as last committed by this process; checked against the table's
+    /// last index on each use, since `sealpipe model seal` may append from another process.
+    private let border = Mutex(MerkleCompactRange())
+    /// Rows of the log tables read and written, so tests can check an operation's cost.
+    let logRows = LogRowCounter()
 
     /// Opens (creating if needed) the state at `path`, sealed under `rootKey`.
     public init(path: String, rootKey: SecureBytes) throws {
@@ -24,12 +33,15 @@ public final class KeyBrokerStore: Sendable {
             throw KeyBrokerError.rootKeyUnreadable(path: path, reason: "root key must be 32 bytes")
         }
         self.rootKey = rootKey
+        try Self.makePrivate(path)
         var configuration = Configuration()
         // `sealpipe model seal` may register weight keys while the broker runs: wait for its lock.
         configuration.busyMode = .timeout(10)
+        configuration.prepareDatabase { db in try db.execute(sql: "PRAGMA secure_delete = ON") }
         database = try DatabaseQueue(path: path, configuration: configuration)
         try Self.migrator.migrate(database)
-        try refreshTree()
+        let loaded = try database.read { db in try Self.readBorder(db, size: try Self.storedSize(db), counter: nil) }
+        border.withLock { $0 = loaded }
         // Fail at start, not at first request, if the root key is not the one that sealed the state.
         if try database.read({ db in try Row.fetchOne(db, sql: "SELECT 1 FROM secrets LIMIT 1") }) != nil {
             _ = try identity()
@@ -39,6 +51,20 @@ public final class KeyBrokerStore: Sendable {
     /// Opens the state at `path` with the root key read from `rootKeyPath` (mode 0600 enforced).
     public convenience init(path: String, rootKeyPath: String) throws {
         try self.init(path: path, rootKey: try RootKey.load(from: rootKeyPath))
+    }
+
+    /// Creates the database file owner-only, or narrows an existing one to 0600, before SQLite
+    /// opens it (SQLite gives its journal the database file's mode).
+    private static func makePrivate(_ path: String) throws {
+        let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        guard fd >= 0 else {
+            throw KeyBrokerError.storeUnwritable(path: path, reason: String(cString: strerror(errno)))
+        }
+        defer { close(fd) }
+        guard fchmod(fd, 0o600) == 0 else {
+            throw KeyBrokerError.storeUnwritable(
+                path: path, reason: "cannot set mode 0600: \(String(cString: strerror(errno)))")
+        }
     }
 
     private static var migrator: DatabaseMigrator {
@@ -53,6 +79,27 @@ public final class KeyBrokerStore: Sendable {
                     CREATE TABLE tree_heads (tree_size INTEGER PRIMARY KEY NOT NULL, root BLOB NOT NULL,
                         timestamp INTEGER NOT NULL, signature BLOB NOT NULL);
                     """)
+        }
+        // Interior nodes of the log's tree (level ≥ 1; level 0 is `log_entries.leaf_hash`),
+        // filled once for a log written before they were kept.
+        migrator.registerMigration("v2-log-nodes") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE log_nodes (level INTEGER NOT NULL, idx INTEGER NOT NULL, hash BLOB NOT NULL,
+                        PRIMARY KEY (level, idx)) WITHOUT ROWID;
+                    """)
+            var range = MerkleCompactRange()
+            let rows = try Row.fetchCursor(db, sql: "SELECT idx, leaf_hash FROM log_entries ORDER BY idx")
+            while let row = try rows.next() {
+                guard (row["idx"] as Int) == range.size else {
+                    throw KeyBrokerError.storeCorrupt("log index gap at \(range.size)")
+                }
+                let leafHash = [UInt8](row["leaf_hash"] as Data)
+                guard leafHash.count == MerkleHash.byteCount else {
+                    throw KeyBrokerError.storeCorrupt("leaf hash \(range.size) is \(leafHash.count) bytes")
+                }
+                for node in range.append(leafHash: leafHash) { try insert(db, node) }
+            }
         }
         return migrator
     }
@@ -242,53 +289,148 @@ public final class KeyBrokerStore: Sendable {
 
     private func append(_ db: Database, _ entry: LogEntry, now: UInt64) throws -> UInt64 {
         let identity = try identity(db)
-        let encoded = entry.encoded
-        let leafHash = MerkleHash.leaf(encoded)
-        let cached = try loadTree(db)
-        let index = UInt64(cached.size)
-        try db.execute(
-            sql: "INSERT INTO log_entries (idx, entry, leaf_hash) VALUES (?, ?, ?)",
-            arguments: [Int64(index), Data(encoded), Data(leafHash)])
-        var updated = cached
-        updated.append(leafHash: leafHash)
-        let head = SignedTreeHead.sign(
-            treeSize: UInt64(updated.size), rootHash: updated.root, timestamp: now, with: identity)
-        try db.execute(
-            sql: "INSERT INTO tree_heads (tree_size, root, timestamp, signature) VALUES (?, ?, ?, ?)",
-            arguments: [Int64(head.treeSize), Data(head.rootHash), Int64(head.timestamp), Data(head.signature)])
-        // Only publish the new tree to the cache once the transaction commits.
-        let committed = updated
-        db.afterNextTransaction { [self] _ in self.tree.withLock { if $0.size < committed.size { $0 = committed } } }
+        var range = try currentBorder(db)
+        let index = try appendLeaf(db, entry, to: &range)
+        try signHead(db, range, now: now, with: identity)
+        publishAfterCommit(db, range)
         return index
     }
 
-    /// The log as this transaction sees it: the cache plus any rows appended by another process.
-    private func loadTree(_ db: Database) throws -> MerkleTree {
-        var current = tree.withLock { $0 }
-        let count = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM log_entries") ?? 0
-        if count < current.size { current = MerkleTree() }
-        if count > current.size {
-            let rows = try Row.fetchAll(
-                db, sql: "SELECT idx, leaf_hash FROM log_entries WHERE idx >= ? ORDER BY idx", arguments: [current.size]
-            )
-            for row in rows {
-                guard (row["idx"] as Int) == current.size else {
-                    throw KeyBrokerError.storeCorrupt("log index gap at \(current.size)")
-                }
-                current.append(leafHash: [UInt8](row["leaf_hash"] as Data))
-            }
+    /// Writes the entry, its leaf hash and the interior nodes it completes; no tree head.
+    private func appendLeaf(_ db: Database, _ entry: LogEntry, to range: inout MerkleCompactRange) throws -> UInt64 {
+        let encoded = entry.encoded
+        // What `ledger verify` could not decode is never written.
+        do { _ = try LogEntry(encoded: encoded) } catch {
+            throw KeyBrokerError.logEntryRefused("\(entry.typeName) entry does not decode back: \(error)")
         }
-        return current
+        let leafHash = MerkleHash.leaf(encoded)
+        let index = UInt64(range.size)
+        try db.execute(
+            sql: "INSERT INTO log_entries (idx, entry, leaf_hash) VALUES (?, ?, ?)",
+            arguments: [Int64(index), Data(encoded), Data(leafHash)])
+        let made = range.append(leafHash: leafHash)
+        for node in made { try Self.insert(db, node) }
+        logRows.wrote(1 + made.count)
+        return index
     }
 
-    private func refreshTree() throws {
-        let loaded = try database.read { db in try loadTree(db) }
-        tree.withLock { $0 = loaded }
+    private static func insert(_ db: Database, _ node: MerkleCompactRange.Node) throws {
+        try db.execute(
+            sql: "INSERT INTO log_nodes (level, idx, hash) VALUES (?, ?, ?)",
+            arguments: [node.level, Int64(node.index), Data(node.hash)])
     }
 
-    /// The whole log as this store sees it now.
-    public func merkleTree() throws -> MerkleTree {
-        try database.read { db in try loadTree(db) }
+    /// Publishes the new border to the cache only once the transaction commits.
+    private func publishAfterCommit(_ db: Database, _ range: MerkleCompactRange) {
+        db.afterNextTransaction { [self] _ in self.border.withLock { if $0.size < range.size { $0 = range } } }
+    }
+
+    /// The log's right border as this transaction sees it: the cache, or (after another
+    /// process appended) the border read back from the stored nodes.
+    private func currentBorder(_ db: Database) throws -> MerkleCompactRange {
+        let cached = border.withLock { $0 }
+        let size = try Self.storedSize(db)
+        logRows.read(1)
+        if size == cached.size { return cached }
+        return try Self.readBorder(db, size: size, counter: logRows)
+    }
+
+    /// Entries in the log: one past the last index, found through the primary key, not a count.
+    private static func storedSize(_ db: Database) throws -> Int {
+        try Int.fetchOne(db, sql: "SELECT idx FROM log_entries ORDER BY idx DESC LIMIT 1").map { $0 + 1 } ?? 0
+    }
+
+    private static func readBorder(_ db: Database, size: Int, counter: LogRowCounter?) throws -> MerkleCompactRange {
+        let hashes = try MerkleCompactRange.coordinates(size: size).map { level, index in
+            try node(db, level: level, index: index, counter: counter)
+        }
+        return try MerkleCompactRange(size: size, hashes: hashes)
+    }
+
+    /// One stored perfect-subtree hash (level 0: a leaf hash).
+    private static func node(_ db: Database, level: Int, index: Int, counter: LogRowCounter?) throws -> [UInt8] {
+        counter?.read(1)
+        let stored =
+            level == 0
+            ? try Data.fetchOne(db, sql: "SELECT leaf_hash FROM log_entries WHERE idx = ?", arguments: [index])
+            : try Data.fetchOne(
+                db, sql: "SELECT hash FROM log_nodes WHERE level = ? AND idx = ?", arguments: [level, index])
+        guard let stored, stored.count == MerkleHash.byteCount else {
+            throw KeyBrokerError.storeCorrupt("log node \(level)/\(index) is missing or not 32 bytes")
+        }
+        return [UInt8](stored)
+    }
+
+    /// Runs `body` over the tree of the first `size` entries, reading nodes from the store.
+    private func withSubtrees<T>(
+        size: UInt64, _ body: (inout MerkleSubtrees<any Error>) throws -> T
+    ) throws -> T {
+        try database.read { db in
+            let stored = try Self.storedSize(db)
+            logRows.read(1)
+            guard size <= UInt64(stored) else {
+                throw MerkleProofError.sizeOutOfRange(size: Int(clamping: size), treeSize: stored)
+            }
+            var subtrees = MerkleSubtrees<any Error>(size: Int(size)) { [logRows] level, index in
+                try Self.node(db, level: level, index: index, counter: logRows)
+            }
+            return try body(&subtrees)
+        }
+    }
+
+    /// Entries in the log now.
+    public func logSize() throws -> UInt64 {
+        UInt64(try database.read { db in try Self.storedSize(db) })
+    }
+
+    /// MTH of the first `size` entries.
+    public func root(size: UInt64) throws -> [UInt8] {
+        try withSubtrees(size: size) { try $0.root() }
+    }
+
+    /// The audit path for entry `index` in the tree of the first `treeSize` entries.
+    public func inclusionProof(index: UInt64, treeSize: UInt64) throws -> [[UInt8]] {
+        guard treeSize > 0 else { throw MerkleProofError.sizeOutOfRange(size: 0, treeSize: 0) }
+        guard index < treeSize else {
+            throw MerkleProofError.indexOutOfRange(index: Int(clamping: index), treeSize: Int(clamping: treeSize))
+        }
+        return try withSubtrees(size: treeSize) { try $0.inclusionProof(index: Int(index)) }
+    }
+
+    /// The consistency proof between the first `oldSize` and the first `newSize` entries.
+    public func consistencyProof(from oldSize: UInt64, to newSize: UInt64) throws -> [[UInt8]] {
+        guard oldSize > 0, oldSize <= newSize else {
+            throw MerkleProofError.invalidSizes(size1: Int(clamping: oldSize), size2: Int(clamping: newSize))
+        }
+        return try withSubtrees(size: newSize) { try $0.consistencyProof(from: Int(oldSize)) }
+    }
+
+    /// Appends `count` entries in one transaction and signs a tree head after each (as the
+    /// broker does) or only after the last: fills a log quickly for tests and benchmarks of a
+    /// large log. Reachable only through `@testable import`.
+    func appendInBulk(count: Int, now: UInt64, headAfterEach: Bool = false, entry: (Int) -> LogEntry) throws {
+        try database.write { db in
+            // A million rows in one transaction: keep them in memory rather than spilling to disk.
+            try db.execute(sql: "PRAGMA cache_size = -262144")
+            let identity = try identity(db)
+            var range = try currentBorder(db)
+            for i in 0..<count {
+                _ = try appendLeaf(db, entry(i), to: &range)
+                if headAfterEach || i == count - 1 { try signHead(db, range, now: now, with: identity) }
+            }
+            publishAfterCommit(db, range)
+        }
+    }
+
+    private func signHead(_ db: Database, _ range: MerkleCompactRange, now: UInt64, with identity: SigningKeyPair)
+        throws
+    {
+        let head = SignedTreeHead.sign(
+            treeSize: UInt64(range.size), rootHash: range.root, timestamp: now, with: identity)
+        try db.execute(
+            sql: "INSERT INTO tree_heads (tree_size, root, timestamp, signature) VALUES (?, ?, ?, ?)",
+            arguments: [Int64(head.treeSize), Data(head.rootHash), Int64(head.timestamp), Data(head.signature)])
+        logRows.wrote(1)
     }
 
     /// Encoded entries, in log order.

@@ -51,8 +51,8 @@ public enum StageNode {
         while true {
             do {
                 return try await client.attest(role: role, provider: provider)
-            } catch let error as KeyBrokerClientError where error.isUnreachable && attempt < attempts {
-                logger.warning("key broker not reachable; retrying", metadata: ["attempt": "\(attempt)", "error": "\(error)"])
+            } catch let error as KeyBrokerClientError where error.isWorthRetrying && attempt < attempts {
+                logger.warning("key broker unreachable or busy; retrying", metadata: ["attempt": "\(attempt)", "error": "\(error)"])
                 try await Task.sleep(for: .milliseconds(200 * attempt))
                 attempt += 1
             }

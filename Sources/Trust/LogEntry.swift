@@ -9,6 +9,12 @@ public enum LogEntry: Sendable, Hashable {
 
     static let formatVersion: UInt8 = 1
 
+    /// Longest encoded entry `init(encoded:)` accepts. The broker's store decodes every entry
+    /// before writing it, so it never writes one that `sealpipe ledger verify` cannot read.
+    public static let maximumEncodedBytes = 1 << 20
+    /// Longest string field (UTF-8 bytes) `init(encoded:)` accepts (`CanonicalReader.string`).
+    public static let maximumStringBytes = 1 << 16
+
     /// A (new) key-release policy took effect. The first start of a broker logs one too.
     public struct PolicyChange: Sendable, Hashable {
         /// Milliseconds since the Unix epoch.
@@ -187,6 +193,7 @@ public enum LogEntry: Sendable, Hashable {
 
     /// Decodes canonical bytes; refuses unknown versions and types and trailing bytes.
     public init(encoded bytes: [UInt8]) throws(CanonicalDecodingError) {
+        guard bytes.count <= Self.maximumEncodedBytes else { throw .invalidValue(what: "entry length") }
         var r = CanonicalReader(bytes)
         let version = try r.u8("version")
         guard version == Self.formatVersion else { throw .unsupportedVersion(version) }

@@ -137,7 +137,10 @@ struct KeyBrokerCoreTests {
         let response = try f.attest(broker, role: "shard-1", evidenceRole: "shard-0").0
         #expect(response.refusedCheck == "report-data")
         #expect(response.sealedBundle == nil)
-        #expect(try f.attest(broker, role: "gateway").0.refusedCheck == "unknown-role")
+        // An unknown role gets no nonce, and evidence presented for it anyway is refused by name.
+        #expect(broker.handle(.nonce(role: "gateway")).refusedCheck == "unknown-role")
+        let nonce = broker.handle(.nonce(role: "shard-0")).nonce!.nonce
+        #expect(try f.attest(broker, role: "gateway", nonce: nonce).0.refusedCheck == "unknown-role")
         #expect(try f.attest(broker, role: "shard-0") { $0.kind = .sevSNP }.0.refusedCheck == "evidence-kind")
     }
 

@@ -204,6 +204,13 @@ struct KeyBrokerStateTests {
         #expect(throws: KeyBrokerError.configuration("roles[0].neighbours: gateway is not a role")) {
             try badNeighbour.validate()
         }
+        var badName = f.configuration
+        let nameProblem = KeyBrokerError.configuration(
+            "roles[3].name: must be 1-128 bytes without spaces or control characters")
+        badName.roles[3].name = "post\nprocessor"
+        #expect(throws: nameProblem) { try badName.validate() }
+        badName.roles[3].name = String(repeating: "p", count: 129)
+        #expect(throws: nameProblem) { try badName.validate() }
         var badGrace = f.configuration
         badGrace.graceSeconds = 601
         #expect(throws: KeyBrokerError.self) { try badGrace.validate() }

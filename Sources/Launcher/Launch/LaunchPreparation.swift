@@ -12,10 +12,11 @@ public enum LaunchPreparation {
     public static func prepare(topology: Topology, host: String?, platformKeyDirectory: URL, progress: (String) -> Void) throws {
         let runsBroker = host == nil || host == topology.keyBroker.host
         if runsBroker {
-            let stateDirectory = URL(fileURLWithPath: topology.keyBroker.statePath).deletingLastPathComponent()
-            try FileManager.default.createDirectory(at: stateDirectory, withIntermediateDirectories: true)
-            let rootKeyDirectory = URL(fileURLWithPath: topology.keyBroker.rootKeyPath).deletingLastPathComponent()
-            try FileManager.default.createDirectory(at: rootKeyDirectory, withIntermediateDirectories: true)
+            for path in [topology.keyBroker.statePath, topology.keyBroker.rootKeyPath] {
+                if let warning = try PrivateDirectory.prepare(URL(fileURLWithPath: path).deletingLastPathComponent().path) {
+                    progress("warning: \(warning)")
+                }
+            }
             if !FileManager.default.fileExists(atPath: topology.keyBroker.rootKeyPath) {
                 try RootKey.create(at: topology.keyBroker.rootKeyPath)
                 progress("created the key broker's root key at \(topology.keyBroker.rootKeyPath) (mode 0600)")
