@@ -119,12 +119,13 @@ public struct GatewayCore: Sendable {
         let isAhead = isAheadOfFront(header.epoch)
         if isAhead {
             guard ahead.count < configuration.maxAheadOfEpoch else {
-                return refuse(
-                    identity, header.jobID, .busy,
-                    "\(ahead.count) requests already wait for key epoch \(header.epoch) to reach the front stage; retry shortly")
+                let text = "\(ahead.count) requests already wait for key epoch \(header.epoch) to reach the front stage"
+                return refuse(identity, header.jobID, .busy, text + "; retry shortly")
             }
         } else {
-            guard jobs.count - ahead.count < configuration.maxInFlight else { return refuse(identity, header.jobID, .busy) }
+            guard jobs.count - ahead.count < configuration.maxInFlight else {
+                return refuse(identity, header.jobID, .busy)
+            }
         }
 
         let requested = header.deadline == 0 ? configuration.defaultDeadline : .milliseconds(Int64(clamping: header.deadline))
@@ -185,7 +186,8 @@ public struct GatewayCore: Sendable {
             let epoch = units[job.unit].map { String($0.message.header.epoch) } ?? "?"
             let held = configuration.aheadOfEpochHold.wholeMilliseconds
             let text = "no front replica took up key epoch \(epoch) within \(held) ms; fetch a fresh manifest"
-            actions += end(id, with: PipelineMessage.error(.unknownEpoch, jobID: id, message: text), code: .unknownEpoch)
+            let message = PipelineMessage.error(.unknownEpoch, jobID: id, message: text)
+            actions += end(id, with: message, code: .unknownEpoch)
         }
         for (id, job) in jobs where now >= job.deadline {
             actions += end(id, with: PipelineMessage.error(.deadlineExceeded, jobID: id), code: .deadlineExceeded)
@@ -262,7 +264,8 @@ public struct GatewayCore: Sendable {
     /// `frontEpochProblem` lets wait).
     private func isAheadOfFront(_ epoch: UInt32) -> Bool {
         let front = replicas.values.filter { $0.announcement.role == configuration.roles[0] }
-        return !front.isEmpty && !front.contains { $0.announcement.epochs.isEmpty || $0.announcement.epochs.contains(epoch) }
+        let canOpen = front.contains { $0.announcement.epochs.isEmpty || $0.announcement.epochs.contains(epoch) }
+        return !front.isEmpty && !canOpen
     }
 
     /// After the front replicas announced their epochs: requests waiting under an epoch they

@@ -110,7 +110,8 @@ public final class GatewayService: Sendable {
             warnings.record(since: reported, now: core.counters)
             reported = core.counters
             for line in warnings.sampler.due(now: .now) {
-                logger.warning("gateway refused messages", metadata: ["class": "\(line.kind)", "count": "\(line.count)"])
+                logger.warning(
+                    "gateway refused messages", metadata: ["class": "\(line.kind)", "count": "\(line.count)"])
             }
         }
         publish(core)

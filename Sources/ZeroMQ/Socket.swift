@@ -196,7 +196,9 @@ public final class Socket {
         defer { zmq_msg_close(&message) }
         let size = try zmqCall("zmq_msg_recv") { zmq_msg_recv(&message, handle, 0) }
         let count = Int(size)
-        guard count > 0, let data = zmq_msg_data(&message) else { return body(UnsafeRawBufferPointer(start: nil, count: 0)) }
+        guard count > 0, let data = zmq_msg_data(&message) else {
+            return body(UnsafeRawBufferPointer(start: nil, count: 0))
+        }
         body(UnsafeRawBufferPointer(start: data, count: count))
     }
 

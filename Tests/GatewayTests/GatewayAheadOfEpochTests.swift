@@ -15,8 +15,12 @@ struct GatewayAheadOfEpochTests {
                 maxDeadline: .seconds(300), maxAheadOfEpoch: maxAhead, aheadOfEpochHold: hold))
     }
 
-    func announceFront(_ core: inout GatewayCore, epochs: [UInt32], capacity: UInt32 = 1, now: UInt64 = 0) -> [GatewayAction] {
-        let body = ReplicaAnnouncement(role: "preprocessor", replica: 0, instance: 1, capacity: capacity, epochs: epochs).encoded()
+    func announceFront(_ core: inout GatewayCore, epochs: [UInt32], capacity: UInt32 = 1, now: UInt64 = 0)
+        -> [GatewayAction]
+    {
+        let body = ReplicaAnnouncement(
+            role: "preprocessor", replica: 0, instance: 1, capacity: capacity, epochs: epochs
+        ).encoded()
         let header = MessageHeader(type: .ready, jobID: JobID(bytes: Array(repeating: 0, count: 16))!)
         return core.replicaMessage(identity: Array("pre#0".utf8), frames: [header.encoded(), body], now: now)
     }
@@ -28,7 +32,8 @@ struct GatewayAheadOfEpochTests {
 
     /// The error code of a single client-bound answer, or nil if there is none.
     func errorCode(_ actions: [GatewayAction]) -> ErrorCode? {
-        guard actions.count == 1, case .toClient(_, let frames) = actions[0], let message = try? PipelineMessage(frames: frames),
+        guard actions.count == 1, case .toClient(_, let frames) = actions[0],
+            let message = try? PipelineMessage(frames: frames),
             message.header.type == .error
         else { return nil }
         return ErrorCode(rawValue: message.header.code)

@@ -19,7 +19,9 @@ struct MetricsServerSlowClientTests {
         address.sin_port = in_port_t(UInt16(port).bigEndian)
         address.sin_addr.s_addr = UInt32(0x7F00_0001).bigEndian
         let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
         }
         try #require(connected == 0)
         return descriptor
@@ -32,7 +34,7 @@ struct MetricsServerSlowClientTests {
         // Several clients connect and send nothing; with one thread serving, the first would hold
         // every scrape for the whole 30 s.
         let silent = try (0..<4).map { _ in try connectRaw(port: server.port) }
-        defer { silent.forEach { close($0) } }
+        defer { for descriptor in silent { close(descriptor) } }
         let started = ContinuousClock.now
         let metrics = try HTTPGet.fetch(host: "127.0.0.1", port: server.port, path: "/metrics", timeout: .seconds(5))
         #expect(metrics.hasPrefix("up 1\n"))
@@ -75,7 +77,7 @@ struct MetricsServerSlowClientTests {
             status: { "{}" })
         defer { server.stop() }
         let held = try (0..<2).map { _ in try connectRaw(port: server.port) }
-        defer { held.forEach { close($0) } }
+        defer { for descriptor in held { close(descriptor) } }
         // Both slots are held by silent clients: a third connection is closed unanswered, until
         // their 300 ms run out; then scrapes work again.
         #expect(throws: (any Error).self) { try HTTPGet.fetch(host: "127.0.0.1", port: server.port, path: "/metrics") }
@@ -103,7 +105,9 @@ struct WarningSamplerTests {
         sampler.record("binding", count: 3)
         #expect(sampler.due(now: start + .seconds(5)).isEmpty)
         #expect(
-            sampler.due(now: start + .seconds(10)) == [.init(kind: "binding", count: 3), .init(kind: "replay", count: 4000)])
+            sampler.due(now: start + .seconds(10)) == [
+                .init(kind: "binding", count: 3), .init(kind: "replay", count: 4000),
+            ])
         #expect(sampler.due(now: start + .seconds(30)).isEmpty)
         sampler.record("binding", count: 0)
         #expect(sampler.due(now: start + .seconds(40)).isEmpty)

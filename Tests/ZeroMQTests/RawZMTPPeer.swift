@@ -10,11 +10,17 @@
 final class RawZMTPPeer {
     private let fd: Int32
 
-    enum Failure: Error { case socket(Int32), connect(Int32), send(Int32), handshake(String) }
+    enum Failure: Error {
+        case socket(Int32)
+        case connect(Int32)
+        case send(Int32)
+        case handshake(String)
+    }
 
     /// Connects to `tcp://127.0.0.1:PORT` and completes the handshake as a DEALER.
     init(endpoint: String) throws {
-        guard let colon = endpoint.lastIndex(of: ":"), let port = UInt16(endpoint[endpoint.index(after: colon)...]) else {
+        guard let colon = endpoint.lastIndex(of: ":"), let port = UInt16(endpoint[endpoint.index(after: colon)...])
+        else {
             throw Failure.handshake("not a tcp endpoint: \(endpoint)")
         }
         #if canImport(Glibc)
