@@ -49,13 +49,19 @@ build() {
     local objects=() maps=() object map
     while IFS= read -r object; do objects+=("$object"); done < <(find "$debug" -path '*.build/*.o' -not -path '*Tests.build/*' -not -path '*-tool.build/*' \
         -not -path '*Example.build/*' -not -path '*/sealpipe.build/*' -not -path '*/TestVectors.build/*' | sort)
-    while IFS= read -r map; do maps+=(-Xcc "-fmodule-map-file=$map"); done < <(find "$debug" -name module.modulemap | sort)
+    while IFS= read -r map; do maps+=(-Xcc "-fmodule-map-file=$map"); done < <(
+        find "$debug" -maxdepth 2 -name module.modulemap
+        find "$scratch/checkouts" -path '*/Sources/*/include/module.modulemap'
+    )
     mkdir -p "$scratch/harness"
+    rm -f "$scratch/harness/$target"
     # shellcheck disable=SC2046
     nice -n 19 swiftc -sanitize=fuzzer,address -parse-as-library -g \
         -module-name "Fuzz_${target//-/_}" -I "$debug/Modules" -I Sources/CSodium -I Sources/COpenBLAS -I Sources/CZeroMQ \
         "${maps[@]}" Fuzz/Targets/FuzzInput.swift "Fuzz/Targets/$target.swift" $(extra_sources_for "$target") \
-        "${objects[@]}" -lsodium -lopenblas -lzmq -lstdc++ -o "$scratch/harness/$target"
+        "${objects[@]}" -lsodium -lopenblas -lzmq -lstdc++ -o "$scratch/harness/$target" 2>&1 \
+        | { grep -v "Cannot export local symbol '__asan" || true; } >&2
+    [ -x "$scratch/harness/$target" ] || { echo "fuzz.sh: could not build the $target harness" >&2; exit 1; }
 }
 
 case "${1:-}" in

@@ -19,9 +19,9 @@ public struct GatewayConfiguration: Sendable {
     /// Largest message (all frames) accepted from a stage replica; the wire's
     /// `PipelineMessage.maximumHopBytes` unless given.
     public var maxHopBytes: Int
-    /// Requests held at once under a key epoch no front replica holds yet (the next epoch, or
-    /// any before the first front replica announces): a quota of their own, apart from
-    /// `maxInFlight`, so requests no stage can open yet never crowd out real ones.
+    /// Requests held at once under the next key epoch, which no live front replica holds yet:
+    /// a quota of their own, apart from `maxInFlight`, so requests no stage can open yet never
+    /// crowd out real ones.
     public var maxAheadOfEpoch: Int
     /// How long such a request waits for a front replica to take up its epoch before it ends
     /// with `unknownEpoch`; a rotation's re-attestation takes a few seconds.

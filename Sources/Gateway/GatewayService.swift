@@ -111,7 +111,7 @@ public final class GatewayService: Sendable {
             reported = core.counters
             for line in warnings.sampler.due(now: .now) {
                 logger.warning(
-                    "gateway refused messages", metadata: ["class": "\(line.kind)", "count": "\(line.count)"])
+                    "gateway errors and refusals", metadata: ["class": "\(line.kind)", "count": "\(line.count)"])
             }
         }
         publish(core)
