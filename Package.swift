@@ -41,8 +41,11 @@ let package = Package(
 
         // Domain libraries.
         .target(name: "Wire", dependencies: [], swiftSettings: strictSettings),
-        // Prometheus text exposition and the small HTTP endpoint every service serves it on.
-        .target(name: "Observability", dependencies: [], swiftSettings: strictSettings),
+        // Prometheus text exposition, the small HTTP endpoint every service serves it on, and the
+        // one-line log handler every command bootstraps.
+        .target(
+            name: "Observability", dependencies: [.product(name: "Logging", package: "swift-log")],
+            swiftSettings: strictSettings),
         // The model's kernels are optimised even in debug builds: unoptimised Swift loops are ~20x
         // slower, which would make every end-to-end test wait on arithmetic.
         .target(
@@ -155,7 +158,9 @@ let package = Package(
         .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ"], swiftSettings: strictSettings),
         .testTarget(name: "SodiumTests", dependencies: ["Sodium", "TestVectors"], swiftSettings: strictSettings),
         .testTarget(name: "WireTests", dependencies: ["Wire"], swiftSettings: strictSettings),
-        .testTarget(name: "ObservabilityTests", dependencies: ["Observability"], swiftSettings: strictSettings),
+        .testTarget(
+            name: "ObservabilityTests", dependencies: ["Observability", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strictSettings),
         .testTarget(name: "InferenceTests", dependencies: ["Inference"], exclude: ["Fixtures"], swiftSettings: strictSettings),
         .testTarget(name: "AttestationTests", dependencies: ["Attestation", "Sodium", "TestVectors"], swiftSettings: strictSettings),
         .testTarget(name: "TrustTests", dependencies: ["Trust", "Sodium", "TestVectors"], swiftSettings: strictSettings),

@@ -25,3 +25,14 @@ swift build --build-tests
 export SEALPIPE_REQUIRE_INTEROP=1
 echo "[test] running the test suite"
 swift test --skip-build "$@"
+
+# Every decoder a peer can reach is fuzzed briefly from its seeds (a long run: docs/fuzzing.md).
+# A crash fails the suite; its input is kept in .build-fuzz/crashes/TARGET.
+if [ "$#" -eq 0 ]; then
+    echo "[test] fuzzing each decoder for ${SEALPIPE_FUZZ_SECONDS:-5} s"
+    mkdir -p .build-fuzz
+    for target in $(Scripts/fuzz.sh --list); do
+        Scripts/fuzz.sh "$target" "${SEALPIPE_FUZZ_SECONDS:-5}" >".build-fuzz/$target.log" 2>&1 \
+            || { tail -n 40 ".build-fuzz/$target.log"; echo "[test] fuzz target $target failed"; exit 1; }
+    done
+fi

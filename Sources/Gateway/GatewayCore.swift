@@ -25,6 +25,9 @@ public struct GatewayCore: Sendable {
     private var units: [JobID: Unit] = [:]
     /// Units waiting for a replica of each role, oldest first.
     private var waiting: [String: [JobID]] = [:]
+    /// Requests waiting under the next key epoch, not yet taken by a front replica: held apart
+    /// from `maxInFlight`, in a quota of their own and only briefly.
+    private var ahead: Set<JobID> = []
 
     struct Replica {
         let identity: [UInt8]
@@ -41,6 +44,8 @@ public struct GatewayCore: Sendable {
         let deadline: UInt64
         /// The unit carrying the job now.
         var unit: JobID
+        /// For a request under the next epoch: when it ends unless a front replica took it.
+        var holdUntil: UInt64?
     }
 
     /// One sealed hop on its way: a client's request (its id is the job's) or a bundle (its id
@@ -65,6 +70,8 @@ public struct GatewayCore: Sendable {
 
     /// Jobs accepted and not yet ended.
     public var jobsInFlight: Int { jobs.count }
+    /// Of those, requests waiting under the next key epoch (their own quota, `maxAheadOfEpoch`).
+    public var jobsAheadOfEpoch: Int { ahead.count }
     /// True once draining and every accepted job has ended.
     public var isDrained: Bool { isDraining && jobs.isEmpty }
 
@@ -109,14 +116,26 @@ public struct GatewayCore: Sendable {
         guard !sealed.isEmpty else { return refuse(identity, header.jobID, .malformed, "the sealed request is empty") }
         guard !isDraining else { return refuse(identity, header.jobID, .shuttingDown) }
         guard jobs[header.jobID] == nil, units[header.jobID] == nil else { return refuse(identity, header.jobID, .duplicateJob) }
-        guard jobs.count < configuration.maxInFlight else { return refuse(identity, header.jobID, .busy) }
         if let reason = frontEpochProblem(header.epoch) { return refuse(identity, header.jobID, .unknownEpoch, reason) }
+        let isAhead = isAheadOfFront(header.epoch)
+        if isAhead {
+            guard ahead.count < configuration.maxAheadOfEpoch else {
+                let text = "\(ahead.count) requests already wait for key epoch \(header.epoch) to reach the front stage"
+                return refuse(identity, header.jobID, .busy, text + "; retry shortly")
+            }
+        } else {
+            guard jobs.count - ahead.count < configuration.maxInFlight else {
+                return refuse(identity, header.jobID, .busy)
+            }
+        }
 
         let requested = header.deadline == 0 ? configuration.defaultDeadline : .milliseconds(Int64(clamping: header.deadline))
         let timeout = min(requested, configuration.maxDeadline)
         let deadline = now + UInt64(timeout.wholeMilliseconds)
         let hopHeader = MessageHeader(type: .work, epoch: header.epoch, jobID: header.jobID, deadline: deadline, hop: 0)
-        jobs[header.jobID] = Job(client: identity, deadline: deadline, unit: header.jobID)
+        let holdUntil = isAhead ? now + UInt64(configuration.aheadOfEpochHold.wholeMilliseconds) : nil
+        jobs[header.jobID] = Job(client: identity, deadline: deadline, unit: header.jobID, holdUntil: holdUntil)
+        if isAhead { ahead.insert(header.jobID) }
         units[header.jobID] = Unit(
             id: header.jobID, roleIndex: 0, message: PipelineMessage(header: hopHeader, body: [sealed, []]), jobs: [header.jobID],
             size: 1)
@@ -149,12 +168,27 @@ public struct GatewayCore: Sendable {
         }
     }
 
-    /// Time passed: ends overdue jobs, buries silent replicas and retries their hops.
+    /// A message over its socket's frame or byte bound, drained unread by the service: it is
+    /// counted, and nothing else changes.
+    public mutating func discardedMessage(fromClient: Bool) {
+        counters.discarded[fromClient ? "front" : "backend", default: 0] += 1
+    }
+
+    /// Time passed: ends overdue jobs and requests held too long for the next epoch, buries
+    /// silent replicas and retries their hops.
     public mutating func tick(now: UInt64) -> [GatewayAction] {
         var actions: [GatewayAction] = []
         let timeout = UInt64(configuration.replicaTimeout.wholeMilliseconds)
         for (identity, replica) in replicas where now > replica.lastSeen + timeout {
             actions += bury(identity)
+        }
+        for id in ahead {
+            guard let job = jobs[id], let holdUntil = job.holdUntil, now >= holdUntil else { continue }
+            let epoch = units[job.unit].map { String($0.message.header.epoch) } ?? "?"
+            let held = configuration.aheadOfEpochHold.wholeMilliseconds
+            let text = "no front replica took up key epoch \(epoch) within \(held) ms; fetch a fresh manifest"
+            let message = PipelineMessage.error(.unknownEpoch, jobID: id, message: text)
+            actions += end(id, with: message, code: .unknownEpoch)
         }
         for (id, job) in jobs where now >= job.deadline {
             actions += end(id, with: PipelineMessage.error(.deadlineExceeded, jobID: id), code: .deadlineExceeded)
@@ -225,6 +259,14 @@ public struct GatewayCore: Sendable {
             return "key epoch \(epoch) is not held by the front stage (it holds \(held.sorted())); fetch a fresh manifest"
         }
         return nil
+    }
+
+    /// True when front replicas are known and none can open `epoch` yet (the next epoch, which
+    /// `frontEpochProblem` lets wait).
+    private func isAheadOfFront(_ epoch: UInt32) -> Bool {
+        let front = replicas.values.filter { $0.announcement.role == configuration.roles[0] }
+        let canOpen = front.contains { $0.announcement.epochs.isEmpty || $0.announcement.epochs.contains(epoch) }
+        return !front.isEmpty && !canOpen
     }
 
     /// After the front replicas announced their epochs: requests waiting under an epoch they
@@ -354,6 +396,7 @@ public struct GatewayCore: Sendable {
         unit.assignedTo = chosen.identity
         unit.attempts += 1
         units[id] = unit
+        if unit.roleIndex == 0, ahead.remove(id) != nil { jobs[id]?.holdUntil = nil }
         replicas[chosen.identity]?.assigned.insert(id)
         replicas[chosen.identity]?.load += unit.size
         return .toReplica(identity: chosen.identity, frames: unit.message.frames)
@@ -389,6 +432,7 @@ public struct GatewayCore: Sendable {
     /// Ends a job exactly once: removes it everywhere and answers its client.
     private mutating func end(_ id: JobID, with message: PipelineMessage, code: ErrorCode?) -> [GatewayAction] {
         guard let job = jobs.removeValue(forKey: id) else { return [] }
+        ahead.remove(id)
         if var unit = units[job.unit] {
             unit.jobs.remove(id)
             units[job.unit] = unit

@@ -16,6 +16,8 @@ public struct GatewayCounters: Sendable, Hashable {
     public var retries = 0
     /// Replicas declared dead after missing heartbeats.
     public var replicasLost = 0
+    /// Messages over a socket's frame or byte bound, drained unread, by socket (front, backend).
+    public var discarded: [String: Int] = [:]
 
     public init() {}
 

@@ -45,8 +45,12 @@ public final class GatewayService: Sendable {
             try socket.setSendHighWaterMark(100_000)
             try socket.setReceiveHighWaterMark(100_000)
         }
-        // A peer sending a frame far beyond the payload limit is cut off by libzmq itself.
-        try front.setMaximumMessageSize(Int64(configuration.maxPayloadBytes) * 2 + 4096)
+        // Every message is bounded as a whole: a peer sending one frame beyond the bound is cut
+        // off by libzmq itself, and one of too many frames or bytes is drained unread. The front
+        // keeps room above the payload limit so a slightly long request is answered `tooLarge`.
+        let frames = 1 + PipelineMessage.maximumFrameCount  // the ROUTER's identity frame, then the message
+        try front.setMessageLimits(MessageLimits(maxFrames: frames, maxBytes: configuration.maxPayloadBytes * 2 + 4096))
+        try backend.setMessageLimits(MessageLimits(maxFrames: frames, maxBytes: configuration.maxHopBytes))
         let boundFront = try front.bind(frontEndpoint)
         let boundBackend = try backend.bind(backendEndpoint)
         onBound(boundFront, boundBackend)
@@ -59,6 +63,9 @@ public final class GatewayService: Sendable {
         // Finding overdue jobs and silent replicas is a pass over every one of them: under load it
         // runs once per tick interval, not once per burst of messages.
         var lastHousekeeping = ContinuousClock.now - Self.tickInterval
+        // Refusals are logged as one line per class per interval with a count, not one per message.
+        var warnings = GatewayWarnings()
+        var reported = core.counters
         while true {
             if stopRequested.load(ordering: .relaxed) && !core.isDraining {
                 core.beginDraining()
@@ -70,14 +77,22 @@ public final class GatewayService: Sendable {
             // Take a bounded burst from each socket so neither side starves the other.
             if ready[0].contains(.readable) {
                 for _ in 0..<256 {
-                    guard let frames = try front.receiveIfReady() else { break }
+                    guard let incoming = try front.receiveMessage(timeout: .zero) else { break }
+                    guard case .message(let frames) = incoming else {
+                        core.discardedMessage(fromClient: true)
+                        continue
+                    }
                     guard frames.count >= 2 else { continue }
                     actions += core.clientMessage(identity: frames[0], frames: Array(frames.dropFirst()), now: Self.nowMillis())
                 }
             }
             if ready[1].contains(.readable) {
                 for _ in 0..<256 {
-                    guard let frames = try backend.receiveIfReady() else { break }
+                    guard let incoming = try backend.receiveMessage(timeout: .zero) else { break }
+                    guard case .message(let frames) = incoming else {
+                        core.discardedMessage(fromClient: false)
+                        continue
+                    }
                     guard frames.count >= 2 else { continue }
                     actions += core.replicaMessage(identity: frames[0], frames: Array(frames.dropFirst()), now: Self.nowMillis())
                 }
@@ -88,14 +103,23 @@ public final class GatewayService: Sendable {
                 actions += core.tick(now: Self.nowMillis())
                 lastHousekeeping = .now
             }
-            for action in actions { perform(action, front: front, backend: backend) }
+            for action in actions where !perform(action, front: front, backend: backend) {
+                warnings.sampler.record("send_failed")
+            }
             publish(core)
+            warnings.record(since: reported, now: core.counters)
+            reported = core.counters
+            for line in warnings.sampler.due(now: .now) {
+                logger.warning(
+                    "gateway errors and refusals", metadata: ["class": "\(line.kind)", "count": "\(line.count)"])
+            }
         }
         publish(core)
         logger.info("gateway drained", metadata: ["results": "\(core.counters.results)", "errors": "\(core.counters.totalErrors)"])
     }
 
-    private func perform(_ action: GatewayAction, front: Socket, backend: Socket) {
+    /// Sends what the core asked for; false if the send failed.
+    private func perform(_ action: GatewayAction, front: Socket, backend: Socket) -> Bool {
         do {
             switch action {
             case .toClient(let identity, let frames):
@@ -104,9 +128,10 @@ public final class GatewayService: Sendable {
             case .toReplica(let identity, let frames):
                 try backend.send([identity] + frames, dontWait: true)
             }
+            return true
         } catch {
             // The job stays tracked: a vanished replica is buried and its hops retried by tick.
-            logger.warning("gateway send failed", metadata: ["error": "\(error)"])
+            return false
         }
     }
 

@@ -17,6 +17,12 @@ extension GatewaySnapshot {
             exposition.counter(
                 "sealpipe_gateway_replica_drops_total", "Replica messages dropped, by reason.", Double(count), labels: ["reason": reason])
         }
+        for (socket, count) in counters.discarded.sorted(by: { $0.key < $1.key }) {
+            exposition.counter(
+                "sealpipe_gateway_discarded_messages_total",
+                "Messages over a socket's frame or byte bound, drained unread.", Double(count),
+                labels: ["socket": socket])
+        }
         exposition.counter("sealpipe_gateway_retries_total", "Hops dispatched again after a replica died.", Double(counters.retries))
         exposition.counter("sealpipe_gateway_replicas_lost_total", "Replicas declared dead.", Double(counters.replicasLost))
         exposition.gauge("sealpipe_gateway_jobs_in_flight", "Accepted jobs not yet ended.", Double(jobsInFlight))

@@ -8,7 +8,9 @@ import Glibc
 /// standard `process_*` ones) and `GET /status` (JSON).
 ///
 /// Every service runs one on the address the topology names. It answers one request per
-/// connection on its own thread; scrapes are rare and small, so this is all it needs.
+/// connection, each connection on a thread of its own (at most `maxConnections` at once; more
+/// are closed unanswered), and gives each connection `requestTimeout` in all to send its request
+/// and take the answer, so a slow or silent client holds only its own connection, briefly.
 public final class MetricsHTTPServer: Sendable {
     public typealias Provider = @Sendable () -> String
 
@@ -16,11 +18,19 @@ public final class MetricsHTTPServer: Sendable {
     private let metrics: Provider
     private let status: Provider
     private let stopped = Atomic<Bool>(false)
+    private let active = Atomic<Int>(0)
+    private let requestTimeout: Duration
+    private let maxConnections: Int
+    /// Longest request head read; a scrape's is a few hundred bytes.
+    static let maxRequestBytes = 8192
     /// The port actually bound (useful when asked for port 0).
     public let port: Int
 
     /// Binds `host:port` (IPv4) and starts serving on a background thread.
-    public init(host: String, port: Int, metrics: @escaping Provider, status: @escaping Provider) throws {
+    public init(
+        host: String, port: Int, requestTimeout: Duration = .seconds(2), maxConnections: Int = 16,
+        metrics: @escaping Provider, status: @escaping Provider
+    ) throws {
         let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard descriptor >= 0 else { throw MetricsServerError.system("socket", errno) }
         var reuse: Int32 = 1
@@ -54,6 +64,8 @@ public final class MetricsHTTPServer: Sendable {
         self.port = Int(UInt16(bigEndian: actual.sin_port))
         self.metrics = metrics
         self.status = status
+        self.requestTimeout = requestTimeout
+        self.maxConnections = maxConnections
         let thread = Thread { [self] in serve() }
         thread.name = "metrics-http"
         thread.start()
@@ -77,25 +89,52 @@ public final class MetricsHTTPServer: Sendable {
         while !stopped.load(ordering: .relaxed) {
             let connection = accept(listener, nil, nil)
             if connection < 0 {
-                if errno == EINTR { continue }
+                if errno == EINTR || errno == ECONNABORTED || errno == EMFILE || errno == ENFILE { continue }
                 return
             }
-            respond(on: connection)
-            close(connection)
+            guard active.add(1, ordering: .relaxed).newValue <= maxConnections else {
+                active.subtract(1, ordering: .relaxed)
+                close(connection)
+                continue
+            }
+            let thread = Thread { [self] in
+                respond(on: connection)
+                close(connection)
+                active.subtract(1, ordering: .relaxed)
+            }
+            thread.name = "metrics-http-connection"
+            thread.start()
         }
     }
 
-    private func respond(on connection: Int32) {
-        var timeout = timeval(tv_sec: 2, tv_usec: 0)
-        setsockopt(connection, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+    /// Reads the request head until its blank line, the size cap, or the deadline, whichever
+    /// comes first; each wait is for what is left of the connection's time, not a fresh timeout.
+    private func readRequest(on connection: Int32, until deadline: ContinuousClock.Instant) -> [UInt8] {
         var request: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 4096)
-        while request.count < 16384 {
-            let count = recv(connection, &buffer, buffer.count, 0)
+        while request.count < Self.maxRequestBytes {
+            let left = deadline - .now
+            guard left > .zero else { break }
+            var item = pollfd(fd: connection, events: Int16(POLLIN), revents: 0)
+            let (seconds, attoseconds) = left.components
+            let milliseconds = Int32(clamping: seconds * 1000 + attoseconds / 1_000_000_000_000_000 + 1)
+            guard poll(&item, 1, milliseconds) > 0 else { break }
+            let count = recv(connection, &buffer, min(buffer.count, Self.maxRequestBytes - request.count), 0)
             if count <= 0 { break }
             request += buffer[0..<count]
             if request.count >= 4, request.suffix(4) == [13, 10, 13, 10] { break }
         }
+        return request
+    }
+
+    private func respond(on connection: Int32) {
+        let deadline = ContinuousClock.now + requestTimeout
+        // A client that will not take the answer is dropped too, not waited on.
+        let (seconds, attoseconds) = requestTimeout.components
+        var sendLimit = timeval(tv_sec: Int(seconds), tv_usec: Int(attoseconds / 1_000_000_000_000))
+        setsockopt(connection, SOL_SOCKET, SO_SNDTIMEO, &sendLimit, socklen_t(MemoryLayout<timeval>.size))
+        let request = readRequest(on: connection, until: deadline)
+        guard request.suffix(4) == [13, 10, 13, 10] else { return }  // incomplete: timed out, too long or gone
         let line = String(decoding: request.prefix { $0 != 13 && $0 != 10 }, as: UTF8.self)
         let parts = line.split(separator: " ")
         let (code, type, body): (String, String, String)
@@ -114,7 +153,7 @@ public final class MetricsHTTPServer: Sendable {
         let head = "HTTP/1.1 \(code)\r\nContent-Type: \(type)\r\nContent-Length: \(payload.count)\r\nConnection: close\r\n\r\n"
         let response = Array(head.utf8) + payload
         var sent = 0
-        while sent < response.count {
+        while sent < response.count, ContinuousClock.now < deadline {
             let count = response[sent...].withUnsafeBytes { send(connection, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
             if count <= 0 { break }
             sent += count

@@ -1,5 +1,6 @@
 import Foundation
 public import Logging
+import Observability
 import Synchronization
 import Wire
 import ZeroMQ
@@ -87,6 +88,8 @@ public final class StageRuntime: Sendable {
         try gateway.setRoutingID(Array("\(role).\(settings.replica).\(String(instance, radix: 16))".utf8))
         try gateway.setHeartbeat(interval: settings.heartbeatInterval, timeout: settings.heartbeatInterval * 4)
         try gateway.setSendHighWaterMark(100_000)
+        try gateway.setMessageLimits(
+            MessageLimits(maxFrames: PipelineMessage.maximumFrameCount, maxBytes: PipelineMessage.maximumHopBytes))
         try gateway.connect(settings.gatewayEndpoint)
         let outbox = try context.socket(.pair)
         let outboxEndpoint = "inproc://stage-outbox-\(instance)"
@@ -112,6 +115,8 @@ public final class StageRuntime: Sendable {
         poller.add(gateway)
         poller.add(outbox)
         logger.info("stage serving", metadata: ["role": "\(role)", "replica": "\(settings.replica)", "gateway": "\(settings.gatewayEndpoint)"])
+        // Refused hops are logged as one line per check per interval with a count.
+        var warnings = WarningSampler()
 
         while true {
             if stopRequested.load(ordering: .relaxed) {
@@ -134,9 +139,17 @@ public final class StageRuntime: Sendable {
             }
             if ready[0].contains(.readable) {
                 for _ in 0..<256 {
-                    guard let frames = try gateway.receiveIfReady() else { break }
-                    handleIncoming(frames, receiver: &receiver, queue: queue, gateway: gateway)
+                    guard let incoming = try gateway.receiveMessage(timeout: .zero) else { break }
+                    guard case .message(let frames) = incoming else {
+                        counters.withLock { $0.rejected["oversize", default: 0] += 1 }
+                        warnings.record("oversize")
+                        continue
+                    }
+                    handleIncoming(frames, receiver: &receiver, queue: queue, gateway: gateway, warnings: &warnings)
                 }
+            }
+            for line in warnings.due(now: .now) {
+                logger.warning("hops refused", metadata: ["check": "\(line.kind)", "count": "\(line.count)"])
             }
             if ContinuousClock.now >= nextHeartbeat {
                 try announce(.heartbeat, on: gateway, epochs: receiver.keys.epochs)
@@ -151,7 +164,10 @@ public final class StageRuntime: Sendable {
         logger.info("stage drained", metadata: ["role": "\(role)", "replica": "\(settings.replica)"])
     }
 
-    private func handleIncoming(_ frames: [[UInt8]], receiver: inout HopReceiver, queue: BatchQueue<HopReceiver.Accepted>, gateway: Socket) {
+    private func handleIncoming(
+        _ frames: [[UInt8]], receiver: inout HopReceiver, queue: BatchQueue<HopReceiver.Accepted>, gateway: Socket,
+        warnings: inout WarningSampler
+    ) {
         let started = ContinuousClock.now
         counters.withLock { $0.hopsReceived += 1 }
         switch receiver.receive(frames: frames, now: Self.nowMillis()) {
@@ -172,8 +188,7 @@ public final class StageRuntime: Sendable {
                 $0.received += 1
                 $0.rejected[refusal.check, default: 0] += 1
             }
-            logger.warning(
-                "hop refused", metadata: ["check": "\(refusal.check)", "job": "\(refusal.jobID?.description ?? "-")"])
+            warnings.record(refusal.check)
             if let jobID = refusal.jobID {
                 reply(HopSender.reject(jobID: jobID, code: refusal.code, reason: refusal.reason), on: gateway)
             }

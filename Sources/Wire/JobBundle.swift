@@ -42,6 +42,10 @@ public struct BundleTable: Sendable, Hashable {
         guard (1...Self.maxJobs).contains(count) else {
             throw .invalidField(what: "bundle table", reason: "a bundle carries 1...\(Self.maxJobs) jobs, not \(count)")
         }
+        // Sized from the count only once the bytes are known to hold that many entries.
+        guard reader.remaining >= count * (JobID.byteCount + 8) else {
+            throw .truncated(what: "bundle table", needed: count * (JobID.byteCount + 8), available: reader.remaining)
+        }
         var entries: [Entry] = []
         entries.reserveCapacity(count)
         var seen = Set<JobID>()
@@ -90,6 +94,10 @@ public struct BundleEnvelope: Sendable {
         let count = Int(try reader.readUInt16())
         guard (1...BundleTable.maxJobs).contains(count) else {
             throw .invalidField(what: "bundle envelope", reason: "a bundle carries 1...\(BundleTable.maxJobs) jobs, not \(count)")
+        }
+        let smallest = JobID.byteCount + JobEnvelope.replyKeyByteCount + 4
+        guard reader.remaining >= count * smallest else {
+            throw .truncated(what: "bundle envelope", needed: count * smallest, available: reader.remaining)
         }
         var jobs: [JobEnvelope] = []
         jobs.reserveCapacity(count)

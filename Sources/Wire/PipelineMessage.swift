@@ -14,6 +14,13 @@ public struct PipelineMessage: Sendable, Hashable {
     public var header: MessageHeader
     public var body: [[UInt8]]
 
+    /// Most frames any pipeline message has (a bundle: header, job table, sealed bundle,
+    /// signature); sockets drop longer messages unread.
+    public static let maximumFrameCount = 4
+    /// Largest hop (all frames together) a pipeline socket accepts from a stage or the gateway:
+    /// 64 MiB holds a bundle of 160 full 256-token windows of 384-wide hidden states.
+    public static let maximumHopBytes = 64 << 20
+
     public init(header: MessageHeader, body: [[UInt8]]) {
         self.header = header
         self.body = body

@@ -90,6 +90,14 @@ extension Socket {
         }
     }
 
+    /// Bounds every incoming message: libzmq drops a peer whose single frame exceeds
+    /// `limits.maxBytes` before allocating it (`ZMQ_MAXMSGSIZE`), and `receiveMessage` discards
+    /// a message of more frames or bytes than the limits, copying none of the excess.
+    public func setMessageLimits(_ limits: MessageLimits) throws(ZMQError) {
+        try setMaximumMessageSize(limits.maxBytes == .max ? -1 : Int64(limits.maxBytes))
+        messageLimits = limits
+    }
+
     /// Subscribe (SUB sockets) to messages whose first frame starts with `prefix`.
     public func subscribe(_ prefix: [UInt8] = []) throws(ZMQError) {
         try setOption(ZMQ_SUBSCRIBE, bytes: prefix, "subscribe")

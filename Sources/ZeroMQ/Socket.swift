@@ -6,11 +6,16 @@ import TimeUnits
 /// libzmq sockets are not thread-safe, so a `Socket` is not `Sendable`: make it on the thread
 /// that uses it. Every message is moved through `zmq_msg_t`, so a frame of any size arrives
 /// whole. Closing (explicitly or on release) never waits: linger is 0 unless set otherwise.
+/// Incoming messages are bounded by `messageLimits` (16 frames unless set otherwise).
 public final class Socket {
     /// Keeps the context alive for as long as this socket exists.
     public let context: ZMQContext
     public let kind: SocketKind
     var handle: UnsafeMutableRawPointer?
+    /// What one incoming message may hold; beyond it the message is drained and discarded.
+    public internal(set) var messageLimits = MessageLimits.default
+    /// Incoming messages discarded for exceeding `messageLimits` since the socket was made.
+    public private(set) var discardedMessages = 0
 
     init(context: ZMQContext, kind: SocketKind) throws(ZMQError) {
         guard let handle = zmq_socket(context.handle, kind.rawType) else {
@@ -121,18 +126,52 @@ public final class Socket {
 
     // MARK: Receiving
 
-    /// Receives one whole multipart message, waiting at most `timeout` (forever when `nil`).
-    /// Returns `nil` when the timeout passes first.
-    public func receive(timeout: Duration? = nil) throws(ZMQError) -> [[UInt8]]? {
+    /// Receives one multipart message within `messageLimits`, waiting at most `timeout` (forever
+    /// when `nil`). Returns `nil` when the timeout passes first. A message over the limits is
+    /// drained frame by frame, never copied whole, and reported as `.discarded`.
+    public func receiveMessage(timeout: Duration? = nil) throws(ZMQError) -> IncomingMessage? {
         let handle = try liveHandle("zmq_msg_recv")
         if let timeout {
             guard try waitForInput(timeout: timeout) else { return nil }
         }
+        let limits = messageLimits
         var frames: [[UInt8]] = []
+        var frameCount = 0
+        var byteCount = 0
+        var withinLimits = true
         repeat {
-            frames.append(try receiveFrame(handle: handle))
+            try receiveFrame(handle: handle) { bytes in
+                frameCount += 1
+                byteCount += bytes.count
+                guard withinLimits else { return }
+                if frameCount <= limits.maxFrames && byteCount <= limits.maxBytes {
+                    frames.append(Array(bytes))
+                } else {
+                    withinLimits = false
+                    frames = []  // let go of what was copied at once; the rest is never copied
+                }
+            }
         } while try hasMoreFrames(handle: handle)
-        return frames
+        guard withinLimits else {
+            discardedMessages += 1
+            return .discarded(frames: frameCount, bytes: byteCount)
+        }
+        return .message(frames)
+    }
+
+    /// Receives one whole multipart message within `messageLimits`, waiting at most `timeout`
+    /// (forever when `nil`); messages over the limits are skipped (and counted in
+    /// `discardedMessages`). Returns `nil` when the timeout passes first.
+    public func receive(timeout: Duration? = nil) throws(ZMQError) -> [[UInt8]]? {
+        let deadline = timeout.map { ContinuousClock.now + $0 }
+        while true {
+            let remaining = deadline.map { max(.zero, $0 - ContinuousClock.now) }
+            switch try receiveMessage(timeout: remaining) {
+            case nil: return nil
+            case .message(let frames): return frames
+            case .discarded: continue
+            }
+        }
     }
 
     /// Receives a message only if one is already waiting.
@@ -148,18 +187,20 @@ public final class Socket {
         return ready > 0
     }
 
-    private func receiveFrame(handle: UnsafeMutableRawPointer) throws(ZMQError) -> [UInt8] {
+    /// Receives one frame and lends its bytes to `body` without copying them; libzmq's buffer is
+    /// released as soon as `body` returns.
+    private func receiveFrame(
+        handle: UnsafeMutableRawPointer, _ body: (UnsafeRawBufferPointer) -> Void
+    ) throws(ZMQError) {
         var message = zmq_msg_t()
         try zmqCall("zmq_msg_init") { zmq_msg_init(&message) }
         defer { zmq_msg_close(&message) }
         let size = try zmqCall("zmq_msg_recv") { zmq_msg_recv(&message, handle, 0) }
         let count = Int(size)
-        guard count > 0 else { return [] }
-        let data = zmq_msg_data(&message)!
-        return [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
-            buffer.baseAddress!.update(from: data.assumingMemoryBound(to: UInt8.self), count: count)
-            initialized = count
+        guard count > 0, let data = zmq_msg_data(&message) else {
+            return body(UnsafeRawBufferPointer(start: nil, count: 0))
         }
+        body(UnsafeRawBufferPointer(start: data, count: count))
     }
 
     private func hasMoreFrames(handle: UnsafeMutableRawPointer) throws(ZMQError) -> Bool {

@@ -16,8 +16,10 @@ struct GatewayCommand: AsyncParsableCommand {
         commandName: "gateway", abstract: "Run the gateway of a topology (normally started by `sealpipe launch`).")
 
     @OptionGroup var options: TopologyOption
+    @OptionGroup var logging: LoggingOptions
 
     func run() async throws {
+        logging.apply()
         let topology = try options.load()
         ParentWatch.startIfSupervised()
         let logger = LoggingSetup.logger("sealpipe.gateway")

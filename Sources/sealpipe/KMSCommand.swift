@@ -42,7 +42,10 @@ struct KMSCommand: ParsableCommand {
         @Option(help: "Serve /metrics and /status on this TCP port of 127.0.0.1 (0 picks one).")
         var metricsPort: Int?
 
+        @OptionGroup var logging: LoggingOptions
+
         func run() throws {
+            logging.apply()
             var configuration: KeyBrokerConfiguration
             var metrics = metricsPort.map { (host: "127.0.0.1", port: $0) }
             switch (config, topology) {

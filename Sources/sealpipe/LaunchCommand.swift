@@ -34,7 +34,10 @@ struct LaunchCommand: AsyncParsableCommand {
     @Option(help: "Where the simulated TEE's platform key lives (created if missing).")
     var platformKeyDirectory: String = ".sealpipe"
 
+    @OptionGroup var logging: LoggingOptions
+
     func run() async throws {
+        logging.apply()
         let loaded = try TopologyCommand.load(topology)
         let logger = LoggingSetup.logger("sealpipe.launch")
         if let host, loaded.host(named: host) == nil {

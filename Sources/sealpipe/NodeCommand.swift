@@ -18,6 +18,7 @@ struct NodeCommand: AsyncParsableCommand {
         commandName: "node", abstract: "Run one stage replica of a topology (normally started by `sealpipe launch`).")
 
     @OptionGroup var options: TopologyOption
+    @OptionGroup var logging: LoggingOptions
 
     @Option(help: "The stage (role) to run, e.g. shard-0.")
     var role: String
@@ -32,6 +33,7 @@ struct NodeCommand: AsyncParsableCommand {
     var weights: String?
 
     func run() async throws {
+        logging.apply()
         let topology = try options.load()
         ParentWatch.startIfSupervised()
         let logger = LoggingSetup.logger("sealpipe.node.\(role).\(replica)")

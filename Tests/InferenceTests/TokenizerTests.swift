@@ -75,3 +75,45 @@ struct TokenizerTests {
         #expect(long.count == 256 && long.first == 101 && long.last == 102)
     }
 }
+
+/// The tokenizer's work is bounded by the window it keeps, not by the text it is given.
+@Suite("WordPieceTokenizer work bound", .timeLimit(.minutes(1)))
+struct TokenizerWorkBoundTests {
+    static let tokenizer = try! WordPieceTokenizer(
+        vocabulary: ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "hello", "world", "!"], specialTokens: ["[SEP]"],
+        options: .init(maxLength: 256))
+
+    @Test func aMebibyteOfTextIsReadOnlyUntilTheWindowIsFull() {
+        let sentence = "Hello  world!\tHELLO\nworld "
+        let huge = String(repeating: sentence, count: (1 << 20) / sentence.utf8.count)
+        let short = String(repeating: sentence, count: 64)
+        var hugeIDs: [Int32] = []
+        let hugeRead = Self.tokenizer.forEachPiece(in: huge, limit: 254) { hugeIDs.append($0) }
+        var shortIDs: [Int32] = []
+        let shortRead = Self.tokenizer.forEachPiece(in: short, limit: 254) { shortIDs.append($0) }
+        // Same pieces, and about the same work: at most one stretch beyond what the window needs.
+        #expect(hugeIDs == shortIDs)
+        #expect(hugeIDs.count == 254)
+        #expect(huge.unicodeScalars.count > 1_000_000)
+        #expect(hugeRead <= shortRead + WordPieceTokenizer.stretchLength + sentence.count)
+        #expect(hugeRead < 4 * WordPieceTokenizer.stretchLength)
+        #expect(Self.tokenizer.encode(huge) == Self.tokenizer.encode(short))
+    }
+
+    @Test func cuttingTheTextIntoStretchesChangesNoPiece() {
+        // Words and accents straddling the points where stretches could be cut, a control
+        // whitespace (NEL, dropped, so it joins its neighbours), and a special token.
+        var text = ""
+        for index in 0..<600 {
+            text += index % 7 == 0 ? "he\u{301}llo\u{85}world " : index % 11 == 0 ? "[SEP]hello! " : "world  "
+        }
+        let whole = Self.tokenizer.tokenize(text)
+        var reference: [String] = []
+        // Tokenizing word by word (each a stretch on its own) must give the same pieces.
+        for word in text.split(separator: " ", omittingEmptySubsequences: true) {
+            reference += Self.tokenizer.tokenize(String(word))
+        }
+        #expect(whole == reference)
+        #expect(whole.count > 600)
+    }
+}

@@ -116,6 +116,13 @@ struct WireTests {
         #expect(throws: WireError.invalidField(what: "bundle table", reason: "a bundle carries 1...4096 jobs, not 0")) {
             try BundleTable(decoding: [0, 0])
         }
+        // A count the bytes cannot hold is refused before room for it is made.
+        #expect(throws: WireError.truncated(what: "bundle table", needed: 4096 * 24, available: 24)) {
+            try BundleTable(decoding: [0x00, 0x10] + Array(bytes.dropFirst(2).prefix(24)))
+        }
+        #expect(throws: WireError.truncated(what: "bundle envelope", needed: 4096 * 52, available: 0)) {
+            try BundleEnvelope(decoding: [BundleEnvelope.version, 0x00, 0x10])
+        }
         let twice = BundleTable(entries: [.init(jobID: jobID, deadline: 5)]).encoded()
         #expect(throws: WireError.invalidField(what: "bundle table", reason: "job \(jobID) is listed twice")) {
             try BundleTable(decoding: [2, 0] + Array(twice.dropFirst(2)) + Array(twice.dropFirst(2)))

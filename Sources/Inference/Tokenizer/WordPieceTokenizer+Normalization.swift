@@ -1,37 +1,68 @@
 import Foundation
 
 extension WordPieceTokenizer {
-    /// Calls `body` with each piece id of `text` in order, stopping after `limit` pieces.
-    func forEachPiece(in text: String, limit: Int, _ body: (Int32) -> Void) {
+    /// Scalars gathered before a stretch of text is normalised (at the next whitespace).
+    static let stretchLength = 1024
+
+    /// Calls `body` with each piece id of `text` in order, stopping after `limit` pieces, and
+    /// returns how many scalars of `text` it read.
+    ///
+    /// Text is normalised a stretch at a time, each cut just after whitespace that survives
+    /// cleaning (no word, and no canonical decomposition, spans such a cut, so the pieces are the
+    /// same as from the whole text), and reading stops once `limit` pieces are out: a megabyte of
+    /// text costs about what the words that fill the window do.
+    @discardableResult
+    func forEachPiece(in text: String, limit: Int, _ body: (Int32) -> Void) -> Int {
         var emitted = 0
-        let scalars = Array(text.unicodeScalars)
-        var segmentStart = 0
-        var index = 0
         func emit(_ id: Int32) -> Bool {
             guard emitted < limit else { return false }
             body(id)
             emitted += 1
             return emitted < limit
         }
-        while index < scalars.count {
+        guard limit > 0 else { return 0 }
+        let scalars = text.unicodeScalars
+        var stretch: [Unicode.Scalar] = []
+        var read = 0
+        var index = scalars.startIndex
+        while index < scalars.endIndex {
             if let special = specialToken(in: scalars, at: index) {
-                if segmentStart < index, !tokenizeSegment(scalars[segmentStart..<index], emit) { return }
-                guard emit(special.id) else { return }
-                index += special.length
-                segmentStart = index
-            } else {
-                index += 1
+                if !stretch.isEmpty, !tokenizeSegment(stretch[...], emit) { return read }
+                stretch.removeAll(keepingCapacity: true)
+                read += special.length
+                guard emit(special.id) else { return read }
+                index = special.end
+                continue
+            }
+            let scalar = scalars[index]
+            stretch.append(scalar)
+            read += 1
+            index = scalars.index(after: index)
+            if stretch.count >= Self.stretchLength, Self.isWhitespace(scalar), !Self.isControl(scalar) {
+                guard tokenizeSegment(stretch[...], emit) else { return read }
+                stretch.removeAll(keepingCapacity: true)
             }
         }
-        if segmentStart < scalars.count { _ = tokenizeSegment(scalars[segmentStart...], emit) }
+        if !stretch.isEmpty { _ = tokenizeSegment(stretch[...], emit) }
+        return read
     }
 
-    private func specialToken(in scalars: [Unicode.Scalar], at index: Int) -> (id: Int32, length: Int)? {
-        for token in specialTokens where token.scalars.first == scalars[index] {
-            let end = index + token.scalars.count
-            if end <= scalars.count, scalars[index..<end].elementsEqual(token.scalars) {
-                return (token.id, token.scalars.count)
+    /// The literal special token starting at `index`, the longest if several do.
+    private func specialToken(
+        in scalars: String.UnicodeScalarView, at index: String.UnicodeScalarView.Index
+    ) -> (id: Int32, length: Int, end: String.UnicodeScalarView.Index)? {
+        let first = scalars[index]
+        for token in specialTokens where token.scalars.first == first {
+            var cursor = index
+            var matched = true
+            for expected in token.scalars {
+                guard cursor < scalars.endIndex, scalars[cursor] == expected else {
+                    matched = false
+                    break
+                }
+                cursor = scalars.index(after: cursor)
             }
+            if matched { return (token.id, token.scalars.count, cursor) }
         }
         return nil
     }
