@@ -13,6 +13,10 @@ import TimeUnits
 /// A value with no I/O: each event returns the messages to send. Time is Unix milliseconds,
 /// passed in, so tests drive it. It never sees a key: everything it routes is ciphertext plus
 /// the header.
+///
+/// Only a proven peer is a replica: one whose announcement carries the key broker's certificate
+/// for its role and is signed for its connection (`ReplicaTrust`). Until then the peer gets no
+/// job, and its results, bundles and rejections are dropped and counted (`unproven_peer`).
 public struct GatewayCore: Sendable {
     public let configuration: GatewayConfiguration
     public private(set) var counters = GatewayCounters()
@@ -30,6 +34,8 @@ public struct GatewayCore: Sendable {
         let identity: [UInt8]
         var announcement: ReplicaAnnouncement
         var lastSeen: UInt64
+        /// When its certificate ends: it is buried then unless a newer one came.
+        var certifiedUntil: UInt64
         var assigned: Set<JobID> = []
         /// Jobs held, counted by the size of each unit when it was sent.
         var load = 0
@@ -133,18 +139,27 @@ public struct GatewayCore: Sendable {
             counters.countDrop("malformed")
             return []
         }
-        replicas[identity]?.lastSeen = now
         switch message.header.type {
         case .ready, .heartbeat:
             return announce(identity: identity, body: message.body[0], now: now)
+        case .submit, .result, .error, .work, .workBundle:
+            counters.countDrop("unexpected_type")
+            return []
+        case .forward, .forwardBundle, .reject:
+            guard replicas[identity] != nil else {
+                counters.countDrop("unproven_peer")
+                return []
+            }
+            replicas[identity]?.lastSeen = now
+        }
+        switch message.header.type {
         case .forward:
             return result(from: identity, message: message)
         case .forwardBundle:
             return forwardBundle(from: identity, message: message)
         case .reject:
             return rejected(by: identity, message: message)
-        case .submit, .result, .error, .work, .workBundle:
-            counters.countDrop("unexpected_type")
+        default:
             return []
         }
     }
@@ -153,7 +168,7 @@ public struct GatewayCore: Sendable {
     public mutating func tick(now: UInt64) -> [GatewayAction] {
         var actions: [GatewayAction] = []
         let timeout = UInt64(configuration.replicaTimeout.wholeMilliseconds)
-        for (identity, replica) in replicas where now > replica.lastSeen + timeout {
+        for (identity, replica) in replicas where now > replica.lastSeen + timeout || now > replica.certifiedUntil {
             actions += bury(identity)
         }
         for (id, job) in jobs where now >= job.deadline {
@@ -169,21 +184,42 @@ public struct GatewayCore: Sendable {
 
     // MARK: Replicas
 
+    /// A `ready` or `heartbeat`: counts only once proven (see `ReplicaTrust`). A refused one
+    /// changes nothing, not even when the peer was last seen.
     private mutating func announce(identity: [UInt8], body: [UInt8], now: UInt64) -> [GatewayAction] {
         guard let announcement = try? ReplicaAnnouncement(decoding: body) else {
-            counters.countDrop("malformed_announcement")
+            counters.countRefusedAnnouncement("malformed_announcement")
             return []
         }
         guard configuration.roles.contains(announcement.role) else {
-            counters.countDrop("unknown_role")
+            counters.countRefusedAnnouncement("unknown_role")
+            return []
+        }
+        let certificate: RoleCertificate
+        switch configuration.replicaTrust.verify(announcement, routingID: identity, now: now) {
+        case .success(let verified): certificate = verified
+        case .failure(let refusal):
+            counters.countRefusedAnnouncement(refusal.check)
             return []
         }
         if var known = replicas[identity] {
+            // A replica keeps its role; and an older announcement from it is a replay (it could
+            // bring back epochs or capacity the replica no longer has).
+            guard known.announcement.role == announcement.role else {
+                counters.countRefusedAnnouncement("role_changed")
+                return []
+            }
+            guard announcement.timestamp > known.announcement.timestamp else {
+                counters.countRefusedAnnouncement("replayed_announcement")
+                return []
+            }
             known.announcement = announcement
             known.lastSeen = now
+            known.certifiedUntil = certificate.notAfter
             replicas[identity] = known
         } else {
-            replicas[identity] = Replica(identity: identity, announcement: announcement, lastSeen: now)
+            replicas[identity] = Replica(
+                identity: identity, announcement: announcement, lastSeen: now, certifiedUntil: certificate.notAfter)
         }
         let stale = announcement.role == configuration.roles[0] ? refuseStaleRequests() : []
         return stale + pump(role: announcement.role)

@@ -1,4 +1,4 @@
-public import Sodium
+import Sodium
 public import Wire
 
 /// Checks and opens incoming hops: frame shape, deadline, sender signature, replay, epoch,
@@ -121,10 +121,13 @@ public struct HopReceiver: Sendable {
         else {
             return .failure(Refusal(code: .couldNotOpen, reason: "the sealed bundle is too short to be a sealed box", jobID: header.jobID, check: "open"))
         }
-        guard upstream.signingKey.isValidSignature(signature, for: signed) else {
+        // Signing keys rotate with the epoch: the header's epoch (signed) picks the key, and an
+        // epoch whose grace is over has none.
+        guard let signingKey = upstream.signingKeys[header.epoch], signingKey.isValidSignature(signature, for: signed) else {
             return .failure(
                 Refusal(
-                    code: .badSender, reason: "the hop is not signed by \(upstream.role), the role the topology routes from",
+                    code: .badSender,
+                    reason: "the hop is not signed by \(upstream.role)'s key for epoch \(header.epoch), the role the topology routes from",
                     jobID: header.jobID, check: "sender"))
         }
         if let refusal = checkReplayAndEpoch(header) { return .failure(refusal) }

@@ -11,8 +11,9 @@ struct StageOutput {
     private(set) var processed = 0
     private(set) var failed = 0
     private(set) var sealTimes: [Double] = []
-    /// Outputs for the next role, sealed as one bundle by `finish`.
-    private var outputs: [(job: HopReceiver.AcceptedJob, output: [UInt8])] = []
+    /// Outputs for the next role by key epoch, sealed as one bundle per epoch by `finish`: a job
+    /// keeps the epoch its client sealed it under.
+    private var outputs: [UInt32: [(job: HopReceiver.AcceptedJob, output: [UInt8])]] = [:]
 
     init(sender: HopSender) {
         self.sender = sender
@@ -30,16 +31,15 @@ struct StageOutput {
         }
         if sender.isLast {
             for (job, bytes) in succeeded { sealResult(bytes, for: job, epoch: hop.epoch) }
-        } else {
-            outputs += succeeded
+        } else if !succeeded.isEmpty {
+            outputs[hop.epoch, default: []] += succeeded
         }
     }
 
-    /// Seals the batch's outputs for the next role as one new bundle.
+    /// Seals the batch's outputs for the next role: one new bundle per epoch.
     mutating func finish() {
-        guard !outputs.isEmpty else { return }
-        sealBundle(id: .random(), outputs)
-        outputs = []
+        for epoch in outputs.keys.sorted() { sealBundle(id: .random(), epoch: epoch, outputs[epoch]!) }
+        outputs = [:]
     }
 
     private mutating func sealResult(_ output: [UInt8], for job: HopReceiver.AcceptedJob, epoch: UInt32) {
@@ -54,11 +54,11 @@ struct StageOutput {
         sealTimes.append((ContinuousClock.now - started).secondsValue)
     }
 
-    private mutating func sealBundle(id: JobID, _ outputs: [(job: HopReceiver.AcceptedJob, output: [UInt8])]) {
+    private mutating func sealBundle(id: JobID, epoch: UInt32, _ outputs: [(job: HopReceiver.AcceptedJob, output: [UInt8])]) {
         guard !outputs.isEmpty else { return }
         let started = ContinuousClock.now
         do {
-            messages.append(try sender.bundle(id: id, outputs: outputs))
+            messages.append(try sender.bundle(id: id, epoch: epoch, outputs: outputs))
             processed += outputs.count
         } catch {
             // Sealing to the next role's attested key cannot fail for a valid key; if it does,

@@ -77,7 +77,9 @@ public final class StageRuntime: Sendable {
         let context = try ZMQContext()
         let gateway = try context.socket(.dealer)
         let role = self.role
-        try gateway.setRoutingID(Array("\(role).\(settings.replica).\(String(instance, radix: 16))".utf8))
+        // The gateway sees this identity on every message; announcements are signed over it.
+        let routingID = Array("\(role).\(settings.replica).\(String(instance, radix: 16))".utf8)
+        try gateway.setRoutingID(routingID)
         try gateway.setHeartbeat(interval: settings.heartbeatInterval, timeout: settings.heartbeatInterval * 4)
         try gateway.setSendHighWaterMark(100_000)
         try gateway.connect(settings.gatewayEndpoint)
@@ -98,7 +100,7 @@ public final class StageRuntime: Sendable {
         computeThread.start()
 
         var receiver = HopReceiver(keys: keys.withLock { $0 })
-        try announce(.ready, on: gateway, epochs: receiver.keys.epochs)
+        try announce(.ready, on: gateway, keys: receiver.keys, routingID: routingID)
         var nextHeartbeat = ContinuousClock.now + settings.heartbeatInterval
         let poller = Poller()
         poller.add(gateway)
@@ -113,9 +115,9 @@ public final class StageRuntime: Sendable {
             // New keys (a rotation, or the end of a grace period): open with them from now on and
             // tell the gateway at once, since it routes each hop only to replicas holding its epoch.
             let current = keys.withLock { $0 }
-            if current.epochs != receiver.keys.epochs {
+            if current.epochs != receiver.keys.epochs || current.certificate != receiver.keys.certificate {
                 receiver.update(keys: current)
-                try announce(.heartbeat, on: gateway, epochs: receiver.keys.epochs)
+                try announce(.heartbeat, on: gateway, keys: receiver.keys, routingID: routingID)
                 nextHeartbeat = .now + settings.heartbeatInterval
             }
             let ready = try poller.poll(timeout: .milliseconds(50))
@@ -131,7 +133,7 @@ public final class StageRuntime: Sendable {
                 }
             }
             if ContinuousClock.now >= nextHeartbeat {
-                try announce(.heartbeat, on: gateway, epochs: receiver.keys.epochs)
+                try announce(.heartbeat, on: gateway, keys: receiver.keys, routingID: routingID)
                 nextHeartbeat = .now + settings.heartbeatInterval
             }
             counters.withLock { $0.queueDepth = queue.count }
@@ -207,9 +209,18 @@ public final class StageRuntime: Sendable {
         }
     }
 
-    private func announce(_ type: MessageType, on gateway: Socket, epochs: [UInt32]) throws {
-        let announcement = ReplicaAnnouncement(
-            role: role, replica: UInt16(settings.replica), instance: instance, capacity: UInt32(settings.capacity), epochs: epochs)
+    /// Tells the gateway the role, capacity and epochs, proven: the broker's certificate for the
+    /// current signing key, and that key's signature over the announcement, its time and the
+    /// socket's routing identity.
+    private func announce(_ type: MessageType, on gateway: Socket, keys: StageKeys, routingID: [UInt8]) throws {
+        var announcement = ReplicaAnnouncement(
+            role: keys.role, replica: UInt16(settings.replica), instance: instance, capacity: UInt32(settings.capacity),
+            epochs: keys.epochs, timestamp: Self.nowMillis(), certificate: keys.certificate.encoded())
+        guard let signing = keys.signing[keys.certificate.epoch] else {
+            logger.error("no signing key for the certified epoch; not announcing", metadata: ["epoch": "\(keys.certificate.epoch)"])
+            return
+        }
+        announcement.signature = signing.signature(for: announcement.signedBytes(routingID: routingID))
         let header = MessageHeader(type: type, jobID: JobID(bytes: Array(repeating: 0, count: 16))!)
         _ = try gateway.send([header.encoded(), announcement.encoded()], dontWait: true)
     }

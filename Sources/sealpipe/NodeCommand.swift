@@ -2,6 +2,7 @@ import ArgumentParser
 import Attestation
 import Foundation
 import Observability
+import Sodium
 import ZeroMQ
 import Topology
 import StageRuntime
@@ -31,6 +32,9 @@ struct NodeCommand: AsyncParsableCommand {
     @Option(help: "The sealed weight shard (default: beside the key broker's state, weights/ROLE.sealed).")
     var weights: String?
 
+    @Option(help: "The key broker's identity public key file (hex) to pin (default: kms-identity.pub beside its state).")
+    var brokerKey: String?
+
     func run() async throws {
         let topology = try options.load()
         ParentWatch.startIfSupervised()
@@ -42,9 +46,11 @@ struct NodeCommand: AsyncParsableCommand {
             throw ValidationError("--replica \(replica): \(role) has \(stage.replicas) replica(s)")
         }
         let platform = try PlatformKey.load(from: URL(fileURLWithPath: platformKey))
+        let pinned = try PinnedBrokerKey.load(option: brokerKey, topology: topology)
         let context = try ZMQContext()
         let attestStart = ContinuousClock.now
-        let bundle = try await StageNode.attest(topology: topology, role: role, platformKey: platform, context: context, logger: logger)
+        let bundle = try await StageNode.attest(
+            topology: topology, role: role, platformKey: platform, pinnedBrokerKey: pinned, context: context, logger: logger)
         let attestation = ContinuousClock.now - attestStart
         logger.info("attested and received keys", metadata: ["epoch": "\(bundle.schedule.epoch)", "duration": "\(attestation)"])
         let keys = try StageNode.stageKeys(bundle: bundle, topology: topology, role: role)
@@ -71,7 +77,8 @@ struct NodeCommand: AsyncParsableCommand {
         SignalTrap.onTerminate { _ in runtime.drain() }
         let rotation = Task {
             try await KeyRotation.keepCurrent(
-                runtime: runtime, bundle: bundle, topology: topology, role: role, platformKey: platform, context: context, logger: logger)
+                runtime: runtime, bundle: bundle, topology: topology, role: role, platformKey: platform, pinnedBrokerKey: pinned,
+                context: context, logger: logger)
         }
         Announcement.ready(service: "\(role).\(replica)", fields: ["role": role, "metrics": "\(metrics.port)", "epoch": "\(bundle.schedule.epoch)"])
         try await runBlocking(name: "\(role).\(replica)") { try runtime.run() }

@@ -6,11 +6,12 @@ import Wire
 struct GatewayCoreTests {
     static let roles = ["preprocessor", "shard-0", "postprocessor"]
     let client: [UInt8] = Array("client-1".utf8)
+    let credentials = ReplicaCredentials()
 
     func makeCore(maxInFlight: Int = 8, maxPayload: Int = 1024) -> GatewayCore {
         GatewayCore(
             configuration: GatewayConfiguration(
-                roles: Self.roles, maxInFlight: maxInFlight, maxPayloadBytes: maxPayload, defaultDeadline: .seconds(10),
+                roles: Self.roles, replicaTrust: credentials.trust(), maxInFlight: maxInFlight, maxPayloadBytes: maxPayload, defaultDeadline: .seconds(10),
                 maxDeadline: .seconds(60), replicaTimeout: .seconds(2), maxAttempts: 3))
     }
 
@@ -18,9 +19,9 @@ struct GatewayCoreTests {
         -> ([UInt8], [GatewayAction])
     {
         let identity = Array("\(role)#\(replica)".utf8)
-        let body = ReplicaAnnouncement(role: role, replica: replica, instance: 1, capacity: capacity, epochs: epochs).encoded()
-        let header = MessageHeader(type: .ready, jobID: JobID(bytes: Array(repeating: 0, count: 16))!)
-        return (identity, core.replicaMessage(identity: identity, frames: [header.encoded(), body], now: now))
+        let announcement = credentials.announcement(
+            role: role, replica: replica, capacity: capacity, epochs: epochs, routingID: identity, now: now)
+        return (identity, core.replicaMessage(identity: identity, frames: ReplicaCredentials.frames(announcement), now: now))
     }
 
     func submit(_ core: inout GatewayCore, id: JobID, epoch: UInt32 = 1, payload: [UInt8] = [1, 2, 3], timeout: UInt64 = 0, now: UInt64 = 0)
@@ -386,8 +387,9 @@ struct GatewayCoreTests {
         #expect(unknownRole.isEmpty)
         #expect(
             core.counters.droppedFromReplicas == [
-                "unexpected_forward": 3, "malformed": 1, "malformed_bundle": 1, "unknown_role": 1,
+                "unproven_peer": 2, "unexpected_forward": 1, "malformed": 1, "malformed_bundle": 1,
             ])
+        #expect(core.counters.announcementsRefused == ["unknown_role": 1])
         #expect(core.jobsInFlight == 1)
     }
 }

@@ -20,7 +20,8 @@ struct KeyBrokerServiceTests {
         #expect(endpoint.hasPrefix("tcp://127.0.0.1:"))
 
         let client = KeyBrokerClient(endpoint: endpoint, context: context, timeout: .seconds(5))
-        let bundle = try await client.attest(role: "shard-1", provider: f.provider())
+        let bundle = try await client.attest(
+            role: "shard-1", provider: f.provider(), pinnedBrokerKey: broker.identityPublicKey)
         #expect(bundle.role == "shard-1")
         #expect(
             bundle.boxKeys.first?.keyPair.publicKey
@@ -49,7 +50,8 @@ struct KeyBrokerServiceTests {
         var other = f.goodMeasurement
         other[47] ^= 0xFF
         do {
-            _ = try await client.attest(role: "shard-0", provider: f.provider(measurement: other))
+            _ = try await client.attest(
+                role: "shard-0", provider: f.provider(measurement: other), pinnedBrokerKey: SigningKeyPair.generate().publicKey)
             Issue.record("a different measurement was given keys")
         } catch KeyBrokerClientError.refused(let check, let reason) {
             #expect(check == "measurement")

@@ -104,7 +104,7 @@ struct KeyBrokerStateTests {
             manifest, pinnedBrokerKey: broker.identityPublicKey, expectedMeasurements: expected, now: f.clock.now)
         #expect(report.isValid, "\(report.results)")
         #expect(manifest.frontRole == "preprocessor")
-        #expect(manifest.resultSigner == (try broker.store.signingKeyPair(role: "postprocessor")).publicKey)
+        #expect(manifest.resultSigner == (try broker.store.signingKeyPair(role: "postprocessor", epoch: 1)).publicKey)
         #expect(
             ManifestVerifier.verify(manifest, pinnedBrokerKey: SigningKeyPair.generate().publicKey, now: f.clock.now)
                 .failedChecks

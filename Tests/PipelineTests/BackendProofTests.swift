@@ -1,0 +1,140 @@
+import Foundation
+import Gateway
+import Logging
+import SealpipeClient
+import Sodium
+import Testing
+import Trust
+import Wire
+import ZeroMQ
+import StageRuntime
+
+/// The backend port is reachable by anyone: only a replica that proves its attested role gets
+/// work. And a stage's sender check follows the key epoch: the upstream's key for the hop's
+/// epoch, none once that epoch's grace is over.
+@Suite("Backend proof and per-epoch signing", .timeLimit(.minutes(1)))
+struct BackendProofTests {
+    /// A raw DEALER on the backend, as an attacker would open one.
+    func dealer(_ context: ZMQContext, routingID: String, to endpoint: String) throws -> Socket {
+        let socket = try context.socket(.dealer)
+        try socket.setRoutingID(Array(routingID.utf8))
+        try socket.connect(endpoint)
+        return socket
+    }
+
+    func ready(_ announcement: ReplicaAnnouncement) -> [[UInt8]] {
+        [MessageHeader(type: .ready, jobID: JobID(bytes: Array(repeating: 0, count: 16))!).encoded(), announcement.encoded()]
+    }
+
+    func now() -> UInt64 { UInt64(Date().timeIntervalSince1970 * 1000) }
+
+    @Test func aFakeReplicaOnTheBackendGetsNoJobAndItsRejectionsAreIgnored() throws {
+        let harness = try InProcessPipelineTests.Harness()
+        defer { harness.shutDown() }
+        let context = try ZMQContext()
+        // A front-stage impostor with room for every job, certified by a broker of its own.
+        let impostor = SigningKeyPair.generate()
+        let fake = try dealer(context, routingID: "pre.0.fake", to: harness.backend)
+        defer { fake.close() }
+        let forged = RoleCertificate(
+            pipelineID: InProcessPipelineTests.pipelineID, role: "pre", epoch: 1, signingKey: impostor.publicKey.bytes,
+            notAfter: now() + 3_600_000
+        ).signed(with: SigningKeyPair.generate())
+        var announcement = ReplicaAnnouncement(
+            role: "pre", replica: 0, instance: 7, capacity: 100_000, epochs: [1], timestamp: now(), certificate: forged.encoded())
+        announcement.signature = impostor.signature(for: announcement.signedBytes(routingID: Array("pre.0.fake".utf8)))
+        try fake.send(ready(announcement))
+
+        // A genuine announcement (the harness holds the real keys, as a tap would capture one)
+        // replayed from another connection.
+        let signing = harness.signingKeys["pre"]!
+        var captured = ReplicaAnnouncement(
+            role: "pre", replica: 0, instance: 8, capacity: 100_000, epochs: [1], timestamp: now(),
+            certificate: InProcessPipelineTests.certificate(role: "pre", key: signing).encoded())
+        captured.signature = signing.signature(for: captured.signedBytes(routingID: Array("pre.0.genuine".utf8)))
+        let replayer = try dealer(context, routingID: "pre.0.replayer", to: harness.backend)
+        defer { replayer.close() }
+        try replayer.send(ready(captured))
+
+        let refused = { harness.gateway.snapshot.counters.announcementsRefused }
+        let waitUntil = ContinuousClock.now + .seconds(5)
+        while refused().values.reduce(0, +) < 2, ContinuousClock.now < waitUntil { Thread.sleep(forTimeInterval: 0.01) }
+        #expect(refused() == ["certificate_signature": 1, "announcement_signature": 1])
+
+        // Every job goes to the genuine replicas and comes back intact.
+        let client = try PipelineClient(target: harness.target)
+        let bodies = (0..<7).map { Array("job \($0)".utf8) }
+        let answers = try client.submit(bodies, timeout: .seconds(10))
+        #expect(answers.map { try? $0.get() } == bodies)
+        for socket in [fake, replayer] { #expect(try socket.receive(timeout: .milliseconds(100)) == nil) }
+
+        // Its rejections, and results, end nothing and are counted.
+        for type in [MessageType.reject, .forward] {
+            let header = MessageHeader(type: type, code: ErrorCode.stageFailed.rawValue, jobID: .random())
+            try fake.send([header.encoded(), Array("refused".utf8)] + (type == .forward ? [Array(repeating: 0, count: 64)] : []))
+        }
+        let dropped = { harness.gateway.snapshot.counters.droppedFromReplicas["unproven_peer"] ?? 0 }
+        while dropped() < 2, ContinuousClock.now < waitUntil + .seconds(5) { Thread.sleep(forTimeInterval: 0.01) }
+        #expect(dropped() == 2)
+        #expect(harness.gateway.snapshot.replicas.map(\.role).sorted() == ["mid", "post", "pre"])
+    }
+
+    /// Keys of a `pre` → `mid` hop in epochs 1 and 2, as two bundles from the broker give them.
+    struct EpochKeys {
+        let preSigning: [UInt32: SigningKeyPair] = [1: .generate(), 2: .generate()]
+        let midBox: [UInt32: BoxKeyPair] = [1: .generate(), 2: .generate()]
+        let midSigning = SigningKeyPair.generate()
+
+        func sender(signing: [UInt32: SigningKeyPair]) -> HopSender {
+            HopSender(
+                keys: StageKeys(
+                    role: "pre", boxKeys: [1: .generate(), 2: .generate()], signing: signing,
+                    certificate: InProcessPipelineTests.certificate(role: "pre", key: signing.values.first!),
+                    upstream: nil, downstream: (role: "mid", boxKeys: midBox.mapValues(\.publicKey))))
+        }
+
+        /// The receiver during epoch 2's grace for epoch 1.
+        var receiver: StageKeys {
+            StageKeys(
+                role: "mid", boxKeys: midBox, signing: [2: midSigning],
+                certificate: InProcessPipelineTests.certificate(role: "mid", key: midSigning, epoch: 2),
+                upstream: (role: "pre", signingKeys: preSigning.mapValues(\.publicKey)), downstream: nil)
+        }
+    }
+
+    func hop(_ sender: HopSender, epoch: UInt32) throws -> [[UInt8]] {
+        let job = HopReceiver.AcceptedJob(jobID: .random(), deadline: now() + 60_000, replyKey: BoxKeyPair.generate().publicKey.bytes, body: [1])
+        var message = try sender.bundle(id: .random(), epoch: epoch, outputs: [(job, [9, 9])])
+        message.header.type = .workBundle
+        message.header.hop = 1
+        return message.frames
+    }
+
+    @Test func aHopIsCheckedWithTheUpstreamKeyOfItsEpochAndRefusedOnceThatEpochsGraceEnds() throws {
+        let keys = EpochKeys()
+        let honest = keys.sender(signing: keys.preSigning)
+        var receiver = HopReceiver(keys: keys.receiver)
+        // During grace both epochs are accepted, each under its own key.
+        for epoch: UInt32 in [2, 1] {
+            let accepted = receiver.receive(frames: try hop(honest, epoch: epoch), now: now())
+            #expect((try? accepted.get())?.epoch == epoch)
+        }
+        // The previous epoch's key does not sign for the current epoch.
+        let stale = keys.sender(signing: [2: keys.preSigning[1]!])
+        guard case .failure(let wrongKey) = receiver.receive(frames: try hop(stale, epoch: 2), now: now()) else {
+            Issue.record("a hop under epoch 2 signed with epoch 1's key was accepted")
+            return
+        }
+        #expect(wrongKey.code == .badSender && wrongKey.check == "sender")
+
+        // The grace ends: the node forgets epoch 1's keys, its upstream's signing key among them.
+        receiver.update(keys: keys.receiver.forgetting(epoch: 1))
+        #expect(receiver.keys.upstream?.signingKeys.keys.sorted() == [2])
+        guard case .failure(let late) = receiver.receive(frames: try hop(honest, epoch: 1), now: now()) else {
+            Issue.record("a hop signed with the previous epoch's key after its grace was accepted")
+            return
+        }
+        #expect(late.code == .badSender && late.check == "sender")
+        #expect((try? receiver.receive(frames: try hop(honest, epoch: 2), now: now()).get())?.epoch == 2)
+    }
+}
