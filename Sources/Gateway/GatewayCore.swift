@@ -221,7 +221,7 @@ public struct GatewayCore: Sendable {
             replicas[identity] = Replica(
                 identity: identity, announcement: announcement, lastSeen: now, certifiedUntil: certificate.notAfter)
         }
-        let stale = announcement.role == configuration.roles[0] ? refuseStaleRequests() : []
+        let stale = announcement.role == configuration.roles[0] ? refuseStaleRequests() : refuseStaleUnits(role: announcement.role)
         return stale + pump(role: announcement.role)
     }
 
@@ -269,6 +269,23 @@ public struct GatewayCore: Sendable {
         var actions: [GatewayAction] = []
         for id in waiting[configuration.roles[0]] ?? [] {
             guard let unit = units[id], unit.roleIndex == 0, let reason = frontEpochProblem(unit.message.header.epoch) else { continue }
+            for job in unit.jobs {
+                actions += end(job, with: PipelineMessage.error(.unknownEpoch, jobID: job, message: reason), code: .unknownEpoch)
+            }
+        }
+        return actions
+    }
+
+    /// After replicas of a later role announced their epochs: a unit waiting for that role
+    /// under an epoch older than every one they hold will never be taken (a job keeps its epoch
+    /// from stage to stage, and that epoch's grace is over). Its jobs end now with
+    /// `unknownEpoch`, which a client answers by sealing them again, not at their deadline.
+    private mutating func refuseStaleUnits(role: String) -> [GatewayAction] {
+        guard let oldestHeld = knownEpochs(of: role).min() else { return [] }
+        var actions: [GatewayAction] = []
+        for id in waiting[role] ?? [] {
+            guard let unit = units[id], unit.message.header.epoch < oldestHeld else { continue }
+            let reason = "key epoch \(unit.message.header.epoch) ended while the job was in flight; seal it again"
             for job in unit.jobs {
                 actions += end(job, with: PipelineMessage.error(.unknownEpoch, jobID: job, message: reason), code: .unknownEpoch)
             }

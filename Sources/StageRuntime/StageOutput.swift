@@ -42,11 +42,21 @@ struct StageOutput {
         outputs = [:]
     }
 
+    /// A job keeps its epoch from stage to stage; one still in flight when that epoch's grace
+    /// ended cannot go on. It ends as `unknownEpoch`, which a client answers by sealing it again
+    /// under a fresh manifest.
+    private static func graceEnded(_ missing: HopSender.MissingKey) -> String {
+        "the job's key epoch ended while it was in flight (\(missing))"
+    }
+
     private mutating func sealResult(_ output: [UInt8], for job: HopReceiver.AcceptedJob, epoch: UInt32) {
         let started = ContinuousClock.now
         do {
             messages.append(try sender.result(output: output, for: job, epoch: epoch))
             processed += 1
+        } catch let missing as HopSender.MissingKey {
+            messages.append(HopSender.reject(jobID: job.jobID, code: .unknownEpoch, reason: Self.graceEnded(missing)))
+            failed += 1
         } catch {
             messages.append(HopSender.reject(jobID: job.jobID, code: .malformed, reason: "the reply key is not a valid key"))
             failed += 1
@@ -60,6 +70,11 @@ struct StageOutput {
         do {
             messages.append(try sender.bundle(id: id, epoch: epoch, outputs: outputs))
             processed += outputs.count
+        } catch let missing as HopSender.MissingKey {
+            for (job, _) in outputs {
+                messages.append(HopSender.reject(jobID: job.jobID, code: .unknownEpoch, reason: Self.graceEnded(missing)))
+            }
+            failed += outputs.count
         } catch {
             // Sealing to the next role's attested key cannot fail for a valid key; if it does,
             // the jobs end with an error instead of vanishing.

@@ -296,6 +296,29 @@ struct GatewayCoreTests {
         #expect(try clientError(submit(&core, id: .random(), epoch: 1)).0 == .unknownEpoch)
     }
 
+    @Test func aJobWhoseEpochEndedInFlightEndsAsUnknownEpochOnceNoLaterReplicaHoldsIt() throws {
+        var core = makeCore()
+        let (pre, _) = announce(&core, role: "preprocessor", replica: 0, capacity: 4, epochs: [1])
+        let (shard, _) = announce(&core, role: "shard-0", replica: 0, capacity: 1, epochs: [1])
+        let (first, second) = (JobID.random(), JobID.random())
+        _ = submit(&core, id: first, epoch: 1)
+        _ = submit(&core, id: second, epoch: 1)
+        #expect(sent(bundle(&core, from: pre, jobs: [first])).map(\.identity) == [shard])
+        // The shard is full: the second job's bundle (still under epoch 1) waits for it.
+        let waitingBundle = bundle(&core, from: pre, jobs: [second])
+        #expect(sent(waitingBundle).isEmpty)
+        #expect(core.queueDepths["shard-0"] == 1)
+        // A replica still holding epoch 1 keeps it waiting.
+        _ = announce(&core, role: "shard-0", replica: 1, capacity: 0, epochs: [2, 1])
+        #expect(core.jobsInFlight == 2)
+        // Every shard replica now holds only epoch 2: the waiting job can never be taken.
+        _ = announce(&core, role: "shard-0", replica: 1, capacity: 0, epochs: [2])
+        let ended = announce(&core, role: "shard-0", replica: 0, capacity: 1, epochs: [2]).1
+        #expect(toClients(ended)[second]?.header.code == ErrorCode.unknownEpoch.rawValue)
+        #expect(core.jobsInFlight == 1)
+        #expect(core.queueDepths["shard-0"] == 0)
+    }
+
     @Test func requestsTakenBeforeAnyFrontReplicaEndOnceTheirEpochTurnsOutStale() throws {
         var core = makeCore()
         let stale = JobID.random()

@@ -45,16 +45,13 @@ struct BackendProofTests {
         announcement.signature = impostor.signature(for: announcement.signedBytes(routingID: Array("pre.0.fake".utf8)))
         try fake.send(ready(announcement))
 
-        // A genuine announcement (the harness holds the real keys, as a tap would capture one)
-        // replayed from another connection.
-        let signing = harness.signingKeys["pre"]!
-        var captured = ReplicaAnnouncement(
-            role: "pre", replica: 0, instance: 8, capacity: 100_000, epochs: [1], timestamp: now(),
-            certificate: InProcessPipelineTests.certificate(role: "pre", key: signing).encoded())
-        captured.signature = signing.signature(for: captured.signedBytes(routingID: Array("pre.0.genuine".utf8)))
+        // A genuine announcement, captured from a real stage runtime of the front role (it
+        // announces to a ROUTER of ours, as a tap on its connection would see it), then replayed
+        // to the gateway from another connection.
+        let captured = try captureAnnouncement(keys: harness.keys(for: "pre", index: 0), context: context)
         let replayer = try dealer(context, routingID: "pre.0.replayer", to: harness.backend)
         defer { replayer.close() }
-        try replayer.send(ready(captured))
+        try replayer.send(captured)
 
         let refused = { harness.gateway.snapshot.counters.announcementsRefused }
         let waitUntil = ContinuousClock.now + .seconds(5)
@@ -77,6 +74,33 @@ struct BackendProofTests {
         while dropped() < 2, ContinuousClock.now < waitUntil + .seconds(5) { Thread.sleep(forTimeInterval: 0.01) }
         #expect(dropped() == 2)
         #expect(harness.gateway.snapshot.replicas.map(\.role).sorted() == ["mid", "post", "pre"])
+    }
+
+    /// The `ready` frames a real `StageRuntime` with `keys` sends on connecting.
+    func captureAnnouncement(keys: StageKeys, context: ZMQContext) throws -> [[UInt8]] {
+        let tap = try context.socket(.router)
+        defer { tap.close() }
+        let endpoint = try tap.bind("tcp://127.0.0.1:*")
+        let stage = StageRuntime(
+            keys: keys, workload: EchoWorkload(),
+            settings: .init(
+                replica: 0, gatewayEndpoint: endpoint, maxBatch: 1, maxDelay: .milliseconds(1), capacity: 1,
+                heartbeatInterval: .seconds(10)),
+            logger: Logger(label: "test.captured"))
+        let done = DispatchSemaphore(value: 0)
+        Thread {
+            try? stage.run()
+            done.signal()
+        }.start()
+        defer {
+            stage.drain()
+            _ = done.wait(timeout: .now() + 5)
+        }
+        let frames = try #require(try tap.receive(timeout: .seconds(5)))
+        let announcement = try ReplicaAnnouncement(decoding: frames[2])
+        #expect(announcement.role == "pre")
+        #expect(String(decoding: frames[0], as: UTF8.self).hasPrefix("pre.0."))
+        return Array(frames.dropFirst())
     }
 
     /// Keys of a `pre` → `mid` hop in epochs 1 and 2, as two bundles from the broker give them.
@@ -134,7 +158,7 @@ struct BackendProofTests {
             Issue.record("a hop signed with the previous epoch's key after its grace was accepted")
             return
         }
-        #expect(late.code == .badSender && late.check == "sender")
+        #expect(late.code == .unknownEpoch && late.check == "epoch")
         #expect((try? receiver.receive(frames: try hop(honest, epoch: 2), now: now()).get())?.epoch == 2)
     }
 }
