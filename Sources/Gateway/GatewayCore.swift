@@ -29,6 +29,10 @@ public struct GatewayCore: Sendable {
     private var units: [JobID: Unit] = [:]
     /// Units waiting for a replica of each role, oldest first.
     private var waiting: [String: [JobID]] = [:]
+    /// The last announcement time of each replica buried within `ReplicaTrust.maxAge`: a
+    /// captured announcement replayed under a dead replica's routing identity is no newer, so it
+    /// is refused. Older entries go (their announcements are stale anyway), so it stays bounded.
+    private var buried: [[UInt8]: UInt64] = [:]
 
     struct Replica {
         let identity: [UInt8]
@@ -171,6 +175,8 @@ public struct GatewayCore: Sendable {
         for (identity, replica) in replicas where now > replica.lastSeen + timeout || now > replica.certifiedUntil {
             actions += bury(identity)
         }
+        let window = UInt64(max(0, configuration.replicaTrust.maxAge.wholeMilliseconds))
+        buried = buried.filter { $0.value + window >= now }
         for (id, job) in jobs where now >= job.deadline {
             actions += end(id, with: PipelineMessage.error(.deadlineExceeded, jobID: id), code: .deadlineExceeded)
         }
@@ -218,6 +224,11 @@ public struct GatewayCore: Sendable {
             known.certifiedUntil = certificate.notAfter
             replicas[identity] = known
         } else {
+            if let last = buried[identity], announcement.timestamp <= last {
+                counters.countRefusedAnnouncement("replayed_announcement")
+                return []
+            }
+            buried[identity] = nil
             replicas[identity] = Replica(
                 identity: identity, announcement: announcement, lastSeen: now, certifiedUntil: certificate.notAfter)
         }
@@ -228,6 +239,7 @@ public struct GatewayCore: Sendable {
     private mutating func bury(_ identity: [UInt8]) -> [GatewayAction] {
         guard let replica = replicas.removeValue(forKey: identity) else { return [] }
         counters.replicasLost += 1
+        buried[identity] = replica.announcement.timestamp
         var actions: [GatewayAction] = []
         for id in replica.assigned {
             guard var unit = units[id] else { continue }

@@ -78,6 +78,18 @@ struct ReplicaTrustTests {
         _ = core.replicaMessage(identity: genuine, frames: ReplicaCredentials.frames(newer, type: .heartbeat), now: 2000)
         _ = core.replicaMessage(identity: genuine, frames: ReplicaCredentials.frames(announcement, type: .heartbeat), now: 2000)
         #expect(core.counters.announcementsRefused == ["announcement_signature": 1, "replayed_announcement": 1])
+
+        // The replica dies; its last announcement, replayed under its routing identity while
+        // still fresh, does not bring it back. A newer one from it (a real restart would use a
+        // new identity) does.
+        _ = core.tick(now: 4_100)
+        #expect(core.replicaStatus.isEmpty)
+        _ = core.replicaMessage(identity: genuine, frames: ReplicaCredentials.frames(newer), now: 4_200)
+        #expect(core.replicaStatus.isEmpty)
+        #expect(core.counters.announcementsRefused["replayed_announcement"] == 2)
+        let fresh = credentials.announcement(role: "preprocessor", routingID: genuine, now: 4_300)
+        _ = core.replicaMessage(identity: genuine, frames: ReplicaCredentials.frames(fresh), now: 4_300)
+        #expect(core.replicaStatus.map(\.role) == ["preprocessor"])
     }
 
     /// One refused announcement per check, each from a fresh peer: none becomes a replica.
