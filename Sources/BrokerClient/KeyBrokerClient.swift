@@ -24,7 +24,8 @@ public final class KeyBrokerClient: Sendable {
     /// was issued by the same broker. A refusal throws `.refused` naming the failed check; a
     /// bundle the pinned broker did not sign throws `.untrustedBundle`.
     public func attest(
-        role: String, provider: any EvidenceProvider, pinnedBrokerKey: SigningPublicKey, ephemeral: BoxKeyPair = .generate()
+        role: String, provider: any EvidenceProvider, pinnedBrokerKey: SigningPublicKey,
+        ephemeral: BoxKeyPair = .generate()
     ) async throws -> KeyBundle {
         let grant = try await send(.nonce(role: role))
         guard let nonce = grant.nonce?.nonce else {
@@ -45,10 +46,12 @@ public final class KeyBrokerClient: Sendable {
         }
         guard
             BundleRelease.isValid(
-                signature, nonce: nonce, ephemeralKey: ephemeral.publicKey, sealedBundle: sealed, brokerKey: pinnedBrokerKey)
+                signature, nonce: nonce, ephemeralKey: ephemeral.publicKey, sealedBundle: sealed,
+                brokerKey: pinnedBrokerKey)
         else {
             throw KeyBrokerClientError.untrustedBundle(
-                "the key bundle's signature is not by the pinned key broker \(pinnedBrokerKey.fingerprint) for this request")
+                "the key bundle's signature is not by the pinned key broker \(pinnedBrokerKey.fingerprint) "
+                    + "for this request")
         }
         let bundle = try KeyBundle.open(sealed, with: ephemeral)
         guard bundle.role == role else {

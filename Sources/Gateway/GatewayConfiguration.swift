@@ -18,7 +18,8 @@ public struct GatewayConfiguration: Sendable {
     public var maxAttempts: Int
 
     public init(
-        roles: [String], replicaTrust: ReplicaTrust, maxInFlight: Int = 1024, maxPayloadBytes: Int = 1 << 20, defaultDeadline: Duration = .seconds(30),
+        roles: [String], replicaTrust: ReplicaTrust, maxInFlight: Int = 1024, maxPayloadBytes: Int = 1 << 20,
+        defaultDeadline: Duration = .seconds(30),
         maxDeadline: Duration = .seconds(300), replicaTimeout: Duration = .seconds(2), maxAttempts: Int = 3
     ) {
         precondition(!roles.isEmpty, "a pipeline has at least one role")

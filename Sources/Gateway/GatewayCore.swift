@@ -232,7 +232,8 @@ public struct GatewayCore: Sendable {
             replicas[identity] = Replica(
                 identity: identity, announcement: announcement, lastSeen: now, certifiedUntil: certificate.notAfter)
         }
-        let stale = announcement.role == configuration.roles[0] ? refuseStaleRequests() : refuseStaleUnits(role: announcement.role)
+        let isFront = announcement.role == configuration.roles[0]
+        let stale = isFront ? refuseStaleRequests() : refuseStaleUnits(role: announcement.role)
         return stale + pump(role: announcement.role)
     }
 
@@ -299,7 +300,8 @@ public struct GatewayCore: Sendable {
             guard let unit = units[id], unit.message.header.epoch < oldestHeld else { continue }
             let reason = "key epoch \(unit.message.header.epoch) ended while the job was in flight; seal it again"
             for job in unit.jobs {
-                actions += end(job, with: PipelineMessage.error(.unknownEpoch, jobID: job, message: reason), code: .unknownEpoch)
+                let message = PipelineMessage.error(.unknownEpoch, jobID: job, message: reason)
+                actions += end(job, with: message, code: .unknownEpoch)
             }
         }
         return actions

@@ -55,7 +55,8 @@ extension GatewaySnapshot {
         let status = Status(
             jobsInFlight: jobsInFlight, draining: draining, requests: counters.requests, accepted: counters.accepted,
             results: counters.results, errors: counters.errors, droppedFromReplicas: counters.droppedFromReplicas,
-            announcementsRefused: counters.announcementsRefused, retries: counters.retries, replicasLost: counters.replicasLost,
+            announcementsRefused: counters.announcementsRefused, retries: counters.retries,
+            replicasLost: counters.replicasLost,
             queueDepths: queueDepths, replicas: replicas)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]

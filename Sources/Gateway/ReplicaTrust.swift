@@ -33,7 +33,9 @@ public struct ReplicaTrust: Sendable {
 
     /// Checks `announcement`, received from `routingID` at `now` (Unix milliseconds), and
     /// returns its certificate, or the first check it fails.
-    public func verify(_ announcement: ReplicaAnnouncement, routingID: [UInt8], now: UInt64) -> Result<RoleCertificate, Refusal> {
+    public func verify(_ announcement: ReplicaAnnouncement, routingID: [UInt8], now: UInt64) -> Result<
+        RoleCertificate, Refusal
+    > {
         let certificate: RoleCertificate
         do {
             certificate = try RoleCertificate(decoding: announcement.certificate)
@@ -41,11 +43,14 @@ public struct ReplicaTrust: Sendable {
             return .failure(Refusal(check: "malformed_certificate", reason: "\(error)"))
         }
         guard brokerIdentityKey.isValidSignature(certificate.signature, for: certificate.signedBytes) else {
-            return .failure(Refusal(check: "certificate_signature", reason: "the certificate is not signed by the pinned key broker"))
+            return .failure(
+                Refusal(
+                    check: "certificate_signature", reason: "the certificate is not signed by the pinned key broker"))
         }
         guard certificate.pipelineID == pipelineID else {
             return .failure(
-                Refusal(check: "certificate_pipeline", reason: "the certificate is for pipeline \(certificate.pipelineID)"))
+                Refusal(
+                    check: "certificate_pipeline", reason: "the certificate is for pipeline \(certificate.pipelineID)"))
         }
         guard certificate.role == announcement.role else {
             return .failure(
@@ -54,14 +59,18 @@ public struct ReplicaTrust: Sendable {
                     reason: "the certificate is for \(certificate.role), the announcement names \(announcement.role)"))
         }
         guard now <= certificate.notAfter else {
-            return .failure(Refusal(check: "certificate_expired", reason: "the certificate ended at \(certificate.notAfter)"))
+            return .failure(
+                Refusal(check: "certificate_expired", reason: "the certificate ended at \(certificate.notAfter)"))
         }
         let certified: Set<UInt32> = [certificate.epoch, certificate.epoch &- 1]
         guard announcement.epochs.contains(certificate.epoch), announcement.epochs.allSatisfy(certified.contains) else {
             return .failure(
                 Refusal(
                     check: "epochs_not_certified",
-                    reason: "announced epochs \(announcement.epochs) are not epoch \(certificate.epoch) (and the one before)"))
+                    reason:
+                        "announced epochs \(announcement.epochs) are not epoch \(certificate.epoch) "
+                        + "(and the one before)"
+                ))
         }
         guard let roleKey = try? Curve25519.Signing.PublicKey(rawRepresentation: certificate.signingKey),
             roleKey.isValidSignature(announcement.signature, for: announcement.signedBytes(routingID: routingID))
@@ -76,7 +85,9 @@ public struct ReplicaTrust: Sendable {
         let latest = now > UInt64.max - window ? UInt64.max : now + window
         guard (earliest...latest).contains(announcement.timestamp) else {
             return .failure(
-                Refusal(check: "stale_announcement", reason: "the announcement's time \(announcement.timestamp) is not within \(maxAge) of now"))
+                Refusal(
+                    check: "stale_announcement",
+                    reason: "the announcement's time \(announcement.timestamp) is not within \(maxAge) of now"))
         }
         return .success(certificate)
     }

@@ -331,8 +331,8 @@ public final class KeyBrokerCore: Sendable {
             }
             epochs.append(epoch)
             boxKeys.append(EpochKeyPair(epoch: epoch.epoch, keyPair: pair))
-            signingKeys.append(
-                EpochSigningKeyPair(epoch: epoch.epoch, keyPair: try store.signingKeyPair(role: role, epoch: epoch.epoch)))
+            let signing = try store.signingKeyPair(role: role, epoch: epoch.epoch)
+            signingKeys.append(EpochSigningKeyPair(epoch: epoch.epoch, keyPair: signing))
         }
         var neighbours: [NeighbourKeys] = []
         for name in description.neighbours {
@@ -341,9 +341,8 @@ public final class KeyBrokerCore: Sendable {
             for epoch in epochs {
                 if let pair = try store.boxKeyPair(role: name, epoch: epoch.epoch) {
                     keys.append(EpochPublicKey(epoch: epoch.epoch, key: pair.publicKey))
-                    signing.append(
-                        EpochSigningPublicKey(
-                            epoch: epoch.epoch, key: try store.signingKeyPair(role: name, epoch: epoch.epoch).publicKey))
+                    let key = try store.signingKeyPair(role: name, epoch: epoch.epoch).publicKey
+                    signing.append(EpochSigningPublicKey(epoch: epoch.epoch, key: key))
                 }
             }
             neighbours.append(NeighbourKeys(role: name, signingKeys: signing, boxKeys: keys))

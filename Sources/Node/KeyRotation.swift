@@ -6,7 +6,7 @@ public import ZeroMQ
 public import Topology
 public import StageRuntime
 import Workloads
-public import BrokerClient
+import BrokerClient
 import TimeUnits
 public import Sodium
 
@@ -49,8 +49,8 @@ public enum KeyRotation {
             do {
                 let started = ContinuousClock.now
                 let next = try await StageNode.attest(
-                    topology: topology, role: role, platformKey: platformKey, pinnedBrokerKey: pinnedBrokerKey, context: context,
-                    logger: logger)
+                    topology: topology, role: role, platformKey: platformKey, pinnedBrokerKey: pinnedBrokerKey,
+                    context: context, logger: logger)
                 runtime.recordAttestation(seconds: (ContinuousClock.now - started).secondsValue)
                 if next.schedule.epoch <= bundle.schedule.epoch {
                     try await Task.sleep(for: .milliseconds(retryMilliseconds))

@@ -8,7 +8,7 @@ public import ZeroMQ
 public import Topology
 public import StageRuntime
 import Workloads
-public import BrokerClient
+import BrokerClient
 
 /// What `sealpipe node` does before it serves: attest to the key broker, turn the released
 /// bundle into stage keys, and build the stage's workload (opening a worker's sealed shard).
@@ -32,8 +32,8 @@ public enum StageNode {
     /// that `pinnedBrokerKey` did not sign. Retries while the broker is unreachable (it may still
     /// be starting on another host), never after a refusal.
     public static func attest(
-        topology: Topology, role: String, platformKey: PlatformKey, pinnedBrokerKey: SigningPublicKey, context: ZMQContext,
-        logger: Logger, attempts: Int = 10
+        topology: Topology, role: String, platformKey: PlatformKey, pinnedBrokerKey: SigningPublicKey,
+        context: ZMQContext, logger: Logger, attempts: Int = 10
     ) async throws -> KeyBundle {
         guard let configuration = topology.stageConfigurationBytes(role: role), topology.stage(named: role) != nil else {
             throw Failure.unknownRole(role)
@@ -58,14 +58,17 @@ public enum StageNode {
     /// last), with the broker's certificate for its current signing key.
     public static func stageKeys(bundle: KeyBundle, topology: Topology, role: String) throws -> StageKeys {
         func epoch32(_ epoch: UInt64) throws -> UInt32 {
-            guard let epoch = UInt32(exactly: epoch) else { throw Failure.bundle("epoch \(epoch) exceeds the wire's 32 bits") }
+            guard let epoch = UInt32(exactly: epoch) else {
+                throw Failure.bundle("epoch \(epoch) exceeds the wire's 32 bits")
+            }
             return epoch
         }
         var boxKeys: [UInt32: BoxKeyPair] = [:]
         for pair in bundle.boxKeys { boxKeys[try epoch32(pair.epoch)] = pair.keyPair }
         var signing: [UInt32: SigningKeyPair] = [:]
         for pair in bundle.signingKeys { signing[try epoch32(pair.epoch)] = pair.keyPair }
-        guard let current = UInt32(exactly: bundle.schedule.epoch), boxKeys[current] != nil, signing[current] != nil else {
+        guard let current = UInt32(exactly: bundle.schedule.epoch), boxKeys[current] != nil, signing[current] != nil
+        else {
             throw Failure.bundle("no box or signing key for the current epoch \(bundle.schedule.epoch)")
         }
         var upstream: (role: String, signingKeys: [UInt32: SigningPublicKey])?
@@ -73,12 +76,16 @@ public enum StageNode {
             guard let neighbour = bundle.neighbour(previous) else { throw Failure.bundle("no keys for upstream role \(previous)") }
             var keys: [UInt32: SigningPublicKey] = [:]
             for key in neighbour.signingKeys { keys[try epoch32(key.epoch)] = key.key }
-            guard keys[current] != nil else { throw Failure.bundle("no current signing key for upstream role \(previous)") }
+            guard keys[current] != nil else {
+                throw Failure.bundle("no current signing key for upstream role \(previous)")
+            }
             upstream = (previous, keys)
         }
         var downstream: (role: String, boxKeys: [UInt32: BoxPublicKey])?
         if let next = topology.nextRole(of: role), topology.stageRoles.contains(next) {
-            guard let neighbour = bundle.neighbour(next) else { throw Failure.bundle("no keys for downstream role \(next)") }
+            guard let neighbour = bundle.neighbour(next) else {
+                throw Failure.bundle("no keys for downstream role \(next)")
+            }
             var keys: [UInt32: BoxPublicKey] = [:]
             for key in neighbour.boxKeys { keys[try epoch32(key.epoch)] = key.key }
             guard keys[current] != nil else { throw Failure.bundle("no current box key for downstream role \(next)") }

@@ -30,7 +30,8 @@ public enum HopBenchmark {
         let downstreamBox = BoxKeyPair.generate()
         // The benchmark never announces itself to a gateway: its certificates stay unsigned.
         func certificate(_ role: String, _ key: SigningKeyPair) -> RoleCertificate {
-            RoleCertificate(pipelineID: "hop-benchmark", role: role, epoch: 1, signingKey: key.publicKey.bytes, notAfter: 0)
+            RoleCertificate(
+                pipelineID: "hop-benchmark", role: role, epoch: 1, signingKey: key.publicKey.bytes, notAfter: 0)
         }
         let sender = HopSender(
             keys: StageKeys(
@@ -38,7 +39,8 @@ public enum HopBenchmark {
                 upstream: nil, downstream: (role: "b", boxKeys: [1: downstreamBox.publicKey])))
         let receiverSigning = SigningKeyPair.generate()
         let receiverKeys = StageKeys(
-            role: "b", boxKeys: [1: downstreamBox], signing: [1: receiverSigning], certificate: certificate("b", receiverSigning),
+            role: "b", boxKeys: [1: downstreamBox], signing: [1: receiverSigning],
+            certificate: certificate("b", receiverSigning),
             upstream: (role: "a", signingKeys: [1: upstream.publicKey]), downstream: nil)
         let payload = SecureRandom.bytes(payloadBytes)
         let reply = BoxKeyPair.generate().publicKey.bytes

@@ -134,7 +134,8 @@ public struct HopReceiver: Sendable {
             return .failure(
                 Refusal(
                     code: .badSender,
-                    reason: "the hop is not signed by \(upstream.role)'s key for epoch \(header.epoch), the role the topology routes from",
+                    reason: "the hop is not signed by \(upstream.role)'s key for epoch \(header.epoch), "
+                        + "the role the topology routes from",
                     jobID: header.jobID, check: "sender"))
         }
         if let refusal = checkReplayAndEpoch(header) { return .failure(refusal) }

@@ -23,12 +23,16 @@ public struct HopSender: Sendable {
 
     /// The `forwardBundle` carrying `outputs` to the next role under `bundleID`, sealed under
     /// `epoch`: one seal and one signature for all of them.
-    public func bundle(id bundleID: JobID, epoch: UInt32, outputs: [(job: HopReceiver.AcceptedJob, output: [UInt8])]) throws
-        -> PipelineMessage
-    {
+    public func bundle(
+        id bundleID: JobID, epoch: UInt32, outputs: [(job: HopReceiver.AcceptedJob, output: [UInt8])]
+    ) throws -> PipelineMessage {
         guard let downstream = keys.downstream else { preconditionFailure("the last stage sends results, not bundles") }
-        guard let boxKey = downstream.boxKeys[epoch] else { throw MissingKey(what: "box key of \(downstream.role)", epoch: epoch) }
-        guard let signing = keys.signing[epoch] else { throw MissingKey(what: "signing key of \(keys.role)", epoch: epoch) }
+        guard let boxKey = downstream.boxKeys[epoch] else {
+            throw MissingKey(what: "box key of \(downstream.role)", epoch: epoch)
+        }
+        guard let signing = keys.signing[epoch] else {
+            throw MissingKey(what: "signing key of \(keys.role)", epoch: epoch)
+        }
         let table = BundleTable(entries: outputs.map { .init(jobID: $0.job.jobID, deadline: $0.job.deadline) })
         let envelope = BundleEnvelope(
             jobs: outputs.map { JobEnvelope(jobID: $0.job.jobID, replyKey: $0.job.replyKey, body: $0.output) })
@@ -45,7 +49,9 @@ public struct HopSender: Sendable {
     /// the client with this role's key of `epoch` (the manifest's result signer for that epoch).
     /// Throws when the reply key is not a usable key.
     public func result(output: [UInt8], for job: HopReceiver.AcceptedJob, epoch: UInt32) throws -> PipelineMessage {
-        guard let signing = keys.signing[epoch] else { throw MissingKey(what: "signing key of \(keys.role)", epoch: epoch) }
+        guard let signing = keys.signing[epoch] else {
+            throw MissingKey(what: "signing key of \(keys.role)", epoch: epoch)
+        }
         let replyKey = try BoxPublicKey(bytes: job.replyKey)
         let ciphertext = try SealedBox.seal(JobResult(jobID: job.jobID, body: output).encoded(), to: replyKey)
         let header = MessageHeader(type: .forward, epoch: epoch, jobID: job.jobID, deadline: job.deadline)

@@ -64,15 +64,18 @@ struct StageOutput {
         sealTimes.append((ContinuousClock.now - started).secondsValue)
     }
 
-    private mutating func sealBundle(id: JobID, epoch: UInt32, _ outputs: [(job: HopReceiver.AcceptedJob, output: [UInt8])]) {
+    private mutating func sealBundle(
+        id: JobID, epoch: UInt32, _ outputs: [(job: HopReceiver.AcceptedJob, output: [UInt8])]
+    ) {
         guard !outputs.isEmpty else { return }
         let started = ContinuousClock.now
         do {
             messages.append(try sender.bundle(id: id, epoch: epoch, outputs: outputs))
             processed += outputs.count
         } catch let missing as HopSender.MissingKey {
+            let reason = Self.graceEnded(missing)
             for (job, _) in outputs {
-                messages.append(HopSender.reject(jobID: job.jobID, code: .unknownEpoch, reason: Self.graceEnded(missing)))
+                messages.append(HopSender.reject(jobID: job.jobID, code: .unknownEpoch, reason: reason))
             }
             failed += outputs.count
         } catch {

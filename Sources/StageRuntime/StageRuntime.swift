@@ -217,7 +217,8 @@ public final class StageRuntime: Sendable {
             role: keys.role, replica: UInt16(settings.replica), instance: instance, capacity: UInt32(settings.capacity),
             epochs: keys.epochs, timestamp: Self.nowMillis(), certificate: keys.certificate.encoded())
         guard let signing = keys.signing[keys.certificate.epoch] else {
-            logger.error("no signing key for the certified epoch; not announcing", metadata: ["epoch": "\(keys.certificate.epoch)"])
+            let epoch = keys.certificate.epoch
+            logger.error("no signing key for the certified epoch; not announcing", metadata: ["epoch": "\(epoch)"])
             return
         }
         announcement.signature = signing.signature(for: announcement.signedBytes(routingID: routingID))

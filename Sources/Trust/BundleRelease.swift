@@ -29,7 +29,8 @@ public enum BundleRelease {
 
     /// True when `brokerKey` signed this release.
     public static func isValid(
-        _ signature: [UInt8], nonce: [UInt8], ephemeralKey: BoxPublicKey, sealedBundle: [UInt8], brokerKey: SigningPublicKey
+        _ signature: [UInt8], nonce: [UInt8], ephemeralKey: BoxPublicKey, sealedBundle: [UInt8],
+        brokerKey: SigningPublicKey
     ) -> Bool {
         signature.count == SigningPublicKey.signatureByteCount
             && brokerKey.isValidSignature(

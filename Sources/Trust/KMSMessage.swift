@@ -1,5 +1,5 @@
 public import Attestation
-public import Foundation
+import Foundation
 public import Sodium
 
 /// A request to the key broker (one ZeroMQ message, JSON, one reply each).

@@ -55,7 +55,8 @@ public struct KeyBundle: Sendable {
             return "the role certificate names \(certificate.role) of \(certificate.pipelineID) in epoch "
                 + "\(certificate.epoch), not \(role) of \(pipelineID) in epoch \(schedule.epoch)"
         }
-        guard let current = signingKeyPair(epoch: schedule.epoch), certificate.signingKey == current.publicKey.bytes else {
+        guard let current = signingKeyPair(epoch: schedule.epoch), certificate.signingKey == current.publicKey.bytes
+        else {
             return "the role certificate does not name the bundle's signing key for epoch \(schedule.epoch)"
         }
         return nil

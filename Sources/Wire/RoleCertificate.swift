@@ -22,7 +22,9 @@ public struct RoleCertificate: Sendable, Hashable {
     /// The broker's Ed25519 signature over `signedBytes` (empty until signed).
     public var signature: [UInt8]
 
-    public init(pipelineID: String, role: String, epoch: UInt32, signingKey: [UInt8], notAfter: UInt64, signature: [UInt8] = []) {
+    public init(
+        pipelineID: String, role: String, epoch: UInt32, signingKey: [UInt8], notAfter: UInt64, signature: [UInt8] = []
+    ) {
         self.pipelineID = pipelineID
         self.role = role
         self.epoch = epoch

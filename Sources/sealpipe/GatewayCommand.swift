@@ -17,7 +17,8 @@ struct GatewayCommand: AsyncParsableCommand {
 
     @OptionGroup var options: TopologyOption
 
-    @Option(help: "The key broker's identity public key file (hex) to pin (default: kms-identity.pub beside its state).")
+    @Option(
+        help: "The key broker's identity public key file (hex) to pin (default: kms-identity.pub beside its state).")
     var brokerKey: String?
 
     func run() async throws {
@@ -26,7 +27,8 @@ struct GatewayCommand: AsyncParsableCommand {
         let logger = LoggingSetup.logger("sealpipe.gateway")
         let pinned = try PinnedBrokerKey.load(option: brokerKey, topology: topology)
         let service = GatewayService(
-            configuration: try topology.gatewayConfiguration(brokerIdentityKey: pinned.bytes), frontEndpoint: topology.gateway.front.description,
+            configuration: try topology.gatewayConfiguration(brokerIdentityKey: pinned.bytes),
+            frontEndpoint: topology.gateway.front.description,
             backendEndpoint: topology.gateway.backend.description, logger: logger)
         let metrics = try MetricsHTTPServer(
             host: topology.gateway.metrics.host, port: topology.gateway.metrics.port,

@@ -32,7 +32,8 @@ struct NodeCommand: AsyncParsableCommand {
     @Option(help: "The sealed weight shard (default: beside the key broker's state, weights/ROLE.sealed).")
     var weights: String?
 
-    @Option(help: "The key broker's identity public key file (hex) to pin (default: kms-identity.pub beside its state).")
+    @Option(
+        help: "The key broker's identity public key file (hex) to pin (default: kms-identity.pub beside its state).")
     var brokerKey: String?
 
     func run() async throws {
@@ -50,7 +51,8 @@ struct NodeCommand: AsyncParsableCommand {
         let context = try ZMQContext()
         let attestStart = ContinuousClock.now
         let bundle = try await StageNode.attest(
-            topology: topology, role: role, platformKey: platform, pinnedBrokerKey: pinned, context: context, logger: logger)
+            topology: topology, role: role, platformKey: platform, pinnedBrokerKey: pinned, context: context,
+            logger: logger)
         let attestation = ContinuousClock.now - attestStart
         logger.info("attested and received keys", metadata: ["epoch": "\(bundle.schedule.epoch)", "duration": "\(attestation)"])
         let keys = try StageNode.stageKeys(bundle: bundle, topology: topology, role: role)
@@ -77,8 +79,8 @@ struct NodeCommand: AsyncParsableCommand {
         SignalTrap.onTerminate { _ in runtime.drain() }
         let rotation = Task {
             try await KeyRotation.keepCurrent(
-                runtime: runtime, bundle: bundle, topology: topology, role: role, platformKey: platform, pinnedBrokerKey: pinned,
-                context: context, logger: logger)
+                runtime: runtime, bundle: bundle, topology: topology, role: role, platformKey: platform,
+                pinnedBrokerKey: pinned, context: context, logger: logger)
         }
         Announcement.ready(service: "\(role).\(replica)", fields: ["role": role, "metrics": "\(metrics.port)", "epoch": "\(bundle.schedule.epoch)"])
         try await runBlocking(name: "\(role).\(replica)") { try runtime.run() }

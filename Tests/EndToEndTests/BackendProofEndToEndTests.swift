@@ -35,10 +35,13 @@ extension EndToEndTests {
         try fake.send([header.encoded(), announcement.encoded()])
 
         func status() throws -> [String: Any] {
-            try #require(try JSONSerialization.jsonObject(with: Data(HTTPStatus.fetch(port: gatewayMetricsPort).utf8)) as? [String: Any])
+            try #require(
+                try JSONSerialization.jsonObject(with: Data(HTTPStatus.fetch(port: gatewayMetricsPort).utf8))
+                    as? [String: Any])
         }
         let deadline = Date().addingTimeInterval(10)
-        while (try status()["announcementsRefused"] as? [String: Int])?["certificate_signature"] != 1, Date() < deadline {
+        while (try status()["announcementsRefused"] as? [String: Int])?["certificate_signature"] != 1, Date() < deadline
+        {
             Thread.sleep(forTimeInterval: 0.05)
         }
         #expect((try status()["announcementsRefused"] as? [String: Int]) == ["certificate_signature": 1])
@@ -51,7 +54,10 @@ extension EndToEndTests {
         #expect(try fake.receive(timeout: .milliseconds(200)) == nil)
 
         // What it sends as a replica is dropped and counted.
-        try fake.send([MessageHeader(type: .reject, code: ErrorCode.stageFailed.rawValue, jobID: .random()).encoded(), Array("no".utf8)])
+        try fake.send([
+            MessageHeader(type: .reject, code: ErrorCode.stageFailed.rawValue, jobID: .random()).encoded(),
+            Array("no".utf8),
+        ])
         while (try status()["droppedFromReplicas"] as? [String: Int])?["unproven_peer"] != 1, Date() < deadline + 10 {
             Thread.sleep(forTimeInterval: 0.05)
         }

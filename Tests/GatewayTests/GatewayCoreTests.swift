@@ -11,7 +11,8 @@ struct GatewayCoreTests {
     func makeCore(maxInFlight: Int = 8, maxPayload: Int = 1024) -> GatewayCore {
         GatewayCore(
             configuration: GatewayConfiguration(
-                roles: Self.roles, replicaTrust: credentials.trust(), maxInFlight: maxInFlight, maxPayloadBytes: maxPayload, defaultDeadline: .seconds(10),
+                roles: Self.roles, replicaTrust: credentials.trust(), maxInFlight: maxInFlight,
+                maxPayloadBytes: maxPayload, defaultDeadline: .seconds(10),
                 maxDeadline: .seconds(60), replicaTimeout: .seconds(2), maxAttempts: 3))
     }
 
@@ -21,7 +22,8 @@ struct GatewayCoreTests {
         let identity = Array("\(role)#\(replica)".utf8)
         let announcement = credentials.announcement(
             role: role, replica: replica, capacity: capacity, epochs: epochs, routingID: identity, now: now)
-        return (identity, core.replicaMessage(identity: identity, frames: ReplicaCredentials.frames(announcement), now: now))
+        let frames = ReplicaCredentials.frames(announcement)
+        return (identity, core.replicaMessage(identity: identity, frames: frames, now: now))
     }
 
     func submit(_ core: inout GatewayCore, id: JobID, epoch: UInt32 = 1, payload: [UInt8] = [1, 2, 3], timeout: UInt64 = 0, now: UInt64 = 0)

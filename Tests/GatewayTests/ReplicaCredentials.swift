@@ -14,7 +14,8 @@ final class ReplicaCredentials: Sendable {
     private let sequence = Atomic<UInt64>(0)
 
     func trust(maxAge: Duration = .seconds(30)) -> ReplicaTrust {
-        try! ReplicaTrust(brokerIdentityKey: Array(broker.publicKey.rawRepresentation), pipelineID: Self.pipelineID, maxAge: maxAge)
+        try! ReplicaTrust(
+            brokerIdentityKey: Array(broker.publicKey.rawRepresentation), pipelineID: Self.pipelineID, maxAge: maxAge)
     }
 
     func roleKey(_ role: String) -> Curve25519.Signing.PrivateKey {
@@ -40,19 +41,25 @@ final class ReplicaCredentials: Sendable {
 
     /// A signed announcement body from `routingID`: certified for the newest of `epochs`.
     func announcement(
-        role: String, replica: UInt16 = 0, capacity: UInt32 = 4, epochs: [UInt32] = [1], routingID: [UInt8], now: UInt64,
+        role: String, replica: UInt16 = 0, capacity: UInt32 = 4, epochs: [UInt32] = [1], routingID: [UInt8],
+        now: UInt64,
         certificate: RoleCertificate? = nil, timestamp: UInt64? = nil, signer: Curve25519.Signing.PrivateKey? = nil
     ) -> ReplicaAnnouncement {
         let certificate = certificate ?? self.certificate(role: role, epoch: epochs.max() ?? 1)
         var announcement = ReplicaAnnouncement(
             role: role, replica: replica, instance: 1, capacity: capacity, epochs: epochs,
-            timestamp: timestamp ?? now + sequence.add(1, ordering: .relaxed).newValue, certificate: certificate.encoded())
-        announcement.signature = Array(try! (signer ?? roleKey(role)).signature(for: announcement.signedBytes(routingID: routingID)))
+            timestamp: timestamp ?? now + sequence.add(1, ordering: .relaxed).newValue,
+            certificate: certificate.encoded())
+        announcement.signature = Array(
+            try! (signer ?? roleKey(role)).signature(for: announcement.signedBytes(routingID: routingID)))
         return announcement
     }
 
     /// The frames of a `ready` carrying `announcement`.
     static func frames(_ announcement: ReplicaAnnouncement, type: MessageType = .ready) -> [[UInt8]] {
-        [MessageHeader(type: type, jobID: JobID(bytes: Array(repeating: 0, count: 16))!).encoded(), announcement.encoded()]
+        [
+            MessageHeader(type: type, jobID: JobID(bytes: Array(repeating: 0, count: 16))!).encoded(),
+            announcement.encoded(),
+        ]
     }
 }

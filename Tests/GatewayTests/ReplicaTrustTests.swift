@@ -14,7 +14,8 @@ struct ReplicaTrustTests {
     let client: [UInt8] = Array("client-1".utf8)
 
     func makeCore(maxAge: Duration = .seconds(30)) -> GatewayCore {
-        GatewayCore(configuration: GatewayConfiguration(roles: Self.roles, replicaTrust: credentials.trust(maxAge: maxAge)))
+        GatewayCore(
+            configuration: GatewayConfiguration(roles: Self.roles, replicaTrust: credentials.trust(maxAge: maxAge)))
     }
 
     func submit(_ core: inout GatewayCore, id: JobID, now: UInt64 = 1000) -> [GatewayAction] {
@@ -31,7 +32,8 @@ struct ReplicaTrustTests {
 
     func reject(_ core: inout GatewayCore, from identity: [UInt8], job: JobID, now: UInt64 = 1000) -> [GatewayAction] {
         let message = PipelineMessage(
-            header: MessageHeader(type: .reject, code: ErrorCode.stageFailed.rawValue, jobID: job), body: [Array("no".utf8)])
+            header: MessageHeader(type: .reject, code: ErrorCode.stageFailed.rawValue, jobID: job),
+            body: [Array("no".utf8)])
         return core.replicaMessage(identity: identity, frames: message.frames, now: now)
     }
 
@@ -41,7 +43,8 @@ struct ReplicaTrustTests {
         // It names the role, claims room for every job, and signs with a key of its own,
         // certified by a broker of its own.
         let impostor = Curve25519.Signing.PrivateKey()
-        let forged = credentials.certificate(role: "preprocessor", epoch: 1, key: impostor, signer: Curve25519.Signing.PrivateKey())
+        let forged = credentials.certificate(
+            role: "preprocessor", epoch: 1, key: impostor, signer: Curve25519.Signing.PrivateKey())
         let announcement = credentials.announcement(
             role: "preprocessor", capacity: 1_000, routingID: fake, now: 1000, certificate: forged, signer: impostor)
         #expect(core.replicaMessage(identity: fake, frames: ReplicaCredentials.frames(announcement), now: 1000).isEmpty)
@@ -67,7 +70,8 @@ struct ReplicaTrustTests {
         let genuine = Array("preprocessor.0.1a2b".utf8)
         let announcement = credentials.announcement(role: "preprocessor", routingID: genuine, now: 1000)
         let attacker = Array("preprocessor.0.ffff".utf8)
-        #expect(core.replicaMessage(identity: attacker, frames: ReplicaCredentials.frames(announcement), now: 1000).isEmpty)
+        #expect(
+            core.replicaMessage(identity: attacker, frames: ReplicaCredentials.frames(announcement), now: 1000).isEmpty)
         #expect(core.replicaStatus.isEmpty)
         #expect(core.counters.announcementsRefused == ["announcement_signature": 1])
         // From its own connection it counts.
@@ -75,8 +79,10 @@ struct ReplicaTrustTests {
         #expect(core.replicaStatus.map(\.role) == ["preprocessor"])
         // Replayed on that connection later, it is older than what the replica last said.
         let newer = credentials.announcement(role: "preprocessor", routingID: genuine, now: 2000)
-        _ = core.replicaMessage(identity: genuine, frames: ReplicaCredentials.frames(newer, type: .heartbeat), now: 2000)
-        _ = core.replicaMessage(identity: genuine, frames: ReplicaCredentials.frames(announcement, type: .heartbeat), now: 2000)
+        _ = core.replicaMessage(
+            identity: genuine, frames: ReplicaCredentials.frames(newer, type: .heartbeat), now: 2000)
+        _ = core.replicaMessage(
+            identity: genuine, frames: ReplicaCredentials.frames(announcement, type: .heartbeat), now: 2000)
         #expect(core.counters.announcementsRefused == ["announcement_signature": 1, "replayed_announcement": 1])
 
         // The replica dies; its last announcement, replayed under its routing identity while
@@ -94,8 +100,10 @@ struct ReplicaTrustTests {
 
     /// One refused announcement per check, each from a fresh peer: none becomes a replica.
     @Test(arguments: [
-        "malformed_announcement", "unknown_role", "malformed_certificate", "certificate_signature", "certificate_pipeline",
-        "certificate_role", "certificate_expired", "epochs_not_certified", "announcement_signature", "stale_announcement",
+        "malformed_announcement", "unknown_role", "malformed_certificate", "certificate_signature",
+        "certificate_pipeline",
+        "certificate_role", "certificate_expired", "epochs_not_certified", "announcement_signature",
+        "stale_announcement",
         "future_announcement",
     ])
     func everyFailedCheckRefusesTheAnnouncement(check: String) throws {
@@ -112,7 +120,8 @@ struct ReplicaTrustTests {
         case "malformed_certificate":
             var announcement = c.announcement(role: "preprocessor", routingID: peer, now: now)
             announcement.certificate = [1, 2, 3]
-            announcement.signature = Array(try c.roleKey("preprocessor").signature(for: announcement.signedBytes(routingID: peer)))
+            announcement.signature = Array(
+                try c.roleKey("preprocessor").signature(for: announcement.signedBytes(routingID: peer)))
             body = announcement.encoded()
         case "certificate_signature":
             var certificate = c.certificate(role: "preprocessor", epoch: 1)
@@ -132,11 +141,15 @@ struct ReplicaTrustTests {
             body = c.announcement(role: "preprocessor", routingID: peer, now: now, certificate: certificate).encoded()
         case "epochs_not_certified":
             let certificate = c.certificate(role: "preprocessor", epoch: 1)
-            body = c.announcement(role: "preprocessor", epochs: [1, 7], routingID: peer, now: now, certificate: certificate)
-                .encoded()
+            body = c.announcement(
+                role: "preprocessor", epochs: [1, 7], routingID: peer, now: now, certificate: certificate
+            )
+            .encoded()
         case "announcement_signature":
-            body = c.announcement(role: "preprocessor", routingID: peer, now: now, signer: Curve25519.Signing.PrivateKey())
-                .encoded()
+            body = c.announcement(
+                role: "preprocessor", routingID: peer, now: now, signer: Curve25519.Signing.PrivateKey()
+            )
+            .encoded()
         case "stale_announcement":
             body = c.announcement(role: "preprocessor", routingID: peer, now: now, timestamp: now - 5_001).encoded()
         default:
@@ -163,12 +176,15 @@ struct ReplicaTrustTests {
         #expect(core.replicaStatus.map(\.role) == ["shard-0"])
         // The same connection cannot turn into another role, even with that role's proof.
         let other = credentials.announcement(role: "postprocessor", routingID: identity, now: 1500)
-        _ = core.replicaMessage(identity: identity, frames: ReplicaCredentials.frames(other, type: .heartbeat), now: 1500)
+        _ = core.replicaMessage(
+            identity: identity, frames: ReplicaCredentials.frames(other, type: .heartbeat), now: 1500)
         #expect(core.counters.announcementsRefused == ["role_changed": 1])
         // Heartbeats keep it alive, but not past its certificate.
         for now in stride(from: UInt64(2000), through: 5000, by: 1000) {
-            let beat = credentials.announcement(role: "shard-0", routingID: identity, now: now, certificate: certificate)
-            _ = core.replicaMessage(identity: identity, frames: ReplicaCredentials.frames(beat, type: .heartbeat), now: now)
+            let beat = credentials.announcement(
+                role: "shard-0", routingID: identity, now: now, certificate: certificate)
+            _ = core.replicaMessage(
+                identity: identity, frames: ReplicaCredentials.frames(beat, type: .heartbeat), now: now)
             _ = core.tick(now: now)
         }
         #expect(core.replicaStatus.count == 1)

@@ -51,7 +51,8 @@ struct KeyBrokerServiceTests {
         other[47] ^= 0xFF
         do {
             _ = try await client.attest(
-                role: "shard-0", provider: f.provider(measurement: other), pinnedBrokerKey: SigningKeyPair.generate().publicKey)
+                role: "shard-0", provider: f.provider(measurement: other),
+                pinnedBrokerKey: SigningKeyPair.generate().publicKey)
             Issue.record("a different measurement was given keys")
         } catch KeyBrokerClientError.refused(let check, let reason) {
             #expect(check == "measurement")

@@ -111,7 +111,10 @@ struct KeyRevocationTests {
         let endpoint: String
         private let done = DispatchSemaphore(value: 0)
 
-        init(broker: KeyBrokerCore, context: ZMQContext, requests: Int, tamper: @escaping @Sendable (KMSResponse) -> KMSResponse)
+        init(
+            broker: KeyBrokerCore, context: ZMQContext, requests: Int,
+            tamper: @escaping @Sendable (KMSResponse) -> KMSResponse
+        )
             throws
         {
             // Handed to the relay thread and used only there from then on.
@@ -185,7 +188,8 @@ struct KeyRevocationTests {
             _ = try await client.attest(
                 role: "shard-0", provider: f.provider(), pinnedBrokerKey: SigningKeyPair.generate().publicKey)
         }
-        let bundle = try await client.attest(role: "shard-0", provider: f.provider(), pinnedBrokerKey: broker.identityPublicKey)
+        let bundle = try await client.attest(
+            role: "shard-0", provider: f.provider(), pinnedBrokerKey: broker.identityPublicKey)
         #expect(bundle.certificate.role == "shard-0")
     }
 }

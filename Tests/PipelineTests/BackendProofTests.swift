@@ -3,11 +3,11 @@ import Gateway
 import Logging
 import SealpipeClient
 import Sodium
+import StageRuntime
 import Testing
 import Trust
 import Wire
 import ZeroMQ
-import StageRuntime
 
 /// The backend port is reachable by anyone: only a replica that proves its attested role gets
 /// work. And a stage's sender check follows the key epoch: the upstream's key for the hop's
@@ -23,7 +23,10 @@ struct BackendProofTests {
     }
 
     func ready(_ announcement: ReplicaAnnouncement) -> [[UInt8]] {
-        [MessageHeader(type: .ready, jobID: JobID(bytes: Array(repeating: 0, count: 16))!).encoded(), announcement.encoded()]
+        [
+            MessageHeader(type: .ready, jobID: JobID(bytes: Array(repeating: 0, count: 16))!).encoded(),
+            announcement.encoded(),
+        ]
     }
 
     func now() -> UInt64 { UInt64(Date().timeIntervalSince1970 * 1000) }
@@ -41,7 +44,8 @@ struct BackendProofTests {
             notAfter: now() + 3_600_000
         ).signed(with: SigningKeyPair.generate())
         var announcement = ReplicaAnnouncement(
-            role: "pre", replica: 0, instance: 7, capacity: 100_000, epochs: [1], timestamp: now(), certificate: forged.encoded())
+            role: "pre", replica: 0, instance: 7, capacity: 100_000, epochs: [1], timestamp: now(),
+            certificate: forged.encoded())
         announcement.signature = impostor.signature(for: announcement.signedBytes(routingID: Array("pre.0.fake".utf8)))
         try fake.send(ready(announcement))
 
@@ -68,7 +72,8 @@ struct BackendProofTests {
         // Its rejections, and results, end nothing and are counted.
         for type in [MessageType.reject, .forward] {
             let header = MessageHeader(type: type, code: ErrorCode.stageFailed.rawValue, jobID: .random())
-            try fake.send([header.encoded(), Array("refused".utf8)] + (type == .forward ? [Array(repeating: 0, count: 64)] : []))
+            try fake.send(
+                [header.encoded(), Array("refused".utf8)] + (type == .forward ? [Array(repeating: 0, count: 64)] : []))
         }
         let dropped = { harness.gateway.snapshot.counters.droppedFromReplicas["unproven_peer"] ?? 0 }
         while dropped() < 2, ContinuousClock.now < waitUntil + .seconds(5) { Thread.sleep(forTimeInterval: 0.01) }
@@ -127,7 +132,8 @@ struct BackendProofTests {
     }
 
     func hop(_ sender: HopSender, epoch: UInt32) throws -> [[UInt8]] {
-        let job = HopReceiver.AcceptedJob(jobID: .random(), deadline: now() + 60_000, replyKey: BoxKeyPair.generate().publicKey.bytes, body: [1])
+        let job = HopReceiver.AcceptedJob(
+            jobID: .random(), deadline: now() + 60_000, replyKey: BoxKeyPair.generate().publicKey.bytes, body: [1])
         var message = try sender.bundle(id: .random(), epoch: epoch, outputs: [(job, [9, 9])])
         message.header.type = .workBundle
         message.header.hop = 1

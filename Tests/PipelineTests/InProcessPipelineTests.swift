@@ -30,7 +30,8 @@ struct InProcessPipelineTests {
 
     static var gatewayConfiguration: GatewayConfiguration {
         GatewayConfiguration(
-            roles: roles, replicaTrust: try! ReplicaTrust(brokerIdentityKey: broker.publicKey.bytes, pipelineID: pipelineID),
+            roles: roles,
+            replicaTrust: try! ReplicaTrust(brokerIdentityKey: broker.publicKey.bytes, pipelineID: pipelineID),
             replicaTimeout: .seconds(2))
     }
 
@@ -186,7 +187,8 @@ struct InProcessPipelineTests {
         let midSigning = SigningKeyPair.generate()
         let stage = StageRuntime(
             keys: StageKeys(
-                role: "mid", boxKeys: [1: midKeys], signing: [1: midSigning], certificate: Self.certificate(role: "mid", key: midSigning),
+                role: "mid", boxKeys: [1: midKeys], signing: [1: midSigning],
+                certificate: Self.certificate(role: "mid", key: midSigning),
                 upstream: (role: "pre", signingKeys: [1: preSigning.publicKey]),
                 downstream: (role: "post", boxKeys: [1: BoxKeyPair.generate().publicKey])),
             workload: EchoWorkload(),

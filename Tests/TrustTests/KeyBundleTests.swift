@@ -18,13 +18,15 @@ struct KeyBundleTests {
             signingKeys: signing,
             neighbours: [
                 NeighbourKeys(
-                    role: "preprocessor", signingKeys: [EpochSigningPublicKey(epoch: 7, key: SigningKeyPair.generate().publicKey)],
+                    role: "preprocessor",
+                    signingKeys: [EpochSigningPublicKey(epoch: 7, key: SigningKeyPair.generate().publicKey)],
                     boxKeys: [EpochPublicKey(epoch: 7, key: BoxKeyPair.generate().publicKey)]),
                 NeighbourKeys(role: "postprocessor", signingKeys: [], boxKeys: []),
             ],
             weightKey: weightKey,
             certificate: RoleCertificate(
-                pipelineID: "demo", role: "shard-0", epoch: 7, signingKey: signing[0].keyPair.publicKey.bytes, notAfter: 2300
+                pipelineID: "demo", role: "shard-0", epoch: 7, signingKey: signing[0].keyPair.publicKey.bytes,
+                notAfter: 2300
             ).signed(with: broker))
     }
 

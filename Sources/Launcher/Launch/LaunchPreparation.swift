@@ -34,7 +34,8 @@ public enum LaunchPreparation {
             // before any of them starts (the broker makes its identity on first use).
             let identity = Hex.encode(try store.identity().publicKey.bytes)
             let file = brokerIdentityFile(topology: topology)
-            if (try? String(contentsOf: file, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines) != identity {
+            let written = try? String(contentsOf: file, encoding: .utf8)
+            if written?.trimmingCharacters(in: .whitespacesAndNewlines) != identity {
                 try Data((identity + "\n").utf8).write(to: file, options: .atomic)
                 progress("wrote the key broker's identity to \(file.path) (pin it; copy it to other hosts)")
             }

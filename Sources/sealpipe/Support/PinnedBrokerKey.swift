@@ -16,8 +16,9 @@ enum PinnedBrokerKey {
             text = try String(contentsOf: file, encoding: .utf8)
         } catch {
             throw ValidationError(
-                "--broker-key: cannot read the key broker's identity at \(file.path) (`sealpipe launch` writes it on the "
-                    + "broker's host; copy it to other hosts): \(error.localizedDescription)")
+                "--broker-key: cannot read the key broker's identity at \(file.path) "
+                    + "(`sealpipe launch` writes it on the broker's host; copy it to other hosts): "
+                    + error.localizedDescription)
         }
         guard let bytes = Hex.decode(text.trimmingCharacters(in: .whitespacesAndNewlines)),
             let key = try? SigningPublicKey(bytes: bytes)
