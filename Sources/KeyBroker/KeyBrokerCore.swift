@@ -69,7 +69,6 @@ public final class KeyBrokerCore: Sendable {
 
         let digest = policy.digest
         let previous = try store.meta("policy-digest") ?? []
-        var revoke = false
         if previous != digest {
             let index = try store.appendPolicyChange(
                 .init(
@@ -79,13 +78,18 @@ public final class KeyBrokerCore: Sendable {
             logger.notice(
                 "policy logged",
                 metadata: ["entry": "\(index)", "digest": "\(Hex.encode(digest))", "change": "\(!previous.isEmpty)"])
-            revoke = !previous.isEmpty
         }
-        if revoke, try store.epochs().last != nil {
+        // The keys in force were made under the policy recorded with them. If that is not this
+        // policy — changed now, or changed at a start that stopped before revoking — revoke.
+        // (A state from before this record revokes only on a change seen now.)
+        let epochPolicy = try store.meta(Self.epochPolicyKey)
+        let changed = !previous.isEmpty && previous != digest
+        if changed || (epochPolicy != nil && epochPolicy != digest), try store.epochs().last != nil {
             try revokeCurrentEpoch()
         } else {
             try rotateIfDue()
         }
+        try store.setMeta(Self.epochPolicyKey, digest)
     }
 
     private var now: UInt64 { KeyBrokerStore.millis(clock()) }
@@ -113,6 +117,8 @@ public final class KeyBrokerCore: Sendable {
     }
 
     private static let revokedThroughKey = "revoked-through-epoch"
+    /// The digest of the policy under which the current keys were made.
+    private static let epochPolicyKey = "epoch-policy-digest"
 
     private static func bigEndian(_ value: UInt64) -> [UInt8] { withUnsafeBytes(of: value.bigEndian) { Array($0) } }
 

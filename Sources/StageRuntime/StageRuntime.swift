@@ -38,6 +38,9 @@ public final class StageRuntime: Sendable {
     private let stopRequested = Atomic<Bool>(false)
     private let logger: Logger
     private let instance = UInt64.random(in: 1...UInt64.max)
+    /// The last announcement's timestamp: the gateway takes only newer ones from a connection,
+    /// so they keep increasing even if the wall clock steps back.
+    private let lastAnnouncement = Atomic<UInt64>(0)
 
     public init(keys: StageKeys, workload: any StageWorkload, settings: Settings, logger: Logger) {
         self.keys = Mutex(keys)
@@ -215,7 +218,7 @@ public final class StageRuntime: Sendable {
     private func announce(_ type: MessageType, on gateway: Socket, keys: StageKeys, routingID: [UInt8]) throws {
         var announcement = ReplicaAnnouncement(
             role: keys.role, replica: UInt16(settings.replica), instance: instance, capacity: UInt32(settings.capacity),
-            epochs: keys.epochs, timestamp: Self.nowMillis(), certificate: keys.certificate.encoded())
+            epochs: keys.epochs, timestamp: nextAnnouncementTime(), certificate: keys.certificate.encoded())
         guard let signing = keys.signing[keys.certificate.epoch] else {
             let epoch = keys.certificate.epoch
             logger.error("no signing key for the certified epoch; not announcing", metadata: ["epoch": "\(epoch)"])
@@ -224,6 +227,12 @@ public final class StageRuntime: Sendable {
         announcement.signature = signing.signature(for: announcement.signedBytes(routingID: routingID))
         let header = MessageHeader(type: type, jobID: JobID(bytes: Array(repeating: 0, count: 16))!)
         _ = try gateway.send([header.encoded(), announcement.encoded()], dontWait: true)
+    }
+
+    private func nextAnnouncementTime() -> UInt64 {
+        let timestamp = max(Self.nowMillis(), lastAnnouncement.load(ordering: .relaxed) + 1)
+        lastAnnouncement.store(timestamp, ordering: .relaxed)
+        return timestamp
     }
 
     private func reply(_ message: PipelineMessage, on gateway: Socket) {

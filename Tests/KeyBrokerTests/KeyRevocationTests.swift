@@ -106,6 +106,27 @@ struct KeyRevocationTests {
         #expect(try again.rotateIfDue().epoch == 2)
     }
 
+    @Test("a policy change logged by a start that stopped before revoking is revoked at the next start")
+    func interruptedRevocationCompletes() throws {
+        let f = try BrokerFixture()
+        _ = try f.openBroker()
+        var configuration = f.configuration
+        configuration.policy.roles["shard-0"]!.measurements = [Hex.encode([UInt8](repeating: 0x11, count: 48))]
+        // What the start with the new policy had done when it stopped: logged the change, nothing more.
+        let store = try f.openStore()
+        let newPolicy = try configuration.resolvedPolicy()
+        _ = try store.appendPolicyChange(
+            .init(
+                time: 1, pipelineID: configuration.pipelineID, policy: newPolicy.canonicalBytes,
+                previousPolicyDigest: try #require(try store.meta("policy-digest"))),
+            now: 1)
+        f.clock.advance(by: 10)
+        let after = try f.openBroker(configuration: configuration)
+        #expect(try after.rotateIfDue().epoch == 2)
+        let (released, ephemeral, _) = try f.attest(after, role: "shard-1")
+        #expect(try openBundle(released, ephemeral).boxKeys.map(\.epoch) == [2])
+    }
+
     /// Relays a node's requests to `broker` over a real socket, letting `tamper` rewrite each reply.
     final class Relay: Sendable {
         let endpoint: String
