@@ -33,9 +33,9 @@ public struct ReplicaTrust: Sendable {
 
     /// Checks `announcement`, received from `routingID` at `now` (Unix milliseconds), and
     /// returns its certificate, or the first check it fails.
-    public func verify(_ announcement: ReplicaAnnouncement, routingID: [UInt8], now: UInt64) -> Result<
-        RoleCertificate, Refusal
-    > {
+    public func verify(_ announcement: ReplicaAnnouncement, routingID: [UInt8], now: UInt64)
+        -> Result<RoleCertificate, Refusal>
+    {
         let certificate: RoleCertificate
         do {
             certificate = try RoleCertificate(decoding: announcement.certificate)
@@ -62,7 +62,8 @@ public struct ReplicaTrust: Sendable {
             return .failure(
                 Refusal(check: "certificate_expired", reason: "the certificate ended at \(certificate.notAfter)"))
         }
-        let certified: Set<UInt32> = [certificate.epoch, certificate.epoch &- 1]
+        let certified: Set<UInt32> =
+            certificate.epoch > 0 ? [certificate.epoch, certificate.epoch - 1] : [certificate.epoch]
         guard announcement.epochs.contains(certificate.epoch), announcement.epochs.allSatisfy(certified.contains) else {
             return .failure(
                 Refusal(
