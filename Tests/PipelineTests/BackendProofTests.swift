@@ -108,6 +108,29 @@ struct BackendProofTests {
         return Array(frames.dropFirst())
     }
 
+    @Test func aJobInFlightIsCheckedAgainstTheResultSignerOfTheEpochItWasSealedFor() throws {
+        let harness = try InProcessPipelineTests.Harness()
+        defer { harness.shutDown() }
+        let client = try PipelineClient(target: harness.target)
+        let before = try client.send(Array("sealed before the rotation".utf8), timeout: .seconds(10))
+        // A fresh manifest arrives meanwhile, naming the next epoch's result signer.
+        var next = harness.target
+        next.resultSigner = (role: "post", key: SigningKeyPair.generate().publicKey)
+        try client.retarget(next)
+        let after = try client.send(Array("sealed after it".utf8), timeout: .seconds(10))
+        var answers: [JobID: Result<[UInt8], ClientError>] = [:]
+        while answers.count < 2,
+            let (id, answer) = try client.receive(pending: [before.id: before, after.id: after], timeout: .seconds(10))
+        {
+            answers[id] = answer
+        }
+        #expect((try? answers[before.id]?.get()) == Array("sealed before the rotation".utf8))
+        // This pipeline's last stage still signs with the old key: under the new target, refused.
+        let afterError: ClientError? =
+            if case .failure(let error) = answers[after.id] { error } else { nil }
+        #expect(afterError == .badResultSignature)
+    }
+
     /// Keys of a `pre` → `mid` hop in epochs 1 and 2, as two bundles from the broker give them.
     struct EpochKeys {
         let preSigning: [UInt32: SigningKeyPair] = [1: .generate(), 2: .generate()]
