@@ -81,7 +81,11 @@ let package = Package(
         // The gateway links no module that can open a sealed box: it never holds a key.
         .target(
             name: "Gateway",
-            dependencies: ["ZeroMQ", "Wire", "Observability", "TimeUnits", .product(name: "Logging", package: "swift-log")],
+            // Ed25519 verification only (swift-crypto's `Curve25519.Signing`): replicas' certificates.
+            dependencies: [
+                "ZeroMQ", "Wire", "Observability", "TimeUnits", .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
             swiftSettings: strictSettings
         ),
         // The pipeline as an operator writes it: a pure model of the topology file (no service
@@ -164,7 +168,10 @@ let package = Package(
         .testTarget(name: "InferenceTests", dependencies: ["Inference"], exclude: ["Fixtures"], swiftSettings: strictSettings),
         .testTarget(name: "AttestationTests", dependencies: ["Attestation", "Sodium", "TestVectors"], swiftSettings: strictSettings),
         .testTarget(name: "TrustTests", dependencies: ["Trust", "Sodium", "TestVectors"], swiftSettings: strictSettings),
-        .testTarget(name: "GatewayTests", dependencies: ["Gateway", "ZeroMQ", "Wire"], swiftSettings: strictSettings),
+        .testTarget(
+            name: "GatewayTests",
+            dependencies: ["Gateway", "ZeroMQ", "Wire", .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: strictSettings),
         .testTarget(
             name: "KeyBrokerTests",
             dependencies: [

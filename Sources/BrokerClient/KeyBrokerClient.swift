@@ -43,11 +43,15 @@ public final class KeyBrokerClient: Sendable {
     }
 
     /// Attests as `role` and returns the released bundle: asks for a nonce, has `provider`
-    /// bind `SHA-512(nonce ‖ ephemeral public key ‖ role)` into evidence, presents it, and opens
-    /// the bundle with the ephemeral key. A refusal throws `.refused` naming the failed check.
-    public func attest(role: String, provider: any EvidenceProvider, ephemeral: BoxKeyPair = .generate()) async throws
-        -> KeyBundle
-    {
+    /// bind `SHA-512(nonce ‖ ephemeral public key ‖ role)` into evidence, presents it, checks
+    /// the release is signed by `pinnedBrokerKey` (over the nonce, the ephemeral key and the
+    /// sealed bundle), opens the bundle with the ephemeral key, and checks its role certificate
+    /// was issued by the same broker. A refusal throws `.refused` naming the failed check; a
+    /// bundle the pinned broker did not sign throws `.untrustedBundle`.
+    public func attest(
+        role: String, provider: any EvidenceProvider, pinnedBrokerKey: SigningPublicKey,
+        ephemeral: BoxKeyPair = .generate()
+    ) async throws -> KeyBundle {
         let grant = try await send(.nonce(role: role))
         guard let nonce = grant.nonce?.nonce else {
             throw KeyBrokerClientError.malformedReply("nonce reply without a nonce")
@@ -61,9 +65,25 @@ public final class KeyBrokerClient: Sendable {
         guard let sealed = reply.sealedBundle else {
             throw KeyBrokerClientError.malformedReply("attest reply without a bundle")
         }
+        // Anyone can seal to the ephemeral key: only the pinned broker's signature makes it ours.
+        guard let signature = reply.bundleSignature else {
+            throw KeyBrokerClientError.untrustedBundle("the key bundle is not signed by the key broker")
+        }
+        guard
+            BundleRelease.isValid(
+                signature, nonce: nonce, ephemeralKey: ephemeral.publicKey, sealedBundle: sealed,
+                brokerKey: pinnedBrokerKey)
+        else {
+            throw KeyBrokerClientError.untrustedBundle(
+                "the key bundle's signature is not by the pinned key broker \(pinnedBrokerKey.fingerprint) "
+                    + "for this request")
+        }
         let bundle = try KeyBundle.open(sealed, with: ephemeral)
         guard bundle.role == role else {
             throw KeyBrokerClientError.malformedReply("bundle is for role \(bundle.role), asked for \(role)")
+        }
+        if let problem = bundle.certificateProblem(pinnedBrokerKey: pinnedBrokerKey) {
+            throw KeyBrokerClientError.untrustedBundle(problem)
         }
         return bundle
     }
@@ -166,6 +186,8 @@ public enum KeyBrokerClientError: Error, Equatable, Sendable, CustomStringConver
     case malformedReply(String)
     /// The manifest failed these checks.
     case manifestRejected([String])
+    /// A key bundle the pinned broker did not sign (or whose certificate it did not issue).
+    case untrustedBundle(String)
 
     public var description: String {
         switch self {
@@ -174,6 +196,7 @@ public enum KeyBrokerClientError: Error, Equatable, Sendable, CustomStringConver
         case .timeout(let endpoint, let after): "no reply from key broker \(endpoint) within \(after)"
         case .malformedReply(let what): "malformed key broker reply: \(what)"
         case .manifestRejected(let checks): "manifest rejected: failed \(checks.joined(separator: ", "))"
+        case .untrustedBundle(let reason): "key bundle refused: \(reason)"
         }
     }
 }

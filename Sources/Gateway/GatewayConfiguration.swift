@@ -4,6 +4,8 @@ import Wire
 public struct GatewayConfiguration: Sendable {
     /// Roles in pipeline order; the first receives client requests, the last produces results.
     public var roles: [String]
+    /// How replicas prove their attested role: the pinned key broker identity and pipeline.
+    public var replicaTrust: ReplicaTrust
     /// Jobs accepted at once; beyond it clients get `busy`.
     public var maxInFlight: Int
     /// Largest sealed request accepted, in bytes.
@@ -28,13 +30,13 @@ public struct GatewayConfiguration: Sendable {
     public var aheadOfEpochHold: Duration
 
     public init(
-        roles: [String], maxInFlight: Int = 1024, maxPayloadBytes: Int = 1 << 20, defaultDeadline: Duration = .seconds(30),
-        maxDeadline: Duration = .seconds(300), replicaTimeout: Duration = .seconds(2), maxAttempts: Int = 3,
-        maxHopBytes: Int? = nil, maxAheadOfEpoch: Int = 32,
-        aheadOfEpochHold: Duration = .seconds(10)
+        roles: [String], replicaTrust: ReplicaTrust, maxInFlight: Int = 1024, maxPayloadBytes: Int = 1 << 20,
+        defaultDeadline: Duration = .seconds(30), maxDeadline: Duration = .seconds(300), replicaTimeout: Duration = .seconds(2),
+        maxAttempts: Int = 3, maxHopBytes: Int? = nil, maxAheadOfEpoch: Int = 32, aheadOfEpochHold: Duration = .seconds(10)
     ) {
         precondition(!roles.isEmpty, "a pipeline has at least one role")
         self.roles = roles
+        self.replicaTrust = replicaTrust
         self.maxInFlight = maxInFlight
         self.maxPayloadBytes = maxPayloadBytes
         self.defaultDeadline = defaultDeadline

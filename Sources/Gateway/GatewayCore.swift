@@ -13,6 +13,10 @@ import TimeUnits
 /// A value with no I/O: each event returns the messages to send. Time is Unix milliseconds,
 /// passed in, so tests drive it. It never sees a key: everything it routes is ciphertext plus
 /// the header.
+///
+/// Only a proven peer is a replica: one whose announcement carries the key broker's certificate
+/// for its role and is signed for its connection (`ReplicaTrust`). Until then the peer gets no
+/// job, and its results, bundles and rejections are dropped and counted (`unproven_peer`).
 public struct GatewayCore: Sendable {
     public let configuration: GatewayConfiguration
     public private(set) var counters = GatewayCounters()
@@ -28,11 +32,17 @@ public struct GatewayCore: Sendable {
     /// Requests waiting under the next key epoch, not yet taken by a front replica: held apart
     /// from `maxInFlight`, in a quota of their own and only briefly.
     private var ahead: Set<JobID> = []
+    /// The last announcement time of each replica buried within `ReplicaTrust.maxAge`: a
+    /// captured announcement replayed under a dead replica's routing identity is no newer, so it
+    /// is refused. Older entries go (their announcements are stale anyway), so it stays bounded.
+    private var buried: [[UInt8]: UInt64] = [:]
 
     struct Replica {
         let identity: [UInt8]
         var announcement: ReplicaAnnouncement
         var lastSeen: UInt64
+        /// When its certificate ends: it is buried then unless a newer one came.
+        var certifiedUntil: UInt64
         var assigned: Set<JobID> = []
         /// Jobs held, counted by the size of each unit when it was sent.
         var load = 0
@@ -152,18 +162,27 @@ public struct GatewayCore: Sendable {
             counters.countDrop("malformed")
             return []
         }
-        replicas[identity]?.lastSeen = now
         switch message.header.type {
         case .ready, .heartbeat:
             return announce(identity: identity, body: message.body[0], now: now)
+        case .submit, .result, .error, .work, .workBundle:
+            counters.countDrop("unexpected_type")
+            return []
+        case .forward, .forwardBundle, .reject:
+            guard replicas[identity] != nil else {
+                counters.countDrop("unproven_peer")
+                return []
+            }
+            replicas[identity]?.lastSeen = now
+        }
+        switch message.header.type {
         case .forward:
             return result(from: identity, message: message)
         case .forwardBundle:
             return forwardBundle(from: identity, message: message)
         case .reject:
             return rejected(by: identity, message: message)
-        case .submit, .result, .error, .work, .workBundle:
-            counters.countDrop("unexpected_type")
+        default:
             return []
         }
     }
@@ -179,7 +198,7 @@ public struct GatewayCore: Sendable {
     public mutating func tick(now: UInt64) -> [GatewayAction] {
         var actions: [GatewayAction] = []
         let timeout = UInt64(configuration.replicaTimeout.wholeMilliseconds)
-        for (identity, replica) in replicas where now > replica.lastSeen + timeout {
+        for (identity, replica) in replicas where now > replica.lastSeen + timeout || now > replica.certifiedUntil {
             actions += bury(identity)
         }
         for id in ahead {
@@ -190,6 +209,8 @@ public struct GatewayCore: Sendable {
             let message = PipelineMessage.error(.unknownEpoch, jobID: id, message: text)
             actions += end(id, with: message, code: .unknownEpoch)
         }
+        let window = UInt64(max(0, configuration.replicaTrust.maxAge.wholeMilliseconds))
+        buried = buried.filter { $0.value + window >= now }
         for (id, job) in jobs where now >= job.deadline {
             actions += end(id, with: PipelineMessage.error(.deadlineExceeded, jobID: id), code: .deadlineExceeded)
         }
@@ -203,29 +224,57 @@ public struct GatewayCore: Sendable {
 
     // MARK: Replicas
 
+    /// A `ready` or `heartbeat`: counts only once proven (see `ReplicaTrust`). A refused one
+    /// changes nothing, not even when the peer was last seen.
     private mutating func announce(identity: [UInt8], body: [UInt8], now: UInt64) -> [GatewayAction] {
         guard let announcement = try? ReplicaAnnouncement(decoding: body) else {
-            counters.countDrop("malformed_announcement")
+            counters.countRefusedAnnouncement("malformed_announcement")
             return []
         }
         guard configuration.roles.contains(announcement.role) else {
-            counters.countDrop("unknown_role")
+            counters.countRefusedAnnouncement("unknown_role")
+            return []
+        }
+        let certificate: RoleCertificate
+        switch configuration.replicaTrust.verify(announcement, routingID: identity, now: now) {
+        case .success(let verified): certificate = verified
+        case .failure(let refusal):
+            counters.countRefusedAnnouncement(refusal.check)
             return []
         }
         if var known = replicas[identity] {
+            // A replica keeps its role; and an older announcement from it is a replay (it could
+            // bring back epochs or capacity the replica no longer has).
+            guard known.announcement.role == announcement.role else {
+                counters.countRefusedAnnouncement("role_changed")
+                return []
+            }
+            guard announcement.timestamp > known.announcement.timestamp else {
+                counters.countRefusedAnnouncement("replayed_announcement")
+                return []
+            }
             known.announcement = announcement
             known.lastSeen = now
+            known.certifiedUntil = certificate.notAfter
             replicas[identity] = known
         } else {
-            replicas[identity] = Replica(identity: identity, announcement: announcement, lastSeen: now)
+            if let last = buried[identity], announcement.timestamp <= last {
+                counters.countRefusedAnnouncement("replayed_announcement")
+                return []
+            }
+            buried[identity] = nil
+            replicas[identity] = Replica(
+                identity: identity, announcement: announcement, lastSeen: now, certifiedUntil: certificate.notAfter)
         }
-        let stale = announcement.role == configuration.roles[0] ? refuseStaleRequests() : []
+        let isFront = announcement.role == configuration.roles[0]
+        let stale = isFront ? refuseStaleRequests() : refuseStaleUnits(role: announcement.role)
         return stale + pump(role: announcement.role)
     }
 
     private mutating func bury(_ identity: [UInt8]) -> [GatewayAction] {
         guard let replica = replicas.removeValue(forKey: identity) else { return [] }
         counters.replicasLost += 1
+        buried[identity] = replica.announcement.timestamp
         var actions: [GatewayAction] = []
         for id in replica.assigned {
             guard var unit = units[id] else { continue }
@@ -277,6 +326,24 @@ public struct GatewayCore: Sendable {
             guard let unit = units[id], unit.roleIndex == 0, let reason = frontEpochProblem(unit.message.header.epoch) else { continue }
             for job in unit.jobs {
                 actions += end(job, with: PipelineMessage.error(.unknownEpoch, jobID: job, message: reason), code: .unknownEpoch)
+            }
+        }
+        return actions
+    }
+
+    /// After replicas of a later role announced their epochs: a unit waiting for that role
+    /// under an epoch older than every one they hold will never be taken (a job keeps its epoch
+    /// from stage to stage, and that epoch's grace is over). Its jobs end now with
+    /// `unknownEpoch`, which a client answers by sealing them again, not at their deadline.
+    private mutating func refuseStaleUnits(role: String) -> [GatewayAction] {
+        guard let oldestHeld = knownEpochs(of: role).min() else { return [] }
+        var actions: [GatewayAction] = []
+        for id in waiting[role] ?? [] {
+            guard let unit = units[id], unit.message.header.epoch < oldestHeld else { continue }
+            let reason = "key epoch \(unit.message.header.epoch) ended while the job was in flight; seal it again"
+            for job in unit.jobs {
+                let message = PipelineMessage.error(.unknownEpoch, jobID: job, message: reason)
+                actions += end(job, with: message, code: .unknownEpoch)
             }
         }
         return actions

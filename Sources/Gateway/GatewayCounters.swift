@@ -10,8 +10,12 @@ public struct GatewayCounters: Sendable, Hashable {
     public var results = 0
     /// Client-visible errors by code name (for accepted jobs and refused requests alike).
     public var errors: [String: Int] = [:]
-    /// Replica messages dropped, by reason.
+    /// Replica messages dropped, by reason (`unproven_peer`: a result, bundle or rejection from
+    /// a connection that has not proven an attested role).
     public var droppedFromReplicas: [String: Int] = [:]
+    /// Announcements refused, by the check they failed (`certificate_signature`,
+    /// `announcement_signature`, `stale_announcement`, …): the peer is not counted as a replica.
+    public var announcementsRefused: [String: Int] = [:]
     /// Hops dispatched again after their replica died.
     public var retries = 0
     /// Replicas declared dead after missing heartbeats.
@@ -23,6 +27,7 @@ public struct GatewayCounters: Sendable, Hashable {
 
     mutating func countError(_ code: ErrorCode) { errors[code.name, default: 0] += 1 }
     mutating func countDrop(_ reason: String) { droppedFromReplicas[reason, default: 0] += 1 }
+    mutating func countRefusedAnnouncement(_ check: String) { announcementsRefused[check, default: 0] += 1 }
 
     /// All errors sent to clients.
     public var totalErrors: Int { errors.values.reduce(0, +) }

@@ -23,6 +23,12 @@ extension GatewaySnapshot {
                 "Messages over a socket's frame or byte bound, drained unread.", Double(count),
                 labels: ["socket": socket])
         }
+        for (check, count) in counters.announcementsRefused.sorted(by: { $0.key < $1.key }) {
+            exposition.counter(
+                "sealpipe_gateway_announcements_refused_total",
+                "Replica announcements refused (no proof of an attested role), by failed check.", Double(count),
+                labels: ["check": check])
+        }
         exposition.counter("sealpipe_gateway_retries_total", "Hops dispatched again after a replica died.", Double(counters.retries))
         exposition.counter("sealpipe_gateway_replicas_lost_total", "Replicas declared dead.", Double(counters.replicasLost))
         exposition.gauge("sealpipe_gateway_jobs_in_flight", "Accepted jobs not yet ended.", Double(jobsInFlight))
@@ -45,6 +51,8 @@ extension GatewaySnapshot {
             let accepted: Int
             let results: Int
             let errors: [String: Int]
+            let droppedFromReplicas: [String: Int]
+            let announcementsRefused: [String: Int]
             let retries: Int
             let replicasLost: Int
             let queueDepths: [String: Int]
@@ -52,7 +60,9 @@ extension GatewaySnapshot {
         }
         let status = Status(
             jobsInFlight: jobsInFlight, draining: draining, requests: counters.requests, accepted: counters.accepted,
-            results: counters.results, errors: counters.errors, retries: counters.retries, replicasLost: counters.replicasLost,
+            results: counters.results, errors: counters.errors, droppedFromReplicas: counters.droppedFromReplicas,
+            announcementsRefused: counters.announcementsRefused, retries: counters.retries,
+            replicasLost: counters.replicasLost,
             queueDepths: queueDepths, replicas: replicas)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]

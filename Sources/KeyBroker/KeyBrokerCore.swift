@@ -5,6 +5,7 @@ public import Sodium
 import Synchronization
 public import Trust
 import TimeUnits
+import Wire
 
 /// The key broker's request handling, without the socket: nonces, attestation against the
 /// release policy, key release, epochs, the manifest and the log. The service (or a test)
@@ -107,8 +108,17 @@ public final class KeyBrokerCore: Sendable {
                 "policy logged",
                 metadata: ["entry": "\(index)", "digest": "\(Hex.encode(digest))", "change": "\(!previous.isEmpty)"])
         }
-        for role in configuration.roles { _ = try store.signingKeyPair(role: role.name) }
-        try rotateIfDue()
+        // The keys in force were made under the policy recorded with them. If that is not this
+        // policy — changed now, or changed at a start that stopped before revoking — revoke.
+        // (A state from before this record revokes only on a change seen now.)
+        let epochPolicy = try store.meta(Self.epochPolicyKey)
+        let changed = !previous.isEmpty && previous != digest
+        if changed || (epochPolicy != nil && epochPolicy != digest), try store.epochs().last != nil {
+            try revokeCurrentEpoch()
+        } else {
+            try rotateIfDue()
+        }
+        try store.setMeta(Self.epochPolicyKey, digest)
     }
 
     private var now: UInt64 { KeyBrokerStore.millis(clock()) }
@@ -118,13 +128,39 @@ public final class KeyBrokerCore: Sendable {
     /// Starts a new key epoch if the current one has ended (or none exists yet).
     @discardableResult
     public func rotateIfDue() throws -> EpochRecord {
+        try rotate(now: false)
+    }
+
+    /// A policy change revokes: a new epoch starts at once, and the epochs before it get no
+    /// grace — their keys, released under the old policy, are never released again.
+    private func revokeCurrentEpoch() throws {
+        let record = try rotate(now: true)
+        try store.setMeta(Self.revokedThroughKey, Self.bigEndian(record.epoch - 1))
+        logger.notice("policy changed: earlier key epochs revoked", metadata: ["epoch": "\(record.epoch)"])
+    }
+
+    /// Epochs up to this one were revoked by a policy change (0: none).
+    private func revokedThrough() throws -> UInt64 {
+        guard let bytes = try store.meta(Self.revokedThroughKey), bytes.count == 8 else { return 0 }
+        return bytes.reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
+    }
+
+    private static let revokedThroughKey = "revoked-through-epoch"
+    /// The digest of the policy under which the current keys were made.
+    private static let epochPolicyKey = "epoch-policy-digest"
+
+    private static func bigEndian(_ value: UInt64) -> [UInt8] { withUnsafeBytes(of: value.bigEndian) { Array($0) } }
+
+    private func rotate(now startNow: Bool) throws -> EpochRecord {
         try rotation.withLock { _ in
             let now = self.now
             let length = UInt64(configuration.epochSeconds * 1000)
             let latest = try store.epochs().last
-            if let latest, now < latest.endsAt { return latest }
+            if let latest, now < latest.endsAt, !startNow { return latest }
             let record: EpochRecord
-            if let latest {
+            if let latest, startNow {
+                record = EpochRecord(epoch: latest.epoch + 1, startsAt: now, endsAt: now + length)
+            } else if let latest {
                 let startsAt = latest.endsAt + (now - latest.endsAt) / length * length
                 record = EpochRecord(epoch: latest.epoch + 1, startsAt: startsAt, endsAt: startsAt + length)
             } else {
@@ -141,7 +177,10 @@ public final class KeyBrokerCore: Sendable {
         let current = try rotateIfDue()
         let epochs = try store.epochs()
         let grace = UInt64(configuration.graceSeconds * 1000)
-        let previous = epochs.last { $0.epoch == current.epoch - 1 }.flatMap { now < $0.endsAt + grace ? $0 : nil }
+        let revoked = try revokedThrough()
+        let previous = epochs.last { $0.epoch == current.epoch - 1 }.flatMap {
+            now < $0.endsAt + grace && $0.epoch > revoked ? $0 : nil
+        }
         return (current, previous)
     }
 
@@ -328,6 +367,8 @@ public final class KeyBrokerCore: Sendable {
 
         let bundle = try bundle(for: request.role)
         let sealed = try bundle.sealed(to: request.ephemeralPublicKey)
+        let signature = BundleRelease.sign(
+            nonce: request.nonce, ephemeralKey: request.ephemeralPublicKey, sealedBundle: sealed, identity: identity)
         try store.append(
             .keyRelease(
                 .init(
@@ -343,43 +384,58 @@ public final class KeyBrokerCore: Sendable {
             metadata: [
                 "role": "\(request.role)", "epoch": "\(bundle.schedule.epoch)", "kind": "\(request.evidence.kind)",
             ])
-        return KMSResponse(status: .ok, sealedBundle: sealed)
+        return KMSResponse(status: .ok, sealedBundle: sealed, bundleSignature: signature)
     }
 
-    /// The bundle `role` gets: its box keys for the active epochs, its signing key, its
-    /// neighbours' public keys and, for a worker, its own weight key and no other.
+    /// The bundle `role` gets: its box and signing keys for the active epochs, the broker's
+    /// certificate for its current signing key, its neighbours' public keys for the same
+    /// epochs and, for a worker, its own weight key and no other.
     public func bundle(for role: String) throws -> KeyBundle {
         guard let description = configuration.role(role) else { throw KeyBrokerError.unknownRole(role) }
         let (current, previous) = try activeEpochs()
-        let epochs = [current] + (previous.map { [$0] } ?? [])
+        guard let currentEpoch = UInt32(exactly: current.epoch) else {
+            throw KeyBrokerError.storeCorrupt("epoch \(current.epoch) exceeds the wire's 32 bits")
+        }
+        // An epoch counts only where its box keys are still held (the previous one's may be erased).
+        var epochs: [EpochRecord] = []
         var boxKeys: [EpochKeyPair] = []
-        for epoch in epochs {
+        var signingKeys: [EpochSigningKeyPair] = []
+        for epoch in [current] + (previous.map { [$0] } ?? []) {
             guard let pair = try store.boxKeyPair(role: role, epoch: epoch.epoch) else {
                 if epoch == current {
                     throw KeyBrokerError.storeCorrupt("no box key for \(role) in epoch \(epoch.epoch)")
                 }
                 continue
             }
+            epochs.append(epoch)
             boxKeys.append(EpochKeyPair(epoch: epoch.epoch, keyPair: pair))
+            let signing = try store.signingKeyPair(role: role, epoch: epoch.epoch)
+            signingKeys.append(EpochSigningKeyPair(epoch: epoch.epoch, keyPair: signing))
         }
         var neighbours: [NeighbourKeys] = []
         for name in description.neighbours {
             var keys: [EpochPublicKey] = []
+            var signing: [EpochSigningPublicKey] = []
             for epoch in epochs {
                 if let pair = try store.boxKeyPair(role: name, epoch: epoch.epoch) {
                     keys.append(EpochPublicKey(epoch: epoch.epoch, key: pair.publicKey))
+                    let key = try store.signingKeyPair(role: name, epoch: epoch.epoch).publicKey
+                    signing.append(EpochSigningPublicKey(epoch: epoch.epoch, key: key))
                 }
             }
-            neighbours.append(
-                NeighbourKeys(role: name, signingKey: try store.signingKeyPair(role: name).publicKey, boxKeys: keys))
+            neighbours.append(NeighbourKeys(role: name, signingKeys: signing, boxKeys: keys))
         }
+        let grace = UInt64(configuration.graceSeconds * 1000)
+        let certificate = RoleCertificate(
+            pipelineID: configuration.pipelineID, role: role, epoch: currentEpoch,
+            signingKey: signingKeys[0].keyPair.publicKey.bytes, notAfter: current.endsAt + grace
+        ).signed(with: identity)
         return KeyBundle(
             role: role, pipelineID: configuration.pipelineID,
             schedule: EpochSchedule(
-                epoch: current.epoch, startsAt: current.startsAt, endsAt: current.endsAt,
-                graceMilliseconds: UInt64(configuration.graceSeconds * 1000)),
-            boxKeys: boxKeys, signingKeys: try store.signingKeyPair(role: role), neighbours: neighbours,
-            weightKey: description.hasWeightShard ? try store.weightKey(role: role) : nil)
+                epoch: current.epoch, startsAt: current.startsAt, endsAt: current.endsAt, graceMilliseconds: grace),
+            boxKeys: boxKeys, signingKeys: signingKeys, neighbours: neighbours,
+            weightKey: description.hasWeightShard ? try store.weightKey(role: role) : nil, certificate: certificate)
     }
 
     /// A freshly signed manifest: front key(s), result signer, the policy summary, the policy
@@ -411,7 +467,9 @@ public final class KeyBrokerCore: Sendable {
             pipelineID: configuration.pipelineID, frontRole: configuration.frontRole,
             frontKey: EpochPublicKey(epoch: current.epoch, key: front.publicKey), previousFrontKey: previousFront,
             resultRole: configuration.resultRole,
-            resultSigner: try store.signingKeyPair(role: configuration.resultRole).publicKey,
+            // The result signer follows the epoch: the last stage signs a job's result with the key
+            // of the epoch the job was sealed under, this manifest's current one.
+            resultSigner: try store.signingKeyPair(role: configuration.resultRole, epoch: current.epoch).publicKey,
             policyDigest: policy.digest,
             policyEntry: entry, policyEntryIndex: index, treeHead: head, policyInclusionProof: proof,
             issuedAt: issuedAt, expiresAt: expiresAt, epochEndsAt: current.endsAt, graceMilliseconds: grace,

@@ -161,10 +161,11 @@ public final class KeyBrokerStore: Sendable {
         return pair
     }
 
-    /// The role's long-lived signing key pair; made on first use.
-    public func signingKeyPair(role: String) throws -> SigningKeyPair {
+    /// The role's signing key pair for `epoch`; made on first use. Erased with the epoch's box
+    /// keys, so signing keys rotate with the epoch.
+    public func signingKeyPair(role: String, epoch: UInt64) throws -> SigningKeyPair {
         try database.write { db in
-            let name = "signing:\(role)"
+            let name = "signing:\(role):\(epoch)"
             if let stored = try readSecret(db, name) {
                 return SigningKeyPair(secretKey: try SigningSecretKey(secret: stored.secret))
             }
@@ -194,7 +195,7 @@ public final class KeyBrokerStore: Sendable {
     }
 
     /// Starts `epoch`: new box key pairs for `roles`, the epoch row, and an epoch-rotation log
-    /// entry, all in one transaction. Box secrets of epochs before `epoch - 1` are erased.
+    /// entry, all in one transaction. Box and signing secrets of epochs before `epoch - 1` are erased.
     @discardableResult
     public func beginEpoch(_ record: EpochRecord, roles: [String], now: UInt64) throws -> [String: BoxPublicKey] {
         try database.write { db in
@@ -216,6 +217,7 @@ public final class KeyBrokerStore: Sendable {
                 {
                     let old: Int64 = row["epoch"]
                     try db.execute(sql: "DELETE FROM secrets WHERE name LIKE ?", arguments: ["box:%:\(old)"])
+                    try db.execute(sql: "DELETE FROM secrets WHERE name LIKE ?", arguments: ["signing:%:\(old)"])
                 }
             }
             _ = try append(

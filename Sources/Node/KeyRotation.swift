@@ -8,6 +8,7 @@ public import StageRuntime
 import Workloads
 import BrokerClient
 import TimeUnits
+public import Sodium
 
 /// Keeps a stage's keys current across key epochs: when the epoch ends, the node attests again
 /// (fresh ephemeral key, fresh nonce) and installs the new bundle's keys. The broker starts the
@@ -23,7 +24,8 @@ public enum KeyRotation {
 
     public static func keepCurrent(
         runtime: StageRuntime, bundle initial: KeyBundle, topology: Topology, role: String,
-        modelFileDigests: [String: String], platformKeyFile: URL, context: ZMQContext, logger: Logger
+        modelFileDigests: [String: String], platformKeyFile: URL, pinnedBrokerKey: SigningPublicKey, context: ZMQContext,
+        logger: Logger
     ) async throws {
         var bundle = initial
         let grace = UInt64(topology.keyBroker.grace.secondsValue * 1000)
@@ -34,8 +36,11 @@ public enum KeyRotation {
             let rotation = bundle.schedule.endsAt + UInt64.random(in: jitterMilliseconds)
             if let expires = previousKeyExpires, expires < rotation {
                 if expires > now { try await Task.sleep(for: .milliseconds(Int64(expires - now))) }
+                // Box and signing keys alike: a hop signed with the previous epoch's key is refused.
                 var keys = try StageNode.stageKeys(bundle: bundle, topology: topology, role: role)
-                keys.boxKeys = keys.boxKeys.filter { $0.key == UInt32(exactly: bundle.schedule.epoch) }
+                for epoch in keys.epochs where epoch != UInt32(exactly: bundle.schedule.epoch) {
+                    keys = keys.forgetting(epoch: epoch)
+                }
                 runtime.update(keys: keys)
                 logger.info("forgot the previous epoch's key: its grace period is over", metadata: ["epoch": "\(bundle.schedule.epoch)"])
                 previousKeyExpires = nil
@@ -46,6 +51,7 @@ public enum KeyRotation {
                 let started = ContinuousClock.now
                 let next = try await StageNode.attest(
                     topology: topology, role: role, modelFileDigests: modelFileDigests, platformKeyFile: platformKeyFile,
+                    pinnedBrokerKey: pinnedBrokerKey,
                     context: context, logger: logger)
                 runtime.recordAttestation(seconds: (ContinuousClock.now - started).secondsValue)
                 if next.schedule.epoch <= bundle.schedule.epoch {

@@ -2,7 +2,7 @@ import Attestation
 public import Foundation
 import Inference
 public import Logging
-import Sodium
+public import Sodium
 public import Trust
 public import ZeroMQ
 public import Topology
@@ -28,14 +28,15 @@ public enum StageNode {
         }
     }
 
-    /// Attests as `role` and returns the opened bundle. The evidence is the best kind the role's
-    /// policy accepts that this host can produce (`NodeEvidence`); the measured configuration
-    /// covers the topology's settings for the role and `modelFileDigests`, the contents of the
-    /// model files it loaded. Retries while the broker is unreachable (it may still be starting
-    /// on another host), never after a refusal.
+    /// Attests as `role` and returns the opened bundle, refusing one that `pinnedBrokerKey` did
+    /// not sign. The evidence is the best kind the role's policy accepts that this host can
+    /// produce (`NodeEvidence`); the measured configuration covers the topology's settings for
+    /// the role and `modelFileDigests`, the contents of the model files it loaded. Retries while
+    /// the broker is unreachable or busy (it may still be starting on another host), never
+    /// after a refusal.
     public static func attest(
-        topology: Topology, role: String, modelFileDigests: [String: String], platformKeyFile: URL, context: ZMQContext,
-        logger: Logger, attempts: Int = 10
+        topology: Topology, role: String, modelFileDigests: [String: String], platformKeyFile: URL,
+        pinnedBrokerKey: SigningPublicKey, context: ZMQContext, logger: Logger, attempts: Int = 10
     ) async throws -> KeyBundle {
         guard topology.stage(named: role) != nil, let policy = topology.releasePolicy.roles[role],
             let configuration = topology.stageConfigurationBytes(role: role, modelFileDigests: modelFileDigests)
@@ -50,7 +51,7 @@ public enum StageNode {
         var attempt = 1
         while true {
             do {
-                return try await client.attest(role: role, provider: provider)
+                return try await client.attest(role: role, provider: provider, pinnedBrokerKey: pinnedBrokerKey)
             } catch let error as KeyBrokerClientError where error.isWorthRetrying && attempt < attempts {
                 logger.warning("key broker unreachable or busy; retrying", metadata: ["attempt": "\(attempt)", "error": "\(error)"])
                 try await Task.sleep(for: .milliseconds(200 * attempt))
@@ -59,32 +60,50 @@ public enum StageNode {
         }
     }
 
-    /// The stage's keys from its bundle: its own epochs, its signing key, its upstream's signing
-    /// key (none for the front stage) and its downstream's current box key (none for the last).
+    /// The stage's keys from its bundle, by epoch: its own box and signing keys, its upstream's
+    /// signing keys (none for the front stage) and its downstream's box keys (none for the
+    /// last), with the broker's certificate for its current signing key.
     public static func stageKeys(bundle: KeyBundle, topology: Topology, role: String) throws -> StageKeys {
-        var boxKeys: [UInt32: BoxKeyPair] = [:]
-        for pair in bundle.boxKeys {
-            guard let epoch = UInt32(exactly: pair.epoch) else { throw Failure.bundle("epoch \(pair.epoch) exceeds the wire's 32 bits") }
-            boxKeys[epoch] = pair.keyPair
+        func epoch32(_ epoch: UInt64) throws -> UInt32 {
+            guard let epoch = UInt32(exactly: epoch) else {
+                throw Failure.bundle("epoch \(epoch) exceeds the wire's 32 bits")
+            }
+            return epoch
         }
-        var upstream: (role: String, signingKey: SigningPublicKey)?
+        var boxKeys: [UInt32: BoxKeyPair] = [:]
+        for pair in bundle.boxKeys { boxKeys[try epoch32(pair.epoch)] = pair.keyPair }
+        var signing: [UInt32: SigningKeyPair] = [:]
+        for pair in bundle.signingKeys { signing[try epoch32(pair.epoch)] = pair.keyPair }
+        guard let current = UInt32(exactly: bundle.schedule.epoch), boxKeys[current] != nil, signing[current] != nil
+        else {
+            throw Failure.bundle("no box or signing key for the current epoch \(bundle.schedule.epoch)")
+        }
+        var upstream: (role: String, signingKeys: [UInt32: SigningPublicKey])?
         if let previous = topology.previousRole(of: role), topology.stageRoles.contains(previous) {
             guard let neighbour = bundle.neighbour(previous) else { throw Failure.bundle("no keys for upstream role \(previous)") }
-            upstream = (previous, neighbour.signingKey)
+            var keys: [UInt32: SigningPublicKey] = [:]
+            for key in neighbour.signingKeys { keys[try epoch32(key.epoch)] = key.key }
+            guard keys[current] != nil else {
+                throw Failure.bundle("no current signing key for upstream role \(previous)")
+            }
+            upstream = (previous, keys)
         }
-        var downstream: (role: String, epoch: UInt32, boxKey: BoxPublicKey)?
+        var downstream: (role: String, boxKeys: [UInt32: BoxPublicKey])?
         if let next = topology.nextRole(of: role), topology.stageRoles.contains(next) {
-            guard let neighbour = bundle.neighbour(next),
-                let current = neighbour.boxKeys.first(where: { $0.epoch == bundle.schedule.epoch }) ?? neighbour.boxKeys.max(by: { $0.epoch < $1.epoch }),
-                let epoch = UInt32(exactly: current.epoch)
-            else { throw Failure.bundle("no current box key for downstream role \(next)") }
-            downstream = (next, epoch, current.key)
+            guard let neighbour = bundle.neighbour(next) else {
+                throw Failure.bundle("no keys for downstream role \(next)")
+            }
+            var keys: [UInt32: BoxPublicKey] = [:]
+            for key in neighbour.boxKeys { keys[try epoch32(key.epoch)] = key.key }
+            guard keys[current] != nil else { throw Failure.bundle("no current box key for downstream role \(next)") }
+            downstream = (next, keys)
         }
         guard let position = topology.stageRoles.firstIndex(of: role).flatMap({ UInt16(exactly: $0) }) else {
             throw Failure.unknownRole(role)
         }
         return StageKeys(
-            role: role, position: position, boxKeys: boxKeys, signing: bundle.signingKeys, upstream: upstream,
+            role: role, position: position, boxKeys: boxKeys, signing: signing, certificate: bundle.certificate,
+            upstream: upstream,
             downstream: downstream)
     }
 

@@ -23,9 +23,9 @@ public final class PipelineClient {
         try socket.connect(target.frontEndpoint)
     }
 
-    /// Seals later jobs to `newTarget`'s keys (a fresh manifest after a key rotation). Results
-    /// are checked against the target's result signer, which a rotation does not change: role
-    /// signing keys outlive key epochs.
+    /// Seals later jobs to `newTarget`'s keys (a fresh manifest after a key rotation). A job
+    /// already sent keeps the result signer of the target it was sealed for: role signing keys
+    /// rotate with the key epoch, and its result is signed with its epoch's key.
     public func retarget(_ newTarget: PipelineTarget) throws {
         if newTarget.frontEndpoint != target.frontEndpoint {
             try socket.disconnect(target.frontEndpoint)
@@ -38,6 +38,8 @@ public final class PipelineClient {
     public struct PendingJob: Sendable {
         public let id: JobID
         let replyKeys: BoxKeyPair
+        /// The result signer of the epoch the job was sealed under.
+        let resultSigner: (role: String, key: SigningPublicKey)
         public let sentAt: ContinuousClock.Instant
     }
 
@@ -56,7 +58,7 @@ public final class PipelineClient {
         let sealed = try SealedBox.seal(envelope.encoded(), to: target.frontKey)
         let header = MessageHeader(type: .submit, epoch: target.epoch, jobID: id, deadline: milliseconds)
         try socket.send([header.encoded(), sealed])
-        return PendingJob(id: id, replyKeys: replyKeys, sentAt: .now)
+        return PendingJob(id: id, replyKeys: replyKeys, resultSigner: target.resultSigner, sentAt: .now)
     }
 
     /// Receives one answer (waiting at most `timeout`) and matches it to a pending job.
@@ -126,8 +128,8 @@ public final class PipelineClient {
         case .result:
             let ciphertext = message.body[0]
             let signed = HopSignature.signedBytes(
-                from: target.resultSigner.role, to: HopSignature.clientRole, header: message.header, ciphertext: ciphertext)
-            guard target.resultSigner.key.isValidSignature(message.body[1], for: signed) else { return .failure(.badResultSignature) }
+                from: job.resultSigner.role, to: HopSignature.clientRole, header: message.header, ciphertext: ciphertext)
+            guard job.resultSigner.key.isValidSignature(message.body[1], for: signed) else { return .failure(.badResultSignature) }
             guard let plaintext = try? SealedBox.open(ciphertext, with: job.replyKeys) else { return .failure(.couldNotOpen) }
             guard let result = try? plaintext.withUnsafeBytes({ try JobResult(decoding: Array($0)) }), result.jobID == job.id else {
                 return .failure(.malformedAnswer("the sealed result does not name this job"))

@@ -28,13 +28,20 @@ public enum HopBenchmark {
     public static func run(payloadBytes: Int, iterations: Int) throws -> Result {
         let upstream = SigningKeyPair.generate()
         let downstreamBox = BoxKeyPair.generate()
+        // The benchmark never announces itself to a gateway: its certificates stay unsigned.
+        func certificate(_ role: String, _ key: SigningKeyPair) -> RoleCertificate {
+            RoleCertificate(
+                pipelineID: "hop-benchmark", role: role, epoch: 1, signingKey: key.publicKey.bytes, notAfter: 0)
+        }
         let sender = HopSender(
             keys: StageKeys(
-                role: "a", position: 0, boxKeys: [1: .generate()], signing: upstream, upstream: nil,
-                downstream: (role: "b", epoch: 1, boxKey: downstreamBox.publicKey)))
+                role: "a", position: 0, boxKeys: [1: .generate()], signing: [1: upstream], certificate: certificate("a", upstream),
+                upstream: nil, downstream: (role: "b", boxKeys: [1: downstreamBox.publicKey])))
+        let receiverSigning = SigningKeyPair.generate()
         let receiverKeys = StageKeys(
-            role: "b", position: 1, boxKeys: [1: downstreamBox], signing: .generate(), upstream: (role: "a", signingKey: upstream.publicKey),
-            downstream: nil)
+            role: "b", position: 1, boxKeys: [1: downstreamBox], signing: [1: receiverSigning],
+            certificate: certificate("b", receiverSigning),
+            upstream: (role: "a", signingKeys: [1: upstream.publicKey]), downstream: nil)
         let payload = SecureRandom.bytes(payloadBytes)
         let reply = BoxKeyPair.generate().publicKey.bytes
         let deadline = UInt64(Date().timeIntervalSince1970 * 1000) + 3_600_000
@@ -53,7 +60,7 @@ public enum HopBenchmark {
         func sendHop() throws {
             let job = HopReceiver.AcceptedJob(
                 jobID: .random(), deadline: deadline, expiresAt: deadline, replyKey: reply, body: payload)
-            var message = try sender.bundle(id: .random(), outputs: [(job, payload)])
+            var message = try sender.bundle(id: .random(), epoch: 1, outputs: [(job, payload)])
             message.header.type = .workBundle
             message.header.hop = 1
             try push.send(message.frames)

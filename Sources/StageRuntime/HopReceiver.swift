@@ -188,10 +188,21 @@ public struct HopReceiver: Sendable {
         else {
             return .failure(Refusal(code: .couldNotOpen, reason: "the sealed bundle is too short to be a sealed box", jobID: header.jobID, check: "open"))
         }
-        guard upstream.signingKey.isValidSignature(signature, for: signed) else {
+        // Signing keys rotate with the epoch: the header's epoch (signed) picks the key. An epoch
+        // whose grace is over has none: the job is refused as for an unknown epoch, which a
+        // client answers by sealing it again under a fresh manifest.
+        guard let signingKey = upstream.signingKeys[header.epoch] else {
             return .failure(
                 Refusal(
-                    code: .badSender, reason: "the hop is not signed by \(upstream.role), the role the topology routes from",
+                    code: .unknownEpoch, reason: "no signing key of \(upstream.role) for epoch \(header.epoch)",
+                    jobID: header.jobID, check: "epoch"))
+        }
+        guard signingKey.isValidSignature(signature, for: signed) else {
+            return .failure(
+                Refusal(
+                    code: .badSender,
+                    reason: "the hop is not signed by \(upstream.role)'s key for epoch \(header.epoch), "
+                        + "the role the topology routes from",
                     jobID: header.jobID, check: "sender"))
         }
         if let refusal = checkReplayAndEpoch(header) { return .failure(refusal) }

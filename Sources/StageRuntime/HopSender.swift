@@ -1,10 +1,18 @@
 import Sodium
 public import Wire
 
-/// Seals and signs a stage's outputs: as one bundle to the next role's current key, or — from
-/// the last stage — each job's result to its client's reply key.
+/// Seals and signs a stage's outputs: as one bundle to the next role's key of the jobs' epoch,
+/// or — from the last stage — each job's result to its client's reply key. Either is signed
+/// with this role's key of that epoch.
 public struct HopSender: Sendable {
     public let keys: StageKeys
+
+    /// The stage holds no key of `what` for the epoch its jobs travel under.
+    public struct MissingKey: Error, Sendable, CustomStringConvertible {
+        public let what: String
+        public let epoch: UInt32
+        public var description: String { "no \(what) for epoch \(epoch)" }
+    }
 
     public init(keys: StageKeys) {
         self.keys = keys
@@ -13,34 +21,45 @@ public struct HopSender: Sendable {
     /// True when this stage seals results to clients instead of bundles to a next role.
     public var isLast: Bool { keys.downstream == nil }
 
-    /// The `forwardBundle` carrying `outputs` to the next role under `bundleID`: one seal and one
-    /// signature for all of them.
-    public func bundle(id bundleID: JobID, outputs: [(job: HopReceiver.AcceptedJob, output: [UInt8])]) throws -> PipelineMessage {
+    /// The `forwardBundle` carrying `outputs` to the next role under `bundleID`, sealed under
+    /// `epoch`: one seal and one signature for all of them.
+    public func bundle(
+        id bundleID: JobID, epoch: UInt32, outputs: [(job: HopReceiver.AcceptedJob, output: [UInt8])]
+    ) throws -> PipelineMessage {
         guard let downstream = keys.downstream else { preconditionFailure("the last stage sends results, not bundles") }
+        guard let boxKey = downstream.boxKeys[epoch] else {
+            throw MissingKey(what: "box key of \(downstream.role)", epoch: epoch)
+        }
+        guard let signing = keys.signing[epoch] else {
+            throw MissingKey(what: "signing key of \(keys.role)", epoch: epoch)
+        }
         let table = BundleTable(entries: outputs.map { .init(jobID: $0.job.jobID, deadline: $0.job.deadline) })
         let envelope = BundleEnvelope(
             jobs: outputs.map {
                 JobEnvelope(jobID: $0.job.jobID, expiresAt: $0.job.expiresAt, replyKey: $0.job.replyKey, body: $0.output)
             })
-        let ciphertext = try SealedBox.seal(envelope.encoded(), to: downstream.boxKey)
-        let header = MessageHeader(
-            type: .forwardBundle, epoch: downstream.epoch, jobID: bundleID, deadline: table.latestDeadline)
+        let ciphertext = try SealedBox.seal(envelope.encoded(), to: boxKey)
+        let header = MessageHeader(type: .forwardBundle, epoch: epoch, jobID: bundleID, deadline: table.latestDeadline)
         let tableBytes = table.encoded()
         // A sealed box is never shorter than its 48 bytes of overhead.
         let signed = HopSignature.bundleSignedBytes(
             from: keys.role, to: downstream.role, receivingHop: keys.position + 1, header: header, table: tableBytes,
             sealedBox: ciphertext)!
-        let signature = keys.signing.signature(for: signed)
+        let signature = signing.signature(for: signed)
         return PipelineMessage(header: header, body: [tableBytes, ciphertext, signature])
     }
 
     /// The `forward` carrying one job's result, sealed to the client's reply key and signed for
-    /// the client. Throws when the reply key is not a usable key.
+    /// the client with this role's key of `epoch` (the manifest's result signer for that epoch).
+    /// Throws when the reply key is not a usable key.
     public func result(output: [UInt8], for job: HopReceiver.AcceptedJob, epoch: UInt32) throws -> PipelineMessage {
+        guard let signing = keys.signing[epoch] else {
+            throw MissingKey(what: "signing key of \(keys.role)", epoch: epoch)
+        }
         let replyKey = try BoxPublicKey(bytes: job.replyKey)
         let ciphertext = try SealedBox.seal(JobResult(jobID: job.jobID, body: output).encoded(), to: replyKey)
         let header = MessageHeader(type: .forward, epoch: epoch, jobID: job.jobID, deadline: job.deadline)
-        let signature = keys.signing.signature(
+        let signature = signing.signature(
             for: HopSignature.signedBytes(from: keys.role, to: HopSignature.clientRole, header: header, ciphertext: ciphertext))
         return PipelineMessage(header: header, body: [ciphertext, signature])
     }

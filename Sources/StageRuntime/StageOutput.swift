@@ -11,8 +11,9 @@ struct StageOutput {
     private(set) var processed = 0
     private(set) var failed = 0
     private(set) var sealTimes: [Double] = []
-    /// Outputs for the next role, sealed as one bundle by `finish`.
-    private var outputs: [(job: HopReceiver.AcceptedJob, output: [UInt8])] = []
+    /// Outputs for the next role by key epoch, sealed as one bundle per epoch by `finish`: a job
+    /// keeps the epoch its client sealed it under.
+    private var outputs: [UInt32: [(job: HopReceiver.AcceptedJob, output: [UInt8])]] = [:]
 
     init(sender: HopSender) {
         self.sender = sender
@@ -30,16 +31,22 @@ struct StageOutput {
         }
         if sender.isLast {
             for (job, bytes) in succeeded { sealResult(bytes, for: job, epoch: hop.epoch) }
-        } else {
-            outputs += succeeded
+        } else if !succeeded.isEmpty {
+            outputs[hop.epoch, default: []] += succeeded
         }
     }
 
-    /// Seals the batch's outputs for the next role as one new bundle.
+    /// Seals the batch's outputs for the next role: one new bundle per epoch.
     mutating func finish() {
-        guard !outputs.isEmpty else { return }
-        sealBundle(id: .random(), outputs)
-        outputs = []
+        for epoch in outputs.keys.sorted() { sealBundle(id: .random(), epoch: epoch, outputs[epoch]!) }
+        outputs = [:]
+    }
+
+    /// A job keeps its epoch from stage to stage; one still in flight when that epoch's grace
+    /// ended cannot go on. It ends as `unknownEpoch`, which a client answers by sealing it again
+    /// under a fresh manifest.
+    private static func graceEnded(_ missing: HopSender.MissingKey) -> String {
+        "the job's key epoch ended while it was in flight (\(missing))"
     }
 
     private mutating func sealResult(_ output: [UInt8], for job: HopReceiver.AcceptedJob, epoch: UInt32) {
@@ -47,6 +54,9 @@ struct StageOutput {
         do {
             messages.append(try sender.result(output: output, for: job, epoch: epoch))
             processed += 1
+        } catch let missing as HopSender.MissingKey {
+            messages.append(HopSender.reject(jobID: job.jobID, code: .unknownEpoch, reason: Self.graceEnded(missing)))
+            failed += 1
         } catch {
             messages.append(HopSender.reject(jobID: job.jobID, code: .malformed, reason: "the reply key is not a valid key"))
             failed += 1
@@ -54,12 +64,20 @@ struct StageOutput {
         sealTimes.append((ContinuousClock.now - started).secondsValue)
     }
 
-    private mutating func sealBundle(id: JobID, _ outputs: [(job: HopReceiver.AcceptedJob, output: [UInt8])]) {
+    private mutating func sealBundle(
+        id: JobID, epoch: UInt32, _ outputs: [(job: HopReceiver.AcceptedJob, output: [UInt8])]
+    ) {
         guard !outputs.isEmpty else { return }
         let started = ContinuousClock.now
         do {
-            messages.append(try sender.bundle(id: id, outputs: outputs))
+            messages.append(try sender.bundle(id: id, epoch: epoch, outputs: outputs))
             processed += outputs.count
+        } catch let missing as HopSender.MissingKey {
+            let reason = Self.graceEnded(missing)
+            for (job, _) in outputs {
+                messages.append(HopSender.reject(jobID: job.jobID, code: .unknownEpoch, reason: reason))
+            }
+            failed += outputs.count
         } catch {
             // Sealing to the next role's attested key cannot fail for a valid key; if it does,
             // the jobs end with an error instead of vanishing.

@@ -46,6 +46,9 @@ public final class StageRuntime: Sendable {
     private let stopRequested = Atomic<Bool>(false)
     private let logger: Logger
     private let instance = UInt64.random(in: 1...UInt64.max)
+    /// The last announcement's timestamp: the gateway takes only newer ones from a connection,
+    /// so they keep increasing even if the wall clock steps back.
+    private let lastAnnouncement = Atomic<UInt64>(0)
 
     public init(keys: StageKeys, workload: any StageWorkload, settings: Settings, logger: Logger) {
         self.keys = Mutex(keys)
@@ -85,7 +88,9 @@ public final class StageRuntime: Sendable {
         let context = try ZMQContext()
         let gateway = try context.socket(.dealer)
         let role = self.role
-        try gateway.setRoutingID(Array("\(role).\(settings.replica).\(String(instance, radix: 16))".utf8))
+        // The gateway sees this identity on every message; announcements are signed over it.
+        let routingID = Array("\(role).\(settings.replica).\(String(instance, radix: 16))".utf8)
+        try gateway.setRoutingID(routingID)
         try gateway.setHeartbeat(interval: settings.heartbeatInterval, timeout: settings.heartbeatInterval * 4)
         try gateway.setSendHighWaterMark(100_000)
         try gateway.setMessageLimits(
@@ -109,7 +114,7 @@ public final class StageRuntime: Sendable {
 
         var receiver = HopReceiver(
             keys: keys.withLock { $0 }, limits: .init(maxDeadlineMilliseconds: UInt64(max(0, settings.maxDeadline.wholeMilliseconds))))
-        try announce(.ready, on: gateway, epochs: receiver.keys.epochs)
+        try announce(.ready, on: gateway, keys: receiver.keys, routingID: routingID)
         var nextHeartbeat = ContinuousClock.now + settings.heartbeatInterval
         let poller = Poller()
         poller.add(gateway)
@@ -126,9 +131,9 @@ public final class StageRuntime: Sendable {
             // New keys (a rotation, or the end of a grace period): open with them from now on and
             // tell the gateway at once, since it routes each hop only to replicas holding its epoch.
             let current = keys.withLock { $0 }
-            if current.epochs != receiver.keys.epochs {
+            if current.epochs != receiver.keys.epochs || current.certificate != receiver.keys.certificate {
                 receiver.update(keys: current)
-                try announce(.heartbeat, on: gateway, epochs: receiver.keys.epochs)
+                try announce(.heartbeat, on: gateway, keys: receiver.keys, routingID: routingID)
                 nextHeartbeat = .now + settings.heartbeatInterval
             }
             let ready = try poller.poll(timeout: .milliseconds(50))
@@ -152,7 +157,7 @@ public final class StageRuntime: Sendable {
                 logger.warning("hops refused", metadata: ["check": "\(line.kind)", "count": "\(line.count)"])
             }
             if ContinuousClock.now >= nextHeartbeat {
-                try announce(.heartbeat, on: gateway, epochs: receiver.keys.epochs)
+                try announce(.heartbeat, on: gateway, keys: receiver.keys, routingID: routingID)
                 nextHeartbeat = .now + settings.heartbeatInterval
             }
             counters.withLock { $0.queueDepth = queue.count }
@@ -230,11 +235,27 @@ public final class StageRuntime: Sendable {
         }
     }
 
-    private func announce(_ type: MessageType, on gateway: Socket, epochs: [UInt32]) throws {
-        let announcement = ReplicaAnnouncement(
-            role: role, replica: UInt16(settings.replica), instance: instance, capacity: UInt32(settings.capacity), epochs: epochs)
+    /// Tells the gateway the role, capacity and epochs, proven: the broker's certificate for the
+    /// current signing key, and that key's signature over the announcement, its time and the
+    /// socket's routing identity.
+    private func announce(_ type: MessageType, on gateway: Socket, keys: StageKeys, routingID: [UInt8]) throws {
+        var announcement = ReplicaAnnouncement(
+            role: keys.role, replica: UInt16(settings.replica), instance: instance, capacity: UInt32(settings.capacity),
+            epochs: keys.epochs, timestamp: nextAnnouncementTime(), certificate: keys.certificate.encoded())
+        guard let signing = keys.signing[keys.certificate.epoch] else {
+            let epoch = keys.certificate.epoch
+            logger.error("no signing key for the certified epoch; not announcing", metadata: ["epoch": "\(epoch)"])
+            return
+        }
+        announcement.signature = signing.signature(for: announcement.signedBytes(routingID: routingID))
         let header = MessageHeader(type: type, jobID: JobID(bytes: Array(repeating: 0, count: 16))!)
         _ = try gateway.send([header.encoded(), announcement.encoded()], dontWait: true)
+    }
+
+    private func nextAnnouncementTime() -> UInt64 {
+        let timestamp = max(Self.nowMillis(), lastAnnouncement.load(ordering: .relaxed) + 1)
+        lastAnnouncement.store(timestamp, ordering: .relaxed)
+        return timestamp
     }
 
     private func reply(_ message: PipelineMessage, on gateway: Socket) {

@@ -1,5 +1,5 @@
 public import Attestation
-public import Foundation
+import Foundation
 public import Sodium
 
 /// A request to the key broker (one ZeroMQ message, JSON, one reply each).
@@ -49,17 +49,21 @@ public struct KMSResponse: Sendable, Hashable, Codable {
     public var nonce: NonceGrant?
     /// The role's `KeyBundle`, sealed to the request's ephemeral key.
     public var sealedBundle: [UInt8]?
+    /// The broker's identity signature over the release (`BundleRelease`); a node refuses a
+    /// bundle without it.
+    public var bundleSignature: [UInt8]?
     public var manifest: PipelineManifest?
     public var treeHead: SignedTreeHead?
     public var proof: [[UInt8]]?
 
     public init(
-        status: KMSStatus, nonce: NonceGrant? = nil, sealedBundle: [UInt8]? = nil, manifest: PipelineManifest? = nil,
-        treeHead: SignedTreeHead? = nil, proof: [[UInt8]]? = nil
+        status: KMSStatus, nonce: NonceGrant? = nil, sealedBundle: [UInt8]? = nil, bundleSignature: [UInt8]? = nil,
+        manifest: PipelineManifest? = nil, treeHead: SignedTreeHead? = nil, proof: [[UInt8]]? = nil
     ) {
         self.status = status
         self.nonce = nonce
         self.sealedBundle = sealedBundle
+        self.bundleSignature = bundleSignature
         self.manifest = manifest
         self.treeHead = treeHead
         self.proof = proof

@@ -1,25 +1,31 @@
 public import Sodium
+public import Wire
 
 /// Everything one role needs to run, released by the broker only after attestation and
 /// sealed to the node's ephemeral key. Secrets live in `SecureBytes` end to end.
 public struct KeyBundle: Sendable {
-    static let magic = Array("sealpipe-bundle-v1".utf8)
+    static let magic = Array("sealpipe-bundle-v2".utf8)
 
     public var role: String
     public var pipelineID: String
     public var schedule: EpochSchedule
     /// The role's box key pairs: the current epoch first, then the previous one during its grace period.
     public var boxKeys: [EpochKeyPair]
-    /// The role's signing key pair (signs everything it sends on).
-    public var signingKeys: SigningKeyPair
+    /// The role's signing key pairs, one per epoch like `boxKeys` (current first): a hop sealed
+    /// under an epoch is signed with that epoch's key, so signing keys rotate with the epoch.
+    public var signingKeys: [EpochSigningKeyPair]
     /// Public keys of the roles this one receives from and sends to.
     public var neighbours: [NeighbourKeys]
     /// The 32-byte key of this role's sealed weight shard (workers only).
     public var weightKey: SecureBytes?
+    /// The broker's certificate for the current epoch's signing key: the replica's proof of its
+    /// role to the gateway.
+    public var certificate: RoleCertificate
 
     public init(
-        role: String, pipelineID: String, schedule: EpochSchedule, boxKeys: [EpochKeyPair], signingKeys: SigningKeyPair,
-        neighbours: [NeighbourKeys], weightKey: SecureBytes?
+        role: String, pipelineID: String, schedule: EpochSchedule, boxKeys: [EpochKeyPair],
+        signingKeys: [EpochSigningKeyPair], neighbours: [NeighbourKeys], weightKey: SecureBytes?,
+        certificate: RoleCertificate
     ) {
         self.role = role
         self.pipelineID = pipelineID
@@ -28,6 +34,32 @@ public struct KeyBundle: Sendable {
         self.signingKeys = signingKeys
         self.neighbours = neighbours
         self.weightKey = weightKey
+        self.certificate = certificate
+    }
+
+    /// The role's signing key pair for `epoch`, if the bundle holds it.
+    public func signingKeyPair(epoch: UInt64) -> SigningKeyPair? {
+        signingKeys.first { $0.epoch == epoch }?.keyPair
+    }
+
+    /// Checks the certificate against the broker's pinned identity: signed by it, for this
+    /// bundle's pipeline, role and current epoch, and naming this epoch's signing key. `nil`
+    /// when it holds; otherwise what is wrong.
+    public func certificateProblem(pinnedBrokerKey: SigningPublicKey) -> String? {
+        guard certificate.hasValidSignature(by: pinnedBrokerKey) else {
+            return "the role certificate is not signed by the pinned key broker"
+        }
+        guard certificate.pipelineID == pipelineID, certificate.role == role,
+            UInt64(certificate.epoch) == schedule.epoch
+        else {
+            return "the role certificate names \(certificate.role) of \(certificate.pipelineID) in epoch "
+                + "\(certificate.epoch), not \(role) of \(pipelineID) in epoch \(schedule.epoch)"
+        }
+        guard let current = signingKeyPair(epoch: schedule.epoch), certificate.signingKey == current.publicKey.bytes
+        else {
+            return "the role certificate does not name the bundle's signing key for epoch \(schedule.epoch)"
+        }
+        return nil
     }
 
     /// The role's box key pair for `epoch`, if the bundle holds it.
@@ -56,11 +88,19 @@ public struct KeyBundle: Sendable {
             w.u64(pair.epoch)
             w.secret(pair.keyPair.secretKey.secret)
         }
-        w.secret(signingKeys.secretKey.secret)
+        w.u32(UInt32(signingKeys.count))
+        for pair in signingKeys {
+            w.u64(pair.epoch)
+            w.secret(pair.keyPair.secretKey.secret)
+        }
         w.u32(UInt32(neighbours.count))
         for neighbour in neighbours {
             w.string(neighbour.role)
-            w.data(neighbour.signingKey.bytes)
+            w.u32(UInt32(neighbour.signingKeys.count))
+            for key in neighbour.signingKeys {
+                w.u64(key.epoch)
+                w.data(key.key.bytes)
+            }
             w.u32(UInt32(neighbour.boxKeys.count))
             for key in neighbour.boxKeys {
                 w.u64(key.epoch)
@@ -69,6 +109,7 @@ public struct KeyBundle: Sendable {
         }
         w.bool(weightKey != nil)
         if let weightKey { w.secret(weightKey) }
+        w.data(certificate.encoded())
         return w.finish()
     }
 
@@ -103,16 +144,30 @@ public struct KeyBundle: Sendable {
             }
             boxKeys.append(EpochKeyPair(epoch: epoch, keyPair: BoxKeyPair(secretKey: secret)))
         }
-        guard let signingSecret = try? SigningSecretKey(secret: try r.secret("signingKey")) else {
-            throw .invalidValue(what: "signingKey")
+        var signingKeys: [EpochSigningKeyPair] = []
+        let signingCount = try r.u32("signingKeys")
+        guard signingCount <= 16 else { throw .invalidValue(what: "signingKeys") }
+        for _ in 0..<signingCount {
+            let epoch = try r.u64("signingKeys.epoch")
+            guard let secret = try? SigningSecretKey(secret: try r.secret("signingKeys.secret")) else {
+                throw .invalidValue(what: "signingKeys.secret")
+            }
+            signingKeys.append(EpochSigningKeyPair(epoch: epoch, keyPair: SigningKeyPair(secretKey: secret)))
         }
         var neighbours: [NeighbourKeys] = []
         let neighbourCount = try r.u32("neighbours")
         guard neighbourCount <= 1024 else { throw .invalidValue(what: "neighbours") }
         for _ in 0..<neighbourCount {
             let name = try r.string("neighbours.role")
-            guard let signingKey = try? SigningPublicKey(bytes: try r.data("neighbours.signingKey")) else {
-                throw .invalidValue(what: "neighbours.signingKey")
+            var signingKeys: [EpochSigningPublicKey] = []
+            let signingCount = try r.u32("neighbours.signingKeys")
+            guard signingCount <= 16 else { throw .invalidValue(what: "neighbours.signingKeys") }
+            for _ in 0..<signingCount {
+                let epoch = try r.u64("neighbours.signingKeys.epoch")
+                guard let key = try? SigningPublicKey(bytes: try r.data("neighbours.signingKeys.key")) else {
+                    throw .invalidValue(what: "neighbours.signingKeys.key")
+                }
+                signingKeys.append(EpochSigningPublicKey(epoch: epoch, key: key))
             }
             var keys: [EpochPublicKey] = []
             let keyCount = try r.u32("neighbours.boxKeys")
@@ -124,14 +179,17 @@ public struct KeyBundle: Sendable {
                 }
                 keys.append(EpochPublicKey(epoch: epoch, key: key))
             }
-            neighbours.append(NeighbourKeys(role: name, signingKey: signingKey, boxKeys: keys))
+            neighbours.append(NeighbourKeys(role: name, signingKeys: signingKeys, boxKeys: keys))
         }
         let weightKey: SecureBytes? = try r.bool("hasWeightKey") ? try r.secret("weightKey") : nil
         if let weightKey, weightKey.count != XChaCha20Poly1305.keyByteCount { throw .invalidValue(what: "weightKey") }
+        guard let certificate = try? RoleCertificate(decoding: try r.data("certificate")) else {
+            throw .invalidValue(what: "certificate")
+        }
         try r.finish()
         return KeyBundle(
-            role: role, pipelineID: pipelineID, schedule: schedule, boxKeys: boxKeys,
-            signingKeys: SigningKeyPair(secretKey: signingSecret), neighbours: neighbours, weightKey: weightKey)
+            role: role, pipelineID: pipelineID, schedule: schedule, boxKeys: boxKeys, signingKeys: signingKeys,
+            neighbours: neighbours, weightKey: weightKey, certificate: certificate)
     }
 
     /// Seals the encoded bundle to a node's ephemeral key.
@@ -164,16 +222,39 @@ public struct EpochKeyPair: Sendable {
     }
 }
 
+/// A signing key pair together with its key epoch.
+public struct EpochSigningKeyPair: Sendable {
+    public var epoch: UInt64
+    public var keyPair: SigningKeyPair
+
+    public init(epoch: UInt64, keyPair: SigningKeyPair) {
+        self.epoch = epoch
+        self.keyPair = keyPair
+    }
+}
+
+/// A signing public key together with its key epoch.
+public struct EpochSigningPublicKey: Sendable, Hashable {
+    public var epoch: UInt64
+    public var key: SigningPublicKey
+
+    public init(epoch: UInt64, key: SigningPublicKey) {
+        self.epoch = epoch
+        self.key = key
+    }
+}
+
 /// A neighbour role's public keys: verify what it signs, seal what is sent to it.
 public struct NeighbourKeys: Sendable, Hashable {
     public var role: String
-    public var signingKey: SigningPublicKey
+    /// Its signing keys by epoch: current first, then the previous one during grace.
+    public var signingKeys: [EpochSigningPublicKey]
     /// Current epoch first, then the previous one during grace.
     public var boxKeys: [EpochPublicKey]
 
-    public init(role: String, signingKey: SigningPublicKey, boxKeys: [EpochPublicKey]) {
+    public init(role: String, signingKeys: [EpochSigningPublicKey], boxKeys: [EpochPublicKey]) {
         self.role = role
-        self.signingKey = signingKey
+        self.signingKeys = signingKeys
         self.boxKeys = boxKeys
     }
 }

@@ -18,13 +18,19 @@ struct GatewayCommand: AsyncParsableCommand {
     @OptionGroup var options: TopologyOption
     @OptionGroup var logging: LoggingOptions
 
+    @Option(
+        help: "The key broker's identity public key file (hex) to pin (default: kms-identity.pub beside its state).")
+    var brokerKey: String?
+
     func run() async throws {
         logging.apply()
         let topology = try options.load()
         ParentWatch.startIfSupervised()
         let logger = LoggingSetup.logger("sealpipe.gateway")
+        let pinned = try PinnedBrokerKey.load(option: brokerKey, topology: topology)
         let service = GatewayService(
-            configuration: topology.gatewayConfiguration, frontEndpoint: topology.gateway.front.description,
+            configuration: try topology.gatewayConfiguration(brokerIdentityKey: pinned.bytes),
+            frontEndpoint: topology.gateway.front.description,
             backendEndpoint: topology.gateway.backend.description, logger: logger)
         let metrics = try MetricsHTTPServer(
             host: topology.gateway.metrics.host, port: topology.gateway.metrics.port,

@@ -54,6 +54,10 @@ struct LaunchCommand: AsyncParsableCommand {
 
         let topologyPath = topology
         let platformKey = URL(fileURLWithPath: platformKeyDirectory).appendingPathComponent("platform.key").path
+        // Written by the preparation on the broker's host, copied to the others: the gateway and
+        // every node pin it.
+        let identityFile = LaunchPreparation.brokerIdentityFile(topology: loaded)
+        let brokerKey = identityFile.path
         let launcher = Launcher(
             services: services,
             options: .init(
@@ -62,9 +66,12 @@ struct LaunchCommand: AsyncParsableCommand {
                 arguments: { service in
                     switch service.kind {
                     case .keyBroker: ["kms", "--topology", topologyPath]
-                    case .gateway: ["gateway", "--topology", topologyPath]
+                    case .gateway: ["gateway", "--topology", topologyPath, "--broker-key", brokerKey]
                     case .stage(let role, let replica):
-                        ["node", "--topology", topologyPath, "--role", role, "--replica", String(replica), "--platform-key", platformKey]
+                        [
+                            "node", "--topology", topologyPath, "--role", role, "--replica", String(replica), "--platform-key",
+                            platformKey, "--broker-key", brokerKey,
+                        ]
                     }
                 }),
             logger: logger)
@@ -76,7 +83,6 @@ struct LaunchCommand: AsyncParsableCommand {
         if let warning = EvidenceBanner.simulatedWarning(EvidenceBanner.summaries(of: loaded)) {
             Output.line("[launch] \(warning)")
         }
-        let identityFile = LaunchPreparation.brokerIdentityFile(topology: loaded)
         launcher.start { announcements in
             if let identity = announcements["kms"]?["identity"] {
                 try? Data((identity + "\n").utf8).write(to: identityFile, options: .atomic)

@@ -2,6 +2,7 @@ import ArgumentParser
 import Attestation
 import Foundation
 import Observability
+import Sodium
 import ZeroMQ
 import Topology
 import StageRuntime
@@ -32,6 +33,10 @@ struct NodeCommand: AsyncParsableCommand {
     @Option(help: "The sealed weight shard (default: beside the key broker's state, weights/ROLE.sealed).")
     var weights: String?
 
+    @Option(
+        help: "The key broker's identity public key file (hex) to pin (default: kms-identity.pub beside its state).")
+    var brokerKey: String?
+
     func run() async throws {
         logging.apply()
         let topology = try options.load()
@@ -44,6 +49,7 @@ struct NodeCommand: AsyncParsableCommand {
             throw ValidationError("--replica \(replica): \(role) has \(stage.replicas) replica(s)")
         }
         let platformKeyFile = URL(fileURLWithPath: platformKey)
+        let pinned = try PinnedBrokerKey.load(option: brokerKey, topology: topology)
         // The measurement covers the model files this role reads; they are hashed again once the
         // workload is loaded, so a file swapped in between is caught before the stage serves.
         let modelFileDigests = try ModelFileDigests.compute(topology: topology, role: role)
@@ -51,7 +57,7 @@ struct NodeCommand: AsyncParsableCommand {
         let attestStart = ContinuousClock.now
         let bundle = try await StageNode.attest(
             topology: topology, role: role, modelFileDigests: modelFileDigests, platformKeyFile: platformKeyFile,
-            context: context, logger: logger)
+            pinnedBrokerKey: pinned, context: context, logger: logger)
         let attestation = ContinuousClock.now - attestStart
         logger.info("attested and received keys", metadata: ["epoch": "\(bundle.schedule.epoch)", "duration": "\(attestation)"])
         let keys = try StageNode.stageKeys(bundle: bundle, topology: topology, role: role)
@@ -81,7 +87,7 @@ struct NodeCommand: AsyncParsableCommand {
         let rotation = Task {
             try await KeyRotation.keepCurrent(
                 runtime: runtime, bundle: bundle, topology: topology, role: role, modelFileDigests: modelFileDigests,
-                platformKeyFile: platformKeyFile, context: context, logger: logger)
+                platformKeyFile: platformKeyFile, pinnedBrokerKey: pinned, context: context, logger: logger)
         }
         Announcement.ready(service: "\(role).\(replica)", fields: ["role": role, "metrics": "\(metrics.port)", "epoch": "\(bundle.schedule.epoch)"])
         try await runBlocking(name: "\(role).\(replica)") { try runtime.run() }

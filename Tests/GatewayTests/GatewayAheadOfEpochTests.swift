@@ -7,22 +7,23 @@ import Wire
 @Suite("Gateway: requests ahead of the front's epoch")
 struct GatewayAheadOfEpochTests {
     let client: [UInt8] = Array("client-1".utf8)
+    let credentials = ReplicaCredentials()
 
     func makeCore(maxInFlight: Int = 8, maxAhead: Int = 4, hold: Duration = .seconds(10)) -> GatewayCore {
         GatewayCore(
             configuration: GatewayConfiguration(
-                roles: ["preprocessor", "postprocessor"], maxInFlight: maxInFlight, defaultDeadline: .seconds(60),
+                roles: ["preprocessor", "postprocessor"], replicaTrust: credentials.trust(), maxInFlight: maxInFlight,
+                defaultDeadline: .seconds(60),
                 maxDeadline: .seconds(300), maxAheadOfEpoch: maxAhead, aheadOfEpochHold: hold))
     }
 
     func announceFront(_ core: inout GatewayCore, epochs: [UInt32], capacity: UInt32 = 1, now: UInt64 = 0)
         -> [GatewayAction]
     {
-        let body = ReplicaAnnouncement(
-            role: "preprocessor", replica: 0, instance: 1, capacity: capacity, epochs: epochs
-        ).encoded()
-        let header = MessageHeader(type: .ready, jobID: JobID(bytes: Array(repeating: 0, count: 16))!)
-        return core.replicaMessage(identity: Array("pre#0".utf8), frames: [header.encoded(), body], now: now)
+        let identity = Array("pre#0".utf8)
+        let announcement = credentials.announcement(
+            role: "preprocessor", capacity: capacity, epochs: epochs, routingID: identity, now: now)
+        return core.replicaMessage(identity: identity, frames: ReplicaCredentials.frames(announcement), now: now)
     }
 
     func submit(_ core: inout GatewayCore, id: JobID = .random(), epoch: UInt32, now: UInt64 = 0) -> [GatewayAction] {

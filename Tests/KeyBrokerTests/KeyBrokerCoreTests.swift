@@ -22,7 +22,10 @@ struct KeyBrokerCoreTests {
         #expect(bundle.schedule.epoch == 1)
         #expect(bundle.boxKeys.map(\.epoch) == [1])
         #expect(bundle.boxKeys[0].keyPair.publicKey == (try store.boxKeyPair(role: "shard-0", epoch: 1))!.publicKey)
-        #expect(bundle.signingKeys.publicKey == (try store.signingKeyPair(role: "shard-0")).publicKey)
+        #expect(bundle.signingKeys.map(\.epoch) == [1])
+        let signing = try store.signingKeyPair(role: "shard-0", epoch: 1)
+        #expect(bundle.signingKeys[0].keyPair.publicKey == signing.publicKey)
+        #expect(bundle.certificateProblem(pinnedBrokerKey: broker.identityPublicKey) == nil)
         #expect(bundle.neighbours.map(\.role) == ["preprocessor", "shard-1"])
         #expect(
             bundle.neighbour("shard-1")?.boxKeys.first?.key
@@ -41,7 +44,7 @@ struct KeyBrokerCoreTests {
         #expect(release.ephemeralKeyFingerprint == SHA256.hash(ephemeral.publicKey.bytes))
         let secrets = [
             shard0Key.copyBytes(), shard1Key.copyBytes(), bundle.boxKeys[0].keyPair.secretKey.secret.copyBytes(),
-            Array(bundle.signingKeys.secretKey.secret.copyBytes().prefix(32)),
+            Array(bundle.signingKeys[0].keyPair.secretKey.secret.copyBytes().prefix(32)),
         ]
         let log = entries.flatMap { $0 }
         for secret in secrets { #expect(!contains(log, secret)) }

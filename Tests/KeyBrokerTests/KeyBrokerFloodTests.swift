@@ -30,6 +30,8 @@ struct KeyBrokerFloodTests {
     final class Broker: Sendable {
         let process: Process
         let endpoint: String
+        /// The broker's identity key, as it announces it: nodes pin it.
+        let identity: SigningPublicKey
         let stderrPath: URL
 
         init(config: URL, stderrPath: URL) throws {
@@ -56,6 +58,10 @@ struct KeyBrokerFloodTests {
                 throw KeyBrokerError.configuration("unexpected announcement")
             }
             endpoint = words[2]
+            guard let bytes = Hex.decode(words[4]), let identity = try? SigningPublicKey(bytes: bytes) else {
+                throw KeyBrokerError.configuration("the announced identity is not a public key")
+            }
+            self.identity = identity
         }
 
         /// Resident and peak resident memory in KiB, from /proc.
@@ -111,7 +117,7 @@ struct KeyBrokerFloodTests {
         let node = KeyBrokerClient(endpoint: broker.endpoint, context: context, timeout: .seconds(10))
         let provider = SimulatedEvidenceProvider(
             platformKey: f.platform, measurement: f.goodMeasurement, warn: { _ in })
-        _ = try await node.attest(role: "shard-0", provider: provider)
+        _ = try await node.attest(role: "shard-0", provider: provider, pinnedBrokerKey: broker.identity)
 
         let statePath = configuration.statePath
         let stateBefore = try FileManager.default.attributesOfItem(atPath: statePath)[.size] as! Int
@@ -189,7 +195,7 @@ struct KeyBrokerFloodTests {
         let started = ContinuousClock.now
         while ContinuousClock.now - started < .seconds(Self.floodSeconds) {
             let attempt = ContinuousClock.now
-            let bundle = try await node.attest(role: "shard-0", provider: provider)
+            let bundle = try await node.attest(role: "shard-0", provider: provider, pinnedBrokerKey: broker.identity)
             #expect(bundle.role == "shard-0")
             slowest = max(slowest, ContinuousClock.now - attempt)
             releases += 1

@@ -20,7 +20,8 @@ struct KeyBrokerServiceTests {
         #expect(endpoint.hasPrefix("tcp://127.0.0.1:"))
 
         let client = KeyBrokerClient(endpoint: endpoint, context: context, timeout: .seconds(5))
-        let bundle = try await client.attest(role: "shard-1", provider: f.provider())
+        let bundle = try await client.attest(
+            role: "shard-1", provider: f.provider(), pinnedBrokerKey: broker.identityPublicKey)
         #expect(bundle.role == "shard-1")
         #expect(
             bundle.boxKeys.first?.keyPair.publicKey
@@ -53,7 +54,9 @@ struct KeyBrokerServiceTests {
         var other = f.goodMeasurement
         other[47] ^= 0xFF
         do {
-            _ = try await client.attest(role: "shard-0", provider: f.provider(measurement: other))
+            _ = try await client.attest(
+                role: "shard-0", provider: f.provider(measurement: other),
+                pinnedBrokerKey: SigningKeyPair.generate().publicKey)
             Issue.record("a different measurement was given keys")
         } catch KeyBrokerClientError.refused(let check, let reason) {
             #expect(check == "measurement")
@@ -119,7 +122,7 @@ struct KeyBrokerServiceTests {
         let client = KeyBrokerClient(
             endpoint: endpoint, context: context, timeout: .seconds(5),
             busyBackoff: .init(initial: .milliseconds(20), maximum: .milliseconds(100), patience: .seconds(30)))
-        let attest = Task { try await client.attest(role: "shard-0", provider: f.provider()) }
+        let attest = Task { try await client.attest(role: "shard-0", provider: f.provider(), pinnedBrokerKey: broker.identityPublicKey) }
         let deadline = ContinuousClock.now + .seconds(10)
         while (broker.metrics.rejections["nonce-peer-quota"] ?? 0) < 3, ContinuousClock.now < deadline {
             try await Task.sleep(for: .milliseconds(10))
@@ -136,7 +139,7 @@ struct KeyBrokerServiceTests {
             _ = broker.handle(.nonce(role: "shard-1"), peer: "127.0.0.1")
         }
         do {
-            _ = try await impatient.attest(role: "shard-0", provider: f.provider())
+            _ = try await impatient.attest(role: "shard-0", provider: f.provider(), pinnedBrokerKey: broker.identityPublicKey)
             Issue.record("a client past its patience got keys")
         } catch let error as KeyBrokerClientError {
             #expect(error.isBusy && error.isWorthRetrying && !error.isUnreachable)

@@ -105,7 +105,7 @@ struct KeyBrokerStateTests {
             now: f.clock.now)
         #expect(report.isValid, "\(report.results)")
         #expect(manifest.frontRole == "preprocessor")
-        #expect(manifest.resultSigner == (try broker.store.signingKeyPair(role: "postprocessor")).publicKey)
+        #expect(manifest.resultSigner == (try broker.store.signingKeyPair(role: "postprocessor", epoch: 1)).publicKey)
         #expect(manifest.policySummary == RolePolicySummary.summaries(of: broker.policy))
         #expect(manifest.rolesAcceptingSimulatedEvidence == ["postprocessor", "preprocessor", "shard-0", "shard-1"])
         #expect(

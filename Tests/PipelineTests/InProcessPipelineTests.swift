@@ -4,6 +4,7 @@ import Logging
 import SealpipeClient
 import Sodium
 import Testing
+import Trust
 import Wire
 import ZeroMQ
 import Topology
@@ -16,6 +17,23 @@ import Node
 @Suite("In-process pipeline", .timeLimit(.minutes(1)))
 struct InProcessPipelineTests {
     static let roles = ["pre", "mid", "post"]
+    static let pipelineID = "in-process"
+    /// Plays the key broker's identity: it certifies each role's signing key.
+    static let broker = SigningKeyPair.generate()
+
+    static func certificate(role: String, key: SigningKeyPair, epoch: UInt32 = 1) -> RoleCertificate {
+        RoleCertificate(
+            pipelineID: pipelineID, role: role, epoch: epoch, signingKey: key.publicKey.bytes,
+            notAfter: UInt64(Date().timeIntervalSince1970 * 1000) + 3_600_000
+        ).signed(with: broker)
+    }
+
+    static var gatewayConfiguration: GatewayConfiguration {
+        GatewayConfiguration(
+            roles: roles,
+            replicaTrust: try! ReplicaTrust(brokerIdentityKey: broker.publicKey.bytes, pipelineID: pipelineID),
+            replicaTimeout: .seconds(2))
+    }
 
     final class Harness: @unchecked Sendable {
         // @unchecked Sendable: set up before any thread starts, then only read.
@@ -37,7 +55,7 @@ struct InProcessPipelineTests {
             boxKeys = box
             signingKeys = signing
             gateway = GatewayService(
-                configuration: GatewayConfiguration(roles: InProcessPipelineTests.roles, replicaTimeout: .seconds(2)),
+                configuration: InProcessPipelineTests.gatewayConfiguration,
                 frontEndpoint: "tcp://127.0.0.1:*", backendEndpoint: "tcp://127.0.0.1:*", logger: Logger(label: "test.gateway"))
             let bound = DispatchSemaphore(value: 0)
             let endpoints = Mutex2<(String, String)>(("", ""))
@@ -66,11 +84,12 @@ struct InProcessPipelineTests {
         func keys(for role: String, index: Int) -> StageKeys {
             let roles = InProcessPipelineTests.roles
             let upstream = index > 0 ? (roles[index - 1], signingKeys[roles[index - 1]]!.publicKey) : nil
-            let downstream = index < roles.count - 1 ? (roles[index + 1], UInt32(1), boxKeys[roles[index + 1]]!.publicKey) : nil
+            let downstream = index < roles.count - 1 ? (roles[index + 1], boxKeys[roles[index + 1]]!.publicKey) : nil
             return StageKeys(
-                role: role, position: UInt16(index), boxKeys: [1: boxKeys[role]!], signing: signingKeys[role]!,
-                upstream: upstream.map { (role: $0.0, signingKey: $0.1) },
-                downstream: downstream.map { (role: $0.0, epoch: $0.1, boxKey: $0.2) })
+                role: role, position: UInt16(index), boxKeys: [1: boxKeys[role]!], signing: [1: signingKeys[role]!],
+                certificate: InProcessPipelineTests.certificate(role: role, key: signingKeys[role]!),
+                upstream: upstream.map { (role: $0.0, signingKeys: [1: $0.1]) },
+                downstream: downstream.map { (role: $0.0, boxKeys: [1: $0.1]) })
         }
 
         var target: PipelineTarget {
@@ -208,10 +227,13 @@ struct InProcessPipelineTests {
         let endpoint = try fakeGateway.bind("tcp://127.0.0.1:*")
         let midKeys = BoxKeyPair.generate()
         let preSigning = SigningKeyPair.generate()
+        let midSigning = SigningKeyPair.generate()
         let stage = StageRuntime(
             keys: StageKeys(
-                role: "mid", position: 1, boxKeys: [1: midKeys], signing: .generate(), upstream: (role: "pre", signingKey: preSigning.publicKey),
-                downstream: (role: "post", epoch: 1, boxKey: BoxKeyPair.generate().publicKey)),
+                role: "mid", position: 1, boxKeys: [1: midKeys], signing: [1: midSigning],
+                certificate: Self.certificate(role: "mid", key: midSigning),
+                upstream: (role: "pre", signingKeys: [1: preSigning.publicKey]),
+                downstream: (role: "post", boxKeys: [1: BoxKeyPair.generate().publicKey])),
             workload: EchoWorkload(),
             settings: .init(
                 replica: 0, gatewayEndpoint: endpoint, maxBatch: 4, maxDelay: .milliseconds(1), capacity: 8,

@@ -15,19 +15,26 @@ struct HopReceiverTests {
     let frontSigning = SigningKeyPair.generate()
 
     /// The front stage ("pre", hop 0) and the stage after it ("mid", hop 1).
+    /// A certificate no gateway checks here: the receiver does not read it.
+    static func certificate(_ role: String, _ key: SigningKeyPair) -> RoleCertificate {
+        RoleCertificate(pipelineID: "test", role: role, epoch: 5, signingKey: key.publicKey.bytes, notAfter: 0)
+    }
+
     var front: HopReceiver {
         HopReceiver(
             keys: StageKeys(
-                role: "pre", position: 0, boxKeys: [5: frontKeys], signing: frontSigning, upstream: nil,
-                downstream: (role: "mid", epoch: 5, boxKey: midKeys.publicKey)),
+                role: "pre", position: 0, boxKeys: [5: frontKeys], signing: [5: frontSigning],
+                certificate: Self.certificate("pre", frontSigning), upstream: nil,
+                downstream: (role: "mid", boxKeys: [5: midKeys.publicKey])),
             limits: Self.limits)
     }
 
     var mid: HopReceiver {
-        HopReceiver(
+        let signing = SigningKeyPair.generate()
+        return HopReceiver(
             keys: StageKeys(
-                role: "mid", position: 1, boxKeys: [5: midKeys], signing: .generate(),
-                upstream: (role: "pre", signingKey: frontSigning.publicKey), downstream: nil),
+                role: "mid", position: 1, boxKeys: [5: midKeys], signing: [5: signing], certificate: Self.certificate("mid", signing),
+                upstream: (role: "pre", signingKeys: [5: frontSigning.publicKey]), downstream: nil),
             limits: Self.limits)
     }
 

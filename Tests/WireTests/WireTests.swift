@@ -78,12 +78,37 @@ struct WireTests {
     }
 
     @Test func announcementsRoundTrip() throws {
-        let announcement = ReplicaAnnouncement(role: "shard-1", replica: 3, instance: 42, capacity: 64, epochs: [5, 6])
+        let certificate = RoleCertificate(
+            pipelineID: "demo", role: "shard-1", epoch: 6, signingKey: Array(repeating: 3, count: 32), notAfter: 77,
+            signature: Array(repeating: 4, count: 64))
+        #expect(try RoleCertificate(decoding: certificate.encoded()) == certificate)
+        #expect(throws: WireError.self) { try RoleCertificate(decoding: Array(certificate.encoded().dropLast())) }
+        let announcement = ReplicaAnnouncement(
+            role: "shard-1", replica: 3, instance: 42, capacity: 64, epochs: [5, 6], timestamp: 1234,
+            certificate: certificate.encoded(), signature: Array(repeating: 5, count: 64))
         #expect(try ReplicaAnnouncement(decoding: announcement.encoded()) == announcement)
         #expect(throws: WireError.self) { try ReplicaAnnouncement(decoding: Array(announcement.encoded().dropLast())) }
         #expect(throws: WireError.self) {
-            try ReplicaAnnouncement(decoding: ReplicaAnnouncement(role: "", replica: 0, instance: 0, capacity: 1, epochs: []).encoded())
+            var empty = announcement
+            empty.role = ""
+            return try ReplicaAnnouncement(decoding: empty.encoded())
         }
+        // The signed bytes bind the connection's routing identity and every field.
+        let base = announcement.signedBytes(routingID: Array("a".utf8))
+        #expect(base != announcement.signedBytes(routingID: Array("b".utf8)))
+        var later = announcement
+        later.timestamp += 1
+        #expect(base != later.signedBytes(routingID: Array("a".utf8)))
+        var bigger = announcement
+        bigger.capacity += 1
+        #expect(base != bigger.signedBytes(routingID: Array("a".utf8)))
+        // The certificate's signed bytes cover every field but its signature.
+        var other = certificate
+        other.epoch = 7
+        #expect(other.signedBytes != certificate.signedBytes)
+        other = certificate
+        other.signature = []
+        #expect(other.signedBytes == certificate.signedBytes)
     }
 
     @Test func signedBytesBindRolesJobEpochAndDeadline() {

@@ -5,7 +5,8 @@ import Sodium
 public import Topology
 
 /// What `sealpipe launch` makes sure of before it starts anything on a host: the key broker's
-/// root key, the simulated TEE's platform key, and (where the broker runs) the sealed weight
+/// root key and identity (its public key written for the gateway, the nodes and clients to
+/// pin), the simulated TEE's platform key, and (where the broker runs) the sealed weight
 /// shards. Each step is skipped when already done, so launching twice changes nothing.
 public enum LaunchPreparation {
     /// Runs the steps this host needs; `progress` receives one line per step.
@@ -28,9 +29,20 @@ public enum LaunchPreparation {
             _ = try PlatformKey.create(in: platformKeyDirectory)
             progress("created a simulated-TEE platform key in \(platformKeyDirectory.path) (SIMULATION: not a hardware root of trust)")
         }
-        if runsBroker, topology.stages.contains(where: { $0.kind == .encoder }) {
+        if runsBroker {
             let store = try KeyBrokerStore(path: topology.keyBroker.statePath, rootKeyPath: topology.keyBroker.rootKeyPath)
-            try ShardSealing.sealMissing(topology: topology, store: store, progress: progress)
+            // The gateway and the nodes pin this key from their first moment, so it is written
+            // before any of them starts (the broker makes its identity on first use).
+            let identity = Hex.encode(try store.identity().publicKey.bytes)
+            let file = brokerIdentityFile(topology: topology)
+            let written = try? String(contentsOf: file, encoding: .utf8)
+            if written?.trimmingCharacters(in: .whitespacesAndNewlines) != identity {
+                try Data((identity + "\n").utf8).write(to: file, options: .atomic)
+                progress("wrote the key broker's identity to \(file.path) (pin it; copy it to other hosts)")
+            }
+            if topology.stages.contains(where: { $0.kind == .encoder }) {
+                try ShardSealing.sealMissing(topology: topology, store: store, progress: progress)
+            }
         }
     }
 
