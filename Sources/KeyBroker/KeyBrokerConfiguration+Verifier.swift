@@ -1,4 +1,5 @@
 public import Attestation
+import Foundation
 import Sodium
 
 extension KeyBrokerConfiguration {
@@ -14,10 +15,18 @@ extension KeyBrokerConfiguration {
             }
             keys.append(key)
         }
+        var collateral = tdxCollateral
+        if let collateralDirectory {
+            do {
+                collateral += try CollateralCache(directory: URL(fileURLWithPath: collateralDirectory)).tdxCollateral()
+            } catch {
+                throw .configuration("collateralDirectory: \(error)")
+            }
+        }
         return CompositeVerifier(verifiers: [
             .simulated: SimulatedVerifier(trustedPlatformKeys: keys),
             .sevSNP: SEVSNPVerifier(),
-            .tdx: TDXVerifier(collateral: tdxCollateral),
+            .tdx: TDXVerifier(collateral: collateral),
             .nvidiaGPU: NVIDIAGPUVerifier(),
         ])
     }
