@@ -28,7 +28,8 @@ extension Topology {
             pipelineID: name, endpoint: keyBroker.endpoint.description, statePath: keyBroker.statePath,
             rootKeyPath: keyBroker.rootKeyPath, roles: roles, frontRole: stageRoles.first!, resultRole: stageRoles.last!,
             policy: policy, epochSeconds: keyBroker.epoch.timeInterval, graceSeconds: keyBroker.grace.timeInterval,
-            manifestTTLSeconds: keyBroker.manifestTTL.timeInterval, trustedPlatformKeys: platformKeys)
+            manifestTTLSeconds: keyBroker.manifestTTL.timeInterval, trustedPlatformKeys: platformKeys,
+            collateralDirectory: keyBroker.collateralPath)
         configuration.resolveReferenceMeasurements { role in
             SimulatedTEE.measurement(executableDigest: executableDigest, configuration: stageConfigurationBytes(role: role) ?? [])
         }
