@@ -77,6 +77,10 @@ import Testing
         #expect(NVIDIAGPUVerifier().verify(evidence, expectations: e, now: Self.now).passed)
         e.policy.nvidiaGPU = NVIDIAGPUPolicy(referenceMeasurements: ["\(block.index)": [String(repeating: "00", count: 48)]])
         #expect(NVIDIAGPUVerifier().verify(evidence, expectations: e, now: Self.now).failedCheck?.name == "gpu-measurements")
+        e.policy.nvidiaGPU = NVIDIAGPUPolicy(driverVersions: ["550.90.07"], vbiosVersions: ["96.00.9f.00.01"])
+        #expect(NVIDIAGPUVerifier().verify(evidence, expectations: e, now: Self.now).passed)
+        e.policy.nvidiaGPU = NVIDIAGPUPolicy(driverVersions: ["999.0"])
+        #expect(NVIDIAGPUVerifier().verify(evidence, expectations: e, now: Self.now).failedCheck?.name == "gpu-versions")
     }
 
     @Test("composite tdx+nvidia-gpu: accepted only when both halves verify")

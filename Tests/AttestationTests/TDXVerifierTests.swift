@@ -77,7 +77,7 @@ import Testing
     }
 
     @Test("the outdated quote with its collateral is refused by tcb-status alone")
-    func outdatedNeedsPolicy() throws {
+    func outdatedQuoteRefusedByTCBStatus() throws {
         let collateral = try TDXCollateral(
             json: try TestVectors.bytes("tdx/dcap-qvl/tdx_quote_outdated_collateral.json"))
         let quote = try TestVectors.bytes("tdx/dcap-qvl/tdx_quote_outdated")
@@ -270,6 +270,32 @@ import Testing
         crl.revokedSerials.insert(leaf.serialNumber)
         let chain = PCKChain(der: quote.pckChain, now: Self.dcapTime, crls: [crl])
         #expect(chain.problem?.contains("revoked") == true)
+    }
+
+    @Test("RTMR, MRCONFIGID and MRSEAM constraints pass on the quote's values and refuse others by name")
+    func measurementRegisters() throws {
+        let quote = try TestVectors.bytes("tdx/go-tdx-guest/tdx_prod_quote_SPR_E4.dat")
+        let body = try TDXQuote(bytes: quote).body
+        let at = TestVectors.date("2023-07-01T01:00:00Z")
+        let good = TDXPolicy(
+            rtmrs: body.rtmrs.map { HexText.encode($0) }, mrConfigID: HexText.encode(body.mrConfigID),
+            mrSEAMs: [HexText.encode(body.mrSEAM)], allowMissingCollateral: true)
+        #expect(try Self.verify(quote, at: at, expectations: Self.matching(quote, policy: good)).passed)
+        let zero = String(repeating: "00", count: 48)
+        var rtmr = good
+        rtmr.rtmrs = [nil, zero]
+        #expect(Self.failed(try Self.verify(quote, at: at, expectations: Self.matching(quote, policy: rtmr))) == ["rtmr"])
+        var config = good
+        config.mrConfigID = String(repeating: "11", count: 48)
+        #expect(
+            Self.failed(try Self.verify(quote, at: at, expectations: Self.matching(quote, policy: config)))
+                == ["mr-config-id"])
+        var seam = good
+        seam.mrSEAMs = [zero]
+        #expect(Self.failed(try Self.verify(quote, at: at, expectations: Self.matching(quote, policy: seam))) == ["mr-seam"])
+        var e = try Self.matching(quote, policy: good)
+        e.measurements = [Array(repeating: 0, count: 48)]
+        #expect(Self.failed(try Self.verify(quote, at: at, expectations: e)) == ["measurement"])
     }
 
     @Test("trailing text after the PEM chain other than NUL or whitespace is refused")
