@@ -46,6 +46,9 @@ public struct KeyBrokerConfiguration: Sendable, Codable, Hashable {
     /// The offline collateral cache (`sealpipe collateral import`) TDX quotes are verified with;
     /// nil means none, so TDX evidence is refused unless a policy allows missing collateral.
     public var collateralDirectory: String?
+    /// Role → hex configuration digest (`ConfigurationBinding.digest`): a report's non-zero
+    /// HOST_DATA (SEV-SNP) or MRCONFIGID (TDX) must bind it.
+    public var configurationDigests: [String: String]?
 
     public init(
         pipelineID: String, endpoint: String, statePath: String, rootKeyPath: String, roles: [Role], frontRole: String,

@@ -298,6 +298,25 @@ import Testing
         #expect(Self.failed(try Self.verify(quote, at: at, expectations: e)) == ["measurement"])
     }
 
+    @Test("configuration binding: a zero MRCONFIGID is reported unbound, another role's digest is refused")
+    func configurationBinding() throws {
+        let quote = try TestVectors.bytes("tdx/go-tdx-guest/tdx_prod_quote_SPR_E4.dat")
+        let at = TestVectors.date("2023-07-01T01:00:00Z")
+        let digest = ConfigurationBinding.digest(configuration: Array("shard-0 of minilm".utf8))
+        var e = try Self.matching(quote)
+        e.configurationDigest = digest
+        let unbound = try Self.verify(quote, at: at, expectations: e)
+        #expect(unbound.passed)
+        #expect(unbound.check(named: "configuration-binding")?.detail.contains("without") == true)
+        // MRCONFIGID sits at body offset 184: set it to this digest, then to another role's.
+        var bound = quote
+        bound.replaceSubrange((48 + 184)..<(48 + 232), with: digest)
+        #expect(try Self.verify(bound, at: at, expectations: e).check(named: "configuration-binding")?.passed == true)
+        let other = ConfigurationBinding.digest(configuration: Array("shard-1 of minilm".utf8))
+        bound.replaceSubrange((48 + 184)..<(48 + 232), with: other)
+        #expect(try Self.verify(bound, at: at, expectations: e).check(named: "configuration-binding")?.passed == false)
+    }
+
     @Test("trailing text after the PEM chain other than NUL or whitespace is refused")
     func pemTrailer() throws {
         let pem = Array("-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n".utf8)

@@ -152,6 +152,11 @@ public struct SEVSNPVerifier: EvidenceVerifier {
         if let extra = expectations.policy.sevSNP {
             checks += Self.policyChecks(report, policy: extra, layout: layout)
         }
+        if let binding = ConfigurationBinding.check(
+            field: "HOST_DATA", reported: report.hostData, expected: expectations.configurationDigest)
+        {
+            checks.append(binding)
+        }
 
         let claims = AttestationClaims(
             measurement: HexText.encode(report.measurement), debug: report.policy.debugAllowed,

@@ -149,6 +149,11 @@ public struct TDXVerifier: EvidenceVerifier {
                 ok: body.debug ? "debug TD (\(attributes)), permitted by the policy" : "not a debug TD (\(attributes))")
         }
         checks += Self.policyChecks(body, policy: tdxPolicy)
+        if let binding = ConfigurationBinding.check(
+            field: "MRCONFIGID", reported: body.mrConfigID, expected: expectations.configurationDigest)
+        {
+            checks.append(binding)
+        }
 
         let claims = AttestationClaims(
             measurement: HexText.encode(body.mrTD), debug: body.debug, tcb: nil,

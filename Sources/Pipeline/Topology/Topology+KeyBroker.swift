@@ -30,6 +30,12 @@ extension Topology {
             policy: policy, epochSeconds: keyBroker.epoch.timeInterval, graceSeconds: keyBroker.grace.timeInterval,
             manifestTTLSeconds: keyBroker.manifestTTL.timeInterval, trustedPlatformKeys: platformKeys,
             collateralDirectory: keyBroker.collateralPath)
+        configuration.configurationDigests = Dictionary(
+            uniqueKeysWithValues: stageRoles.compactMap { role in
+                stageConfigurationBytes(role: role).map {
+                    (role, Hex.encode(ConfigurationBinding.digest(configuration: $0)))
+                }
+            })
         configuration.resolveReferenceMeasurements { role in
             SimulatedTEE.measurement(executableDigest: executableDigest, configuration: stageConfigurationBytes(role: role) ?? [])
         }
