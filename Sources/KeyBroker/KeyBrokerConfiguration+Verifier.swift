@@ -16,16 +16,19 @@ extension KeyBrokerConfiguration {
             keys.append(key)
         }
         var collateral = tdxCollateral
+        var amdCRLs: [[UInt8]] = []
         if let collateralDirectory {
             do {
-                collateral += try CollateralCache(directory: URL(fileURLWithPath: collateralDirectory)).tdxCollateral()
+                let cache = CollateralCache(directory: URL(fileURLWithPath: collateralDirectory))
+                collateral += try cache.tdxCollateral()
+                amdCRLs = try cache.amdCRLs()
             } catch {
                 throw .configuration("collateralDirectory: \(error)")
             }
         }
         return CompositeVerifier(verifiers: [
             .simulated: SimulatedVerifier(trustedPlatformKeys: keys),
-            .sevSNP: SEVSNPVerifier(),
+            .sevSNP: SEVSNPVerifier(crls: amdCRLs),
             .tdx: TDXVerifier(collateral: collateral),
             .nvidiaGPU: NVIDIAGPUVerifier(),
         ])

@@ -16,7 +16,8 @@ struct CollateralCommand: ParsableCommand {
 
     struct Import: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Check and store TDX collateral (PCCS / dcap-qvl JSON): one file, or every .json in a directory.")
+            abstract:
+                "Check and store collateral: TDX (PCCS / dcap-qvl .json) and AMD ARK CRLs (.crl); one file or a directory.")
 
         @Argument(help: "A collateral JSON file, or a directory of them.")
         var source: String
@@ -33,12 +34,18 @@ struct CollateralCommand: ParsableCommand {
             let files =
                 isDirectory.boolValue
                 ? try FileManager.default.contentsOfDirectory(at: url, includingPropertiesForKeys: nil)
-                    .filter { $0.pathExtension == "json" }.sorted { $0.path < $1.path }
+                    .filter { ["json", "crl"].contains($0.pathExtension) }.sorted { $0.path < $1.path }
                 : [url]
             let store = CollateralCache(directory: URL(fileURLWithPath: cache))
             var refused = 0
             for file in files {
                 do {
+                    if file.pathExtension == "crl" {
+                        let stored = try store.importAMDCRL([UInt8](try Data(contentsOf: file)))
+                        print("imported \(file.lastPathComponent): AMD CRL → \(stored.file), next update "
+                            + "\(stored.nextUpdate.map { $0.formatted(.iso8601) } ?? "?")")
+                        continue
+                    }
                     let collateral = try TDXCollateral(json: [UInt8](try Data(contentsOf: file)))
                     let item = try store.importTDX(collateral)
                     print("imported \(file.lastPathComponent): TDX FMSPC \(item.fmspc) → \(item.file), "
@@ -48,7 +55,7 @@ struct CollateralCommand: ParsableCommand {
                     print("refused \(file.lastPathComponent): \(error)")
                 }
             }
-            if files.isEmpty { print("no .json collateral in \(source)") }
+            if files.isEmpty { print("no .json or .crl collateral in \(source)") }
             if refused > 0 || files.isEmpty { throw ExitCode(1) }
         }
     }

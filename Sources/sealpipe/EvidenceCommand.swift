@@ -33,6 +33,9 @@ struct EvidenceCommand: ParsableCommand {
         @Option(help: "SEV-SNP: the ASK/ASVK and ARK certificates (PEM or DER; AMD KDS cert_chain).")
         var chain: [String] = []
 
+        @Option(help: "SEV-SNP: an AMD CRL signed by the ARK (DER or PEM); repeatable. Given, revocation is checked.")
+        var crl: [String] = []
+
         @Option(help: "Simulated: a trusted platform public key file (platform.pub); repeatable.")
         var platformKey: [String] = []
 
@@ -77,7 +80,7 @@ struct EvidenceCommand: ParsableCommand {
 
         func validate() throws {
             let given: [(String, Bool)] = [
-                ("--vcek", vcek != nil), ("--chain", !chain.isEmpty), ("--platform-key", !platformKey.isEmpty),
+                ("--vcek", vcek != nil), ("--chain", !chain.isEmpty), ("--crl", !crl.isEmpty), ("--platform-key", !platformKey.isEmpty),
                 ("--collateral", collateral != nil), ("--allow-missing-collateral", allowMissingCollateral),
                 ("--mrtd", !mrtd.isEmpty), ("--cert-chain", certChain != nil), ("--nonce", nonce != nil),
                 ("--measurement", !measurement.isEmpty), ("--report-data", reportData != nil),
@@ -86,7 +89,7 @@ struct EvidenceCommand: ParsableCommand {
             let allowed: Set<String>
             switch EvidenceKind(rawValue: kind) {
             case .sevSNP:
-                allowed = ["--vcek", "--chain", "--measurement", "--report-data", "--allow-debug", "--min-tcb", "--vmpl"]
+                allowed = ["--vcek", "--chain", "--crl", "--measurement", "--report-data", "--allow-debug", "--min-tcb", "--vmpl"]
             case .simulated: allowed = ["--platform-key", "--measurement", "--report-data", "--allow-debug"]
             case .tdx:
                 allowed = [
@@ -120,7 +123,11 @@ struct EvidenceCommand: ParsableCommand {
                 let chainCertificates = try chain.flatMap {
                     try CertificateFile.derCertificates(from: try readFile($0))
                 }
-                verifier = SEVSNPVerifier(chain: chainCertificates)
+                let crls = try crl.map { path in
+                    let bytes = try readFile(path)
+                    return TDXCollateral.pemBlock(String(decoding: bytes, as: UTF8.self), label: "X509 CRL") ?? bytes
+                }
+                verifier = SEVSNPVerifier(chain: chainCertificates, crls: crls)
                 policy.minimumTCB = try parseTCB()
                 policy.vmpl = vmpl ?? 0
             case .simulated:

@@ -82,6 +82,41 @@ public struct CollateralCache: Sendable {
         return stored
     }
 
+    /// The AMD CRLs in the cache (`amd-*.crl`, DER); their ARK signatures are checked at
+    /// verification, where the ARK is known.
+    public func amdCRLs() throws(AttestationError) -> [[UInt8]] {
+        guard FileManager.default.fileExists(atPath: directory.path) else { return [] }
+        do {
+            return try FileManager.default.contentsOfDirectory(at: directory, includingPropertiesForKeys: nil)
+                .filter { $0.lastPathComponent.hasPrefix("amd-") && $0.pathExtension == "crl" }
+                .sorted { $0.lastPathComponent < $1.lastPathComponent }
+                .map { [UInt8](try Data(contentsOf: $0)) }
+        } catch {
+            throw .io(path: directory.path, reason: "cannot read AMD CRLs (\(error.localizedDescription))")
+        }
+    }
+
+    /// Stores an AMD CRL (DER or PEM) as `amd-<issuer CN>.crl`, replacing an older one from the
+    /// same ARK. Returns the file name and the CRL's next update.
+    @discardableResult
+    public func importAMDCRL(_ bytes: [UInt8]) throws(AttestationError) -> (file: String, nextUpdate: Date?) {
+        let der = TDXCollateral.pemBlock(String(decoding: bytes, as: UTF8.self), label: "X509 CRL") ?? bytes
+        let crl = try CertificateRevocationList(derEncoded: der)
+        guard let issuer = crl.issuerCommonName, issuer.hasPrefix("ARK-"),
+            issuer.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" })
+        else { throw .refused("\(crl.displayName) is not an AMD ARK CRL") }
+        let name = "amd-\(issuer).crl"
+        do {
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+            let url = directory.appendingPathComponent(name)
+            if FileManager.default.fileExists(atPath: url.path) { try FileManager.default.removeItem(at: url) }
+            try Data(der).write(to: url, options: .atomic)
+        } catch {
+            throw .io(path: directory.appendingPathComponent(name).path, reason: "cannot write (\(error.localizedDescription))")
+        }
+        return (name, crl.nextUpdate)
+    }
+
     private func files() throws(AttestationError) -> [URL] {
         guard FileManager.default.fileExists(atPath: directory.path) else { return [] }
         do {

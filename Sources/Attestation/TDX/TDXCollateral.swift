@@ -100,7 +100,8 @@ public struct TDXCollateral: Sendable, Hashable {
             qeIdentityIssuerChain: tcbIssuerChain, qeIdentity: qeIdentity, qeIdentitySignature: qeSignature)
     }
 
-    static func pemBlock(_ text: String, label: String) -> [UInt8]? {
+    /// The DER inside the first PEM block labelled `label` ("X509 CRL"), if any.
+    public static func pemBlock(_ text: String, label: String) -> [UInt8]? {
         guard let start = text.range(of: "-----BEGIN \(label)-----"),
             let end = text.range(of: "-----END \(label)-----", range: start.upperBound..<text.endIndex)
         else { return nil }
