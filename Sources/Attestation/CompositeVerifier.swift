@@ -101,7 +101,9 @@ public struct CompositeVerifier: EvidenceVerifier {
             checks.append(
                 .init(
                     "composite-format", passed: false,
-                    detail: "\(kind) evidence must hold [\(cpuKind), \(deviceKind)], has [\(found.joined(separator: ", "))]"))
+                    detail:
+                        "\(kind) evidence must hold [\(cpuKind), \(deviceKind)], has [\(found.joined(separator: ", "))]"
+                ))
             return VerificationResult(kind: kind, checks: checks, claims: nil)
         }
         checks.append(.init("composite-format", passed: true, detail: "\(cpuKind) report and \(deviceKind) report"))

@@ -22,7 +22,8 @@ public enum ConfigurationBinding {
         let wanted = Array(expected.prefix(reported.count))
         if reported.allSatisfy({ $0 == 0 }) {
             return .init(
-                "configuration-binding", passed: true, detail: "\(field) is zero: the guest was launched without a configuration binding")
+                "configuration-binding", passed: true,
+                detail: "\(field) is zero: the guest was launched without a configuration binding")
         }
         return reported == wanted
             ? .init("configuration-binding", passed: true, detail: "\(field) binds this role's configuration")

@@ -17,7 +17,8 @@ struct CollateralCommand: ParsableCommand {
     struct Import: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract:
-                "Check and store collateral: TDX (PCCS / dcap-qvl .json) and AMD ARK CRLs (.crl); one file or a directory.")
+                "Check and store collateral: TDX (PCCS/dcap-qvl .json), AMD ARK CRLs (.crl); a file or a directory."
+        )
 
         @Argument(help: "A collateral JSON file, or a directory of them.")
         var source: String
@@ -42,14 +43,16 @@ struct CollateralCommand: ParsableCommand {
                 do {
                     if file.pathExtension == "crl" {
                         let stored = try store.importAMDCRL([UInt8](try Data(contentsOf: file)))
-                        print("imported \(file.lastPathComponent): AMD CRL → \(stored.file), next update "
-                            + "\(stored.nextUpdate.map { $0.formatted(.iso8601) } ?? "?")")
+                        print(
+                            "imported \(file.lastPathComponent): AMD CRL → \(stored.file), next update "
+                                + "\(stored.nextUpdate.map { $0.formatted(.iso8601) } ?? "?")")
                         continue
                     }
                     let collateral = try TDXCollateral(json: [UInt8](try Data(contentsOf: file)))
                     let item = try store.importTDX(collateral)
-                    print("imported \(file.lastPathComponent): TDX FMSPC \(item.fmspc) → \(item.file), "
-                        + "usable until \(item.expires.map { $0.formatted(.iso8601) } ?? "?")")
+                    print(
+                        "imported \(file.lastPathComponent): TDX FMSPC \(item.fmspc) → \(item.file), "
+                            + "usable until \(item.expires.map { $0.formatted(.iso8601) } ?? "?")")
                 } catch {
                     refused += 1
                     print("refused \(file.lastPathComponent): \(error)")

@@ -14,7 +14,7 @@ struct EvidenceCommand: ParsableCommand {
             discussion: """
                 Exits 0 when every check passes, 1 when the evidence is refused (every failed check is \
                 named), 2 on a usage error.
-                  sealpipe evidence verify --kind sev-snp report.bin --vcek vcek.der --chain cert_chain.pem --at 2025-01-01T00:00:00Z
+                  sealpipe evidence verify --kind sev-snp report.bin --vcek vcek.der --chain chain.pem --at 2025-01-01T00:00:00Z
                   sealpipe evidence verify --kind simulated report.bin --platform-key platform.pub --measurement HEX
                   sealpipe evidence verify --kind tdx quote.dat --collateral collateral.json --mrtd HEX
                   sealpipe evidence verify --kind nvidia-gpu report.txt --cert-chain chain.pem --nonce HEX
@@ -51,7 +51,8 @@ struct EvidenceCommand: ParsableCommand {
         @Option(help: "NVIDIA GPU: the device certificate chain (PEM, leaf first).")
         var certChain: String?
 
-        @Option(help: "NVIDIA GPU: the expected 32-byte request nonce in hex. Without it the nonce is shown, not checked.")
+        @Option(
+            help: "NVIDIA GPU: the expected 32-byte request nonce in hex. Without it the nonce is shown, not checked.")
         var nonce: String?
 
         @Option(help: "Verify as of this time (ISO 8601, e.g. 2025-01-01T00:00:00Z); default now.")
@@ -80,7 +81,8 @@ struct EvidenceCommand: ParsableCommand {
 
         func validate() throws {
             let given: [(String, Bool)] = [
-                ("--vcek", vcek != nil), ("--chain", !chain.isEmpty), ("--crl", !crl.isEmpty), ("--platform-key", !platformKey.isEmpty),
+                ("--vcek", vcek != nil), ("--chain", !chain.isEmpty), ("--crl", !crl.isEmpty),
+                ("--platform-key", !platformKey.isEmpty),
                 ("--collateral", collateral != nil), ("--allow-missing-collateral", allowMissingCollateral),
                 ("--mrtd", !mrtd.isEmpty), ("--cert-chain", certChain != nil), ("--nonce", nonce != nil),
                 ("--measurement", !measurement.isEmpty), ("--report-data", reportData != nil),
@@ -89,7 +91,10 @@ struct EvidenceCommand: ParsableCommand {
             let allowed: Set<String>
             switch EvidenceKind(rawValue: kind) {
             case .sevSNP:
-                allowed = ["--vcek", "--chain", "--crl", "--measurement", "--report-data", "--allow-debug", "--min-tcb", "--vmpl"]
+                allowed = [
+                    "--vcek", "--chain", "--crl", "--measurement", "--report-data", "--allow-debug", "--min-tcb",
+                    "--vmpl",
+                ]
             case .simulated: allowed = ["--platform-key", "--measurement", "--report-data", "--allow-debug"]
             case .tdx:
                 allowed = [
@@ -98,7 +103,8 @@ struct EvidenceCommand: ParsableCommand {
                 ]
             case .nvidiaGPU: allowed = ["--cert-chain", "--nonce"]
             default:
-                throw ValidationError("--kind: unknown evidence kind \"\(kind)\" (sev-snp, tdx, nvidia-gpu or simulated)")
+                throw ValidationError(
+                    "--kind: unknown evidence kind \"\(kind)\" (sev-snp, tdx, nvidia-gpu or simulated)")
             }
             for (name, present) in given where present && !allowed.contains(name) {
                 throw ValidationError("\(name) does not apply to --kind \(kind)")
@@ -156,7 +162,9 @@ struct EvidenceCommand: ParsableCommand {
                 throw ValidationError("--kind: unknown evidence kind \"\(kind)\"")
             }
             let measurements = try (measurement + mrtd).map { text in
-                guard let bytes = Hex.decodeLoose(text) else { throw ValidationError("--measurement/--mrtd: \"\(text)\" is not hex") }
+                guard let bytes = Hex.decodeLoose(text) else {
+                    throw ValidationError("--measurement/--mrtd: \"\(text)\" is not hex")
+                }
                 return bytes
             }
             let expectedReportData = try reportData.map { text in

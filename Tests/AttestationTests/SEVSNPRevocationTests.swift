@@ -18,7 +18,8 @@ import Testing
             .verify(evidence, expectations: e, now: TestVectors.date(c.at))
         #expect(with.checks.filter { !$0.passed }.map(\.name) == ["crl"])
         #expect(with.check(named: "crl")?.detail.contains("ARK-Milan") == true)
-        let without = SEVSNPVerifier(chain: try c.chainBytes()).verify(evidence, expectations: e, now: TestVectors.date(c.at))
+        let without = SEVSNPVerifier(chain: try c.chainBytes()).verify(
+            evidence, expectations: e, now: TestVectors.date(c.at))
         #expect(without.passed && without.check(named: "crl") == nil)
     }
 

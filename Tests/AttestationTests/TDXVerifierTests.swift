@@ -120,8 +120,9 @@ import Testing
         let good = try TDXCollateral(json: try TestVectors.bytes("tdx/dcap-qvl/tdx_quote_collateral.json"))
         let quote = try TestVectors.bytes("tdx/dcap-qvl/tdx_quote")
         var tcb = good
-        tcb.tcbInfo = Array(String(decoding: good.tcbInfo, as: UTF8.self)
-            .replacingOccurrences(of: "\"pcesvn\":11", with: "\"pcesvn\":10").utf8)
+        tcb.tcbInfo = Array(
+            String(decoding: good.tcbInfo, as: UTF8.self)
+                .replacingOccurrences(of: "\"pcesvn\":11", with: "\"pcesvn\":10").utf8)
         let tcbResult = try Self.verify(
             quote, at: Self.dcapTime, collateral: [tcb], expectations: Self.matching(quote, policy: nil))
         #expect(Self.failed(tcbResult).contains("tcb-info"))
@@ -155,7 +156,8 @@ import Testing
         let quote = try TestVectors.bytes("tdx/go-tdx-guest/tdx_prod_quote_SPR_E4.dat")
         let result = try Self.verify(
             quote, at: TestVectors.date("2023-07-01T01:00:00Z"), collateral: [collateral],
-            expectations: Self.matching(quote, policy: TDXPolicy(acceptedTCBStatuses: ["OutOfDate", "SWHardeningNeeded"])))
+            expectations: Self.matching(
+                quote, policy: TDXPolicy(acceptedTCBStatuses: ["OutOfDate", "SWHardeningNeeded"])))
         for name in ["root-crl", "pck-crl", "tcb-info", "qe-identity", "fmspc", "qe-tcb", "tdx-module"] {
             #expect(result.check(named: name)?.passed == true, "\(name): \(result.renderedText())")
         }
@@ -183,10 +185,12 @@ import Testing
         #expect(Self.failed(result) == ["debug"])
     }
 
-    @Test("go-tdx-guest's byte mutations are refused", arguments: [
-        (0x00, 3), (0x278, 0x10), (0x1343, 0x32), (0x1329, 0x32), (0xF5F, 0x32), (0xB77, 0x32), (0x1E, 0x32),
-        (0x3C, 0x32),
-    ])
+    @Test(
+        "go-tdx-guest's byte mutations are refused",
+        arguments: [
+            (0x00, 3), (0x278, 0x10), (0x1343, 0x32), (0x1329, 0x32), (0xF5F, 0x32), (0xB77, 0x32), (0x1E, 0x32),
+            (0x3C, 0x32),
+        ])
     func goTDXGuestMutations(_ mutation: (Int, UInt8)) throws {
         var quote = try TestVectors.bytes("tdx/go-tdx-guest/tdx_prod_quote_SPR_E4.dat")
         let e = try Self.matching(quote)
@@ -264,7 +268,9 @@ import Testing
         let collateral = try TDXCollateral(json: try TestVectors.bytes("tdx/dcap-qvl/tdx_quote_collateral.json"))
         var crl = try CertificateRevocationList(derEncoded: collateral.pckCRL)
         #expect(crl.revokedSerials.count == 44)
-        #expect(crl.signatureProblem(issuedBy: try #require(PCKChain(der: quote.pckChain, now: Self.dcapTime).intermediate)) == nil)
+        #expect(
+            crl.signatureProblem(issuedBy: try #require(PCKChain(der: quote.pckChain, now: Self.dcapTime).intermediate))
+                == nil)
         let leaf = try X509Certificate(derEncoded: quote.pckChain[0])
         #expect(!crl.revokes(leaf))
         crl.revokedSerials.insert(leaf.serialNumber)
@@ -284,7 +290,8 @@ import Testing
         let zero = String(repeating: "00", count: 48)
         var rtmr = good
         rtmr.rtmrs = [nil, zero]
-        #expect(Self.failed(try Self.verify(quote, at: at, expectations: Self.matching(quote, policy: rtmr))) == ["rtmr"])
+        #expect(
+            Self.failed(try Self.verify(quote, at: at, expectations: Self.matching(quote, policy: rtmr))) == ["rtmr"])
         var config = good
         config.mrConfigID = String(repeating: "11", count: 48)
         #expect(
@@ -292,7 +299,9 @@ import Testing
                 == ["mr-config-id"])
         var seam = good
         seam.mrSEAMs = [zero]
-        #expect(Self.failed(try Self.verify(quote, at: at, expectations: Self.matching(quote, policy: seam))) == ["mr-seam"])
+        #expect(
+            Self.failed(try Self.verify(quote, at: at, expectations: Self.matching(quote, policy: seam))) == ["mr-seam"]
+        )
         var e = try Self.matching(quote, policy: good)
         e.measurements = [Array(repeating: 0, count: 48)]
         #expect(Self.failed(try Self.verify(quote, at: at, expectations: e)) == ["measurement"])

@@ -71,7 +71,8 @@ public struct NVIDIAGPUVerifier: EvidenceVerifier {
             leaf = certificates.first
             let names = certificates.map(\.displayName).joined(separator: " ← ")
             record(
-                CheckName.chain, certificates.first?.isCertificateAuthority == true ? "the GPU leaf is a CA certificate" : nil,
+                CheckName.chain,
+                certificates.first?.isCertificateAuthority == true ? "the GPU leaf is a CA certificate" : nil,
                 ok: "\(names) ← pinned NVIDIA Device Identity CA")
         }
 

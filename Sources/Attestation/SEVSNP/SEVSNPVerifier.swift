@@ -7,7 +7,8 @@ public import Foundation
 /// `evidence.report` is a raw 0x4A0-byte report (or an Azure HCL report wrapping one);
 /// `evidence.certificates` starts with the VCEK or VLEK (DER) and may carry the ASK/ASVK and ARK.
 /// Chain certificates the evidence lacks come from `chain` (e.g. AMD KDS `cert_chain` PEM). Only an
-/// ARK whose SHA-256 fingerprint is in `trustedRootFingerprints` anchors trust; no CRL is consulted.
+/// ARK whose SHA-256 fingerprint is in `trustedRootFingerprints` anchors trust; AMD CRLs are checked
+/// when configured (`crls`).
 public struct SEVSNPVerifier: EvidenceVerifier {
     /// SHA-256 of the DER of AMD's ARK-Milan, ARK-Genoa and ARK-Turin (self-signed roots).
     public static let pinnedRootFingerprints: [String: SEVSNPProduct] = [

@@ -53,7 +53,8 @@ public struct CollateralCache: Sendable {
     /// What the cache holds, with dates.
     public func items() throws(AttestationError) -> [Item] {
         let collaterals = try tdxCollateral()
-        return zip(try files(), collaterals).map { url, collateral in Self.item(collateral, file: url.lastPathComponent) }
+        return zip(try files(), collaterals).map { url, collateral in Self.item(collateral, file: url.lastPathComponent)
+        }
     }
 
     /// Checks `collateral` (Intel signatures on every part, as of each part's own issue date) and
@@ -62,7 +63,9 @@ public struct CollateralCache: Sendable {
     public func importTDX(_ collateral: TDXCollateral) throws(AttestationError) -> Item {
         let item = Self.item(collateral, file: "")
         guard !item.fmspc.isEmpty else { throw .malformed(what: "collateral", reason: "TCB Info has no FMSPC") }
-        if let problem = Self.signatureProblem(collateral) { throw .refused("collateral for FMSPC \(item.fmspc): \(problem)") }
+        if let problem = Self.signatureProblem(collateral) {
+            throw .refused("collateral for FMSPC \(item.fmspc): \(problem)")
+        }
         let name = "tdx-\(item.fmspc).json"
         do {
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
@@ -75,7 +78,9 @@ public struct CollateralCache: Sendable {
                 try FileManager.default.moveItem(at: temporary, to: url)
             }
         } catch {
-            throw .io(path: directory.appendingPathComponent(name).path, reason: "cannot write (\(error.localizedDescription))")
+            throw .io(
+                path: directory.appendingPathComponent(name).path,
+                reason: "cannot write (\(error.localizedDescription))")
         }
         var stored = item
         stored.file = name
@@ -112,7 +117,9 @@ public struct CollateralCache: Sendable {
             if FileManager.default.fileExists(atPath: url.path) { try FileManager.default.removeItem(at: url) }
             try Data(der).write(to: url, options: .atomic)
         } catch {
-            throw .io(path: directory.appendingPathComponent(name).path, reason: "cannot write (\(error.localizedDescription))")
+            throw .io(
+                path: directory.appendingPathComponent(name).path,
+                reason: "cannot write (\(error.localizedDescription))")
         }
         return (name, crl.nextUpdate)
     }
@@ -163,7 +170,9 @@ public struct CollateralCache: Sendable {
             ("QE Identity", collateral.qeIdentityIssuerChain, collateral.qeIdentity, collateral.qeIdentitySignature),
         ] {
             let issued = what == "TCB Info" ? issuedTimes[0] : issuedTimes[1]
-            switch CollateralEvaluation.chain(pem, root: root, now: issued, crls: [rootCRL], what: "\(what) issuer chain") {
+            switch CollateralEvaluation.chain(
+                pem, root: root, now: issued, crls: [rootCRL], what: "\(what) issuer chain")
+            {
             case .failure(let error): return error.description
             case .success(let certificates):
                 guard case .p256(let key)? = certificates.first?.ecdsaKey,
@@ -172,10 +181,13 @@ public struct CollateralCache: Sendable {
                 else { return "\(what) signature does not verify" }
             }
         }
-        switch CollateralEvaluation.chain(collateral.pckCRLIssuerChain, root: root, now: at, crls: [rootCRL], what: "PCK CRL issuer chain") {
+        switch CollateralEvaluation.chain(
+            collateral.pckCRLIssuerChain, root: root, now: at, crls: [rootCRL], what: "PCK CRL issuer chain")
+        {
         case .failure(let error): return error.description
         case .success(let certificates):
-            guard let issuer = certificates.first, let crl = try? CertificateRevocationList(derEncoded: collateral.pckCRL),
+            guard let issuer = certificates.first,
+                let crl = try? CertificateRevocationList(derEncoded: collateral.pckCRL),
                 crl.signatureProblem(issuedBy: issuer) == nil
             else { return "the PCK CRL is not signed by its issuer chain's CA" }
         }

@@ -69,8 +69,10 @@ public struct TDXCollateral: Sendable, Hashable {
         let object: [String: String] = [
             "pck_crl_issuer_chain": pckCRLIssuerChain, "root_ca_crl": HexText.encode(rootCACRL),
             "pck_crl": HexText.encode(pckCRL), "tcb_info_issuer_chain": tcbInfoIssuerChain,
-            "tcb_info": String(decoding: tcbInfo, as: UTF8.self), "tcb_info_signature": HexText.encode(tcbInfoSignature),
-            "qe_identity_issuer_chain": qeIdentityIssuerChain, "qe_identity": String(decoding: qeIdentity, as: UTF8.self),
+            "tcb_info": String(decoding: tcbInfo, as: UTF8.self),
+            "tcb_info_signature": HexText.encode(tcbInfoSignature),
+            "qe_identity_issuer_chain": qeIdentityIssuerChain,
+            "qe_identity": String(decoding: qeIdentity, as: UTF8.self),
             "qe_identity_signature": HexText.encode(qeIdentitySignature),
         ]
         let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .prettyPrinted])
@@ -120,7 +122,8 @@ enum RawJSON {
     }
 
     static func stringValue(of key: String, in bytes: [UInt8]) -> String? {
-        guard let range = valueRange(of: key, in: bytes), range.count >= 2, bytes[range.lowerBound] == UInt8(ascii: "\"")
+        guard let range = valueRange(of: key, in: bytes), range.count >= 2,
+            bytes[range.lowerBound] == UInt8(ascii: "\"")
         else { return nil }
         return String(decoding: bytes[(range.lowerBound + 1)..<(range.upperBound - 1)], as: UTF8.self)
     }

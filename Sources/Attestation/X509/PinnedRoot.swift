@@ -31,7 +31,8 @@ enum CertificateChain {
             guard last.der == root.der else {
                 return .failure(
                     ChainError(
-                        "\(what) ends at \(last.displayName) (sha256 \(last.fingerprintHex.prefix(16))…), not the pinned "
+                        "\(what) ends at \(last.displayName) (sha256 \(last.fingerprintHex.prefix(16))…), "
+                            + "not the pinned "
                             + "\(root.displayName)"))
             }
             certificates.removeLast()
@@ -41,7 +42,8 @@ enum CertificateChain {
         for index in 0..<certificates.count {
             let certificate = path[index]
             let issuer = path[index + 1]
-            if let problem = certificate.ecdsaSignatureProblem(issuedBy: issuer) ?? certificate.validityProblem(at: now) {
+            if let problem = certificate.ecdsaSignatureProblem(issuedBy: issuer) ?? certificate.validityProblem(at: now)
+            {
                 return .failure(ChainError("\(what): \(problem)"))
             }
             if !issuer.isCertificateAuthority {
