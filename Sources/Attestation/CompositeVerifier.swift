@@ -97,12 +97,15 @@ public struct CompositeVerifier: EvidenceVerifier {
             return VerificationResult(kind: kind, checks: checks, claims: nil)
         }
         let found = evidence.components.map(\.kind.rawValue)
-        guard found == [cpuKind.rawValue, deviceKind.rawValue] else {
+        guard found == [cpuKind.rawValue, deviceKind.rawValue], evidence.report.isEmpty,
+            evidence.certificates.isEmpty, evidence.components.allSatisfy({ $0.components.isEmpty })
+        else {
             checks.append(
                 .init(
                     "composite-format", passed: false,
                     detail:
-                        "\(kind) evidence must hold [\(cpuKind), \(deviceKind)], has [\(found.joined(separator: ", "))]"
+                        "\(kind) evidence must be exactly a \(cpuKind) report and a \(deviceKind) report, "
+                        + "has [\(found.joined(separator: ", "))]"
                 ))
             return VerificationResult(kind: kind, checks: checks, claims: nil)
         }
