@@ -223,6 +223,7 @@ struct EvidenceCommand: ParsableCommand {
 extension Hex {
     /// Hex with surrounding whitespace tolerated, as pasted on a command line.
     fileprivate static func decodeLoose(_ text: String) -> [UInt8]? {
-        decode(text.trimmingCharacters(in: .whitespacesAndNewlines).lowercased())
+        let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines).lowercased()
+        return decode(trimmed.hasPrefix("0x") ? String(trimmed.dropFirst(2)) : trimmed)
     }
 }

@@ -51,7 +51,8 @@ public struct TDXCollateral: Sendable, Hashable {
             let text = try string(key)
             if let bytes = HexText.decode(text), !bytes.isEmpty { return bytes }
             if let der = Self.pemBlock(text, label: "X509 CRL") { return der }
-            throw bad("field \(key) is neither hex DER nor a PEM X509 CRL")
+            if let der = Base64Text.decode(text.filter { !$0.isWhitespace }), der.first == 0x30 { return der }
+            throw bad("field \(key) is neither hex DER, base64 DER nor a PEM X509 CRL")
         }
         pckCRLIssuerChain = try string("pck_crl_issuer_chain")
         rootCACRL = try crl("root_ca_crl")
