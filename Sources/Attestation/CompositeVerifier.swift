@@ -40,7 +40,8 @@ public struct CompositeVerifier: EvidenceVerifier {
     /// The expectations for `evidence` under a role's policy: that kind's constraints, or a
     /// refusal when the role does not list the kind (or the kind cannot attest a role alone).
     public static func expectations(
-        for evidence: Evidence, role: RolePolicy, reportData: [UInt8], gpuNonce: [UInt8]?
+        for evidence: Evidence, role: RolePolicy, reportData: [UInt8], gpuNonce: [UInt8]?,
+        configurationDigest: [UInt8]? = nil
     ) -> Result<Expectations, KindRefusal> {
         let kind = evidence.kind
         guard let constraints = role.evidence[kind.rawValue] else {
@@ -56,7 +57,9 @@ public struct CompositeVerifier: EvidenceVerifier {
         // Entries are hex after validation; one that is not can match nothing.
         let measurements = constraints.measurements.compactMap { HexText.decode($0) }
         return .success(
-            Expectations(reportData: reportData, policy: constraints, measurements: measurements, gpuNonce: gpuNonce))
+            Expectations(
+                reportData: reportData, policy: constraints, measurements: measurements, gpuNonce: gpuNonce,
+                configurationDigest: configurationDigest))
     }
 
     public func verify(_ evidence: Evidence, expectations: Expectations, now: Date) -> VerificationResult {
@@ -94,11 +97,16 @@ public struct CompositeVerifier: EvidenceVerifier {
             return VerificationResult(kind: kind, checks: checks, claims: nil)
         }
         let found = evidence.components.map(\.kind.rawValue)
-        guard found == [cpuKind.rawValue, deviceKind.rawValue] else {
+        guard found == [cpuKind.rawValue, deviceKind.rawValue], evidence.report.isEmpty,
+            evidence.certificates.isEmpty, evidence.components.allSatisfy({ $0.components.isEmpty })
+        else {
             checks.append(
                 .init(
                     "composite-format", passed: false,
-                    detail: "\(kind) evidence must hold [\(cpuKind), \(deviceKind)], has [\(found.joined(separator: ", "))]"))
+                    detail:
+                        "\(kind) evidence must be exactly a \(cpuKind) report and a \(deviceKind) report, "
+                        + "has [\(found.joined(separator: ", "))]"
+                ))
             return VerificationResult(kind: kind, checks: checks, claims: nil)
         }
         checks.append(.init("composite-format", passed: true, detail: "\(cpuKind) report and \(deviceKind) report"))

@@ -10,8 +10,15 @@ public struct Expectations: Sendable, Hashable {
     /// The nonce a GPU report must carry; nil means the binding to `reportData`
     /// (`GPUNonce.binding(reportData:)`).
     public var gpuNonce: [UInt8]?
+    /// The role's configuration digest (`ConfigurationBinding`), when the broker knows it: a
+    /// non-zero HOST_DATA / MRCONFIGID must then bind it.
+    public var configurationDigest: [UInt8]?
 
-    public init(reportData: [UInt8], policy: EvidencePolicy, measurements: [[UInt8]], gpuNonce: [UInt8]? = nil) {
+    public init(
+        reportData: [UInt8], policy: EvidencePolicy, measurements: [[UInt8]], gpuNonce: [UInt8]? = nil,
+        configurationDigest: [UInt8]? = nil
+    ) {
+        self.configurationDigest = configurationDigest
         self.reportData = reportData
         self.policy = policy
         self.measurements = measurements

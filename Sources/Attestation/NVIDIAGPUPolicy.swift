@@ -11,7 +11,8 @@ public struct NVIDIAGPUPolicy: Sendable, Hashable, Codable {
     public var vbiosVersions: [String]?
 
     public init(
-        referenceMeasurements: [String: [String]]? = nil, driverVersions: [String]? = nil, vbiosVersions: [String]? = nil
+        referenceMeasurements: [String: [String]]? = nil, driverVersions: [String]? = nil,
+        vbiosVersions: [String]? = nil
     ) {
         self.referenceMeasurements = referenceMeasurements
         self.driverVersions = driverVersions

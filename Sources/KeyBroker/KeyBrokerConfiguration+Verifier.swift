@@ -1,4 +1,5 @@
 public import Attestation
+import Foundation
 import Sodium
 
 extension KeyBrokerConfiguration {
@@ -14,10 +15,21 @@ extension KeyBrokerConfiguration {
             }
             keys.append(key)
         }
+        var collateral = tdxCollateral
+        var amdCRLs: [[UInt8]] = []
+        if let collateralDirectory {
+            do {
+                let cache = CollateralCache(directory: URL(fileURLWithPath: collateralDirectory))
+                collateral += try cache.tdxCollateral()
+                amdCRLs = try cache.amdCRLs()
+            } catch {
+                throw .configuration("collateralDirectory: \(error)")
+            }
+        }
         return CompositeVerifier(verifiers: [
             .simulated: SimulatedVerifier(trustedPlatformKeys: keys),
-            .sevSNP: SEVSNPVerifier(),
-            .tdx: TDXVerifier(collateral: tdxCollateral),
+            .sevSNP: SEVSNPVerifier(crls: amdCRLs),
+            .tdx: TDXVerifier(collateral: collateral),
             .nvidiaGPU: NVIDIAGPUVerifier(),
         ])
     }

@@ -43,13 +43,20 @@ public struct KeyBrokerConfiguration: Sendable, Codable, Hashable {
     public var trustedPlatformKeys: [String]
     /// Role → hex measurement that `reference-build` in the policy stands for.
     public var referenceMeasurements: [String: String]
+    /// The offline collateral cache (`sealpipe collateral import`) TDX quotes are verified with;
+    /// nil means none, so TDX evidence is refused unless a policy allows missing collateral.
+    public var collateralDirectory: String?
+    /// Role → hex configuration digest (`ConfigurationBinding.digest`): a report's non-zero
+    /// HOST_DATA (SEV-SNP) or MRCONFIGID (TDX) must bind it.
+    public var configurationDigests: [String: String]?
 
     public init(
         pipelineID: String, endpoint: String, statePath: String, rootKeyPath: String, roles: [Role], frontRole: String,
         resultRole: String, policy: ReleasePolicy, epochSeconds: Double = 3600, graceSeconds: Double = 300,
         manifestTTLSeconds: Double = 600, nonceTTLSeconds: Double = 60, trustedPlatformKeys: [String] = [],
-        referenceMeasurements: [String: String] = [:]
+        referenceMeasurements: [String: String] = [:], collateralDirectory: String? = nil
     ) {
+        self.collateralDirectory = collateralDirectory
         self.pipelineID = pipelineID
         self.endpoint = endpoint
         self.statePath = statePath

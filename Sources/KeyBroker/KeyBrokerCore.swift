@@ -353,7 +353,8 @@ public final class KeyBrokerCore: Sendable {
         }
         let result: VerificationResult
         switch CompositeVerifier.expectations(
-            for: request.evidence, role: rolePolicy, reportData: reportData, gpuNonce: gpuNonce)
+            for: request.evidence, role: rolePolicy, reportData: reportData, gpuNonce: gpuNonce,
+            configurationDigest: configuration.configurationDigests?[request.role].flatMap { Hex.decode($0) })
         {
         case .failure(let refusal):
             return try refuse(refusal.name, refusal.detail)

@@ -20,11 +20,14 @@ public struct KeyBrokerSpec: Sendable, Hashable {
     /// How long a signed pipeline manifest is valid.
     public let manifestTTL: Duration
     public let metrics: MetricsAddress
+    /// The offline collateral cache (`sealpipe collateral import`) the broker verifies TDX with.
+    public let collateralPath: String
 
     public init(
         host: String, endpoint: Endpoint, statePath: String, rootKeyPath: String, platformKeyPaths: [String],
-        epoch: Duration, grace: Duration, manifestTTL: Duration, metrics: MetricsAddress
+        epoch: Duration, grace: Duration, manifestTTL: Duration, metrics: MetricsAddress, collateralPath: String
     ) {
+        self.collateralPath = collateralPath
         self.host = host
         self.endpoint = endpoint
         self.statePath = statePath

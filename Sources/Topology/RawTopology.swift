@@ -61,9 +61,10 @@ struct RawTopology: Decodable {
         var manifestTTL: String?
         var policy: RawPolicy?
         var metrics: String?
+        var collateral: String?
 
         enum Keys: String, CodingKey, CaseIterable {
-            case host, endpoint, state, rootKey, platformKeys, rotation, manifestTTL, policy, metrics
+            case host, endpoint, state, rootKey, platformKeys, rotation, manifestTTL, policy, metrics, collateral
         }
 
         init(from decoder: any Decoder) throws {
@@ -77,6 +78,7 @@ struct RawTopology: Decodable {
             manifestTTL = read(.manifestTTL)
             policy = read(.policy)
             metrics = read(.metrics)
+            collateral = read(.collateral)
         }
     }
 

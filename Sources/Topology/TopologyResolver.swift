@@ -195,17 +195,19 @@ struct TopologyResolver {
         let ttl = resolveDuration(raw.manifestTTL, path: "kms.manifestTTL", default: TopologyDefaults.manifestTTL)
         let state = resolvePath(raw.state, path: "kms.state", default: ".sealpipe/\(name)/kms.sqlite")
         let rootKey = resolvePath(raw.rootKey, path: "kms.rootKey", default: ".sealpipe/\(name)/root.key")
+        let collateral = resolvePath(raw.collateral, path: "kms.collateral", default: ".sealpipe/collateral")
         let platformKeys = raw.platformKeys ?? [TopologyDefaults.platformKey]
         for (index, key) in platformKeys.enumerated() where key.isEmpty {
             report("kms.platformKeys[\(index)]", "must not be empty")
         }
         let metricsAddress = metrics.next(
             explicit: raw.metrics, path: "kms.metrics", host: host, report: { self.report($0, $1) })
-        guard let host, let endpoint, let epoch, let grace, let ttl, let state, let rootKey, let metricsAddress
+        guard let host, let endpoint, let epoch, let grace, let ttl, let state, let rootKey, let metricsAddress,
+            let collateral
         else { return nil }
         return KeyBrokerSpec(
             host: host, endpoint: endpoint, statePath: state, rootKeyPath: rootKey, platformKeyPaths: platformKeys,
-            epoch: epoch, grace: grace, manifestTTL: ttl, metrics: metricsAddress)
+            epoch: epoch, grace: grace, manifestTTL: ttl, metrics: metricsAddress, collateralPath: collateral)
     }
 
     private mutating func resolveGateway(

@@ -14,7 +14,7 @@ struct EvidenceCommand: ParsableCommand {
             discussion: """
                 Exits 0 when every check passes, 1 when the evidence is refused (every failed check is \
                 named), 2 on a usage error.
-                  sealpipe evidence verify --kind sev-snp report.bin --vcek vcek.der --chain cert_chain.pem --at 2025-01-01T00:00:00Z
+                  sealpipe evidence verify --kind sev-snp report.bin --vcek vcek.der --chain chain.pem --at 2025-01-01T00:00:00Z
                   sealpipe evidence verify --kind simulated report.bin --platform-key platform.pub --measurement HEX
                   sealpipe evidence verify --kind tdx quote.dat --collateral collateral.json --mrtd HEX
                   sealpipe evidence verify --kind nvidia-gpu report.txt --cert-chain chain.pem --nonce HEX
@@ -33,6 +33,9 @@ struct EvidenceCommand: ParsableCommand {
         @Option(help: "SEV-SNP: the ASK/ASVK and ARK certificates (PEM or DER; AMD KDS cert_chain).")
         var chain: [String] = []
 
+        @Option(help: "SEV-SNP: an AMD CRL signed by the ARK (DER or PEM); repeatable. Given, revocation is checked.")
+        var crl: [String] = []
+
         @Option(help: "Simulated: a trusted platform public key file (platform.pub); repeatable.")
         var platformKey: [String] = []
 
@@ -48,7 +51,8 @@ struct EvidenceCommand: ParsableCommand {
         @Option(help: "NVIDIA GPU: the device certificate chain (PEM, leaf first).")
         var certChain: String?
 
-        @Option(help: "NVIDIA GPU: the expected 32-byte request nonce in hex. Without it the nonce is shown, not checked.")
+        @Option(
+            help: "NVIDIA GPU: the expected 32-byte request nonce in hex. Without it the nonce is shown, not checked.")
         var nonce: String?
 
         @Option(help: "Verify as of this time (ISO 8601, e.g. 2025-01-01T00:00:00Z); default now.")
@@ -77,7 +81,8 @@ struct EvidenceCommand: ParsableCommand {
 
         func validate() throws {
             let given: [(String, Bool)] = [
-                ("--vcek", vcek != nil), ("--chain", !chain.isEmpty), ("--platform-key", !platformKey.isEmpty),
+                ("--vcek", vcek != nil), ("--chain", !chain.isEmpty), ("--crl", !crl.isEmpty),
+                ("--platform-key", !platformKey.isEmpty),
                 ("--collateral", collateral != nil), ("--allow-missing-collateral", allowMissingCollateral),
                 ("--mrtd", !mrtd.isEmpty), ("--cert-chain", certChain != nil), ("--nonce", nonce != nil),
                 ("--measurement", !measurement.isEmpty), ("--report-data", reportData != nil),
@@ -86,7 +91,10 @@ struct EvidenceCommand: ParsableCommand {
             let allowed: Set<String>
             switch EvidenceKind(rawValue: kind) {
             case .sevSNP:
-                allowed = ["--vcek", "--chain", "--measurement", "--report-data", "--allow-debug", "--min-tcb", "--vmpl"]
+                allowed = [
+                    "--vcek", "--chain", "--crl", "--measurement", "--report-data", "--allow-debug", "--min-tcb",
+                    "--vmpl",
+                ]
             case .simulated: allowed = ["--platform-key", "--measurement", "--report-data", "--allow-debug"]
             case .tdx:
                 allowed = [
@@ -95,7 +103,8 @@ struct EvidenceCommand: ParsableCommand {
                 ]
             case .nvidiaGPU: allowed = ["--cert-chain", "--nonce"]
             default:
-                throw ValidationError("--kind: unknown evidence kind \"\(kind)\" (sev-snp, tdx, nvidia-gpu or simulated)")
+                throw ValidationError(
+                    "--kind: unknown evidence kind \"\(kind)\" (sev-snp, tdx, nvidia-gpu or simulated)")
             }
             for (name, present) in given where present && !allowed.contains(name) {
                 throw ValidationError("\(name) does not apply to --kind \(kind)")
@@ -120,7 +129,11 @@ struct EvidenceCommand: ParsableCommand {
                 let chainCertificates = try chain.flatMap {
                     try CertificateFile.derCertificates(from: try readFile($0))
                 }
-                verifier = SEVSNPVerifier(chain: chainCertificates)
+                let crls = try crl.map { path in
+                    let bytes = try readFile(path)
+                    return TDXCollateral.pemBlock(String(decoding: bytes, as: UTF8.self), label: "X509 CRL") ?? bytes
+                }
+                verifier = SEVSNPVerifier(chain: chainCertificates, crls: crls)
                 policy.minimumTCB = try parseTCB()
                 policy.vmpl = vmpl ?? 0
             case .simulated:
@@ -149,7 +162,9 @@ struct EvidenceCommand: ParsableCommand {
                 throw ValidationError("--kind: unknown evidence kind \"\(kind)\"")
             }
             let measurements = try (measurement + mrtd).map { text in
-                guard let bytes = Hex.decodeLoose(text) else { throw ValidationError("--measurement/--mrtd: \"\(text)\" is not hex") }
+                guard let bytes = Hex.decodeLoose(text) else {
+                    throw ValidationError("--measurement/--mrtd: \"\(text)\" is not hex")
+                }
                 return bytes
             }
             let expectedReportData = try reportData.map { text in
@@ -208,6 +223,7 @@ struct EvidenceCommand: ParsableCommand {
 extension Hex {
     /// Hex with surrounding whitespace tolerated, as pasted on a command line.
     fileprivate static func decodeLoose(_ text: String) -> [UInt8]? {
-        decode(text.trimmingCharacters(in: .whitespacesAndNewlines).lowercased())
+        let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines).lowercased()
+        return decode(trimmed.hasPrefix("0x") ? String(trimmed.dropFirst(2)) : trimmed)
     }
 }

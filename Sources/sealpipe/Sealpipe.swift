@@ -28,6 +28,7 @@ struct Sealpipe: AsyncParsableCommand {
             EmbedCommand.self,
             BenchCommand.self,
             EvidenceCommand.self,
+            CollateralCommand.self,
             PlatformCommand.self,
         ]
     )

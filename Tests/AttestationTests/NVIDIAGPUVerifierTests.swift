@@ -19,7 +19,8 @@ import Testing
     static func verify(_ report: [UInt8], chain: [[UInt8]], nonce: String) -> VerificationResult {
         let e = Expectations(
             reportData: [], policy: EvidencePolicy(measurements: []), measurements: [], gpuNonce: HexText.decode(nonce))
-        return NVIDIAGPUVerifier().verify(Evidence(kind: .nvidiaGPU, report: report, certificates: chain), expectations: e, now: now)
+        return NVIDIAGPUVerifier().verify(
+            Evidence(kind: .nvidiaGPU, report: report, certificates: chain), expectations: e, now: now)
     }
 
     static let nvtrustNonce = "931d8dd0add203ac3d8b4fbde75e115278eefcdceac5b87671a748f32364dfcb"
@@ -27,22 +28,30 @@ import Testing
 
     @Test("both Hopper reports verify with their chains and nonces")
     func vectorsPass() throws {
-        let a = Self.verify(try Self.report("nvtrust/hopperAttestationReport.txt"), chain: try Self.chain("nvtrust/hopperCertChain.txt"), nonce: Self.nvtrustNonce)
+        let a = Self.verify(
+            try Self.report("nvtrust/hopperAttestationReport.txt"),
+            chain: try Self.chain("nvtrust/hopperCertChain.txt"), nonce: Self.nvtrustNonce)
         #expect(a.passed, "\(a.renderedText())")
         #expect(a.claims?.platform.contains("550.90.07") == true)
-        let b = Self.verify(try Self.report("trustee/hopper_coco_report1.txt"), chain: try Self.chain("trustee/hopper_coco_certs1.txt"), nonce: Self.trusteeNonce)
+        let b = Self.verify(
+            try Self.report("trustee/hopper_coco_report1.txt"), chain: try Self.chain("trustee/hopper_coco_certs1.txt"),
+            nonce: Self.trusteeNonce)
         #expect(b.passed, "\(b.renderedText())")
     }
 
     @Test("incomplete chains fail: root only, ICA missing, leaf missing")
     func badChains() throws {
         let report = try Self.report("nvtrust/hopperAttestationReport.txt")
-        for file in ["trustee/hopper_cert_chain_case2.txt", "trustee/hopper_cert_chain_case3.txt", "trustee/hopper_cert_chain_case4.txt"] {
+        for file in [
+            "trustee/hopper_cert_chain_case2.txt", "trustee/hopper_cert_chain_case3.txt",
+            "trustee/hopper_cert_chain_case4.txt",
+        ] {
             let result = Self.verify(report, chain: try Self.chain(file), nonce: Self.nvtrustNonce)
             #expect(!result.passed, "\(file)")
         }
         // Another GPU's (valid) chain in place of this one's: the signature is refused.
-        let swapped = Self.verify(report, chain: try Self.chain("trustee/hopper_coco_certs1.txt"), nonce: Self.nvtrustNonce)
+        let swapped = Self.verify(
+            report, chain: try Self.chain("trustee/hopper_coco_certs1.txt"), nonce: Self.nvtrustNonce)
         #expect(swapped.check(named: "gpu-signature")?.passed == false)
     }
 
@@ -61,7 +70,8 @@ import Testing
             let result = Self.verify(Array(report.prefix(length)), chain: chain, nonce: Self.nvtrustNonce)
             #expect(result.failedCheck?.name == "gpu-report-format", "length \(length)")
         }
-        #expect(Self.verify(report + [1], chain: chain, nonce: Self.nvtrustNonce).failedCheck?.name == "gpu-report-format")
+        #expect(
+            Self.verify(report + [1], chain: chain, nonce: Self.nvtrustNonce).failedCheck?.name == "gpu-report-format")
     }
 
     @Test("reference measurements: matching values pass, another value is refused")
@@ -70,40 +80,64 @@ import Testing
         let parsed = try SPDMMeasurements(bytes: bytes)
         let block = try #require(parsed.blocks.first { $0.value.contains { $0 != 0 } })
         var e = Expectations(
-            reportData: [], policy: EvidencePolicy(measurements: [], nvidiaGPU: NVIDIAGPUPolicy(
-                referenceMeasurements: ["\(block.index)": [HexText.encode(block.value)]])),
+            reportData: [],
+            policy: EvidencePolicy(
+                measurements: [],
+                nvidiaGPU: NVIDIAGPUPolicy(
+                    referenceMeasurements: ["\(block.index)": [HexText.encode(block.value)]])),
             measurements: [], gpuNonce: HexText.decode(Self.nvtrustNonce))
-        let evidence = Evidence(kind: .nvidiaGPU, report: bytes, certificates: try Self.chain("nvtrust/hopperCertChain.txt"))
+        let evidence = Evidence(
+            kind: .nvidiaGPU, report: bytes, certificates: try Self.chain("nvtrust/hopperCertChain.txt"))
         #expect(NVIDIAGPUVerifier().verify(evidence, expectations: e, now: Self.now).passed)
-        e.policy.nvidiaGPU = NVIDIAGPUPolicy(referenceMeasurements: ["\(block.index)": [String(repeating: "00", count: 48)]])
-        #expect(NVIDIAGPUVerifier().verify(evidence, expectations: e, now: Self.now).failedCheck?.name == "gpu-measurements")
+        e.policy.nvidiaGPU = NVIDIAGPUPolicy(referenceMeasurements: [
+            "\(block.index)": [String(repeating: "00", count: 48)]
+        ])
+        #expect(
+            NVIDIAGPUVerifier().verify(evidence, expectations: e, now: Self.now).failedCheck?.name == "gpu-measurements"
+        )
+        e.policy.nvidiaGPU = NVIDIAGPUPolicy(driverVersions: ["550.90.07"], vbiosVersions: ["96.00.9f.00.01"])
+        #expect(NVIDIAGPUVerifier().verify(evidence, expectations: e, now: Self.now).passed)
+        e.policy.nvidiaGPU = NVIDIAGPUPolicy(driverVersions: ["999.0"])
+        #expect(
+            NVIDIAGPUVerifier().verify(evidence, expectations: e, now: Self.now).failedCheck?.name == "gpu-versions")
     }
 
     @Test("composite tdx+nvidia-gpu: accepted only when both halves verify")
     func composite() throws {
         let quote = try TestVectors.bytes("tdx/go-tdx-guest/tdx_prod_quote_SPR_E4.dat")
         let parsed = try TDXQuote(bytes: quote)
-        let gpu = Evidence(kind: .nvidiaGPU, report: try Self.report("nvtrust/hopperAttestationReport.txt"), certificates: try Self.chain("nvtrust/hopperCertChain.txt"))
+        let gpu = Evidence(
+            kind: .nvidiaGPU, report: try Self.report("nvtrust/hopperAttestationReport.txt"),
+            certificates: try Self.chain("nvtrust/hopperCertChain.txt"))
         let evidence = Evidence(composite: .tdxWithNVIDIAGPU, cpu: Evidence(kind: .tdx, report: quote), device: gpu)
-        let role = RolePolicy(evidence: ["tdx+nvidia-gpu": EvidencePolicy(
-            measurements: [HexText.encode(parsed.body.mrTD)], tdx: TDXPolicy(allowMissingCollateral: true))])
+        let role = RolePolicy(evidence: [
+            "tdx+nvidia-gpu": EvidencePolicy(
+                measurements: [HexText.encode(parsed.body.mrTD)], tdx: TDXPolicy(allowMissingCollateral: true))
+        ])
         let verifier = CompositeVerifier(verifiers: [.tdx: TDXVerifier(), .nvidiaGPU: NVIDIAGPUVerifier()])
         let at = TestVectors.date("2023-07-01T01:00:00Z")
-        let ok = verifier.verify(evidence, role: role, reportData: parsed.body.reportData, gpuNonce: HexText.decode(Self.nvtrustNonce), now: at)
+        let ok = verifier.verify(
+            evidence, role: role, reportData: parsed.body.reportData, gpuNonce: HexText.decode(Self.nvtrustNonce),
+            now: at)
         #expect(ok.passed, "\(ok.renderedText())")
         // Without a supplied nonce the GPU must carry the binding to the CPU report data, which this vector does not.
         let unbound = verifier.verify(evidence, role: role, reportData: parsed.body.reportData, now: at)
         #expect(unbound.checks.filter { !$0.passed }.map(\.name) == ["gpu-nonce"])
         var badGPU = gpu
         badGPU.report[500] ^= 1
-        let gpuFails = verifier.verify(Evidence(composite: .tdxWithNVIDIAGPU, cpu: Evidence(kind: .tdx, report: quote), device: badGPU), role: role, reportData: parsed.body.reportData, gpuNonce: HexText.decode(Self.nvtrustNonce), now: at)
+        let gpuFails = verifier.verify(
+            Evidence(composite: .tdxWithNVIDIAGPU, cpu: Evidence(kind: .tdx, report: quote), device: badGPU),
+            role: role, reportData: parsed.body.reportData, gpuNonce: HexText.decode(Self.nvtrustNonce), now: at)
         #expect(!gpuFails.passed)
         var badCPU = quote
         badCPU[0x3C] ^= 1
-        let cpuFails = verifier.verify(Evidence(composite: .tdxWithNVIDIAGPU, cpu: Evidence(kind: .tdx, report: badCPU), device: gpu), role: role, reportData: parsed.body.reportData, gpuNonce: HexText.decode(Self.nvtrustNonce), now: at)
+        let cpuFails = verifier.verify(
+            Evidence(composite: .tdxWithNVIDIAGPU, cpu: Evidence(kind: .tdx, report: badCPU), device: gpu), role: role,
+            reportData: parsed.body.reportData, gpuNonce: HexText.decode(Self.nvtrustNonce), now: at)
         #expect(cpuFails.check(named: "quote-signature")?.passed == false)
         // A GPU report alone never attests a role.
-        let gpuOnly = verifier.verify(gpu, role: RolePolicy(evidence: ["nvidia-gpu": EvidencePolicy(measurements: [])]), reportData: [], now: at)
+        let gpuOnly = verifier.verify(
+            gpu, role: RolePolicy(evidence: ["nvidia-gpu": EvidencePolicy(measurements: [])]), reportData: [], now: at)
         #expect(gpuOnly.failedCheck?.name == "evidence-kind")
     }
 
@@ -112,7 +146,8 @@ import Testing
         let quote = try TestVectors.bytes("tdx/go-tdx-guest/tdx_prod_quote_SPR_E4.dat")
         var e = try TDXVerifierTests.matching(quote)
         e.policy.minimumTCB = 1
-        let result = TDXVerifier().verify(Evidence(kind: .tdx, report: quote), expectations: e, now: TestVectors.date("2023-07-01T01:00:00Z"))
+        let result = TDXVerifier().verify(
+            Evidence(kind: .tdx, report: quote), expectations: e, now: TestVectors.date("2023-07-01T01:00:00Z"))
         #expect(result.failedCheck?.name == "policy-constraints")
     }
 
@@ -127,13 +162,22 @@ import Testing
         let gpuReport = try Self.report("nvtrust/hopperAttestationReport.txt")
         let gpuChain = try Self.chain("nvtrust/hopperCertChain.txt")
         let gpu = NVIDIAGPUVerifier()
-        let ge = Expectations(reportData: [], policy: EvidencePolicy(measurements: []), measurements: [], gpuNonce: HexText.decode(Self.nvtrustNonce))
+        let ge = Expectations(
+            reportData: [], policy: EvidencePolicy(measurements: []), measurements: [],
+            gpuNonce: HexText.decode(Self.nvtrustNonce))
         func mutate(_ input: [UInt8]) -> [UInt8] {
             var bytes = input
             switch Int.random(in: 0..<4, using: &generator) {
-            case 0: for _ in 0..<Int.random(in: 1...8, using: &generator) { bytes[Int.random(in: 0..<bytes.count, using: &generator)] = UInt8.random(in: 0...255, using: &generator) }
+            case 0:
+                for _ in 0..<Int.random(in: 1...8, using: &generator) {
+                    bytes[Int.random(in: 0..<bytes.count, using: &generator)] = UInt8.random(
+                        in: 0...255, using: &generator)
+                }
             case 1: bytes = Array(bytes.prefix(Int.random(in: 0..<bytes.count, using: &generator)))
-            case 2: bytes += (0..<Int.random(in: 1...64, using: &generator)).map { _ in UInt8.random(in: 0...255, using: &generator) }
+            case 2:
+                bytes += (0..<Int.random(in: 1...64, using: &generator)).map { _ in
+                    UInt8.random(in: 0...255, using: &generator)
+                }
             default:
                 // Length fields are where parsers break: hit the first kilobyte's small integers.
                 let offset = Int.random(in: 0..<min(bytes.count, 1200), using: &generator)
@@ -145,7 +189,8 @@ import Testing
         // (unsigned bytes after a quote's signature data, NUL padding after a GPU signature).
         for _ in 0..<10_000 {
             let mutated = mutate(quote)
-            let result = tdx.verify(Evidence(kind: .tdx, report: mutated), expectations: e, now: TDXVerifierTests.dcapTime)
+            let result = tdx.verify(
+                Evidence(kind: .tdx, report: mutated), expectations: e, now: TDXVerifierTests.dcapTime)
             #expect(!result.checks.isEmpty)
             #expect(!result.passed || mutated.starts(with: quote.prefix(quote.count - trailing)))
         }
@@ -154,7 +199,9 @@ import Testing
             let result = gpu.verify(
                 Evidence(kind: .nvidiaGPU, report: mutated, certificates: gpuChain), expectations: ge, now: Self.now)
             #expect(!result.checks.isEmpty)
-            #expect(!result.passed || (mutated.starts(with: gpuReport) && mutated.dropFirst(gpuReport.count).allSatisfy { $0 == 0 }))
+            #expect(
+                !result.passed
+                    || (mutated.starts(with: gpuReport) && mutated.dropFirst(gpuReport.count).allSatisfy { $0 == 0 }))
         }
     }
 }

@@ -77,7 +77,7 @@ import Testing
     }
 
     @Test("the outdated quote with its collateral is refused by tcb-status alone")
-    func outdatedNeedsPolicy() throws {
+    func outdatedQuoteRefusedByTCBStatus() throws {
         let collateral = try TDXCollateral(
             json: try TestVectors.bytes("tdx/dcap-qvl/tdx_quote_outdated_collateral.json"))
         let quote = try TestVectors.bytes("tdx/dcap-qvl/tdx_quote_outdated")
@@ -86,7 +86,10 @@ import Testing
         let refused = try Self.verify(
             quote, at: at, collateral: [collateral], expectations: Self.matching(quote, policy: nil))
         #expect(Self.failed(refused) == ["tcb-status"], "\(refused.renderedText())")
-        // dcap-qvl asserts no plain status for this quote; it is refused by tcb-status alone.
+        // dcap-qvl asserts no plain status for this quote. Its PCK's SGX component 8 (SEAMLDR ACM
+        // SVN 3) is below every level's (5), so no TCB level matches at all: refused, as Intel's
+        // library refuses an unrecognised TCB.
+        #expect(refused.check(named: "tcb-status")?.detail.contains("no TCB level") == true)
     }
 
     @Test("without collateral the quote is refused by name unless the policy allows it")
@@ -120,8 +123,9 @@ import Testing
         let good = try TDXCollateral(json: try TestVectors.bytes("tdx/dcap-qvl/tdx_quote_collateral.json"))
         let quote = try TestVectors.bytes("tdx/dcap-qvl/tdx_quote")
         var tcb = good
-        tcb.tcbInfo = Array(String(decoding: good.tcbInfo, as: UTF8.self)
-            .replacingOccurrences(of: "\"pcesvn\":11", with: "\"pcesvn\":10").utf8)
+        tcb.tcbInfo = Array(
+            String(decoding: good.tcbInfo, as: UTF8.self)
+                .replacingOccurrences(of: "\"pcesvn\":11", with: "\"pcesvn\":10").utf8)
         let tcbResult = try Self.verify(
             quote, at: Self.dcapTime, collateral: [tcb], expectations: Self.matching(quote, policy: nil))
         #expect(Self.failed(tcbResult).contains("tcb-info"))
@@ -155,7 +159,8 @@ import Testing
         let quote = try TestVectors.bytes("tdx/go-tdx-guest/tdx_prod_quote_SPR_E4.dat")
         let result = try Self.verify(
             quote, at: TestVectors.date("2023-07-01T01:00:00Z"), collateral: [collateral],
-            expectations: Self.matching(quote, policy: TDXPolicy(acceptedTCBStatuses: ["OutOfDate", "SWHardeningNeeded"])))
+            expectations: Self.matching(
+                quote, policy: TDXPolicy(acceptedTCBStatuses: ["OutOfDate", "SWHardeningNeeded"])))
         for name in ["root-crl", "pck-crl", "tcb-info", "qe-identity", "fmspc", "qe-tcb", "tdx-module"] {
             #expect(result.check(named: name)?.passed == true, "\(name): \(result.renderedText())")
         }
@@ -183,10 +188,12 @@ import Testing
         #expect(Self.failed(result) == ["debug"])
     }
 
-    @Test("go-tdx-guest's byte mutations are refused", arguments: [
-        (0x00, 3), (0x278, 0x10), (0x1343, 0x32), (0x1329, 0x32), (0xF5F, 0x32), (0xB77, 0x32), (0x1E, 0x32),
-        (0x3C, 0x32),
-    ])
+    @Test(
+        "go-tdx-guest's byte mutations are refused",
+        arguments: [
+            (0x00, 3), (0x278, 0x10), (0x1343, 0x32), (0x1329, 0x32), (0xF5F, 0x32), (0xB77, 0x32), (0x1E, 0x32),
+            (0x3C, 0x32),
+        ])
     func goTDXGuestMutations(_ mutation: (Int, UInt8)) throws {
         var quote = try TestVectors.bytes("tdx/go-tdx-guest/tdx_prod_quote_SPR_E4.dat")
         let e = try Self.matching(quote)
@@ -264,12 +271,62 @@ import Testing
         let collateral = try TDXCollateral(json: try TestVectors.bytes("tdx/dcap-qvl/tdx_quote_collateral.json"))
         var crl = try CertificateRevocationList(derEncoded: collateral.pckCRL)
         #expect(crl.revokedSerials.count == 44)
-        #expect(crl.signatureProblem(issuedBy: try #require(PCKChain(der: quote.pckChain, now: Self.dcapTime).intermediate)) == nil)
+        #expect(
+            crl.signatureProblem(issuedBy: try #require(PCKChain(der: quote.pckChain, now: Self.dcapTime).intermediate))
+                == nil)
         let leaf = try X509Certificate(derEncoded: quote.pckChain[0])
         #expect(!crl.revokes(leaf))
         crl.revokedSerials.insert(leaf.serialNumber)
         let chain = PCKChain(der: quote.pckChain, now: Self.dcapTime, crls: [crl])
         #expect(chain.problem?.contains("revoked") == true)
+    }
+
+    @Test("RTMR, MRCONFIGID and MRSEAM constraints pass on the quote's values and refuse others by name")
+    func measurementRegisters() throws {
+        let quote = try TestVectors.bytes("tdx/go-tdx-guest/tdx_prod_quote_SPR_E4.dat")
+        let body = try TDXQuote(bytes: quote).body
+        let at = TestVectors.date("2023-07-01T01:00:00Z")
+        let good = TDXPolicy(
+            rtmrs: body.rtmrs.map { HexText.encode($0) }, mrConfigID: HexText.encode(body.mrConfigID),
+            mrSEAMs: [HexText.encode(body.mrSEAM)], allowMissingCollateral: true)
+        #expect(try Self.verify(quote, at: at, expectations: Self.matching(quote, policy: good)).passed)
+        let zero = String(repeating: "00", count: 48)
+        var rtmr = good
+        rtmr.rtmrs = [nil, zero]
+        #expect(
+            Self.failed(try Self.verify(quote, at: at, expectations: Self.matching(quote, policy: rtmr))) == ["rtmr"])
+        var config = good
+        config.mrConfigID = String(repeating: "11", count: 48)
+        #expect(
+            Self.failed(try Self.verify(quote, at: at, expectations: Self.matching(quote, policy: config)))
+                == ["mr-config-id"])
+        var seam = good
+        seam.mrSEAMs = [zero]
+        #expect(
+            Self.failed(try Self.verify(quote, at: at, expectations: Self.matching(quote, policy: seam))) == ["mr-seam"]
+        )
+        var e = try Self.matching(quote, policy: good)
+        e.measurements = [Array(repeating: 0, count: 48)]
+        #expect(Self.failed(try Self.verify(quote, at: at, expectations: e)) == ["measurement"])
+    }
+
+    @Test("configuration binding: a zero MRCONFIGID is reported unbound, another role's digest is refused")
+    func configurationBinding() throws {
+        let quote = try TestVectors.bytes("tdx/go-tdx-guest/tdx_prod_quote_SPR_E4.dat")
+        let at = TestVectors.date("2023-07-01T01:00:00Z")
+        let digest = ConfigurationBinding.digest(configuration: Array("shard-0 of minilm".utf8))
+        var e = try Self.matching(quote)
+        e.configurationDigest = digest
+        let unbound = try Self.verify(quote, at: at, expectations: e)
+        #expect(unbound.passed)
+        #expect(unbound.check(named: "configuration-binding")?.detail.contains("without") == true)
+        // MRCONFIGID sits at body offset 184: set it to this digest, then to another role's.
+        var bound = quote
+        bound.replaceSubrange((48 + 184)..<(48 + 232), with: digest)
+        #expect(try Self.verify(bound, at: at, expectations: e).check(named: "configuration-binding")?.passed == true)
+        let other = ConfigurationBinding.digest(configuration: Array("shard-1 of minilm".utf8))
+        bound.replaceSubrange((48 + 184)..<(48 + 232), with: other)
+        #expect(try Self.verify(bound, at: at, expectations: e).check(named: "configuration-binding")?.passed == false)
     }
 
     @Test("trailing text after the PEM chain other than NUL or whitespace is refused")

@@ -19,7 +19,7 @@ import Trust
 /// request with another nonce or key is still refused.
 @Suite(.timeLimit(.minutes(2))) struct HardwareEvidenceReleaseTests {
     static let at = TestVectors.date("2025-07-19T10:00:34Z")
-    static let gpuNonce = HexText("931d8dd0add203ac3d8b4fbde75e115278eefcdceac5b87671a748f32364dfcb")
+    static let gpuNonce = hexBytes("931d8dd0add203ac3d8b4fbde75e115278eefcdceac5b87671a748f32364dfcb")
 
     struct Vectors {
         let quote: [UInt8]
@@ -77,7 +77,9 @@ import Trust
     }
 
     static func fixture(_ v: Vectors) throws -> BrokerFixture {
-        let simulated = RolePolicy(evidence: ["simulated": EvidencePolicy(measurements: [String(repeating: "5a", count: 48)])])
+        let simulated = RolePolicy(evidence: [
+            "simulated": EvidencePolicy(measurements: [String(repeating: "5a", count: 48)])
+        ])
         return try BrokerFixture(
             policyOverride: ReleasePolicy(roles: [
                 "preprocessor": simulated, "postprocessor": simulated,
@@ -94,7 +96,8 @@ import Trust
         let nonce = broker.handle(.nonce(role: role)).nonce!.nonce
         binding.expected.withLock { $0 = (nonce, (armKey ?? requestKey).publicKey.bytes) }
         return broker.handle(
-            .attest(AttestRequest(role: role, nonce: nonce, ephemeralPublicKey: requestKey.publicKey, evidence: evidence)))
+            .attest(
+                AttestRequest(role: role, nonce: nonce, ephemeralPublicKey: requestKey.publicKey, evidence: evidence)))
     }
 
     @Test("a TDX-attested node gets its keys; a logged release names kind and MRTD")
@@ -128,11 +131,17 @@ import Trust
         // A flipped quote byte: the TDX half fails by name even with the binding armed.
         var flipped = v.quote
         flipped[0x3C] ^= 1
-        #expect(Self.attest(broker, binding, role: "shard-0", evidence: Evidence(kind: .tdx, report: flipped)).refusedCheck
-            == "quote-signature")
+        #expect(
+            Self.attest(broker, binding, role: "shard-0", evidence: Evidence(kind: .tdx, report: flipped)).refusedCheck
+                == "quote-signature")
         // A kind the role does not list.
-        #expect(Self.attest(broker, binding, role: "shard-0", evidence: Evidence(composite: .tdxWithNVIDIAGPU,
-            cpu: Evidence(kind: .tdx, report: v.quote), device: v.gpu)).refusedCheck == "evidence-kind")
+        #expect(
+            Self.attest(
+                broker, binding, role: "shard-0",
+                evidence: Evidence(
+                    composite: .tdxWithNVIDIAGPU,
+                    cpu: Evidence(kind: .tdx, report: v.quote), device: v.gpu)
+            ).refusedCheck == "evidence-kind")
     }
 
     @Test("a TDX+GPU node gets its keys only when both halves verify")
@@ -149,21 +158,26 @@ import Trust
 
         var badGPU = v.gpu
         badGPU.report[badGPU.report.count - 1] ^= 1  // the signature's last byte
-        let gpuHalf = Self.attest(broker, binding, role: "shard-1", evidence: Evidence(
-            composite: .tdxWithNVIDIAGPU, cpu: Evidence(kind: .tdx, report: v.quote), device: badGPU))
+        let gpuHalf = Self.attest(
+            broker, binding, role: "shard-1",
+            evidence: Evidence(
+                composite: .tdxWithNVIDIAGPU, cpu: Evidence(kind: .tdx, report: v.quote), device: badGPU))
         #expect(gpuHalf.refusedCheck == "gpu-signature")
         var badCPU = v.quote
         badCPU[48 + 200] ^= 1
-        let cpuHalf = Self.attest(broker, binding, role: "shard-1", evidence: Evidence(
-            composite: .tdxWithNVIDIAGPU, cpu: Evidence(kind: .tdx, report: badCPU), device: v.gpu))
+        let cpuHalf = Self.attest(
+            broker, binding, role: "shard-1",
+            evidence: Evidence(
+                composite: .tdxWithNVIDIAGPU, cpu: Evidence(kind: .tdx, report: badCPU), device: v.gpu))
         #expect(cpuHalf.refusedCheck == "quote-signature")
         // Without the armed binding the GPU nonce must derive from this request's report data.
         let unbound = Self.attest(broker, binding, role: "shard-1", evidence: good, armKey: .generate())
         #expect(unbound.refusedCheck == "report-data")
         // The TDX half alone is not what shard-1's policy accepts.
-        #expect(Self.attest(broker, binding, role: "shard-1", evidence: Evidence(kind: .tdx, report: v.quote)).refusedCheck
-            == "evidence-kind")
+        #expect(
+            Self.attest(broker, binding, role: "shard-1", evidence: Evidence(kind: .tdx, report: v.quote)).refusedCheck
+                == "evidence-kind")
     }
 }
 
-private func HexText(_ text: String) -> [UInt8] { Hex.decode(text)! }
+private func hexBytes(_ text: String) -> [UInt8] { Hex.decode(text)! }

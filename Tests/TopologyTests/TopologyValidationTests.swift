@@ -265,7 +265,7 @@ struct TopologyValidationTests {
             label: "unknown nested key",
             yaml: valid(replacing: "kms:\n", with: "kms:\n  colour: blue\n"),
             expected: [
-                "kms.colour: unknown key (known keys: host, endpoint, state, rootKey, platformKeys, rotation, manifestTTL, policy, metrics)"
+                "kms.colour: unknown key (known keys: host, endpoint, state, rootKey, platformKeys, rotation, manifestTTL, policy, metrics, collateral)"
             ]),
         Case(
             label: "wrong type",

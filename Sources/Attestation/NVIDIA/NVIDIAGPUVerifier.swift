@@ -40,6 +40,13 @@ public struct NVIDIAGPUVerifier: EvidenceVerifier {
     /// Revocation lists for the device chain (NVIDIA publishes CRLs for its intermediates).
     let crls: [CertificateRevocationList]
 
+    /// - Parameter crls: DER CRLs for the device chain; a certificate one of them lists (by its
+    ///   issuer) fails `gpu-chain`. CRLs that do not parse are refused here.
+    public init(crls: [[UInt8]] = []) throws(AttestationError) {
+        self.crls = try crls.map { der throws(AttestationError) in try CertificateRevocationList(derEncoded: der) }
+    }
+
+    /// The verifier without revocation lists.
     public init() {
         crls = []
     }
@@ -71,7 +78,8 @@ public struct NVIDIAGPUVerifier: EvidenceVerifier {
             leaf = certificates.first
             let names = certificates.map(\.displayName).joined(separator: " ← ")
             record(
-                CheckName.chain, certificates.first?.isCertificateAuthority == true ? "the GPU leaf is a CA certificate" : nil,
+                CheckName.chain,
+                certificates.first?.isCertificateAuthority == true ? "the GPU leaf is a CA certificate" : nil,
                 ok: "\(names) ← pinned NVIDIA Device Identity CA")
         }
 

@@ -34,13 +34,17 @@ struct SPDMMeasurements: Sendable {
         guard request[0] == 0x10 || request[0] == 0x11 || request[0] == 0x12 else {
             throw bad("request SPDM version 0x\(String(request[0], radix: 16)) is not 1.0–1.2")
         }
-        guard request[1] == 0xE0 else { throw bad("request code 0x\(String(request[1], radix: 16)) is not GET_MEASUREMENTS") }
+        guard request[1] == 0xE0 else {
+            throw bad("request code 0x\(String(request[1], radix: 16)) is not GET_MEASUREMENTS")
+        }
         guard request[2] & 0x01 == 1 else { throw bad("the request did not ask for a signature") }
         requestNonce = Array(request[4..<36])
 
         let header = try reader.take(4, "MEASUREMENTS header")
         guard header[0] == request[0] else { throw bad("response SPDM version differs from the request's") }
-        guard header[1] == 0x60 else { throw bad("response code 0x\(String(header[1], radix: 16)) is not MEASUREMENTS") }
+        guard header[1] == 0x60 else {
+            throw bad("response code 0x\(String(header[1], radix: 16)) is not MEASUREMENTS")
+        }
         let blockCount = Int(try reader.take(1, "block count")[0])
         let lengthBytes = try reader.take(3, "measurement record length")
         let recordLength = Int(lengthBytes[0]) | Int(lengthBytes[1]) << 8 | Int(lengthBytes[2]) << 16
@@ -80,7 +84,9 @@ struct SPDMMeasurements: Sendable {
         signature = try reader.take(Self.signatureSize, "signature")
         // Some collectors pad the hex with NUL bytes (trustee's sample has one); nothing else may follow.
         let rest = try reader.take(reader.remaining, "trailer")
-        guard rest.allSatisfy({ $0 == 0 }) else { throw bad("\(rest.count) bytes that are not padding follow the signature") }
+        guard rest.allSatisfy({ $0 == 0 }) else {
+            throw bad("\(rest.count) bytes that are not padding follow the signature")
+        }
         trailingPadding = rest.count
     }
 

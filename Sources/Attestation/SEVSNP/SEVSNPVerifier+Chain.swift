@@ -10,6 +10,8 @@ extension SEVSNPVerifier {
         /// "VCEK", "VLEK", or "VCEK/VLEK" when no issuer says which.
         var vekKind = "VCEK/VLEK"
         var product: SEVSNPProduct?
+        var ark: X509Certificate?
+        var intermediate: X509Certificate?
     }
 
     /// Walks VCEK/VLEK → ASK/ASVK → ARK. The intermediate is the certificate named as the VEK's
@@ -48,6 +50,8 @@ extension SEVSNPVerifier {
             intermediate = intermediates[0]
         }
         let ark = intermediate.flatMap { i in roots.first { $0.subject == i.issuer } } ?? roots.first
+        outcome.ark = ark
+        outcome.intermediate = intermediate
 
         // ARK: pinned, self-signed, valid now.
         if let ark {

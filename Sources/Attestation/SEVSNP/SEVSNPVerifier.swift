@@ -7,7 +7,8 @@ public import Foundation
 /// `evidence.report` is a raw 0x4A0-byte report (or an Azure HCL report wrapping one);
 /// `evidence.certificates` starts with the VCEK or VLEK (DER) and may carry the ASK/ASVK and ARK.
 /// Chain certificates the evidence lacks come from `chain` (e.g. AMD KDS `cert_chain` PEM). Only an
-/// ARK whose SHA-256 fingerprint is in `trustedRootFingerprints` anchors trust; no CRL is consulted.
+/// ARK whose SHA-256 fingerprint is in `trustedRootFingerprints` anchors trust; AMD CRLs are checked
+/// when configured (`crls`).
 public struct SEVSNPVerifier: EvidenceVerifier {
     /// SHA-256 of the DER of AMD's ARK-Milan, ARK-Genoa and ARK-Turin (self-signed roots).
     public static let pinnedRootFingerprints: [String: SEVSNPProduct] = [
@@ -30,17 +31,25 @@ public struct SEVSNPVerifier: EvidenceVerifier {
         public static let debug = "debug"
         public static let vmpl = "vmpl"
         public static let minimumTCB = "minimum-tcb"
+        public static let crl = "crl"
     }
 
     public let chain: [[UInt8]]
     public let trustedRootFingerprints: [String: SEVSNPProduct]
+    /// AMD CRLs (DER, each signed by an ARK with RSA-PSS). When any is configured, the `crl`
+    /// check demands a current one from the report's ARK and refuses a revoked ASK/ASVK or VEK.
+    public let crls: [[UInt8]]
 
     /// - Parameters:
     ///   - chain: DER certificates (ASK/ASVK, ARK) to use when the evidence does not carry them.
     ///   - trustedRootFingerprints: lower-case hex SHA-256 of trusted ARK DER → product.
-    public init(chain: [[UInt8]] = [], trustedRootFingerprints: [String: SEVSNPProduct] = Self.pinnedRootFingerprints) {
+    public init(
+        chain: [[UInt8]] = [], trustedRootFingerprints: [String: SEVSNPProduct] = Self.pinnedRootFingerprints,
+        crls: [[UInt8]] = []
+    ) {
         self.chain = chain
         self.trustedRootFingerprints = trustedRootFingerprints
+        self.crls = crls
     }
 
     public func verify(_ evidence: Evidence, expectations: Expectations, now: Date) -> VerificationResult {
@@ -76,6 +85,10 @@ public struct SEVSNPVerifier: EvidenceVerifier {
 
         let chainOutcome = evaluateChain(evidence: evidence, report: report, now: now)
         checks += chainOutcome.checks
+        if !crls.isEmpty {
+            let problem = revocationProblem(chainOutcome, now: now)
+            record(CheckName.crl, problem, ok: "neither the ASK/ASVK nor the VEK is on the ARK's current CRL")
+        }
         let vek = chainOutcome.vek
         let vekKey = chainOutcome.vekKey
         let vekKind = chainOutcome.vekKind
@@ -151,6 +164,11 @@ public struct SEVSNPVerifier: EvidenceVerifier {
         }
         if let extra = expectations.policy.sevSNP {
             checks += Self.policyChecks(report, policy: extra, layout: layout)
+        }
+        if let binding = ConfigurationBinding.check(
+            field: "HOST_DATA", reported: report.hostData, expected: expectations.configurationDigest)
+        {
+            checks.append(binding)
         }
 
         let claims = AttestationClaims(
@@ -230,5 +248,28 @@ public struct SEVSNPVerifier: EvidenceVerifier {
     private static func hardwareID(_ value: [UInt8]) -> [UInt8] {
         if value.count >= 2, value[0] == 0x04, Int(value[1]) == value.count - 2 { return Array(value[2...]) }
         return value
+    }
+}
+
+extension SEVSNPVerifier {
+    /// Nil when the report's ARK has a CRL here, signed by it and current, that lists neither
+    /// the intermediate nor the VEK; otherwise why not.
+    func revocationProblem(_ chain: ChainOutcome, now: Date) -> String? {
+        guard let ark = chain.ark else { return "no pinned ARK to find a CRL for" }
+        var problems: [String] = []
+        for der in crls {
+            guard let crl = try? CertificateRevocationList(derEncoded: der) else {
+                problems.append("a configured CRL does not parse")
+                continue
+            }
+            guard crl.issuer == ark.subject else { continue }
+            if let problem = crl.signatureProblem(issuedBy: ark) ?? crl.validityProblem(at: now) { return problem }
+            if let intermediate = chain.intermediate, crl.revokes(intermediate) {
+                return "\(intermediate.displayName) is revoked by \(crl.displayName)"
+            }
+            if let vek = chain.vek, crl.revokes(vek) { return "the \(chain.vekKind) is revoked by \(crl.displayName)" }
+            return nil
+        }
+        return (["no CRL issued by \(ark.displayName) is configured"] + problems).joined(separator: "; ")
     }
 }

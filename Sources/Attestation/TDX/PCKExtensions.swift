@@ -26,7 +26,9 @@ struct PCKExtensions: Sendable {
                 case "1.2.840.113741.1.13.1.2":
                     for (tcbOID, tcbNode) in try Self.pairs(node) {
                         let prefix = "1.2.840.113741.1.13.1.2."
-                        guard tcbOID.hasPrefix(prefix), let index = Int(tcbOID.dropFirst(prefix.count)) else { continue }
+                        guard tcbOID.hasPrefix(prefix), let index = Int(tcbOID.dropFirst(prefix.count)) else {
+                            continue
+                        }
                         if (1...16).contains(index) {
                             components[index - 1] = try Int(derEncoded: tcbNode)
                         } else if index == 17 {

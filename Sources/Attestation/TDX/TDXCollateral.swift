@@ -51,7 +51,8 @@ public struct TDXCollateral: Sendable, Hashable {
             let text = try string(key)
             if let bytes = HexText.decode(text), !bytes.isEmpty { return bytes }
             if let der = Self.pemBlock(text, label: "X509 CRL") { return der }
-            throw bad("field \(key) is neither hex DER nor a PEM X509 CRL")
+            if let der = Base64Text.decode(text.filter { !$0.isWhitespace }), der.first == 0x30 { return der }
+            throw bad("field \(key) is neither hex DER, base64 DER nor a PEM X509 CRL")
         }
         pckCRLIssuerChain = try string("pck_crl_issuer_chain")
         rootCACRL = try crl("root_ca_crl")
@@ -69,8 +70,10 @@ public struct TDXCollateral: Sendable, Hashable {
         let object: [String: String] = [
             "pck_crl_issuer_chain": pckCRLIssuerChain, "root_ca_crl": HexText.encode(rootCACRL),
             "pck_crl": HexText.encode(pckCRL), "tcb_info_issuer_chain": tcbInfoIssuerChain,
-            "tcb_info": String(decoding: tcbInfo, as: UTF8.self), "tcb_info_signature": HexText.encode(tcbInfoSignature),
-            "qe_identity_issuer_chain": qeIdentityIssuerChain, "qe_identity": String(decoding: qeIdentity, as: UTF8.self),
+            "tcb_info": String(decoding: tcbInfo, as: UTF8.self),
+            "tcb_info_signature": HexText.encode(tcbInfoSignature),
+            "qe_identity_issuer_chain": qeIdentityIssuerChain,
+            "qe_identity": String(decoding: qeIdentity, as: UTF8.self),
             "qe_identity_signature": HexText.encode(qeIdentitySignature),
         ]
         let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .prettyPrinted])
@@ -100,7 +103,8 @@ public struct TDXCollateral: Sendable, Hashable {
             qeIdentityIssuerChain: tcbIssuerChain, qeIdentity: qeIdentity, qeIdentitySignature: qeSignature)
     }
 
-    static func pemBlock(_ text: String, label: String) -> [UInt8]? {
+    /// The DER inside the first PEM block labelled `label` ("X509 CRL"), if any.
+    public static func pemBlock(_ text: String, label: String) -> [UInt8]? {
         guard let start = text.range(of: "-----BEGIN \(label)-----"),
             let end = text.range(of: "-----END \(label)-----", range: start.upperBound..<text.endIndex)
         else { return nil }
@@ -119,7 +123,8 @@ enum RawJSON {
     }
 
     static func stringValue(of key: String, in bytes: [UInt8]) -> String? {
-        guard let range = valueRange(of: key, in: bytes), range.count >= 2, bytes[range.lowerBound] == UInt8(ascii: "\"")
+        guard let range = valueRange(of: key, in: bytes), range.count >= 2,
+            bytes[range.lowerBound] == UInt8(ascii: "\"")
         else { return nil }
         return String(decoding: bytes[(range.lowerBound + 1)..<(range.upperBound - 1)], as: UTF8.self)
     }

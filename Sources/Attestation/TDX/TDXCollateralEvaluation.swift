@@ -34,7 +34,9 @@ struct CollateralEvaluation {
         if let rootCRL {
             let problem =
                 rootCRL.signatureProblem(issuedBy: root) ?? rootCRL.validityProblem(at: now)
-                ?? chain.intermediate.flatMap { rootCRL.revokes($0) ? "\($0.displayName) is revoked by the root CA" : nil }
+                ?? chain.intermediate.flatMap {
+                    rootCRL.revokes($0) ? "\($0.displayName) is revoked by the root CA" : nil
+                }
             record(
                 Name.rootCRL, problem,
                 ok: "root CA CRL signed by the pinned root, \(rootCRL.revokedSerials.count) revoked, next update "
@@ -49,7 +51,8 @@ struct CollateralEvaluation {
         let pckCRL = try? CertificateRevocationList(derEncoded: collateral.pckCRL)
         var pckProblem: String?
         if let pckCRL {
-            let issuerChain = Self.chain(collateral.pckCRLIssuerChain, root: root, now: now, crls: rootCRLs, what: "PCK CRL issuer chain")
+            let issuerChain = Self.chain(
+                collateral.pckCRLIssuerChain, root: root, now: now, crls: rootCRLs, what: "PCK CRL issuer chain")
             switch issuerChain {
             case .failure(let error): pckProblem = error.description
             case .success(let certificates):
@@ -90,7 +93,8 @@ struct CollateralEvaluation {
                         ? "TCB Info is \(info.id) v\(info.version), not TDX v3"
                         : windowProblem("TCB Info", issued: info.issueDate, next: info.nextUpdate)
                 } ?? "TCB Info does not decode",
-            ok: "TCB Info for FMSPC \(tcbInfo?.fmspc ?? "?") signed by Intel, next update \(tcbInfo?.nextUpdate ?? "?")")
+            ok: "TCB Info for FMSPC \(tcbInfo?.fmspc ?? "?") signed by Intel, next update \(tcbInfo?.nextUpdate ?? "?")"
+        )
         let qeIdentity = try? JSONDecoder().decode(IntelQEIdentity.self, from: Data(collateral.qeIdentity))
         record(
             Name.qeIdentity,
@@ -118,7 +122,8 @@ struct CollateralEvaluation {
                 return age > maximum ? "\(name) issued \(X509Certificate.format(issued)) is \(Int(age))s old" : nil
             }
             record(
-                Name.collateralAge, old.isEmpty ? nil : old.joined(separator: "; ") + " (policy allows \(Int(maximum))s)",
+                Name.collateralAge,
+                old.isEmpty ? nil : old.joined(separator: "; ") + " (policy allows \(Int(maximum))s)",
                 ok: "all collateral issued within \(Int(maximum))s")
         }
 
@@ -171,7 +176,10 @@ struct CollateralEvaluation {
         } else if status != Self.revoked, accepted.contains(status) {
             record(Name.tcbStatus, nil, ok: detail + "; accepted by the policy")
         } else {
-            record(Name.tcbStatus, detail + "; the policy accepts only UpToDate\(accepted.isEmpty ? "" : ", " + accepted.joined(separator: ", "))", ok: "")
+            record(
+                Name.tcbStatus,
+                detail + "; the policy accepts only " + (["UpToDate"] + accepted).joined(separator: ", "),
+                ok: "")
         }
         return checks
     }
@@ -219,7 +227,8 @@ struct CollateralEvaluation {
         guard identity.isvprodid == Int(qeReport.isvProdID) else {
             return (nil, "QE ISVPRODID \(qeReport.isvProdID) is not the QE Identity's \(identity.isvprodid)")
         }
-        guard let misc = UInt32(identity.miscselect, radix: 16), let miscMask = UInt32(identity.miscselectMask, radix: 16),
+        guard let misc = UInt32(identity.miscselect, radix: 16),
+            let miscMask = UInt32(identity.miscselectMask, radix: 16),
             qeReport.miscSelect & miscMask == misc & miscMask
         else { return (nil, "QE MISCSELECT does not match the QE Identity") }
         guard let attributes = HexText.decode(identity.attributes), let mask = HexText.decode(identity.attributesMask),
@@ -229,7 +238,9 @@ struct CollateralEvaluation {
         guard let level = identity.tcbLevels.first(where: { ($0.tcb.isvsvn ?? Int.max) <= Int(qeReport.isvSVN) }) else {
             return (nil, "no QE Identity TCB level for ISV SVN \(qeReport.isvSVN)")
         }
-        if level.tcbStatus == Self.revoked { return (level, "the quoting enclave's TCB (ISV SVN \(qeReport.isvSVN)) is revoked") }
+        if level.tcbStatus == Self.revoked {
+            return (level, "the quoting enclave's TCB (ISV SVN \(qeReport.isvSVN)) is revoked")
+        }
         return (level, nil)
     }
 
@@ -271,7 +282,9 @@ struct CollateralEvaluation {
             guard let sgx = level.tcb.sgxtcbcomponents, sgx.count == 16, let pcesvn = level.tcb.pcesvn,
                 let tdx = level.tcb.tdxtcbcomponents, tdx.count == 16
             else { return false }
-            guard zip(pck.cpuSVNComponents, sgx).allSatisfy({ $0 >= $1.svn }), pck.pceSVN >= pcesvn else { return false }
+            guard zip(pck.cpuSVNComponents, sgx).allSatisfy({ $0 >= $1.svn }), pck.pceSVN >= pcesvn else {
+                return false
+            }
             return (start..<16).allSatisfy { Int(tee[$0]) >= tdx[$0].svn }
         }
     }

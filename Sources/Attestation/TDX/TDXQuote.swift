@@ -60,7 +60,9 @@ struct TDXQuote: Sendable {
             case 3: expected = UInt32(Self.td15BodySize)
             default: throw bad("v5 body type \(bodyType) is not a TD report (2 = TD 1.0, 3 = TD 1.5)")
             }
-            guard size == expected else { throw bad("v5 body size \(size) is not \(expected) for body type \(bodyType)") }
+            guard size == expected else {
+                throw bad("v5 body size \(size) is not \(expected) for body type \(bodyType)")
+            }
         }
         let bodyBytes = try reader.take(bodyType == 3 ? Self.td15BodySize : Self.td10BodySize, "TD report body")
         body = TDXReportBody(bytes: bodyBytes)
@@ -88,7 +90,8 @@ struct TDXQuote: Sendable {
         guard innerType == 5 else { throw bad("inner certification data type \(innerType) is not 5 (PCK chain)") }
         let innerSize = Int(try signature.u32("PCK certification data size"))
         guard innerSize == signature.remaining else {
-            throw bad("PCK certification data size \(innerSize) does not match the \(signature.remaining) bytes present")
+            throw bad(
+                "PCK certification data size \(innerSize) does not match the \(signature.remaining) bytes present")
         }
         pckChain = try Self.pemChain(try signature.take(innerSize, "PCK chain"))
     }

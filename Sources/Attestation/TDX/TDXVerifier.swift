@@ -71,7 +71,8 @@ public struct TDXVerifier: EvidenceVerifier {
         let quote: TDXQuote
         do {
             quote = try TDXQuote(bytes: evidence.report)
-            let trailing = quote.trailingByteCount == 0 ? "" : ", \(quote.trailingByteCount) unsigned trailing bytes ignored"
+            let trailing =
+                quote.trailingByteCount == 0 ? "" : ", \(quote.trailingByteCount) unsigned trailing bytes ignored"
             record(
                 CheckName.quoteFormat, nil,
                 ok: "TDX quote v\(quote.version), \(quote.bodyType == 3 ? "TD 1.5" : "TD 1.0") body\(trailing)")
@@ -80,7 +81,9 @@ public struct TDXVerifier: EvidenceVerifier {
             return VerificationResult(kind: evidence.kind, checks: checks, claims: nil)
         }
         record(
-            CheckName.qeVendor, quote.qeVendorID == TDXQuote.intelQEVendorID ? nil
+            CheckName.qeVendor,
+            quote.qeVendorID == TDXQuote.intelQEVendorID
+                ? nil
                 : "QE vendor id \(HexText.encode(quote.qeVendorID)) is not Intel's", ok: "Intel quoting enclave")
 
         // PCK chain, QE report, attestation key.
@@ -113,7 +116,8 @@ public struct TDXVerifier: EvidenceVerifier {
             ).checks()
         } else {
             let fmspc = chain.leaf.flatMap { try? PCKExtensions(certificate: $0) }.map { HexText.encode($0.fmspc) }
-            let missing = "no collateral for FMSPC \(fmspc ?? "(unreadable PCK extensions)"): TCB status and revocation unknown"
+            let missing =
+                "no collateral for FMSPC \(fmspc ?? "(unreadable PCK extensions)"): TCB status and revocation unknown"
             if tdxPolicy.allowMissingCollateral == true, fmspc != nil {
                 record(CheckName.collateral, nil, ok: "NOT CHECKED (allowed by policy): " + missing)
             } else {
@@ -142,13 +146,19 @@ public struct TDXVerifier: EvidenceVerifier {
         }
         let attributes = HexText.encode(body.tdAttributes)
         if body.debug && !expectations.policy.allowDebug {
-            record(CheckName.debug, "TD_ATTRIBUTES \(attributes) has the DEBUG bit set and the policy forbids it", ok: "")
+            record(
+                CheckName.debug, "TD_ATTRIBUTES \(attributes) has the DEBUG bit set and the policy forbids it", ok: "")
         } else {
             record(
                 CheckName.debug, nil,
                 ok: body.debug ? "debug TD (\(attributes)), permitted by the policy" : "not a debug TD (\(attributes))")
         }
         checks += Self.policyChecks(body, policy: tdxPolicy)
+        if let binding = ConfigurationBinding.check(
+            field: "MRCONFIGID", reported: body.mrConfigID, expected: expectations.configurationDigest)
+        {
+            checks.append(binding)
+        }
 
         let claims = AttestationClaims(
             measurement: HexText.encode(body.mrTD), debug: body.debug, tcb: nil,
@@ -169,11 +179,13 @@ public struct TDXVerifier: EvidenceVerifier {
                 .init(
                     name, passed: wanted == actual,
                     detail: wanted == actual
-                        ? "\(label) matches" : "\(label) \(HexText.encode(actual)) differs from the policy's \(expected)"))
+                        ? "\(label) matches"
+                        : "\(label) \(HexText.encode(actual)) differs from the policy's \(expected)"))
         }
         if let rtmrs = policy.rtmrs {
             if rtmrs.count > 4 {
-                checks.append(.init(CheckName.rtmr, passed: false, detail: "policy lists \(rtmrs.count) RTMRs; a TD has 4"))
+                checks.append(
+                    .init(CheckName.rtmr, passed: false, detail: "policy lists \(rtmrs.count) RTMRs; a TD has 4"))
             }
             for (index, expected) in rtmrs.prefix(4).enumerated() {
                 field(CheckName.rtmr, "RTMR\(index)", expected: expected, actual: body.rtmrs[index])

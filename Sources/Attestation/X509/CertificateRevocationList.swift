@@ -66,7 +66,8 @@ struct CertificateRevocationList: Sendable, Hashable {
         if let list = rest.first, list.identifier == .sequence {
             for entry in try X509Certificate.children(of: list, expecting: .sequence, what: "revokedCertificates") {
                 let parts = try X509Certificate.children(of: entry, expecting: .sequence, what: "revoked entry")
-                guard let serial = parts.first, serial.identifier == .integer, case .primitive(let bytes) = serial.content
+                guard let serial = parts.first, serial.identifier == .integer,
+                    case .primitive(let bytes) = serial.content
                 else { throw bad("revoked entry has no serial number") }
                 serials.insert(Array(bytes))
             }
@@ -101,7 +102,9 @@ struct CertificateRevocationList: Sendable, Hashable {
     func validityProblem(at now: Date) -> String? {
         if now < thisUpdate { return "\(displayName) is not valid before \(X509Certificate.format(thisUpdate))" }
         guard let nextUpdate else { return "\(displayName) has no nextUpdate" }
-        if now > nextUpdate { return "\(displayName) is stale: its nextUpdate was \(X509Certificate.format(nextUpdate))" }
+        if now > nextUpdate {
+            return "\(displayName) is stale: its nextUpdate was \(X509Certificate.format(nextUpdate))"
+        }
         return nil
     }
 

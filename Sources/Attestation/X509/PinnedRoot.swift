@@ -27,11 +27,13 @@ enum CertificateChain {
                 return .failure(ChainError("\(what) certificate \(index + 1): \(error)"))
             }
         }
+        certificates = leafFirst(certificates)
         if let last = certificates.last, last.isSelfIssued {
             guard last.der == root.der else {
                 return .failure(
                     ChainError(
-                        "\(what) ends at \(last.displayName) (sha256 \(last.fingerprintHex.prefix(16))…), not the pinned "
+                        "\(what) ends at \(last.displayName) (sha256 \(last.fingerprintHex.prefix(16))…), "
+                            + "not the pinned "
                             + "\(root.displayName)"))
             }
             certificates.removeLast()
@@ -41,7 +43,8 @@ enum CertificateChain {
         for index in 0..<certificates.count {
             let certificate = path[index]
             let issuer = path[index + 1]
-            if let problem = certificate.ecdsaSignatureProblem(issuedBy: issuer) ?? certificate.validityProblem(at: now) {
+            if let problem = certificate.ecdsaSignatureProblem(issuedBy: issuer) ?? certificate.validityProblem(at: now)
+            {
                 return .failure(ChainError("\(what): \(problem)"))
             }
             if !issuer.isCertificateAuthority {
@@ -55,6 +58,24 @@ enum CertificateChain {
             return .failure(ChainError("\(what): \(problem)"))
         }
         return .success(certificates)
+    }
+}
+
+extension CertificateChain {
+    /// The certificates ordered leaf first when they form one issuer path in some other order
+    /// (some tools write the root first); otherwise as given, for the checks to judge.
+    static func leafFirst(_ certificates: [X509Certificate]) -> [X509Certificate] {
+        let issuers = Set(certificates.filter { !$0.isSelfIssued }.map(\.issuer))
+        let leaves = certificates.filter { !issuers.contains($0.subject) && !$0.isSelfIssued }
+        guard leaves.count == 1, var current = leaves.first else { return certificates }
+        var path = [current]
+        while !current.isSelfIssued, let next = certificates.first(where: { $0.subject == current.issuer }),
+            !path.contains(next)
+        {
+            path.append(next)
+            current = next
+        }
+        return path.count == certificates.count ? path : certificates
     }
 }
 

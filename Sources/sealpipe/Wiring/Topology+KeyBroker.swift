@@ -31,11 +31,19 @@ extension Topology {
             pipelineID: name, endpoint: keyBroker.endpoint.description, statePath: keyBroker.statePath,
             rootKeyPath: keyBroker.rootKeyPath, roles: roles, frontRole: stageRoles.first!, resultRole: stageRoles.last!,
             policy: policy, epochSeconds: keyBroker.epoch.secondsValue, graceSeconds: keyBroker.grace.secondsValue,
-            manifestTTLSeconds: keyBroker.manifestTTL.secondsValue, trustedPlatformKeys: platformKeys)
+            manifestTTLSeconds: keyBroker.manifestTTL.secondsValue, trustedPlatformKeys: platformKeys,
+            collateralDirectory: keyBroker.collateralPath)
         // The reference covers the model files as the broker's host has them: a node whose copy
         // differs (one word of vocab.txt) measures differently and gets no keys.
         var digests: [String: [String: String]] = [:]
         for role in stageRoles { digests[role] = try ModelFileDigests.compute(topology: self, role: role) }
+        // What a hardware node's MRCONFIGID / HOST_DATA must carry: the same configuration bytes.
+        configuration.configurationDigests = Dictionary(
+            uniqueKeysWithValues: stageRoles.compactMap { role in
+                stageConfigurationBytes(role: role, modelFileDigests: digests[role] ?? [:]).map {
+                    (role, Hex.encode(ConfigurationBinding.digest(configuration: $0)))
+                }
+            })
         configuration.resolveReferenceMeasurements { role in
             SimulatedTEE.measurement(
                 executableDigest: executableDigest,
