@@ -13,6 +13,9 @@ public struct Expectations: Sendable, Hashable {
     /// The role's configuration digest (`ConfigurationBinding`), when the broker knows it: a
     /// non-zero HOST_DATA / MRCONFIGID must then bind it.
     public var configurationDigest: [UInt8]?
+    /// The simulated-TEE platform keys trusted for this role (its host's own), when the broker
+    /// trusts keys per host; nil: any key the verifier trusts.
+    public var platformKeys: [[UInt8]]?
 
     public init(
         reportData: [UInt8], policy: EvidencePolicy, measurements: [[UInt8]], gpuNonce: [UInt8]? = nil,

@@ -12,11 +12,15 @@ public struct KeyBrokerConfiguration: Sendable, Codable, Hashable {
         public var neighbours: [String]
         /// A worker with its own sealed weight shard.
         public var hasWeightShard: Bool
+        /// The simulated-TEE platform keys (hex) trusted for this role: its host's own, when the
+        /// topology gives each host a key. Nil: every key in `trustedPlatformKeys`.
+        public var platformKeys: [String]?
 
-        public init(name: String, neighbours: [String], hasWeightShard: Bool = false) {
+        public init(name: String, neighbours: [String], hasWeightShard: Bool = false, platformKeys: [String]? = nil) {
             self.name = name
             self.neighbours = neighbours
             self.hasWeightShard = hasWeightShard
+            self.platformKeys = platformKeys
         }
     }
 

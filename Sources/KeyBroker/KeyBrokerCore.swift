@@ -358,7 +358,10 @@ public final class KeyBrokerCore: Sendable {
         {
         case .failure(let refusal):
             return try refuse(refusal.name, refusal.detail)
-        case .success(let expectations):
+        case .success(var expectations):
+            if let hostKeys = configuration.roles.first(where: { $0.name == request.role })?.platformKeys {
+                expectations.platformKeys = hostKeys.compactMap { Hex.decode($0.lowercased()) }
+            }
             result = verifier.verify(request.evidence, expectations: expectations, now: clock())
         }
         guard result.passed, let claims = result.trustedClaims else {

@@ -42,12 +42,14 @@ struct RawTopology: Decodable {
 
     struct RawHost: Decodable {
         var address: String?
+        var platformKey: String?
 
-        enum Keys: String, CodingKey, CaseIterable { case address }
+        enum Keys: String, CodingKey, CaseIterable { case address, platformKey }
 
         init(from decoder: any Decoder) throws {
             let read = try FieldReader(decoder, keys: Keys.self)
             address = read(.address)
+            platformKey = read(.platformKey)
         }
     }
 

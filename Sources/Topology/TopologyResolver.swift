@@ -72,6 +72,7 @@ struct TopologyResolver {
         let policy = resolvePolicy(
             raw.kms?.policy, roles: roles, allRolesKnown: stageNames.count == (raw.stages?.count ?? 0))
 
+        checkPlatformKeys(raw.kms, hosts: hosts, stages: stages, policy: policy)
         if let keyBroker, let gateway {
             checkReachability(keyBroker: keyBroker, gateway: gateway, stages: stages, stagePaths: stagePaths)
             checkPorts(keyBroker: keyBroker, gateway: gateway, stages: stages, stagePaths: stagePaths, hosts: hosts)
@@ -83,6 +84,36 @@ struct TopologyResolver {
         return Topology(
             name: name, model: model, hosts: hosts, keyBroker: keyBroker, gateway: gateway, stages: stages,
             releasePolicy: policy)
+    }
+
+    /// One simulated-TEE platform key per host, trusted for that host's roles only: with several
+    /// hosts, a shared key (`kms.platformKeys`) would have to be copied between machines, and
+    /// whoever held it anywhere could forge evidence for every role.
+    private mutating func checkPlatformKeys(
+        _ raw: RawTopology.RawKeyBroker?, hosts: [HostSpec], stages: [StageSpec], policy: ReleasePolicy?
+    ) {
+        guard hosts.count > 1 else {
+            for host in hosts where host.platformKeyPath != nil {
+                report("hosts.\(host.name).platformKey", "only for topologies of several hosts; use kms.platformKeys")
+            }
+            return
+        }
+        if raw?.platformKeys != nil {
+            report(
+                "kms.platformKeys",
+                "with several hosts, give each host its own key (hosts.NAME.platformKey), trusted for its roles only")
+        }
+        guard let policy else { return }
+        for host in hosts where host.platformKeyPath == nil {
+            let simulated = stages.filter {
+                $0.host == host.name && policy.roles[$0.name]?.allowedKinds.contains(EvidenceKind.simulated.rawValue) == true
+            }
+            guard let stage = simulated.first else { continue }
+            report(
+                "hosts.\(host.name).platformKey",
+                "required: \(stage.name) runs here and accepts simulated evidence; make the key on that host "
+                    + "(`sealpipe platform init --out DIR`) and copy only DIR/platform.pub to the broker's host")
+        }
     }
 
     // MARK: - Sections
@@ -161,8 +192,9 @@ struct TopologyResolver {
                 report(path + ".address", "\"\(address)\" is not an IP address or host name")
                 continue
             }
+            if let key = host.platformKey, key.isEmpty { report(path + ".platformKey", "must not be empty") }
             brokenHosts.remove(name)
-            hosts.append(HostSpec(name: name, address: address))
+            hosts.append(HostSpec(name: name, address: address, platformKeyPath: host.platformKey))
         }
         return hosts
     }

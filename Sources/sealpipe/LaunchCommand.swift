@@ -53,7 +53,7 @@ struct LaunchCommand: AsyncParsableCommand {
             topology: loaded, host: host, platformKeyDirectory: URL(fileURLWithPath: platformKeyDirectory)) { Output.line("[launch] \($0)") }
 
         let topologyPath = topology
-        let platformKey = URL(fileURLWithPath: platformKeyDirectory).appendingPathComponent("platform.key").path
+        let defaultKeyDirectory = URL(fileURLWithPath: platformKeyDirectory)
         // Written by the preparation on the broker's host, copied to the others: the gateway and
         // every node pin it.
         let identityFile = LaunchPreparation.brokerIdentityFile(topology: loaded)
@@ -70,7 +70,10 @@ struct LaunchCommand: AsyncParsableCommand {
                     case .stage(let role, let replica):
                         [
                             "node", "--topology", topologyPath, "--role", role, "--replica", String(replica), "--platform-key",
-                            platformKey, "--broker-key", brokerKey,
+                            LaunchPreparation.platformKeyFile(
+                                topology: loaded, host: loaded.stage(named: role)?.host ?? "", default: defaultKeyDirectory
+                            ).path,
+                            "--broker-key", brokerKey,
                         ]
                     }
                 }),

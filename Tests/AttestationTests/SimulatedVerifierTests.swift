@@ -106,6 +106,19 @@ private final class WarningSink: @unchecked Sendable {  // only touched on the t
         #expect(verifier.verify(swapped, expectations: expectations(), now: now).failedCheck?.name == "signature")
     }
 
+    /// One platform key per host: a key the broker trusts for another host's roles does not
+    /// vouch for this role, even though it is trusted.
+    @Test func aPlatformKeyTrustedForAnotherHostIsRefusedForThisRole() throws {
+        let otherHost = PlatformKey.generate()
+        let both = SimulatedVerifier(trustedPlatformKeys: [platform.publicKey, otherHost.publicKey])
+        var thisHost = expectations()
+        thisHost.platformKeys = [platform.publicKey.bytes]
+        let forged = both.verify(try evidence(key: otherHost), expectations: thisHost, now: now)
+        #expect(forged.failedCheck?.name == "platform-key-host")
+        #expect(forged.check(named: "platform-key-trusted")?.passed == true)
+        #expect(both.verify(try evidence(key: platform), expectations: thisHost, now: now).passed)
+    }
+
     @Test func reportDataBoundToAnotherKeyNonceOrRoleIsRefused() throws {
         let otherKey = ReportData.binding(
             nonce: nonce, ephemeralPublicKey: BoxKeyPair.generate().publicKey.bytes, role: "shard-0")

@@ -44,7 +44,7 @@ final class LaunchedPipeline: @unchecked Sendable {
     /// another launch's working directory, as hosts of one pipeline share its files here.
     init(
         topology: String, contents: String? = nil, host: String? = nil, namespace: String? = nil, sharing: LaunchedPipeline? = nil,
-        timeout: TimeInterval = 120
+        timeout: TimeInterval = 120, prepare: ((URL) throws -> Void)? = nil
     ) throws {
         if let sharing {
             workingDirectory = sharing.workingDirectory
@@ -59,6 +59,7 @@ final class LaunchedPipeline: @unchecked Sendable {
                 at: workingDirectory.appendingPathComponent("Topologies"),
                 withDestinationURL: Self.repositoryRoot.appendingPathComponent("Topologies"))
         }
+        try prepare?(workingDirectory)
         // A child that exits before reading its input must fail its test, not kill the test process.
         signal(SIGPIPE, SIG_IGN)
         process = Process()

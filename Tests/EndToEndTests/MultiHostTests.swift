@@ -11,7 +11,20 @@ extension EndToEndTests {
             hosts: [("gw", "10.200.0.1"), ("ws0", "10.200.0.2"), ("ws1", "10.200.0.3")], bridgeAddress: "10.200.0.254")
         defer { network.tearDown() }
         let topology = "minilm-multihost.yaml"
-        let gateway = try LaunchedPipeline(topology: topology, host: "gw", namespace: network.namespace("gw"))
+        // Each worker host makes its own platform key before the broker's host starts, and hands over
+        // only its public half (here the hosts share one directory, so it is already in place).
+        let gateway = try LaunchedPipeline(topology: topology, host: "gw", namespace: network.namespace("gw")) { directory in
+            for host in ["ws0", "ws1"] {
+                let made = Process()
+                made.executableURL = LaunchedPipeline.binary
+                made.arguments = ["platform", "init", "--out", ".sealpipe/hosts/\(host)"]
+                made.currentDirectoryURL = directory
+                made.standardOutput = FileHandle.nullDevice
+                try made.run()
+                made.waitUntilExit()
+                #expect(made.terminationStatus == 0)
+            }
+        }
         let worker0 = try LaunchedPipeline(topology: topology, host: "ws0", namespace: network.namespace("ws0"), sharing: gateway)
         let worker1 = try LaunchedPipeline(topology: topology, host: "ws1", namespace: network.namespace("ws1"), sharing: gateway)
         defer {
@@ -20,6 +33,11 @@ extension EndToEndTests {
             gateway.stop()
         }
         #expect(gateway.text.contains("starting 4 service(s) of minilm-multihost on host gw"))
+        // Three hosts, three different platform keys: none was copied between hosts.
+        let keys = try ["gw", "ws0", "ws1"].map {
+            try Data(contentsOf: gateway.workingDirectory.appendingPathComponent(".sealpipe/hosts/\($0)/platform.key"))
+        }
+        #expect(Set(keys).count == 3)
         #expect(worker0.text.contains("starting 1 service(s) of minilm-multihost on host ws0"))
         #expect(worker1.text.contains("starting 1 service(s) of minilm-multihost on host ws1"))
 

@@ -309,8 +309,11 @@ struct TopologyValidationTests {
             expected: ["kms.rotation.grace: 90m must be shorter than the epoch 1h"]),
         Case(
             label: "host needed with several hosts",
-            yaml: valid(replacing: "model:", with: "hosts: {a: {address: 127.0.0.1}, b: {address: 127.0.0.2}}\nmodel:")
-                .replacingOccurrences(of: "kind: tokenizer}", with: "kind: tokenizer, host: a}"),
+            yaml: valid(
+                replacing: "model:",
+                with: "hosts: {a: {address: 127.0.0.1, platformKey: a.pub}, b: {address: 127.0.0.2, platformKey: b.pub}}\nmodel:"
+            )
+            .replacingOccurrences(of: "kind: tokenizer}", with: "kind: tokenizer, host: a}"),
             expected: [
                 "kms.host: required when the topology has more than one host",
                 "gateway.host: required when the topology has more than one host",
@@ -319,11 +322,28 @@ struct TopologyValidationTests {
                 "stages[3].host: required when the topology has more than one host",
             ]),
         Case(
+            label: "several hosts: each host that runs a simulated role has its own platform key, and no shared one",
+            yaml: valid(
+                replacing: "model:",
+                with: "hosts: {a: {address: 127.0.0.1, platformKey: a.pub}, b: {address: 127.0.0.2}}\nmodel:"
+            )
+            .replacingOccurrences(of: "  endpoint: tcp://127.0.0.1:6550", with: "  host: a\n  endpoint: tcp://127.0.0.1:6550\n  platformKeys: [k.pub]")
+            .replacingOccurrences(of: "gateway:\n", with: "gateway:\n  host: a\n")
+            .replacingOccurrences(of: "kind: tokenizer}", with: "kind: tokenizer, host: a}")
+            .replacingOccurrences(of: "layers: [0, 3]}", with: "layers: [0, 3], host: b}")
+            .replacingOccurrences(of: "layers: [3, 6]}", with: "layers: [3, 6], host: a}")
+            .replacingOccurrences(of: "kind: pooling}", with: "kind: pooling, host: a}"),
+            expected: [
+                "kms.platformKeys: with several hosts, give each host its own key (hosts.NAME.platformKey), trusted for its roles only",
+                "hosts.b.platformKey: required: shard-0 runs here and accepts simulated evidence; make the key on that host "
+                    + "(`sealpipe platform init --out DIR`) and copy only DIR/platform.pub to the broker's host",
+            ]),
+        Case(
             label: "ipc broker unreachable from another host",
             yaml: """
                 name: t
                 model: {kind: echo}
-                hosts: {a: {address: 10.0.0.1}, b: {address: 10.0.0.2}}
+                hosts: {a: {address: 10.0.0.1, platformKey: a.pub}, b: {address: 10.0.0.2, platformKey: b.pub}}
                 kms: {host: a, endpoint: ipc:///tmp/t-kms}
                 gateway: {host: a, front: tcp://*:6555, backend: tcp://10.0.0.1:6556}
                 stages:

@@ -8,6 +8,7 @@ public struct SimulatedVerifier: EvidenceVerifier {
         public static let reportFormat = "report-format"
         public static let signature = "signature"
         public static let platformKeyTrusted = "platform-key-trusted"
+        public static let platformKeyHost = "platform-key-host"
         public static let reportData = "report-data"
         public static let measurement = "measurement"
         public static let debug = "debug"
@@ -57,6 +58,14 @@ public struct SimulatedVerifier: EvidenceVerifier {
                 ? nil
                 : "platform key \(report.platformKey.fingerprint) is not among the \(trustedPlatformKeys.count) trusted",
             ok: "platform key \(report.platformKey.fingerprint) is trusted")
+        if let hostKeys = expectations.platformKeys {
+            // One key per host: a key trusted for another host's roles does not vouch for this one.
+            record(
+                CheckName.platformKeyHost,
+                hostKeys.contains(report.platformKey.bytes)
+                    ? nil : "platform key \(report.platformKey.fingerprint) is not the key of this role's host",
+                ok: "platform key \(report.platformKey.fingerprint) is the key of this role's host")
+        }
         record(
             CheckName.reportData,
             report.reportData == expectations.reportData ? nil : "report data is bound to another nonce, key or role",

@@ -23,13 +23,21 @@ public enum LaunchPreparation {
                 progress("created the key broker's root key at \(topology.keyBroker.rootKeyPath) (mode 0600)")
             }
         }
-        let platformKeyFile = platformKeyDirectory.appendingPathComponent(PlatformKey.secretFileName)
-        if !FileManager.default.fileExists(atPath: platformKeyFile.path) {
-            try FileManager.default.createDirectory(at: platformKeyDirectory, withIntermediateDirectories: true)
-            _ = try PlatformKey.create(in: platformKeyDirectory)
-            progress("created a simulated-TEE platform key in \(platformKeyDirectory.path) (SIMULATION: not a hardware root of trust)")
+        // This host's own platform key (each host of several has its own; the secret never leaves it).
+        let hostsHere = host.map { [$0] } ?? topology.hosts.map(\.name)
+        for directory in Set(hostsHere.map { platformKeyFile(topology: topology, host: $0, default: platformKeyDirectory) }
+            .map { $0.deletingLastPathComponent() })
+        where !FileManager.default.fileExists(atPath: directory.appendingPathComponent(PlatformKey.secretFileName).path) {
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+            _ = try PlatformKey.create(in: directory)
+            progress("created a simulated-TEE platform key in \(directory.path) (SIMULATION: not a hardware root of trust)")
         }
         if runsBroker {
+            // The broker trusts each host's public key; they are copied here, never the secrets.
+            for other in topology.hosts {
+                guard let path = other.platformKeyPath, !FileManager.default.fileExists(atPath: path) else { continue }
+                throw LaunchError.missingPlatformKey(host: other.name, path: path)
+            }
             let store = try KeyBrokerStore(path: topology.keyBroker.statePath, rootKeyPath: topology.keyBroker.rootKeyPath)
             // The gateway and the nodes pin this key from their first moment, so it is written
             // before any of them starts (the broker makes its identity on first use).
@@ -42,6 +50,28 @@ public enum LaunchPreparation {
             }
             if topology.stages.contains(where: { $0.kind == .encoder }) {
                 try ShardSealing.sealMissing(topology: topology, store: store, progress: progress)
+            }
+        }
+    }
+
+    /// The platform key a node on `host` signs simulated evidence with: beside the host's public
+    /// key when the topology names one (`hosts.NAME.platformKey`), otherwise in `default`.
+    public static func platformKeyFile(topology: Topology, host: String, default directory: URL) -> URL {
+        let base =
+            topology.host(named: host)?.platformKeyPath.map { URL(fileURLWithPath: $0).deletingLastPathComponent() }
+            ?? directory
+        return base.appendingPathComponent(PlatformKey.secretFileName)
+    }
+
+    /// What stops a host's preparation.
+    public enum LaunchError: Error, CustomStringConvertible {
+        case missingPlatformKey(host: String, path: String)
+
+        public var description: String {
+            switch self {
+            case .missingPlatformKey(let host, let path):
+                "hosts.\(host).platformKey: \(path) is missing; on host \(host) run `sealpipe platform init --out DIR` "
+                    + "(or launch its share once) and copy only DIR/platform.pub here"
             }
         }
     }

@@ -13,18 +13,35 @@ extension Topology {
     /// for `reference-build` — the measurement of this very `sealpipe` build with each role's
     /// configuration.
     public func keyBrokerConfiguration(executableDigest: [UInt8]) throws -> KeyBrokerConfiguration {
-        let roles = stageRoles.map { role in
+        var roles = stageRoles.map { role in
             KeyBrokerConfiguration.Role(
                 name: role, neighbours: [previousRole(of: role), nextRole(of: role)].compactMap { $0 }.filter { stageRoles.contains($0) },
                 hasWeightShard: stage(named: role)?.kind == .encoder)
         }
         let policy = ReleasePolicy(roles: releasePolicy.roles.filter { stageRoles.contains($0.key) })
-        var platformKeys: [String] = []
-        for path in keyBroker.platformKeyPaths {
+        func load(_ path: String, place: String) throws -> String {
             do {
-                platformKeys.append(Hex.encode(try PlatformKey.loadPublicKey(from: URL(fileURLWithPath: path)).bytes))
+                return Hex.encode(try PlatformKey.loadPublicKey(from: URL(fileURLWithPath: path)).bytes)
             } catch {
-                throw TopologyError(issues: [TopologyIssue(path: "kms.platformKeys", message: "\(path): \(error)")])
+                throw TopologyError(issues: [TopologyIssue(path: place, message: "\(path): \(error)")])
+            }
+        }
+        var platformKeys: [String] = []
+        // With one key per host, each role is trusted only with its own host's key.
+        var hostKeys: [String: String] = [:]
+        if hosts.contains(where: { $0.platformKeyPath != nil }) {
+            for host in hosts {
+                guard let path = host.platformKeyPath else { continue }
+                hostKeys[host.name] = try load(path, place: "hosts.\(host.name).platformKey")
+            }
+            platformKeys = hostKeys.values.sorted()
+        } else {
+            for path in keyBroker.platformKeyPaths { platformKeys.append(try load(path, place: "kms.platformKeys")) }
+        }
+        if !hostKeys.isEmpty {
+            for index in roles.indices {
+                let host = stage(named: roles[index].name)?.host
+                roles[index].platformKeys = host.flatMap { hostKeys[$0] }.map { [$0] } ?? []
             }
         }
         var configuration = KeyBrokerConfiguration(
