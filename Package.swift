@@ -87,6 +87,9 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
+        // Deployment manifests from a topology (Kubernetes with Confidential Containers, podman):
+        // pure, topology in, objects and YAML text out.
+        .target(name: "Deploy", dependencies: ["Pipeline", "Attestation", "Sodium"], swiftSettings: strictSettings),
         .target(
             name: "SealpipeClient",
             dependencies: [
@@ -100,7 +103,7 @@ let package = Package(
             name: "sealpipe",
             dependencies: [
                 "ZeroMQ", "Sodium", "Wire", "Inference", "Attestation", "Trust", "KeyBroker", "Gateway", "Observability",
-                "Pipeline", "SealpipeClient",
+                "Pipeline", "SealpipeClient", "Deploy",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
@@ -124,6 +127,9 @@ let package = Package(
             swiftSettings: strictSettings),
         .testTarget(
             name: "PipelineTests", dependencies: ["Pipeline", "SealpipeClient", "Sodium", "ZeroMQ", "Wire"],
+            swiftSettings: strictSettings),
+        .testTarget(
+            name: "DeployTests", dependencies: ["Deploy", "Pipeline", "KeyBroker", "Attestation", "Trust", "Sodium"],
             swiftSettings: strictSettings),
         .testTarget(
             name: "EndToEndTests", dependencies: ["SealpipeClient", "Sodium", "ZeroMQ", "Wire", "Trust", "Observability", "Inference"],

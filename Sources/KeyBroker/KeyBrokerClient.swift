@@ -20,9 +20,10 @@ public final class KeyBrokerClient: Sendable {
     /// Attests as `role` and returns the released bundle: asks for a nonce, has `provider`
     /// bind `SHA-512(nonce ‖ ephemeral public key ‖ role)` into evidence, presents it, and opens
     /// the bundle with the ephemeral key. A refusal throws `.refused` naming the failed check.
-    public func attest(role: String, provider: any EvidenceProvider, ephemeral: BoxKeyPair = .generate()) async throws
-        -> KeyBundle
-    {
+    /// `topologyDigest` names the topology file the node runs (hex SHA-256), for brokers that pin one.
+    public func attest(
+        role: String, provider: any EvidenceProvider, ephemeral: BoxKeyPair = .generate(), topologyDigest: String? = nil
+    ) async throws -> KeyBundle {
         let grant = try await send(.nonce(role: role))
         guard let nonce = grant.nonce?.nonce else {
             throw KeyBrokerClientError.malformedReply("nonce reply without a nonce")
@@ -32,7 +33,9 @@ public final class KeyBrokerClient: Sendable {
         let evidence = try await Self.offPool { try provider.collect(reportData: reportData) }
         let reply = try await send(
             .attest(
-                AttestRequest(role: role, nonce: nonce, ephemeralPublicKey: ephemeral.publicKey, evidence: evidence)))
+                AttestRequest(
+                    role: role, nonce: nonce, ephemeralPublicKey: ephemeral.publicKey, evidence: evidence,
+                    topologyDigest: topologyDigest)))
         guard let sealed = reply.sealedBundle else {
             throw KeyBrokerClientError.malformedReply("attest reply without a bundle")
         }

@@ -43,6 +43,9 @@ public struct KeyBrokerConfiguration: Sendable, Codable, Hashable {
     public var trustedPlatformKeys: [String]
     /// Role → hex measurement that `reference-build` in the policy stands for.
     public var referenceMeasurements: [String: String]
+    /// SHA-256 (lower-case hex) of the topology file every node must run, or `nil` to pin none.
+    /// Set from the broker's own topology, so a node started from an edited file gets no keys.
+    public var topologyDigest: String?
 
     public init(
         pipelineID: String, endpoint: String, statePath: String, rootKeyPath: String, roles: [Role], frontRole: String,

@@ -37,11 +37,28 @@ struct KMSCommand: ParsableCommand {
         @Option(help: "Serve /metrics and /status on this TCP port of 127.0.0.1 (0 picks one).")
         var metricsPort: Int?
 
+        @Option(
+            help: """
+                Refuse to start unless the topology file's SHA-256 (hex) is this one: the digest a rendered \
+                deployment pins, so that an edited topology ConfigMap stops the broker instead of changing its policy.
+                """)
+        var expectTopologyDigest: String?
+
+        @Flag(
+            help: """
+                Before serving, create the root key if missing, seal missing weight shards and copy the model's \
+                non-weight files beside them (what a containerised broker does; `sealpipe launch` does it itself).
+                """)
+        var prepare = false
+
         func run() throws {
             var configuration: KeyBrokerConfiguration
             var metrics = metricsPort.map { (host: "127.0.0.1", port: $0) }
             switch (config, topology) {
             case (let config?, nil):
+                guard !prepare, expectTopologyDigest == nil else {
+                    throw ValidationError("--prepare and --expect-topology-digest need --topology")
+                }
                 do {
                     configuration = try KeyBrokerConfiguration.load(from: URL(fileURLWithPath: config))
                 } catch {
@@ -49,6 +66,14 @@ struct KMSCommand: ParsableCommand {
                 }
             case (nil, let topology?):
                 let loaded = try TopologyCommand.load(topology)
+                if let expected = expectTopologyDigest?.lowercased(), expected != Hex.encode(loaded.digest) {
+                    throw ValidationError(
+                        "--topology \(topology): its SHA-256 is \(Hex.encode(loaded.digest)), "
+                            + "not the expected \(expected); refusing to serve an edited topology")
+                }
+                if prepare {
+                    try BrokerPreparation.prepare(topology: loaded) { Output.line("[kms] \($0)") }
+                }
                 let digest = try SimulatedTEE.executableDigest(of: SimulatedTEE.runningExecutable)
                 configuration = try loaded.keyBrokerConfiguration(executableDigest: digest)
                 if metrics == nil { metrics = (loaded.keyBroker.metrics.host, loaded.keyBroker.metrics.port) }

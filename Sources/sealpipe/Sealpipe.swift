@@ -28,6 +28,7 @@ struct Sealpipe: AsyncParsableCommand {
             BenchCommand.self,
             EvidenceCommand.self,
             PlatformCommand.self,
+            RenderCommand.self,
         ]
     )
 }

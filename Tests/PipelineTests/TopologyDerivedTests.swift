@@ -1,4 +1,5 @@
 import Foundation
+import Sodium
 import Testing
 
 @testable import Pipeline
@@ -125,7 +126,8 @@ struct TopologyDerivedTests {
             String(decoding: shard0, as: UTF8.self)
                 == #"{"format":1,"kind":"encoder","layers":[0,3],"maxBatch":32,"maxDelayNanoseconds":2000000,"#
                 + #""model":{"directory":"models/all-MiniLM-L6-v2","kind":"minilm","layers":6},"next":"shard-1","#
-                + #""previous":"preprocessor","queue":128,"role":"shard-0","threads":1,"topology":"t"}"#)
+                + #""previous":"preprocessor","queue":128,"role":"shard-0","threads":1,"topology":"t","#
+                + #""topologyDigest":"\#(Hex.encode(SHA256.hash(Array(TopologyValidationTests.valid.utf8))))"}"#)
         let all = first.roles.map { first.stageConfigurationBytes(role: $0) }
         #expect(Set(all).count == first.roles.count)
         #expect(all.allSatisfy { $0 != nil })
@@ -135,7 +137,13 @@ struct TopologyDerivedTests {
         #expect(String(decoding: gateway, as: UTF8.self).contains(#""maxPayload":1048576"#))
     }
 
-    @Test("placement does not change a role's configuration bytes; behaviour does")
+    /// A role's configuration bytes without the topology digest: what placement leaves alone.
+    static func withoutDigest(_ bytes: [UInt8]?) -> String {
+        let text = String(decoding: bytes ?? [], as: UTF8.self)
+        return text.replacingOccurrences(of: #","topologyDigest":"[0-9a-f]{64}""#, with: "", options: .regularExpression)
+    }
+
+    @Test("placement changes a role's configuration bytes only through the topology digest; behaviour does more")
     func configurationScope() throws {
         let base = try Self.topology()
         let moved = try Self.topology(
@@ -149,10 +157,16 @@ struct TopologyDerivedTests {
         let resharded = try Self.topology(
             TopologyValidationTests.valid.replacingOccurrences(of: "[0, 3]", with: "[0, 2]")
                 .replacingOccurrences(of: "[3, 6]", with: "[2, 6]"))
-        #expect(moved.stageConfigurationBytes(role: "shard-0") == base.stageConfigurationBytes(role: "shard-0"))
-        #expect(rebatched.stageConfigurationBytes(role: "shard-0") != base.stageConfigurationBytes(role: "shard-0"))
-        #expect(rebatched.stageConfigurationBytes(role: "shard-1") == base.stageConfigurationBytes(role: "shard-1"))
-        #expect(resharded.stageConfigurationBytes(role: "shard-1") != base.stageConfigurationBytes(role: "shard-1"))
+        // Any edit of the file changes the digest every node's evidence binds.
+        #expect(moved.digest != base.digest)
+        #expect(moved.stageConfigurationBytes(role: "shard-0") != base.stageConfigurationBytes(role: "shard-0"))
+        let shard0 = Self.withoutDigest(base.stageConfigurationBytes(role: "shard-0"))
+        let shard1 = Self.withoutDigest(base.stageConfigurationBytes(role: "shard-1"))
+        #expect(shard0.hasSuffix(#""topology":"t"}"#))
+        #expect(Self.withoutDigest(moved.stageConfigurationBytes(role: "shard-0")) == shard0)
+        #expect(Self.withoutDigest(rebatched.stageConfigurationBytes(role: "shard-0")) != shard0)
+        #expect(Self.withoutDigest(rebatched.stageConfigurationBytes(role: "shard-1")) == shard1)
+        #expect(Self.withoutDigest(resharded.stageConfigurationBytes(role: "shard-1")) != shard1)
     }
 
     @Test("the summary names every service, endpoint and role")

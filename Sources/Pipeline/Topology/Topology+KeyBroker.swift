@@ -29,6 +29,7 @@ extension Topology {
             rootKeyPath: keyBroker.rootKeyPath, roles: roles, frontRole: stageRoles.first!, resultRole: stageRoles.last!,
             policy: policy, epochSeconds: keyBroker.epoch.timeInterval, graceSeconds: keyBroker.grace.timeInterval,
             manifestTTLSeconds: keyBroker.manifestTTL.timeInterval, trustedPlatformKeys: platformKeys)
+        configuration.topologyDigest = Hex.encode(digest)
         configuration.resolveReferenceMeasurements { role in
             SimulatedTEE.measurement(executableDigest: executableDigest, configuration: stageConfigurationBytes(role: role) ?? [])
         }
