@@ -1,6 +1,6 @@
 import Attestation
 import Foundation
-import Pipeline
+public import Pipeline
 import Sodium
 
 /// The topology file a deployment delivers to every pod: the operator's topology with its

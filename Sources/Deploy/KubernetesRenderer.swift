@@ -1,5 +1,5 @@
 import Attestation
-import Pipeline
+public import Pipeline
 
 /// Renders a topology as plain Kubernetes manifests for Confidential Containers: a StatefulSet
 /// and headless Service per stage, the gateway's Deployment and Service, the key broker's
@@ -134,7 +134,8 @@ struct KubernetesObjects {
         var classes: [String: String?] = [:]
         for stage in topology.stages {
             let kinds = topology.releasePolicy.roles[stage.name]?.allowedKinds ?? []
-            let chosen = try options.runtimeClasses[stage.name] ?? RuntimeClass.default(forEvidenceKinds: kinds, role: stage.name)
+            var chosen = options.runtimeClasses[stage.name]
+            if chosen == nil { chosen = try RuntimeClass.default(forEvidenceKinds: kinds, role: stage.name) }
             classes[stage.name] = .some(chosen)
             if chosen == nil {
                 warnings.append(

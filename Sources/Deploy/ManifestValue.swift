@@ -63,6 +63,13 @@ public indirect enum ManifestValue: Sendable, Hashable {
         return nil
     }
 
+    /// A list of strings (`args`, `command`), or `nil` if this is not one.
+    public var stringListValue: [String]? {
+        guard case .list(let items) = self else { return nil }
+        let strings = items.compactMap(\.stringValue)
+        return strings.count == items.count ? strings : nil
+    }
+
     /// Every string anywhere inside this value, depth first.
     public var allStrings: [String] {
         switch self {

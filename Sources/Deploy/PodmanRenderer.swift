@@ -1,4 +1,4 @@
-import Pipeline
+public import Pipeline
 
 /// Renders a topology for `podman kube play` on one host: one pod per service (the broker, the
 /// gateway, each stage replica), named so that peers find each other by name on a user-created

@@ -1,4 +1,4 @@
-import Pipeline
+public import Pipeline
 
 /// One connection the pipeline makes: who opens it, which component accepts it, on which port.
 /// NetworkPolicies allow exactly these and nothing else (besides name resolution).

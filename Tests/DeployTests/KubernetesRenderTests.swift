@@ -133,7 +133,7 @@ struct KubernetesRenderTests {
                         #expect(container.at("\(probe).httpGet.path") == "/status", "\(owner) \(probe)")
                         #expect(container.at("\(probe).httpGet.port") == "metrics", "\(owner) \(probe)")
                     }
-                    let args = try #require(container["args"]?.listValue?.compactMap(\.stringValue))
+                    let args = try #require(container["args"]?.stringListValue)
                     #expect(args.contains(DeploymentTopology.Paths.topology), "\(owner) runs the delivered topology")
                 }
             }
@@ -225,7 +225,7 @@ struct KubernetesRenderTests {
         #expect(document.contains("topology = \"sha256:\(rendering.topology.digest)\""))
         #expect(document.contains("role = \"shard-0\""))
         #expect(document.contains("default CreateContainerRequest := false"))
-        let args = try #require(set.at("spec.template.spec.containers.0.args")?.listValue?.compactMap(\.stringValue))
+        let args = try #require(set.at("spec.template.spec.containers.0.args")?.stringListValue)
         let command = (["/usr/bin/sealpipe"] + args).map { "\"\($0)\"" }.joined(separator: ", ")
         #expect(document.contains("[\(command)]"), "the policy pins the exact command")
         #expect(annotations["sealpipe.dev/initdata-sha256"]?.stringValue == rendering.initDataDigests["shard-0"])
@@ -254,7 +254,10 @@ struct KubernetesRenderTests {
             #expect(topology.roles == source.roles, "\(name)")
             #expect(topology.releasePolicy == source.releasePolicy, "\(name)")
             #expect(topology.model.kind == source.model.kind && topology.model.layers == source.model.layers)
-            #expect(topology.gatewayConfiguration == source.gatewayConfiguration, "\(name)")
+            let (g, h) = (topology.gateway, source.gateway)
+            #expect(g.maxInFlight == h.maxInFlight && g.maxPayload == h.maxPayload && g.maxAttempts == h.maxAttempts)
+            #expect(g.deadline == h.deadline && g.maxDeadline == h.maxDeadline, "\(name)")
+            #expect(g.heartbeatInterval == h.heartbeatInterval && g.heartbeatTimeout == h.heartbeatTimeout)
             for (a, b) in zip(topology.stages, source.stages) {
                 #expect(a.kind == b.kind && a.layers == b.layers && a.replicas == b.replicas, "\(name) \(a.name)")
                 #expect(a.maxBatch == b.maxBatch && a.maxDelay == b.maxDelay && a.queue == b.queue && a.threads == b.threads)

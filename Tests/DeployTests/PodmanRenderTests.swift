@@ -43,7 +43,7 @@ struct PodmanRenderTests {
                 topology.stageRoles.contains(pod.at("metadata.labels")?["app.kubernetes.io/component"]?.stringValue ?? "")
             }
             for pod in stagePods {
-                let args = pod.at("spec.containers.0.args")?.listValue?.compactMap(\.stringValue) ?? []
+                let args = pod.at("spec.containers.0.args")?.stringListValue ?? []
                 let podName = pod.at("metadata.name")?.stringValue ?? ""
                 #expect(args.suffix(2) == ["--replica", String(podName.split(separator: "-").last ?? "")])
                 // A stage mounts its own sealed shard and never the model directory with weights.
