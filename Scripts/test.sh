@@ -13,3 +13,7 @@ swift build --build-tests
 export SEALPIPE_REQUIRE_INTEROP=1
 echo "[test] running the test suite"
 swift test --skip-build "$@"
+
+# The container path, live: image, podman kube play, jobs, a killed shard, an edited topology.
+echo "[test] podman end to end"
+Scripts/test-podman.sh
