@@ -12,10 +12,15 @@ sealpipe_podman_env() {
         # No systemd to ask for cgroups or to log events to.
         engine+=('cgroup_manager = "cgroupfs"' 'events_logger = "file"')
     fi
-    if ! python3 -c 'import resource as r; r.setrlimit(r.RLIMIT_NOFILE, r.getrlimit(r.RLIMIT_NOFILE))' 2>/dev/null; then
-        # setrlimit is denied in this sandbox: containers keep the host's limits (like --ulimit host)
-        # instead of podman's raised defaults, which it could not set.
-        containers+=('default_ulimits = []')
+    local files
+    files="$(ulimit -Hn)"
+    if ! python3 -c 'import resource as r; r.setrlimit(r.RLIMIT_NOFILE, (1048576, 1048576))' 2>/dev/null; then
+        # podman raises a container's open-file limit to 1048576 by default, and setrlimit above
+        # the host's hard limit is denied here (even `--ulimit host` keeps that default in podman
+        # 4.3): keep the host's own limit instead.
+        # With that set, podman 4.3 takes the process limit to the host's maximum, which runc may
+        # not set either; podman's own default of 32768 processes is allowed.
+        containers+=("default_ulimits = [\"nofile=$files:$files\", \"nproc=32768:32768\"]")
     fi
     if ((${#engine[@]} + ${#containers[@]})); then
         mkdir -p "$root/.build/podman"

@@ -77,9 +77,9 @@ public struct PodmanRenderer: Sendable {
                 }
                 volumes.append(hostPath("platform", platformDirectory + "/platform.pub", type: "File"))
                 mounts.append(ServicePlan.mount("platform", at: DeploymentTopology.Paths.platform + "/platform.pub"))
-                brokerPods.append(pod(broker, plan: plan, digest: deployed.digest, grace: grace, volumes: volumes, mounts: mounts))
+                brokerPods.append(pod(broker, plan: plan, grace: grace, volumes: volumes, mounts: mounts))
             case .gateway:
-                pipelinePods.append(pod(gateway, plan: plan, digest: deployed.digest, grace: grace, volumes: [], mounts: []))
+                pipelinePods.append(pod(gateway, plan: plan, grace: grace, volumes: [], mounts: []))
             case .stage(let stage):
                 var volumes: [ManifestValue] = []
                 var mounts: [ManifestValue] = []
@@ -98,7 +98,7 @@ public struct PodmanRenderer: Sendable {
                     pipelinePods.append(
                         pod(
                             Self.podName(topology: name, component: stage.name, replica: replica), plan: plan,
-                            digest: deployed.digest, grace: grace, volumes: volumes, mounts: mounts,
+                            grace: grace, volumes: volumes, mounts: mounts,
                             extraArguments: ["--replica", String(replica)]))
                 }
             }
@@ -116,7 +116,7 @@ public struct PodmanRenderer: Sendable {
     }
 
     func pod(
-        _ name: String, plan: ServicePlan, digest: String, grace: Int, volumes: [ManifestValue],
+        _ name: String, plan: ServicePlan, grace: Int, volumes: [ManifestValue],
         mounts: [ManifestValue], extraArguments: [String] = []
     ) -> ManifestValue {
         let topologyVolume = hostPath("topology", directory + "/" + Self.topologyFile, type: "File")
@@ -127,17 +127,27 @@ public struct PodmanRenderer: Sendable {
             mounts: [topologyMount, ServicePlan.mount("scratch", at: DeploymentTopology.Paths.scratch, readOnly: false)]
                 + mounts,
             extraArguments: extraArguments)
-        // Only the broker's and the front's ports are reachable from the host.
-        if case .map(var members) = container, let index = members.firstIndex(where: { $0.key == "ports" }) {
-            members[index].value = .list(
-                plan.ports.map { port -> ManifestValue in
-                    let published = plan.role == .gateway ? port.name == "front" : plan.role == .keyBroker
-                    var entry: [(key: String, value: ManifestValue)] = [
-                        ("name", .string(port.name)), ("containerPort", .integer(port.port)),
-                    ]
-                    if published { entry.append(("hostPort", .integer(port.port))) }
-                    return .map(entry)
-                } + [["name": "metrics", "containerPort": .integer(DeploymentTopology.metricsPort)]])
+        // podman 4.3 publishes every declared container port on the host, so only the broker's
+        // port and the front are declared (with their host port). It runs probes as commands
+        // inside the container (curl), which the image does not have, so they are left out.
+        if case .map(var members) = container {
+            members.removeAll { ["startupProbe", "readinessProbe", "livenessProbe"].contains($0.key) }
+            let published = plan.ports.filter { port in
+                plan.role == .gateway ? port.name == "front" : plan.role == .keyBroker
+            }
+            if let index = members.firstIndex(where: { $0.key == "ports" }) {
+                if published.isEmpty {
+                    members.remove(at: index)
+                } else {
+                    members[index].value = .list(
+                        published.map { port -> ManifestValue in
+                            [
+                                "name": .string(port.name), "containerPort": .integer(port.port),
+                                "hostPort": .integer(port.port),
+                            ]
+                        })
+                }
+            }
             container = .map(members)
         }
         return [
@@ -145,9 +155,9 @@ public struct PodmanRenderer: Sendable {
             "metadata": [
                 "name": .string(name),
                 "labels": ["app.kubernetes.io/name": "sealpipe", "app.kubernetes.io/component": .string(plan.component)],
-                "annotations": [
-                    "sealpipe.dev/topology-sha256": .string(digest), "sealpipe.dev/confidential": "false",
-                ],
+                // podman 4.3 refuses annotation values over 63 characters, so the topology digest
+                // (64 hex digits) is not annotated here; the broker's arguments carry it.
+                "annotations": ["sealpipe.dev/confidential": "false"],
             ],
             "spec": [
                 "restartPolicy": "Always",

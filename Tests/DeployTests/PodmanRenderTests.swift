@@ -31,8 +31,10 @@ struct PodmanRenderTests {
                 #expect(container["image"]?.stringValue == DeployFixture.image.description)
                 #expect(container.at("securityContext.readOnlyRootFilesystem") == true)
                 #expect(container.at("resources.requests") == container.at("resources.limits"))
-                let published = (container["ports"]?.listValue ?? []).filter { $0["hostPort"] != nil }
-                    .compactMap { $0["name"]?.stringValue }
+                #expect(container["livenessProbe"] == nil, "podman would run probes with curl, which the image lacks")
+                let ports = container["ports"]?.listValue ?? []
+                #expect(ports.allSatisfy { $0["hostPort"] == $0["containerPort"] }, "podman publishes every port")
+                let published = ports.compactMap { $0["name"]?.stringValue }
                 switch pod.at("metadata.labels")?["app.kubernetes.io/component"]?.stringValue {
                 case "kms": #expect(published == ["kms"])
                 case "gateway": #expect(published == ["front"])
