@@ -62,7 +62,7 @@ wait_for_log() { # container, pattern, seconds
 wait_for_log minilm-kms-kms "kms listening" 300
 identity="$(podman logs minilm-kms-kms 2>&1 | sed -n 's/^kms listening .* identity \([0-9a-f]*\)$/\1/p' | head -1)"
 [ ${#identity} = 64 ] || fail "no broker identity in its log"
-say "broker up, identity $identity; shards sealed: $(ls "$work/out/weights")"
+say "broker up, identity $identity; shards sealed: $(cd "$work/out/weights" && echo *.sealed)"
 
 podman kube play --network "$network" "$work/out/pipeline.yaml" >/dev/null
 for stage in preprocessor shard-0 shard-1 postprocessor; do
@@ -97,18 +97,20 @@ PY
 say "sealpipe submit: $(compare "$work/swift.jsonl")"
 say "Scripts/client.py: $(compare "$work/python.jsonl")"
 
-# Kill shard-0's container while jobs are in flight: podman restarts it (restartPolicy Always),
+# Kill shard-0's process while jobs are in flight, as a crash would (`podman kill` counts as a
+# stop by the user, which no restart policy undoes): podman restarts it (restartPolicy Always),
 # it attests again, and the gateway retries its jobs within their deadline.
-for _ in 1 2 3 4 5; do cat "$work/lines.jsonl"; done >"$work/lines100.jsonl"
-for _ in 1 2 3 4 5; do cat "$work/reference.jsonl"; done >"$work/reference100.jsonl"
+for _ in $(seq 1 25); do cat "$work/lines.jsonl"; done >"$work/lines500.jsonl"
+for _ in $(seq 1 25); do cat "$work/reference.jsonl"; done >"$work/reference500.jsonl"
 restarts_before="$(podman inspect --format '{{.RestartCount}}' minilm-shard-0-0-shard-0)"
-"$sealpipe" submit --front "$front" --kms "$kms" --kms-key "$identity" --input "$work/lines100.jsonl" \
+"$sealpipe" submit --front "$front" --kms "$kms" --kms-key "$identity" --input "$work/lines500.jsonl" \
     >"$work/killed.jsonl" 2>"$work/killed.err" &
 submitter=$!
-sleep 0.2
-podman kill --signal KILL minilm-shard-0-0-shard-0 >/dev/null
+sleep 0.5
+kill -0 "$submitter" 2>/dev/null || fail "the jobs ended before the kill; nothing was tested"
+kill -KILL "$(podman inspect --format '{{.State.Pid}}' minilm-shard-0-0-shard-0)"
 wait "$submitter" || { cat "$work/killed.err" >&2; fail "jobs were lost when shard-0 was killed"; }
-say "under a killed shard: $(compare "$work/killed.jsonl" "$work/reference100.jsonl")"
+say "under a killed shard: $(compare "$work/killed.jsonl" "$work/reference500.jsonl")"
 for _ in $(seq 1 300); do
     [ "$(podman inspect --format '{{.State.Running}} {{.RestartCount}}' minilm-shard-0-0-shard-0)" \
         = "true $((restarts_before + 1))" ] && break
