@@ -23,6 +23,17 @@ if ! probe="$(podman run --rm --network none "$image" --version 2>&1)"; then
     exit 0
 fi
 
+# The image holds the binary, its libraries and a passwd file: no weights, no keys, no platform key.
+probe_container="$(podman create "$image")"
+contents="$(podman export "$probe_container" | tar -t)"
+podman rm "$probe_container" >/dev/null
+forbidden="$(grep -E '\.(safetensors|sealed|key|pub|sqlite|pem)$|platform|models/' <<<"$contents" || true)"
+[ -z "$forbidden" ] || fail "the image holds what it must not: $forbidden"
+unexpected="$(grep -vE '^(usr/bin/sealpipe|(usr/)?lib(64|/x86_64-linux-gnu)?/.*|etc/.*|tmp/|var/.*|usr/|usr/bin/|dev/.*|proc/|sys/|run/.*)$' \
+    <<<"$contents" || true)"
+[ -z "$unexpected" ] || fail "unexpected files in the image: $unexpected"
+say "image holds $(wc -l <<<"$contents") paths: the binary, $(grep -c '\.so' <<<"$contents") libraries, /etc/passwd"
+
 sealpipe="$(swift build -c release --show-bin-path)/sealpipe"
 work="$root/.build/podman-e2e"
 network="sealpipe-e2e-$$"

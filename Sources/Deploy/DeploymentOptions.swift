@@ -9,7 +9,9 @@ public struct DeploymentOptions: Sendable, Hashable {
     /// Where the topology came from, for the rendered files' header.
     public var source: String
 
-    public init(image: ImageReference, namespace: String = "sealpipe", runtimeClasses: [String: String] = [:], source: String) {
+    public init(
+        image: ImageReference, namespace: String = "sealpipe", runtimeClasses: [String: String] = [:], source: String
+    ) {
         self.image = image
         self.namespace = namespace
         self.runtimeClasses = runtimeClasses

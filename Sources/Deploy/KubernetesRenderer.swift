@@ -49,12 +49,14 @@ public struct KubernetesRenderer: Sendable {
         for plan in plans {
             let runtimeClass = classes[plan.component] ?? nil
             var annotations: [(key: String, value: ManifestValue)] = [
-                ("prometheus.io/scrape", "true"), ("prometheus.io/port", .string(String(DeploymentTopology.metricsPort))),
+                ("prometheus.io/scrape", "true"),
+                ("prometheus.io/port", .string(String(DeploymentTopology.metricsPort))),
                 ("prometheus.io/path", "/metrics"), ("sealpipe.dev/topology-sha256", .string(deployed.digest)),
             ]
             if runtimeClass != nil {
                 let initData = InitData(
-                    topologyDigest: deployed.digest, role: plan.component, image: options.image, commands: [plan.command])
+                    topologyDigest: deployed.digest, role: plan.component, image: options.image,
+                    commands: [plan.command])
                 annotations.append((InitData.annotation, .string(initData.annotationValue)))
                 annotations.append(("sealpipe.dev/initdata-sha256", .string(initData.digest)))
                 initDataDigests[plan.component] = initData.digest
@@ -68,14 +70,17 @@ public struct KubernetesRenderer: Sendable {
             switch plan.role {
             case .keyBroker:
                 objects.append(build.service(names.broker, component: "kms", plan: plan, headless: false))
-                objects.append(build.statefulSet(names.broker, component: "kms", replicas: 1, pod: pod, brokerState: true))
+                objects.append(
+                    build.statefulSet(names.broker, component: "kms", replicas: 1, pod: pod, brokerState: true))
             case .gateway:
                 objects.append(build.service(names.gateway, component: "gateway", plan: plan, headless: false))
                 objects.append(build.deployment(names.gateway, component: "gateway", pod: pod))
             case .stage(let stage):
                 let name = names.stage(stage.name)
                 objects.append(build.service(name, component: stage.name, plan: plan, headless: true))
-                objects.append(build.statefulSet(name, component: stage.name, replicas: stage.replicas, pod: pod, brokerState: false))
+                objects.append(
+                    build.statefulSet(
+                        name, component: stage.name, replicas: stage.replicas, pod: pod, brokerState: false))
                 objects.append(
                     build.object(
                         "policy/v1", "PodDisruptionBudget", name: name, component: stage.name,
@@ -111,9 +116,12 @@ public struct KubernetesRenderer: Sendable {
         func check() throws(DeployError) {
             for (index, stage) in topology.stages.enumerated() where stage.name.count + prefix.count + 1 > 58 {
                 throw DeployError(
-                    "stages[\(index)].name", "\"\(self.stage(stage.name))\" is too long for a Kubernetes name (at most 58)")
+                    "stages[\(index)].name",
+                    "\"\(self.stage(stage.name))\" is too long for a Kubernetes name (at most 58)")
             }
-            guard prefix.count <= 50 else { throw DeployError("name", "\"\(prefix)\" is too long for Kubernetes names") }
+            guard prefix.count <= 50 else {
+                throw DeployError("name", "\"\(prefix)\" is too long for Kubernetes names")
+            }
         }
     }
 }
@@ -123,7 +131,6 @@ public struct KubernetesRenderer: Sendable {
 struct KubernetesObjects {
     let options: DeploymentOptions
     let instance: String
-
 
     /// Role → runtime class (`nil`: none); warns about every simulated-only stage.
     func runtimeClasses(_ topology: Topology, warnings: inout [String]) throws(DeployError) -> [String: String?] {
@@ -147,7 +154,8 @@ struct KubernetesObjects {
         classes[Topology.gatewayRole] = .some(options.runtimeClasses[Topology.gatewayRole])
         // The broker holds the root key: it runs in the stages' class when they all share one.
         let stageClasses = Set(topology.stageRoles.map { classes[$0] ?? nil })
-        let brokerClass = options.runtimeClasses[Topology.keyBrokerName] ?? (stageClasses.count == 1 ? stageClasses.first! : nil)
+        let brokerClass =
+            options.runtimeClasses[Topology.keyBrokerName] ?? (stageClasses.count == 1 ? stageClasses.first! : nil)
         classes[Topology.keyBrokerName] = .some(brokerClass)
         if brokerClass == nil, stageClasses.contains(where: { $0 != nil }) {
             warnings.append(
@@ -183,7 +191,8 @@ struct KubernetesObjects {
             ("name", .string(name)), ("namespace", .string(options.namespace)), ("labels", labels(component)),
         ]
         if !annotations.isEmpty { metadata.append(("annotations", .map(annotations))) }
-        return .map([("apiVersion", .string(apiVersion)), ("kind", .string(kind)), ("metadata", .map(metadata))] + body)
+        return .map(
+            [("apiVersion", .string(apiVersion)), ("kind", .string(kind)), ("metadata", .map(metadata))] + body)
     }
 
     func namespaceObject(simulated: Bool) -> ManifestValue {
@@ -255,7 +264,10 @@ struct KubernetesObjects {
         object(
             "apps/v1", "Deployment", name: name, component: component,
             body: [
-                ("spec", ["replicas": 1, "strategy": ["type": "Recreate"], "selector": selector(component), "template": pod])
+                (
+                    "spec",
+                    ["replicas": 1, "strategy": ["type": "Recreate"], "selector": selector(component), "template": pod]
+                )
             ])
     }
 
@@ -268,7 +280,10 @@ struct KubernetesObjects {
             ["name": "topology", "configMap": ["name": .string(names.topologyConfigMap)]],
             ["name": "scratch", "emptyDir": ["sizeLimit": "64Mi"]],
         ]
-        var mounts = [ServicePlan.mount("topology", at: Paths.topologyDirectory), ServicePlan.mount("scratch", at: Paths.scratch, readOnly: false)]
+        var mounts = [
+            ServicePlan.mount("topology", at: Paths.topologyDirectory),
+            ServicePlan.mount("scratch", at: Paths.scratch, readOnly: false),
+        ]
         let hasModel = topology.model.directory != nil
         switch plan.role {
         case .keyBroker:
@@ -281,7 +296,9 @@ struct KubernetesObjects {
                 mounts.append(ServicePlan.mount("model", at: Paths.model))
             }
             if plan.usesPlatformKey {
-                volumes.append(["name": "platform", "hostPath": ["path": .string(Paths.platform), "type": "Directory"]])
+                volumes.append([
+                    "name": "platform", "hostPath": ["path": .string(Paths.platform), "type": "Directory"],
+                ])
                 mounts.append(
                     ServicePlan.mount("platform", at: Paths.platform + "/platform.pub", subPath: "platform.pub"))
             }
@@ -290,7 +307,10 @@ struct KubernetesObjects {
         case .stage(let stage):
             if hasModel {
                 volumes.append(
-                    ["name": "weights", "persistentVolumeClaim": ["claimName": .string(names.weights), "readOnly": true]])
+                    [
+                        "name": "weights",
+                        "persistentVolumeClaim": ["claimName": .string(names.weights), "readOnly": true],
+                    ])
                 mounts.append(ServicePlan.mount("weights", at: Paths.model, subPath: "model"))
                 if stage.kind == .encoder {
                     mounts.append(
@@ -299,7 +319,9 @@ struct KubernetesObjects {
                 }
             }
             if plan.usesPlatformKey {
-                volumes.append(["name": "platform", "hostPath": ["path": .string(Paths.platform), "type": "Directory"]])
+                volumes.append([
+                    "name": "platform", "hostPath": ["path": .string(Paths.platform), "type": "Directory"],
+                ])
                 mounts.append(
                     ServicePlan.mount("platform", at: Paths.platform + "/platform.key", subPath: "platform.key"))
             }

@@ -109,7 +109,8 @@ public indirect enum ManifestValue: Sendable, Hashable {
         }
     }
 
-    private static func writeMap(_ members: [(key: String, value: ManifestValue)], indent: Int, into out: inout String) {
+    private static func writeMap(_ members: [(key: String, value: ManifestValue)], indent: Int, into out: inout String)
+    {
         let pad = String(repeating: " ", count: indent)
         for (key, value) in members {
             let keyText = isPlainKey(key) ? key : quoted(key)
@@ -148,8 +149,11 @@ public indirect enum ManifestValue: Sendable, Hashable {
     /// Keys made only of letters, digits and `-_./` need no quotes (`app.kubernetes.io/name`).
     private static func isPlainKey(_ key: String) -> Bool {
         guard let first = key.unicodeScalars.first, first.properties.isAlphabetic, first.isASCII else { return false }
-        return key.unicodeScalars.allSatisfy { $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0)
-                || "-_./".unicodeScalars.contains($0)) }
+        return key.unicodeScalars.allSatisfy {
+            $0.isASCII
+                && ($0.properties.isAlphabetic || ("0"..."9").contains($0)
+                    || "-_./".unicodeScalars.contains($0))
+        }
             && !["true", "false", "yes", "no", "on", "off", "null", "y", "n"].contains(key.lowercased())
     }
 

@@ -34,7 +34,9 @@ public struct PodmanRenderer: Sendable {
     }
 
     public func render(_ topology: Topology) throws(DeployError) -> Rendering {
-        for (place, path) in [("--out", directory), ("model directory", modelDirectory), ("platform", platformDirectory)]
+        for (place, path) in [
+            ("--out", directory), ("model directory", modelDirectory), ("platform", platformDirectory),
+        ]
         where !path.hasPrefix("/") {
             throw DeployError(place, "\(path) must be an absolute path (podman mounts host paths)")
         }
@@ -124,7 +126,9 @@ public struct PodmanRenderer: Sendable {
         let scratch: ManifestValue = ["name": "scratch", "emptyDir": [:]]
         var container = plan.container(
             image: options.image,
-            mounts: [topologyMount, ServicePlan.mount("scratch", at: DeploymentTopology.Paths.scratch, readOnly: false)]
+            mounts: [
+                topologyMount, ServicePlan.mount("scratch", at: DeploymentTopology.Paths.scratch, readOnly: false),
+            ]
                 + mounts,
             extraArguments: extraArguments)
         // podman 4.3 publishes every declared container port on the host, so only the broker's
@@ -154,7 +158,9 @@ public struct PodmanRenderer: Sendable {
             "apiVersion": "v1", "kind": "Pod",
             "metadata": [
                 "name": .string(name),
-                "labels": ["app.kubernetes.io/name": "sealpipe", "app.kubernetes.io/component": .string(plan.component)],
+                "labels": [
+                    "app.kubernetes.io/name": "sealpipe", "app.kubernetes.io/component": .string(plan.component),
+                ],
                 // podman 4.3 refuses annotation values over 63 characters, so the topology digest
                 // (64 hex digits) is not annotated here; the broker's arguments carry it.
                 "annotations": ["sealpipe.dev/confidential": "false"],

@@ -77,7 +77,9 @@ struct ServicePlan {
     /// The container, with every hardening the pods need; `extraArguments` follow the plan's.
     func container(image: ImageReference, mounts: [ManifestValue], extraArguments: [String] = []) -> ManifestValue {
         let metrics: ManifestValue = ["name": "metrics", "containerPort": .integer(DeploymentTopology.metricsPort)]
-        let ports = self.ports.map { port -> ManifestValue in ["name": .string(port.name), "containerPort": .integer(port.port)] }
+        let ports = self.ports.map { port -> ManifestValue in
+            ["name": .string(port.name), "containerPort": .integer(port.port)]
+        }
         func probe(period: Int, failures: Int) -> ManifestValue {
             [
                 "httpGet": ["path": "/status", "port": "metrics"], "periodSeconds": .integer(period),

@@ -40,7 +40,8 @@ public struct AttestRequest: Sendable, Hashable, Codable {
     public var topologyDigest: String?
 
     public init(
-        role: String, nonce: [UInt8], ephemeralPublicKey: BoxPublicKey, evidence: Evidence, topologyDigest: String? = nil
+        role: String, nonce: [UInt8], ephemeralPublicKey: BoxPublicKey, evidence: Evidence,
+        topologyDigest: String? = nil
     ) {
         self.role = role
         self.nonce = nonce

@@ -28,7 +28,9 @@ struct RenderCommand: ParsableCommand {
 
         @Option(
             name: .customLong("runtime-class"),
-            help: "ROLE=CLASS: run a stage, gateway or kms under this runtime class (e.g. shard-0=kata-qemu-nvidia-gpu-snp).")
+            help:
+                "ROLE=CLASS: run a stage, gateway or kms under this class (e.g. shard-0=kata-qemu-nvidia-gpu-snp)."
+        )
         var runtimeClasses: [String] = []
 
         @Option(help: "Where to write the files (created if missing).")

@@ -36,7 +36,8 @@ enum DeployFixture {
         text = text.replacingOccurrences(of: "evidence: [simulated]", with: "evidence: [\(evidence)]")
         if let shard0 {
             text = text.replacingOccurrences(
-                of: "allowDebug: false}", with: "allowDebug: false}\n    roles:\n      shard-0: {evidence: [\(shard0)]}")
+                of: "allowDebug: false}", with: "allowDebug: false}\n    roles:\n      shard-0: {evidence: [\(shard0)]}"
+            )
         }
         return try Topology(yaml: text)
     }

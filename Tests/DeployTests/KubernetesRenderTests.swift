@@ -60,7 +60,10 @@ struct KubernetesRenderTests {
                     continue
                 }
                 let edge = try #require(
-                    edges.first { policyName == "\(topology.name)-\($0.name)-ingress" || policyName == "\(topology.name)-\($0.name)-egress" },
+                    edges.first {
+                        policyName == "\(topology.name)-\($0.name)-ingress"
+                            || policyName == "\(topology.name)-\($0.name)-egress"
+                    },
                     "\(name): \(policyName) allows traffic that is no topology edge")
                 let port: ManifestValue = ["protocol": "TCP", "port": .integer(edge.port)]
                 if policyName.hasSuffix("-ingress") {
@@ -110,7 +113,8 @@ struct KubernetesRenderTests {
                 #expect(spec.at("securityContext.runAsNonRoot") == true, "\(owner)")
                 #expect(spec.at("securityContext.seccompProfile.type") == "RuntimeDefault", "\(owner)")
                 let grace = try #require(spec["terminationGracePeriodSeconds"]?.integerValue)
-                #expect(grace >= Int(topology.gateway.maxDeadline.components.seconds), "\(owner): grace below the drain")
+                #expect(
+                    grace >= Int(topology.gateway.maxDeadline.components.seconds), "\(owner): grace below the drain")
                 #expect(pod.at("metadata.annotations")?["prometheus.io/scrape"] == "true", "\(owner)")
                 #expect(pod.at("metadata.annotations")?["prometheus.io/port"] == "9400", "\(owner)")
                 #expect(
@@ -144,10 +148,9 @@ struct KubernetesRenderTests {
                 let service = try #require(rendering.object(kind: "Service", name: "\(topology.name)-\(stage.name)"))
                 #expect(service.at("spec.clusterIP") == "None", "stages have headless Services")
                 #expect(rendering.object(kind: "PodDisruptionBudget", name: "\(topology.name)-\(stage.name)") != nil)
+                let affinity = "spec.template.spec.affinity.podAntiAffinity"
                 let term = try #require(
-                    set.at(
-                        "spec.template.spec.affinity.podAntiAffinity.preferredDuringSchedulingIgnoredDuringExecution.0.podAffinityTerm"
-                    ))
+                    set.at("\(affinity).preferredDuringSchedulingIgnoredDuringExecution.0.podAffinityTerm"))
                 #expect(term["topologyKey"] == "kubernetes.io/hostname")
                 #expect(term["labelSelector"] == Self.selector(topology, stage.name))
             }
@@ -166,7 +169,10 @@ struct KubernetesRenderTests {
             let maps = rendering.objects(ofKind: "ConfigMap")
             #expect(maps.count == 1)
             let data = try #require(maps.first?["data"])
-            guard case .map(let members) = data else { Issue.record("data is not a mapping"); continue }
+            guard case .map(let members) = data else {
+                Issue.record("data is not a mapping")
+                continue
+            }
             #expect(members.map(\.key) == ["topology.yaml"])
             let text = try #require(members.first?.value.stringValue)
             #expect(text == rendering.topology.text)
@@ -188,22 +194,33 @@ struct KubernetesRenderTests {
             DeployFixture.minilm(evidence: "sev-snp"), runtimeClasses: ["shard-0": "kata-qemu-nvidia-gpu-snp"])
         for stage in ["preprocessor", "shard-0", "shard-1", "postprocessor"] {
             let name = "minilm-\(stage)"
-            #expect(snp.object(kind: "StatefulSet", name: name)?.at("spec.template.spec.runtimeClassName") == "kata-qemu-snp")
-            #expect(tdx.object(kind: "StatefulSet", name: name)?.at("spec.template.spec.runtimeClassName") == "kata-qemu-tdx")
+            #expect(
+                snp.object(kind: "StatefulSet", name: name)?.at("spec.template.spec.runtimeClassName")
+                    == "kata-qemu-snp")
+            #expect(
+                tdx.object(kind: "StatefulSet", name: name)?.at("spec.template.spec.runtimeClassName")
+                    == "kata-qemu-tdx")
             let expected: ManifestValue = stage == "shard-0" ? "kata-qemu-nvidia-gpu-snp" : "kata-qemu-snp"
             #expect(gpu.object(kind: "StatefulSet", name: name)?.at("spec.template.spec.runtimeClassName") == expected)
         }
         #expect(snp.warnings.isEmpty)
-        #expect(snp.object(kind: "StatefulSet", name: "minilm-kms")?.at("spec.template.spec.runtimeClassName") == "kata-qemu-snp")
-        #expect(snp.objects(ofKind: "Namespace").first?.at("metadata.labels")?["pod-security.kubernetes.io/enforce"] == "restricted")
+        #expect(
+            snp.object(kind: "StatefulSet", name: "minilm-kms")?.at("spec.template.spec.runtimeClassName")
+                == "kata-qemu-snp")
+        #expect(
+            snp.objects(ofKind: "Namespace").first?.at("metadata.labels")?["pod-security.kubernetes.io/enforce"]
+                == "restricted")
         // A confidential pod mounts no host path.
         for (owner, pod) in DeployFixture.podTemplates(snp) {
             let volumes = pod.at("spec.volumes")?.listValue ?? []
             #expect(volumes.allSatisfy { $0["hostPath"] == nil }, "\(owner)")
         }
         let mixed = try DeployFixture.kubernetes(DeployFixture.minilm(evidence: "simulated", shard0: "sev-snp"))
-        #expect(mixed.object(kind: "StatefulSet", name: "minilm-shard-0")?.at("spec.template.spec.runtimeClassName") == "kata-qemu-snp")
-        #expect(mixed.object(kind: "StatefulSet", name: "minilm-shard-1")?.at("spec.template.spec.runtimeClassName") == nil)
+        #expect(
+            mixed.object(kind: "StatefulSet", name: "minilm-shard-0")?.at("spec.template.spec.runtimeClassName")
+                == "kata-qemu-snp")
+        #expect(
+            mixed.object(kind: "StatefulSet", name: "minilm-shard-1")?.at("spec.template.spec.runtimeClassName") == nil)
         #expect(throws: DeployError.self) {
             try DeployFixture.kubernetes(DeployFixture.minilm(evidence: "sev-snp, tdx"))
         }
@@ -238,12 +255,15 @@ struct KubernetesRenderTests {
         let rendering = try DeployFixture.kubernetes(DeployFixture.topology("minilm.yaml"))
         #expect(rendering.warnings.count == 4)
         #expect(rendering.warnings.allSatisfy { $0.contains("NOT confidential") })
-        for (owner, pod) in DeployFixture.podTemplates(rendering) where owner != "minilm-kms" && owner != "minilm-gateway" {
+        for (owner, pod) in DeployFixture.podTemplates(rendering)
+        where owner != "minilm-kms" && owner != "minilm-gateway" {
             #expect(pod.at("spec.runtimeClassName") == nil, "\(owner)")
             #expect(pod.at("metadata.annotations")?["sealpipe.dev/confidential"] == "false", "\(owner)")
             #expect(pod.at("metadata.annotations")?[InitData.annotation] == nil, "\(owner)")
         }
-        #expect(rendering.objects(ofKind: "Namespace").first?.at("metadata.labels")?["pod-security.kubernetes.io/enforce"] == nil)
+        #expect(
+            rendering.objects(ofKind: "Namespace").first?.at("metadata.labels")?["pod-security.kubernetes.io/enforce"]
+                == nil)
     }
 
     @Test("the delivered topology keeps every behaviour of the source and reaches peers by Service name")
@@ -260,11 +280,16 @@ struct KubernetesRenderTests {
             #expect(g.heartbeatInterval == h.heartbeatInterval && g.heartbeatTimeout == h.heartbeatTimeout)
             for (a, b) in zip(topology.stages, source.stages) {
                 #expect(a.kind == b.kind && a.layers == b.layers && a.replicas == b.replicas, "\(name) \(a.name)")
-                #expect(a.maxBatch == b.maxBatch && a.maxDelay == b.maxDelay && a.queue == b.queue && a.threads == b.threads)
+                #expect(
+                    a.maxBatch == b.maxBatch && a.maxDelay == b.maxDelay && a.queue == b.queue && a.threads == b.threads
+                )
             }
-            #expect(topology.keyBroker.epoch == source.keyBroker.epoch && topology.keyBroker.grace == source.keyBroker.grace)
+            #expect(
+                topology.keyBroker.epoch == source.keyBroker.epoch && topology.keyBroker.grace == source.keyBroker.grace
+            )
             #expect(topology.keyBrokerEndpoint.description.hasPrefix("tcp://\(source.name)-kms.ml.svc.cluster.local:"))
-            #expect(topology.backendEndpoint.description.hasPrefix("tcp://\(source.name)-gateway.ml.svc.cluster.local:"))
+            #expect(
+                topology.backendEndpoint.description.hasPrefix("tcp://\(source.name)-gateway.ml.svc.cluster.local:"))
             #expect(Array(delivered.digest.utf8).count == 64)
             #expect(topology.digest.map { String(format: "%02x", $0) }.joined() == delivered.digest)
         }
@@ -272,7 +297,13 @@ struct KubernetesRenderTests {
 
     @Test("an image without a digest, a bad namespace or an ipc endpoint is refused with its place")
     func refusals() throws {
-        #expect(throws: DeployError("--image", "\"localhost/sealpipe:0.1.0\" is not an image by digest (REPOSITORY@sha256:HEX, as Scripts/image.sh prints)")) {
+        #expect(
+            throws: DeployError(
+                "--image",
+                "\"localhost/sealpipe:0.1.0\" is not an image by digest "
+                    + "(REPOSITORY@sha256:HEX, as Scripts/image.sh prints)"
+            )
+        ) {
             try ImageReference("localhost/sealpipe:0.1.0")
         }
         #expect(throws: DeployError.self) { try ImageReference("localhost/sealpipe@sha256:abc") }

@@ -42,7 +42,8 @@ struct PodmanRenderTests {
                 }
             }
             let stagePods = rendering.objects.filter { pod in
-                topology.stageRoles.contains(pod.at("metadata.labels")?["app.kubernetes.io/component"]?.stringValue ?? "")
+                topology.stageRoles.contains(
+                    pod.at("metadata.labels")?["app.kubernetes.io/component"]?.stringValue ?? "")
             }
             for pod in stagePods {
                 let args = pod.at("spec.containers.0.args")?.stringListValue ?? []

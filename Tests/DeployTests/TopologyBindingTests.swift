@@ -33,7 +33,8 @@ struct TopologyBindingTests {
                 statePath: directory.appendingPathComponent("kms.sqlite").path,
                 rootKeyPath: directory.appendingPathComponent("root.key").path, roles: roles,
                 frontRole: topology.stageRoles.first!, resultRole: topology.stageRoles.last!,
-                policy: ReleasePolicy(roles: topology.releasePolicy.roles.filter { topology.stageRoles.contains($0.key) }),
+                policy: ReleasePolicy(
+                    roles: topology.releasePolicy.roles.filter { topology.stageRoles.contains($0.key) }),
                 trustedPlatformKeys: [Hex.encode(platform.publicKey.bytes)])
             // What `Topology.keyBrokerConfiguration` pins: this topology's digest and measurements.
             configuration.topologyDigest = Hex.encode(topology.digest)
@@ -44,7 +45,9 @@ struct TopologyBindingTests {
             core = try KeyBrokerCore(
                 configuration: configuration,
                 store: try KeyBrokerStore(path: configuration.statePath, rootKeyPath: configuration.rootKeyPath),
-                verifier: CompositeVerifier(verifiers: [.simulated: SimulatedVerifier(trustedPlatformKeys: [platform.publicKey])]))
+                verifier: CompositeVerifier(verifiers: [
+                    .simulated: SimulatedVerifier(trustedPlatformKeys: [platform.publicKey])
+                ]))
         }
 
         deinit { try? FileManager.default.removeItem(at: directory) }
@@ -115,7 +118,8 @@ struct TopologyBindingTests {
         let text = try Self.configMapText(rendering)
         let broker = try Broker(try Topology(yaml: text))
         let edited = try Topology(yaml: text + "# one more line\n")
-        let response = try broker.attest(role: "preprocessor", topology: edited, claimedDigest: rendering.topology.digest)
+        let response = try broker.attest(
+            role: "preprocessor", topology: edited, claimedDigest: rendering.topology.digest)
         #expect(Self.refusal(response)?.check == "measurement")
         let silent = try broker.attest(role: "preprocessor", topology: edited, claimedDigest: "")
         #expect(Self.refusal(silent)?.check == "topology")

@@ -140,7 +140,8 @@ struct TopologyDerivedTests {
     /// A role's configuration bytes without the topology digest: what placement leaves alone.
     static func withoutDigest(_ bytes: [UInt8]?) -> String {
         let text = String(decoding: bytes ?? [], as: UTF8.self)
-        return text.replacingOccurrences(of: #","topologyDigest":"[0-9a-f]{64}""#, with: "", options: .regularExpression)
+        let digest = #","topologyDigest":"[0-9a-f]{64}""#
+        return text.replacingOccurrences(of: digest, with: "", options: .regularExpression)
     }
 
     @Test("placement changes a role's configuration bytes only through the topology digest; behaviour does more")

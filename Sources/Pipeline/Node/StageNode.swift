@@ -40,7 +40,8 @@ public enum StageNode {
         var attempt = 1
         while true {
             do {
-                return try await client.attest(role: role, provider: provider, topologyDigest: Hex.encode(topology.digest))
+                return try await client.attest(
+                    role: role, provider: provider, topologyDigest: Hex.encode(topology.digest))
             } catch let error as KeyBrokerClientError where error.isUnreachable && attempt < attempts {
                 logger.warning("key broker not reachable; retrying", metadata: ["attempt": "\(attempt)", "error": "\(error)"])
                 try await Task.sleep(for: .milliseconds(200 * attempt))
