@@ -152,5 +152,6 @@ podman network rm "$network" >/dev/null
 left="$(podman ps -a --format '{{.Names}}' | grep '^minilm-' || true)"
 [ -z "$left" ] || fail "containers left behind: $left"
 [ -z "$(podman pod ps --format '{{.Name}}' | grep '^minilm-' || true)" ] || fail "pods left behind"
+[ -z "$(podman volume ls --format '{{.Name}}' | grep '^minilm-' || true)" ] || fail "volumes left behind"
 trap - EXIT
-say "torn down: no pod, container or network left"
+say "torn down: no pod, container, volume or network left"

@@ -6,16 +6,13 @@ public struct DeploymentOptions: Sendable, Hashable {
     /// Role (a stage, `gateway` or `kms`) → runtime class, overriding the evidence kind's
     /// default (for example `kata-qemu-nvidia-gpu-snp` for a GPU shard).
     public var runtimeClasses: [String: String]
-    /// Where the topology came from, for the rendered files' header.
-    public var source: String
 
     public init(
-        image: ImageReference, namespace: String = "sealpipe", runtimeClasses: [String: String] = [:], source: String
+        image: ImageReference, namespace: String = "sealpipe", runtimeClasses: [String: String] = [:]
     ) {
         self.image = image
         self.namespace = namespace
         self.runtimeClasses = runtimeClasses
-        self.source = source
     }
 
     /// A DNS-1123 label: what namespaces, Services and pod names must be.

@@ -29,7 +29,7 @@ public struct KubernetesRenderer: Sendable {
             source: topology, brokerAddress: "\(names.broker).\(namespace).svc.cluster.local",
             gatewayAddress: "\(names.gateway).\(namespace).svc.cluster.local",
             header: """
-                Rendered by `sealpipe render kubernetes` from \(options.source). Do not edit: the key broker
+                Rendered by `sealpipe render kubernetes` topology \(topology.name). Do not edit: the key broker
                 pins this file's SHA-256, and nodes started from another file get no keys.
                 """)
         var warnings: [String] = []

@@ -46,7 +46,7 @@ public struct PodmanRenderer: Sendable {
         let deployed = try DeploymentTopology(
             source: topology, brokerAddress: broker, gatewayAddress: gateway,
             header: """
-                Rendered by `sealpipe render podman` from \(options.source). Do not edit: the key broker
+                Rendered by `sealpipe render podman` topology \(topology.name). Do not edit: the key broker
                 pins this file's SHA-256, and nodes started from another file get no keys.
                 """)
         var warnings: [String] = []
@@ -123,11 +123,14 @@ public struct PodmanRenderer: Sendable {
     ) -> ManifestValue {
         let topologyVolume = hostPath("topology", directory + "/" + Self.topologyFile, type: "File")
         let topologyMount = ServicePlan.mount("topology", at: DeploymentTopology.Paths.topology)
-        let scratch: ManifestValue = ["name": "scratch", "emptyDir": [:]]
+        // podman 4.3 turns an emptyDir into a named volume of the same name: one name per pod, or
+        // every pod would share one /tmp.
+        let scratchName = "\(name)-tmp"
+        let scratch: ManifestValue = ["name": .string(scratchName), "emptyDir": [:]]
         var container = plan.container(
             image: options.image,
             mounts: [
-                topologyMount, ServicePlan.mount("scratch", at: DeploymentTopology.Paths.scratch, readOnly: false),
+                topologyMount, ServicePlan.mount(scratchName, at: DeploymentTopology.Paths.scratch, readOnly: false),
             ]
                 + mounts,
             extraArguments: extraArguments)

@@ -47,7 +47,7 @@ struct RenderCommand: ParsableCommand {
                 overrides[parts[0]] = parts[1]
             }
             let options = DeploymentOptions(
-                image: try ImageReference(image), namespace: namespace, runtimeClasses: overrides, source: topology)
+                image: try ImageReference(image), namespace: namespace, runtimeClasses: overrides)
             let rendering = try KubernetesRenderer(options: options).render(loaded)
             try RenderCommand.write(rendering, to: out)
             for (role, digest) in rendering.initDataDigests.sorted(by: { $0.key < $1.key }) {
@@ -78,7 +78,7 @@ struct RenderCommand: ParsableCommand {
             let model = URL(fileURLWithPath: loaded.model.directory ?? ".").standardizedFileURL.path
             let platform = URL(fileURLWithPath: platformDirectory).standardizedFileURL.path
             let renderer = PodmanRenderer(
-                options: DeploymentOptions(image: try ImageReference(image), source: topology), directory: directory,
+                options: DeploymentOptions(image: try ImageReference(image)), directory: directory,
                 modelDirectory: model, platformDirectory: platform)
             try RenderCommand.write(try renderer.render(loaded), to: out)
         }

@@ -26,7 +26,7 @@ enum DeployFixture {
     ) throws -> Rendering {
         try KubernetesRenderer(
             options: DeploymentOptions(
-                image: image, namespace: namespace, runtimeClasses: runtimeClasses, source: "Topologies/test.yaml")
+                image: image, namespace: namespace, runtimeClasses: runtimeClasses)
         ).render(topology)
     }
 

@@ -9,7 +9,7 @@ import Testing
 struct PodmanRenderTests {
     static func render(_ file: String) throws -> Rendering {
         try PodmanRenderer(
-            options: DeploymentOptions(image: DeployFixture.image, source: "Topologies/\(file)"),
+            options: DeploymentOptions(image: DeployFixture.image),
             directory: "/srv/sealpipe/deploy", modelDirectory: "/srv/models/minilm", platformDirectory: "/srv/platform"
         ).render(try DeployFixture.topology(file))
     }
@@ -32,6 +32,9 @@ struct PodmanRenderTests {
                 #expect(container.at("securityContext.readOnlyRootFilesystem") == true)
                 #expect(container.at("resources.requests") == container.at("resources.limits"))
                 #expect(container["livenessProbe"] == nil, "podman would run probes with curl, which the image lacks")
+                let podName = pod.at("metadata.name")?.stringValue ?? ""
+                let emptyDirs = pod.at("spec.volumes")?.listValue?.filter { $0["emptyDir"] != nil } ?? []
+                #expect(emptyDirs.map { $0["name"] } == [.string("\(podName)-tmp")], "one scratch volume per pod")
                 let ports = container["ports"]?.listValue ?? []
                 #expect(ports.allSatisfy { $0["hostPort"] == $0["containerPort"] }, "podman publishes every port")
                 let published = ports.compactMap { $0["name"]?.stringValue }
@@ -61,7 +64,7 @@ struct PodmanRenderTests {
     func relativePaths() throws {
         #expect(throws: DeployError.self) {
             try PodmanRenderer(
-                options: DeploymentOptions(image: DeployFixture.image, source: "t"), directory: "deploy",
+                options: DeploymentOptions(image: DeployFixture.image), directory: "deploy",
                 modelDirectory: "/m", platformDirectory: "/p"
             ).render(try DeployFixture.topology("echo.yaml"))
         }
