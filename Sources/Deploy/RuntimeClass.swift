@@ -1,5 +1,3 @@
-import Attestation
-
 /// Which Kubernetes runtime class a role's pods run under, from the evidence its policy accepts.
 public enum RuntimeClass {
     /// Confidential Containers' classes for the hardware evidence kinds.
