@@ -17,12 +17,13 @@ public struct DeploymentTopology: Sendable, Hashable {
         public static let topology = "/etc/sealpipe/topology.yaml"
         /// The broker's own volume: its SQLite state and root key.
         public static let state = "/var/lib/sealpipe/state"
-        /// The volume the broker fills: sealed shards and the model's non-weight files.
+        /// The volume the broker fills, where the stages read: sealed shards (`ROLE.sealed`, beside
+        /// the broker's state as `sealpipe launch` keeps them) and the model's non-weight files.
         public static let weights = "/var/lib/sealpipe/state/weights"
-        /// The model: all of it in the broker, its non-weight files only in the stages.
-        public static let model = "/var/lib/sealpipe/model"
-        /// A worker's own sealed shard.
-        public static let sealed = "/var/lib/sealpipe/sealed"
+        /// The topology's model directory: the non-weight files the broker copied.
+        public static let model = "/var/lib/sealpipe/state/weights/model"
+        /// The whole model, weights included: the broker's model volume, mounted in its pod only.
+        public static let modelSource = "/var/lib/sealpipe/model"
         /// The simulated TEE's platform key (a stand-in for hardware, so it comes from the node).
         public static let platform = "/var/lib/sealpipe/platform"
         public static let scratch = "/tmp"

@@ -167,7 +167,7 @@ struct KubernetesObjects {
             if hasModel {
                 volumes.append(
                     ["name": "model", "persistentVolumeClaim": ["claimName": .string(names.model), "readOnly": true]])
-                mounts.append(ServicePlan.mount("model", at: Paths.model))
+                mounts.append(ServicePlan.mount("model", at: Paths.modelSource))
             }
             if plan.usesPlatformKey {
                 volumes.append([
@@ -178,19 +178,16 @@ struct KubernetesObjects {
             }
         case .gateway:
             break
-        case .stage(let stage):
+        case .stage:
             if hasModel {
                 volumes.append(
                     [
                         "name": "weights",
                         "persistentVolumeClaim": ["claimName": .string(names.weights), "readOnly": true],
                     ])
-                mounts.append(ServicePlan.mount("weights", at: Paths.model, subPath: "model"))
-                if stage.kind == .encoder {
-                    mounts.append(
-                        ServicePlan.mount(
-                            "weights", at: Paths.sealed + "/\(stage.name).sealed", subPath: "\(stage.name).sealed"))
-                }
+                // The whole volume, never a subPath: the kubelet would create a missing subPath as an
+                // empty directory where the broker has yet to write a shard.
+                mounts.append(ServicePlan.mount("weights", at: Paths.weights))
             }
             if plan.usesPlatformKey {
                 volumes.append([

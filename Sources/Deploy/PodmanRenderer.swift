@@ -75,7 +75,7 @@ public struct PodmanRenderer: Sendable {
                 mounts.append(ServicePlan.mount("weights", at: DeploymentTopology.Paths.weights, readOnly: false))
                 if hasModel {
                     volumes.append(hostPath("model", modelDirectory, type: "Directory"))
-                    mounts.append(ServicePlan.mount("model", at: DeploymentTopology.Paths.model))
+                    mounts.append(ServicePlan.mount("model", at: DeploymentTopology.Paths.modelSource))
                 }
                 volumes.append(hostPath("platform", platformDirectory + "/platform.pub", type: "File"))
                 mounts.append(ServicePlan.mount("platform", at: DeploymentTopology.Paths.platform + "/platform.pub"))
@@ -92,7 +92,7 @@ public struct PodmanRenderer: Sendable {
                 if stage.kind == .encoder {
                     volumes.append(hostPath("sealed", directory + "/weights/\(stage.name).sealed", type: "File"))
                     mounts.append(
-                        ServicePlan.mount("sealed", at: DeploymentTopology.Paths.sealed + "/\(stage.name).sealed"))
+                        ServicePlan.mount("sealed", at: DeploymentTopology.Paths.weights + "/\(stage.name).sealed"))
                 }
                 volumes.append(hostPath("platform", platformDirectory + "/platform.key", type: "File"))
                 mounts.append(ServicePlan.mount("platform", at: DeploymentTopology.Paths.platform + "/platform.key"))

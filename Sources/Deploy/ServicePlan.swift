@@ -52,7 +52,7 @@ struct ServicePlan {
                 role: .keyBroker, component: "kms",
                 arguments: [
                     "kms", "--topology", topologyPath, "--prepare", "--expect-topology-digest", deployed.digest,
-                ],
+                ] + (topology.model.directory == nil ? [] : ["--model-source", DeploymentTopology.Paths.modelSource]),
                 ports: [("kms", brokerPort)], cpu: 1, memoryMiB: 1024, usesPlatformKey: !simulatedRoles.isEmpty),
             ServicePlan(
                 role: .gateway, component: "gateway", arguments: ["gateway", "--topology", topologyPath],
@@ -64,7 +64,7 @@ struct ServicePlan {
             arguments += ["--metrics-port", String(DeploymentTopology.metricsPort)]
             arguments += ["--platform-key", DeploymentTopology.Paths.platform + "/platform.key"]
             if stage.kind == .encoder {
-                arguments += ["--weights", DeploymentTopology.Paths.sealed + "/\(stage.name).sealed"]
+                arguments += ["--weights", DeploymentTopology.Paths.weights + "/\(stage.name).sealed"]
             }
             plans.append(
                 ServicePlan(

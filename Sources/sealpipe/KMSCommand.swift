@@ -51,13 +51,20 @@ struct KMSCommand: ParsableCommand {
                 """)
         var prepare = false
 
+        @Option(
+            help: """
+                With --prepare: read the model's weights from this directory (the broker's own volume) and copy \
+                its non-weight files to the topology's model directory, where the stages read them.
+                """)
+        var modelSource: String?
+
         func run() throws {
             var configuration: KeyBrokerConfiguration
             var metrics = metricsPort.map { (host: "127.0.0.1", port: $0) }
             switch (config, topology) {
             case (let config?, nil):
-                guard !prepare, expectTopologyDigest == nil else {
-                    throw ValidationError("--prepare and --expect-topology-digest need --topology")
+                guard !prepare, expectTopologyDigest == nil, modelSource == nil else {
+                    throw ValidationError("--prepare, --model-source and --expect-topology-digest need --topology")
                 }
                 do {
                     configuration = try KeyBrokerConfiguration.load(from: URL(fileURLWithPath: config))
@@ -72,7 +79,11 @@ struct KMSCommand: ParsableCommand {
                             + "not the expected \(expected); refusing to serve an edited topology")
                 }
                 if prepare {
-                    try BrokerPreparation.prepare(topology: loaded) { Output.line("[kms] \($0)") }
+                    try BrokerPreparation.prepare(topology: loaded, modelSource: modelSource) {
+                        Output.line("[kms] \($0)")
+                    }
+                } else if modelSource != nil {
+                    throw ValidationError("--model-source needs --prepare")
                 }
                 let digest = try SimulatedTEE.executableDigest(of: SimulatedTEE.runningExecutable)
                 configuration = try loaded.keyBrokerConfiguration(executableDigest: digest)

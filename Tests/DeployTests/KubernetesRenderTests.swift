@@ -137,6 +137,9 @@ struct KubernetesRenderTests {
                         #expect(container.at("\(probe).httpGet.path") == "/status", "\(owner) \(probe)")
                         #expect(container.at("\(probe).httpGet.port") == "metrics", "\(owner) \(probe)")
                     }
+                    // A subPath the broker has yet to fill would be created by the kubelet as a directory.
+                    let mounts = container["volumeMounts"]?.listValue ?? []
+                    #expect(mounts.allSatisfy { $0["subPath"] == nil || $0["name"] == "platform" }, "\(owner)")
                     let args = try #require(container["args"]?.stringListValue)
                     #expect(args.contains(DeploymentTopology.Paths.topology), "\(owner) runs the delivered topology")
                 }

@@ -3,21 +3,17 @@ import KeyBroker
 import Pipeline
 
 /// What a containerised key broker does before it serves (`sealpipe kms --prepare`): its root key
-/// made inside its own volume, every encoder shard sealed into the shared weights volume, and the
-/// model's non-weight files (configuration, vocabulary) copied beside them for the stages. The
-/// root key and the plaintext weights never leave the broker's pod.
+/// made inside its own volume, every encoder shard sealed into the shared weights volume, and,
+/// when the weights come from a model volume of its own (`--model-source`), the model's
+/// non-weight files (configuration, vocabulary) copied to the topology's model directory in that
+/// shared volume for the stages. The root key and the plaintext weights never leave the broker's pod.
 enum BrokerPreparation {
     /// File extensions of tensor weights: never copied out of the broker's model volume.
     static let weightExtensions: Set<String> = [
         "safetensors", "bin", "pt", "pth", "onnx", "h5", "msgpack", "ckpt", "gguf", "ot", "npz",
     ]
 
-    /// Where the stages find the model's public files: `<state dir>/weights/model`.
-    static func publicModelDirectory(topology: Topology) -> URL {
-        ShardWeights.path(for: "model", topology: topology).deletingLastPathComponent().appendingPathComponent("model")
-    }
-
-    static func prepare(topology: Topology, progress: (String) -> Void) throws {
+    static func prepare(topology: Topology, modelSource: String?, progress: (String) -> Void) throws {
         let fileManager = FileManager.default
         for path in [topology.keyBroker.statePath, topology.keyBroker.rootKeyPath] {
             try fileManager.createDirectory(
@@ -31,11 +27,10 @@ enum BrokerPreparation {
             return
         }
         let store = try KeyBrokerStore(path: topology.keyBroker.statePath, rootKeyPath: topology.keyBroker.rootKeyPath)
-        try ShardWeights.sealMissing(topology: topology, store: store, progress: progress)
-        let source = URL(fileURLWithPath: directory)
-        let target = publicModelDirectory(topology: topology)
-        let copied = try copyPublicFiles(from: source, to: target)
-        progress("copied \(copied) non-weight model file(s) to \(target.path)")
+        try ShardWeights.sealMissing(topology: topology, store: store, modelDirectory: modelSource, progress: progress)
+        guard let modelSource, modelSource != directory else { return }
+        let copied = try copyPublicFiles(from: URL(fileURLWithPath: modelSource), to: URL(fileURLWithPath: directory))
+        progress("copied \(copied) non-weight model file(s) to \(directory)")
     }
 
     /// Copies every file under `source` but tensor weights, replacing older copies; returns the count.
