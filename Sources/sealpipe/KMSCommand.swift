@@ -46,8 +46,8 @@ struct KMSCommand: ParsableCommand {
 
         @Flag(
             help: """
-                Before serving, create the root key if missing, seal missing weight shards and copy the model's \
-                non-weight files beside them (what a containerised broker does; `sealpipe launch` does it itself).
+                Before serving, create the root key if missing and seal missing weight shards (what a containerised \
+                broker does; `sealpipe launch` does it itself).
                 """)
         var prepare = false
 
