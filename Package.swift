@@ -92,7 +92,7 @@ let package = Package(
         // imports; the mapping to gateway and broker configuration is the command's wiring).
         .target(
             name: "Topology",
-            dependencies: ["Attestation", .product(name: "Yams", package: "Yams")],
+            dependencies: ["Sodium", "Attestation", .product(name: "Yams", package: "Yams")],
             swiftSettings: strictSettings
         ),
         // A node's side of the broker protocol: attest, fetch and verify the manifest. Links no
@@ -134,6 +134,9 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
+        // Deployment manifests from a topology (Kubernetes with Confidential Containers, podman):
+        // pure, topology in, objects and YAML text out.
+        .target(name: "Deploy", dependencies: ["Topology", "Attestation", "Sodium"], swiftSettings: strictSettings),
         .target(
             name: "SealpipeClient",
             dependencies: [
@@ -149,6 +152,7 @@ let package = Package(
             dependencies: [
                 "ZeroMQ", "Sodium", "Wire", "Inference", "Attestation", "Trust", "KeyBroker", "Gateway", "Observability",
                 "Topology", "BrokerClient", "StageRuntime", "Workloads", "Node", "Launcher", "SealpipeClient", "TimeUnits",
+                "Deploy",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
@@ -181,7 +185,10 @@ let package = Package(
             swiftSettings: strictSettings),
         .testTarget(name: "SealpipeClientTests", dependencies: ["SealpipeClient", "Wire"], swiftSettings: strictSettings),
         .testTarget(name: "StageRuntimeTests", dependencies: ["StageRuntime", "Sodium", "Wire"], swiftSettings: strictSettings),
-        .testTarget(name: "TopologyTests", dependencies: ["Topology", "Attestation"], swiftSettings: strictSettings),
+        .testTarget(
+            name: "TopologyTests",
+            dependencies: ["Topology", "Attestation", "Sodium"],
+            swiftSettings: strictSettings),
         .testTarget(name: "LauncherTests", dependencies: ["Launcher", "Topology"], swiftSettings: strictSettings),
         // A whole topology in one process: stage runtimes, workloads and the gateway over inproc.
         .testTarget(
@@ -190,6 +197,9 @@ let package = Package(
                 "Topology", "StageRuntime", "Workloads", "Node", "Gateway", "KeyBroker", "SealpipeClient", "Sodium", "ZeroMQ",
                 "Wire", "Trust", "Attestation",
             ],
+            swiftSettings: strictSettings),
+        .testTarget(
+            name: "DeployTests", dependencies: ["Deploy", "Topology", "KeyBroker", "Attestation", "Trust", "Sodium"],
             swiftSettings: strictSettings),
         .testTarget(
             name: "EndToEndTests", dependencies: ["SealpipeClient", "Sodium", "ZeroMQ", "Wire", "Trust", "Observability", "Inference"],

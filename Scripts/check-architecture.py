@@ -27,7 +27,8 @@ ALLOWED = {
     "Inference": {"COpenBLAS"},
     "Attestation": {"Sodium"},
     "Trust": {"Sodium", "Wire", "Attestation"},
-    "Topology": {"Attestation"},
+    # Pure: Sodium only for the file's digest and hex, no service and no I/O beyond reading the file.
+    "Topology": {"Sodium", "Attestation"},
     "BrokerClient": {"Sodium", "ZeroMQ", "Attestation", "Trust"},
     "KeyBroker": {"Sodium", "ZeroMQ", "Wire", "Attestation", "Trust", "Observability", "TimeUnits"},
     # The gateway never holds a key: nothing that can open a sealed box.
@@ -38,6 +39,8 @@ ALLOWED = {
     "Node": {"Sodium", "ZeroMQ", "Attestation", "Trust", "Inference", "Topology", "BrokerClient", "StageRuntime",
              "Workloads", "TimeUnits"},
     "Launcher": {"Sodium", "Attestation", "Trust", "Inference", "KeyBroker", "Topology", "Workloads", "TimeUnits"},
+    # Deployment manifests from a topology: pure, knows no service.
+    "Deploy": {"Topology", "Attestation", "Sodium"},
     "SealpipeClient": {"Sodium", "ZeroMQ", "Wire", "Trust", "Observability", "BrokerClient", "TimeUnits"},
 }
 # Modules that may only be imported by the modules named here (beyond ALLOWED's own rules).

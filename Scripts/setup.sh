@@ -3,8 +3,15 @@
 # it installs only what is missing.
 set -euo pipefail
 
-debian_packages=(libzmq3-dev libsodium-dev libopenblas-dev pkg-config tcpdump prometheus iproute2)
+# podman, runc, netavark and aardvark-dns: the container image and the live podman test (runc
+# because crun refuses a hybrid cgroup layout; aardvark-dns for name resolution between pods;
+# catatonit for the pause process podman builds its pods' infra image from; iptables, which
+# netavark drives for the pods' network and published ports).
+debian_packages=(libzmq3-dev libsodium-dev libopenblas-dev pkg-config tcpdump prometheus iproute2
+    podman runc netavark aardvark-dns catatonit iptables)
 python_packages=("pyzmq==27.3.0" "PyNaCl==1.6.2")
+# Offline Kubernetes schemas: the rendered manifests are validated against 1.30 and 1.34.
+validator_package="kubernetes-validate==1.37.0"
 
 log() { printf '[setup] %s\n' "$*"; }
 
@@ -29,6 +36,13 @@ if python3 -c 'import zmq, nacl' 2>/dev/null; then
 else
     log "installing python modules: ${python_packages[*]}"
     python3 -m pip install --quiet --disable-pip-version-check "${python_packages[@]}"
+fi
+
+if command -v kubernetes-validate >/dev/null; then
+    log "kubernetes-validate present"
+else
+    log "installing $validator_package"
+    python3 -m pip install --quiet --disable-pip-version-check "$validator_package"
 fi
 
 for library in libzmq libsodium openblas; do

@@ -36,3 +36,7 @@ if [ "$#" -eq 0 ]; then
             || { tail -n 40 ".build-fuzz/$target.log"; echo "[test] fuzz target $target failed"; exit 1; }
     done
 fi
+
+# The container path, live: image, podman kube play, jobs, a killed shard, an edited topology.
+echo "[test] podman end to end"
+Scripts/test-podman.sh

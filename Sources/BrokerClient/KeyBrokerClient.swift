@@ -47,10 +47,11 @@ public final class KeyBrokerClient: Sendable {
     /// the release is signed by `pinnedBrokerKey` (over the nonce, the ephemeral key and the
     /// sealed bundle), opens the bundle with the ephemeral key, and checks its role certificate
     /// was issued by the same broker. A refusal throws `.refused` naming the failed check; a
-    /// bundle the pinned broker did not sign throws `.untrustedBundle`.
+    /// bundle the pinned broker did not sign throws `.untrustedBundle`. `topologyDigest` names the
+    /// topology file the node runs (hex SHA-256), for brokers that pin one.
     public func attest(
         role: String, provider: any EvidenceProvider, pinnedBrokerKey: SigningPublicKey,
-        ephemeral: BoxKeyPair = .generate()
+        ephemeral: BoxKeyPair = .generate(), topologyDigest: String? = nil
     ) async throws -> KeyBundle {
         let grant = try await send(.nonce(role: role))
         guard let nonce = grant.nonce?.nonce else {
@@ -61,7 +62,9 @@ public final class KeyBrokerClient: Sendable {
         let evidence = try await Self.offPool { try provider.collect(reportData: reportData) }
         let reply = try await send(
             .attest(
-                AttestRequest(role: role, nonce: nonce, ephemeralPublicKey: ephemeral.publicKey, evidence: evidence)))
+                AttestRequest(
+                    role: role, nonce: nonce, ephemeralPublicKey: ephemeral.publicKey, evidence: evidence,
+                    topologyDigest: topologyDigest)))
         guard let sealed = reply.sealedBundle else {
             throw KeyBrokerClientError.malformedReply("attest reply without a bundle")
         }

@@ -53,6 +53,9 @@ public struct KeyBrokerConfiguration: Sendable, Codable, Hashable {
     /// Role → hex configuration digest (`ConfigurationBinding.digest`): a report's non-zero
     /// HOST_DATA (SEV-SNP) or MRCONFIGID (TDX) must bind it.
     public var configurationDigests: [String: String]?
+    /// SHA-256 (lower-case hex) of the topology file every node must run, or `nil` to pin none.
+    /// Set from the broker's own topology, so a node started from an edited file gets no keys.
+    public var topologyDigest: String?
 
     public init(
         pipelineID: String, endpoint: String, statePath: String, rootKeyPath: String, roles: [Role], frontRole: String,

@@ -22,6 +22,7 @@ public final class KeyBrokerCore: Sendable {
         public static let nonceExpired = "nonce-expired"
         public static let evidence = "evidence"
         public static let ephemeralKey = "ephemeral-key"
+        public static let topology = "topology"
     }
 
     public let configuration: KeyBrokerConfiguration
@@ -336,6 +337,10 @@ public final class KeyBrokerCore: Sendable {
         }
 
         if let problem = consumeNonce(request.nonce) { return try refuse(problem.check, problem.reason) }
+        if let expected = configuration.topologyDigest, request.topologyDigest != expected {
+            let named = request.topologyDigest.map { "runs topology sha256:\($0)" } ?? "names no topology"
+            return try refuse(CheckName.topology, "the node \(named); the policy's topology is sha256:\(expected)")
+        }
         // A low-order key would make sealing the bundle fail; refuse it before any work.
         do {
             _ = try X25519.sharedSecret(

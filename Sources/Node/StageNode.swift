@@ -51,7 +51,9 @@ public enum StageNode {
         var attempt = 1
         while true {
             do {
-                return try await client.attest(role: role, provider: provider, pinnedBrokerKey: pinnedBrokerKey)
+                return try await client.attest(
+                    role: role, provider: provider, pinnedBrokerKey: pinnedBrokerKey,
+                    topologyDigest: Hex.encode(topology.digest))
             } catch let error as KeyBrokerClientError where error.isWorthRetrying && attempt < attempts {
                 logger.warning("key broker unreachable or busy; retrying", metadata: ["attempt": "\(attempt)", "error": "\(error)"])
                 try await Task.sleep(for: .milliseconds(200 * attempt))

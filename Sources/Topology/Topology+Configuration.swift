@@ -1,3 +1,5 @@
+import Sodium
+
 extension Topology {
     /// The canonical bytes of one role's configuration: what the simulated TEE measures beside
     /// the executable, so that a process started with a different configuration for its role
@@ -5,9 +7,9 @@ extension Topology {
     ///
     /// Sorted-key JSON with no spaces, identical in every run and on every platform. It holds
     /// what decides how the role treats data: the topology name, the role, its kind, layers and
-    /// batching, the roles it receives from and sends to, and the model section. It leaves out
-    /// placement (host, replicas, metrics addresses), so that moving or scaling a stage does
-    /// not change its measurement. Returns `nil` for a role the topology does not have.
+    /// batching, the roles it receives from and sends to, the model section, and the digest of
+    /// the whole topology file, so that a node started from an edited file (another edge,
+    /// address or policy) is measured differently. Returns `nil` for a role the topology lacks.
     ///
     /// `modelFileDigests` (file name relative to the model directory → lower-case hex SHA-256)
     /// are the contents of every model file the role reads in clear (vocabulary, configuration):
@@ -23,6 +25,7 @@ extension Topology {
             "next": .string(next),
             "model": modelJSON,
             "modelFiles": .object(modelFileDigests.mapValues { .string($0) }),
+            "topologyDigest": .string(Hex.encode(digest)),
         ]
         if let stage = stage(named: role) {
             members["kind"] = .string(stage.kind.rawValue)

@@ -1,4 +1,5 @@
 import Foundation
+import Sodium
 import Yams
 
 extension Topology {
@@ -32,6 +33,7 @@ extension Topology {
             throw TopologyError(issues: resolver.issues)
         }
         self = topology
+        digest = SHA256.hash(Array(yaml.utf8))
     }
 
     /// Reads and validates a topology file (the only I/O this module's topology code does).

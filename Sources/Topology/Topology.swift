@@ -23,6 +23,9 @@ public struct Topology: Sendable, Hashable {
     public let stages: [StageSpec]
     /// What the broker demands of each role (every role has an entry, defaults applied).
     public let releasePolicy: ReleasePolicy
+    /// SHA-256 of the exact YAML text this topology was decoded from: what a node's evidence
+    /// binds (through its measured configuration) and what the key broker compares with its own.
+    public internal(set) var digest: [UInt8] = []
 
     init(
         name: String, model: ModelSpec, hosts: [HostSpec], keyBroker: KeyBrokerSpec, gateway: GatewaySpec,

@@ -34,12 +34,20 @@ public struct AttestRequest: Sendable, Hashable, Codable {
     /// The node's fresh X25519 key; the bundle is sealed to it and the evidence must bind it.
     public var ephemeralPublicKey: BoxPublicKey
     public var evidence: Evidence
+    /// SHA-256 of the topology file the node runs, lower-case hex; a broker configured with a
+    /// topology digest refuses any other (check `topology`). The evidence's measurement binds the
+    /// same digest, so a node that names the broker's digest but runs another file is refused too.
+    public var topologyDigest: String?
 
-    public init(role: String, nonce: [UInt8], ephemeralPublicKey: BoxPublicKey, evidence: Evidence) {
+    public init(
+        role: String, nonce: [UInt8], ephemeralPublicKey: BoxPublicKey, evidence: Evidence,
+        topologyDigest: String? = nil
+    ) {
         self.role = role
         self.nonce = nonce
         self.ephemeralPublicKey = ephemeralPublicKey
         self.evidence = evidence
+        self.topologyDigest = topologyDigest
     }
 }
 

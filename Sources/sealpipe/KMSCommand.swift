@@ -42,6 +42,27 @@ struct KMSCommand: ParsableCommand {
         @Option(help: "Serve /metrics and /status on this TCP port of 127.0.0.1 (0 picks one).")
         var metricsPort: Int?
 
+        @Option(
+            help: """
+                Refuse to start unless the topology file's SHA-256 (hex) is this one: the digest a rendered \
+                deployment pins, so that an edited topology ConfigMap stops the broker instead of changing its policy.
+                """)
+        var expectTopologyDigest: String?
+
+        @Flag(
+            help: """
+                Before serving, create the root key if missing and seal missing weight shards (what a containerised \
+                broker does; `sealpipe launch` does it itself).
+                """)
+        var prepare = false
+
+        @Option(
+            help: """
+                With --prepare: read the model's weights from this directory (the broker's own volume) and copy \
+                its non-weight files to the topology's model directory, where the stages read them.
+                """)
+        var modelSource: String?
+
         @OptionGroup var logging: LoggingOptions
 
         func run() throws {
@@ -50,6 +71,9 @@ struct KMSCommand: ParsableCommand {
             var metrics = metricsPort.map { (host: "127.0.0.1", port: $0) }
             switch (config, topology) {
             case (let config?, nil):
+                guard !prepare, expectTopologyDigest == nil, modelSource == nil else {
+                    throw ValidationError("--prepare, --model-source and --expect-topology-digest need --topology")
+                }
                 do {
                     configuration = try KeyBrokerConfiguration.load(from: URL(fileURLWithPath: config))
                 } catch {
@@ -57,6 +81,18 @@ struct KMSCommand: ParsableCommand {
                 }
             case (nil, let topology?):
                 let loaded = try TopologyCommand.load(topology)
+                if let expected = expectTopologyDigest?.lowercased(), expected != Hex.encode(loaded.digest) {
+                    throw ValidationError(
+                        "--topology \(topology): its SHA-256 is \(Hex.encode(loaded.digest)), "
+                            + "not the expected \(expected); refusing to serve an edited topology")
+                }
+                if prepare {
+                    try BrokerPreparation.prepare(topology: loaded, modelSource: modelSource) {
+                        Output.line("[kms] \($0)")
+                    }
+                } else if modelSource != nil {
+                    throw ValidationError("--model-source needs --prepare")
+                }
                 let digest = try SimulatedTEE.executableDigest(of: SimulatedTEE.runningExecutable)
                 configuration = try loaded.keyBrokerConfiguration(executableDigest: digest)
                 if metrics == nil { metrics = (loaded.keyBroker.metrics.host, loaded.keyBroker.metrics.port) }

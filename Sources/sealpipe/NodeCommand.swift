@@ -27,6 +27,20 @@ struct NodeCommand: AsyncParsableCommand {
     @Option(help: "Which replica of the stage this is (0-based).")
     var replica: Int = 0
 
+    @Flag(
+        help: """
+            Take the replica number from the host name's trailing `-N` (a Kubernetes StatefulSet pod's ordinal) \
+            instead of --replica.
+            """)
+    var replicaFromHostname = false
+
+    @Option(
+        help: """
+            Serve metrics on this port instead of the topology's (a container has a network of its own, so every \
+            replica can use the same port and the same probes).
+            """)
+    var metricsPort: Int?
+
     @Option(help: "This host's simulated-TEE platform key (used only if the role's policy accepts simulated evidence and the host has no TEE).")
     var platformKey: String = ".sealpipe/platform.key"
 
@@ -41,6 +55,7 @@ struct NodeCommand: AsyncParsableCommand {
         logging.apply()
         let topology = try options.load()
         ParentWatch.startIfSupervised()
+        let replica = try replicaFromHostname ? Self.ordinal(ofHostName: ProcessInfo.processInfo.hostName) : replica
         let logger = LoggingSetup.logger("sealpipe.node.\(role).\(replica)")
         guard let stage = topology.stage(named: role) else {
             throw ValidationError("--role \(role): not a stage of \(topology.name) (stages: \(topology.stageRoles.joined(separator: ", ")))")
@@ -72,9 +87,9 @@ struct NodeCommand: AsyncParsableCommand {
                 maxDeadline: topology.gateway.maxDeadline),
             logger: logger)
         runtime.recordAttestation(seconds: attestation.secondsValue)
-        let address = stage.metrics(replica: replica)
+        var address = stage.metrics(replica: replica)
+        if let metricsPort { address = MetricsAddress(host: address.host, port: metricsPort) }
         let role = self.role
-        let replica = self.replica
         let metrics = try MetricsHTTPServer(
             host: address.host, port: address.port,
             metrics: {
@@ -93,5 +108,15 @@ struct NodeCommand: AsyncParsableCommand {
         try await runBlocking(name: "\(role).\(replica)") { try runtime.run() }
         rotation.cancel()
         metrics.stop()
+    }
+
+    /// The ordinal a StatefulSet gives its pod as the host name's last `-N`.
+    static func ordinal(ofHostName name: String) throws -> Int {
+        let short = name.split(separator: ".").first.map(String.init) ?? name
+        guard let dash = short.lastIndex(of: "-"), let ordinal = Int(short[short.index(after: dash)...]), ordinal >= 0
+        else {
+            throw ValidationError("--replica-from-hostname: host name \(name) does not end in -N")
+        }
+        return ordinal
     }
 }

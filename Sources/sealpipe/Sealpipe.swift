@@ -30,6 +30,7 @@ struct Sealpipe: AsyncParsableCommand {
             EvidenceCommand.self,
             CollateralCommand.self,
             PlatformCommand.self,
+            RenderCommand.self,
         ]
     )
 

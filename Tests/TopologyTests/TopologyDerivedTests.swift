@@ -1,4 +1,6 @@
+import Attestation
 import Foundation
+import Sodium
 import Testing
 
 @testable import Topology
@@ -129,7 +131,8 @@ struct TopologyDerivedTests {
                 == #"{"format":1,"kind":"encoder","layers":[0,3],"maxBatch":32,"maxDelayNanoseconds":2000000,"#
                 + #""model":{"directory":"models/all-MiniLM-L6-v2","kind":"minilm","layers":6},"#
                 + #""modelFiles":{"config.json":"ab","vocab.txt":"cd"},"next":"shard-1","#
-                + #""previous":"preprocessor","queue":128,"role":"shard-0","threads":1,"topology":"t"}"#)
+                + #""previous":"preprocessor","queue":128,"role":"shard-0","threads":1,"topology":"t","#
+                + #""topologyDigest":"\#(Hex.encode(SHA256.hash(Array(TopologyValidationTests.valid.utf8))))"}"#)
         // The model files' contents are measured: one changed digest is another configuration.
         #expect(
             first.stageConfigurationBytes(role: "shard-0", modelFileDigests: ["config.json": "ab", "vocab.txt": "ce"])
@@ -143,7 +146,14 @@ struct TopologyDerivedTests {
         #expect(String(decoding: gateway, as: UTF8.self).contains(#""maxPayload":1048576"#))
     }
 
-    @Test("placement does not change a role's configuration bytes; behaviour does")
+    /// A role's configuration bytes without the topology digest: what placement leaves alone.
+    static func withoutDigest(_ bytes: [UInt8]?) -> String {
+        let text = String(decoding: bytes ?? [], as: UTF8.self)
+        let digest = #","topologyDigest":"[0-9a-f]{64}""#
+        return text.replacingOccurrences(of: digest, with: "", options: .regularExpression)
+    }
+
+    @Test("placement changes a role's configuration bytes only through the topology digest; behaviour does more")
     func configurationScope() throws {
         let base = try Self.topology()
         let moved = try Self.topology(
@@ -157,10 +167,16 @@ struct TopologyDerivedTests {
         let resharded = try Self.topology(
             TopologyValidationTests.valid.replacingOccurrences(of: "[0, 3]", with: "[0, 2]")
                 .replacingOccurrences(of: "[3, 6]", with: "[2, 6]"))
-        #expect(moved.stageConfigurationBytes(role: "shard-0", modelFileDigests: [:]) == base.stageConfigurationBytes(role: "shard-0", modelFileDigests: [:]))
-        #expect(rebatched.stageConfigurationBytes(role: "shard-0", modelFileDigests: [:]) != base.stageConfigurationBytes(role: "shard-0", modelFileDigests: [:]))
-        #expect(rebatched.stageConfigurationBytes(role: "shard-1", modelFileDigests: [:]) == base.stageConfigurationBytes(role: "shard-1", modelFileDigests: [:]))
-        #expect(resharded.stageConfigurationBytes(role: "shard-1", modelFileDigests: [:]) != base.stageConfigurationBytes(role: "shard-1", modelFileDigests: [:]))
+        // Any edit of the file changes the digest every node's evidence binds.
+        #expect(moved.digest != base.digest)
+        #expect(moved.stageConfigurationBytes(role: "shard-0", modelFileDigests: [:]) != base.stageConfigurationBytes(role: "shard-0", modelFileDigests: [:]))
+        let shard0 = Self.withoutDigest(base.stageConfigurationBytes(role: "shard-0", modelFileDigests: [:]))
+        let shard1 = Self.withoutDigest(base.stageConfigurationBytes(role: "shard-1", modelFileDigests: [:]))
+        #expect(shard0.hasSuffix(#""topology":"t"}"#))
+        #expect(Self.withoutDigest(moved.stageConfigurationBytes(role: "shard-0", modelFileDigests: [:])) == shard0)
+        #expect(Self.withoutDigest(rebatched.stageConfigurationBytes(role: "shard-0", modelFileDigests: [:])) != shard0)
+        #expect(Self.withoutDigest(rebatched.stageConfigurationBytes(role: "shard-1", modelFileDigests: [:])) == shard1)
+        #expect(Self.withoutDigest(resharded.stageConfigurationBytes(role: "shard-1", modelFileDigests: [:])) != shard1)
     }
 
     @Test("the summary names every service, endpoint and role")

@@ -12,11 +12,13 @@ import Workloads
 public enum ShardSealing {
     /// Seals every encoder shard of `topology` that has no sealed file yet; returns the files written.
     /// Keys are made and kept by the broker's store (opened with the root key), never written elsewhere.
+    /// `modelDirectory` overrides where the weights are read (a container's model volume).
     @discardableResult
-    public static func sealMissing(topology: Topology, store: KeyBrokerStore, force: Bool = false, progress: (String) -> Void)
-        throws -> [URL]
-    {
-        guard let directory = topology.model.directory else { return [] }
+    public static func sealMissing(
+        topology: Topology, store: KeyBrokerStore, modelDirectory: String? = nil, force: Bool = false,
+        progress: (String) -> Void
+    ) throws -> [URL] {
+        guard let directory = modelDirectory ?? topology.model.directory else { return [] }
         let model = URL(fileURLWithPath: directory).appendingPathComponent("model.safetensors")
         let file = try SafeTensors(contentsOf: model)
         var written: [URL] = []

@@ -50,6 +50,8 @@ extension Topology {
             policy: policy, epochSeconds: keyBroker.epoch.secondsValue, graceSeconds: keyBroker.grace.secondsValue,
             manifestTTLSeconds: keyBroker.manifestTTL.secondsValue, trustedPlatformKeys: platformKeys,
             collateralDirectory: keyBroker.collateralPath)
+        // A node whose topology file differs from the broker's (an edited ConfigMap) is refused.
+        configuration.topologyDigest = Hex.encode(digest)
         // The reference covers the model files as the broker's host has them: a node whose copy
         // differs (one word of vocab.txt) measures differently and gets no keys.
         var digests: [String: [String: String]] = [:]
