@@ -116,8 +116,13 @@ struct SEVSNPVerifierTests {
         struct Expected: Decodable {
             struct Entry: Decodable {
                 let report: String
-                let report_format: String
+                let reportFormat: String
                 let fields: [String: JSONValue]
+
+                enum CodingKeys: String, CodingKey {
+                    case report, fields
+                    case reportFormat = "report_format"
+                }
             }
             let reports: [Entry]
         }
@@ -126,10 +131,10 @@ struct SEVSNPVerifierTests {
         #expect(expected.reports.count == 6)
         for entry in expected.reports {
             var bytes = try TestVectors.bytes("sev-snp/" + entry.report)
-            if entry.report_format == "hex" {
+            if entry.reportFormat == "hex" {
                 bytes = try #require(HexText.decode(String(decoding: bytes, as: UTF8.self)))
             }
-            if entry.report_format.hasPrefix("azure") { bytes = Array(bytes[0x20..<0x4C0]) }
+            if entry.reportFormat.hasPrefix("azure") { bytes = Array(bytes[0x20..<0x4C0]) }
             let r = try SEVSNPReport(bytes: bytes)
             let f = entry.fields
             #expect(f["version"]?.int == Int(r.version), "\(entry.report)")

@@ -9,7 +9,8 @@ extension EndToEndTests {
     func prometheusScrapesEveryServiceAndSeesTheGatewaysRequests() throws {
         let pipeline = try LaunchedPipeline(topology: "echo.yaml")
         let directory = pipeline.workingDirectory
-        let targets = (9430...9435).map { "'127.0.0.1:\($0)'" }.joined(separator: ", ")  // echo.yaml: broker, gateway, 4 stages
+        // Topologies/echo.yaml's metrics: the broker, the gateway and its four stages.
+        let targets = (9430...9435).map { "'127.0.0.1:\($0)'" }.joined(separator: ", ")
         try """
             global: {scrape_interval: 500ms, evaluation_interval: 1s}
             scrape_configs:

@@ -8,15 +8,15 @@ struct MerkleTreeTests {
     struct TreeVectors: Decodable {
         struct Primitive: Decodable {
             var op: String
-            var input_hex: String?
-            var left_hex: String?
-            var right_hex: String?
+            var inputHex: String?
+            var leftHex: String?
+            var rightHex: String?
             var want: String
         }
         struct Inclusion: Decodable {
-            var leaf_index: Int
-            var tree_size: Int
-            var leaf_hash: String
+            var leafIndex: Int
+            var treeSize: Int
+            var leafHash: String
             var root: String
             var proof: [String]
             var expect: String
@@ -29,30 +29,33 @@ struct MerkleTreeTests {
             var proof: [String]
             var expect: String
         }
-        var hasher_primitives: [Primitive]
-        var leaves_hex: [String]
-        var node_hashes_by_level: [[String]]
-        var root_by_tree_size: [String: String]
-        var inclusion_proofs: [Inclusion]
-        var consistency_proofs: [Consistency]
+        var hasherPrimitives: [Primitive]
+        var leavesHex: [String]
+        var nodeHashesByLevel: [[String]]
+        var rootByTreeSize: [String: String]
+        var inclusionProofs: [Inclusion]
+        var consistencyProofs: [Consistency]
     }
 
     static func treeVectors() throws -> TreeVectors {
         let data = try Data(contentsOf: TestVectors.url("merkle/rfc6962_tree_vectors.json"))
-        return try JSONDecoder().decode(TreeVectors.self, from: data)
+        // The file's keys are snake_case.
+        let decoder = JSONDecoder()
+        decoder.keyDecodingStrategy = .convertFromSnakeCase
+        return try decoder.decode(TreeVectors.self, from: data)
     }
 
     @Test("hasher primitives and the empty root")
     func primitives() throws {
         let vectors = try Self.treeVectors()
-        #expect(vectors.hasher_primitives.count == 4)
-        for primitive in vectors.hasher_primitives {
+        #expect(vectors.hasherPrimitives.count == 4)
+        for primitive in vectors.hasherPrimitives {
             switch primitive.op {
             case "empty_root": #expect(hexString(MerkleHash.emptyRoot) == primitive.want)
-            case "leaf_hash": #expect(hexString(MerkleHash.leaf(hex(primitive.input_hex!))) == primitive.want)
+            case "leaf_hash": #expect(hexString(MerkleHash.leaf(hex(primitive.inputHex!))) == primitive.want)
             case "node_hash":
                 #expect(
-                    hexString(MerkleHash.node(hex(primitive.left_hex!), hex(primitive.right_hex!))) == primitive.want)
+                    hexString(MerkleHash.node(hex(primitive.leftHex!), hex(primitive.rightHex!))) == primitive.want)
             default: Issue.record("unknown primitive \(primitive.op)")
             }
         }
@@ -62,14 +65,14 @@ struct MerkleTreeTests {
     func roots() throws {
         let vectors = try Self.treeVectors()
         var tree = MerkleTree()
-        #expect(hexString(tree.root) == vectors.root_by_tree_size["0"])
-        for (i, leaf) in vectors.leaves_hex.enumerated() {
+        #expect(hexString(tree.root) == vectors.rootByTreeSize["0"])
+        for (i, leaf) in vectors.leavesHex.enumerated() {
             tree.append(leafData: hex(leaf))
-            #expect(hexString(tree.leafHashes[i]) == vectors.node_hashes_by_level[0][i])
-            #expect(hexString(tree.root) == vectors.root_by_tree_size["\(i + 1)"], "size \(i + 1)")
+            #expect(hexString(tree.leafHashes[i]) == vectors.nodeHashesByLevel[0][i])
+            #expect(hexString(tree.root) == vectors.rootByTreeSize["\(i + 1)"], "size \(i + 1)")
         }
-        #expect(vectors.root_by_tree_size.count == 9)
-        for (size, root) in vectors.root_by_tree_size {
+        #expect(vectors.rootByTreeSize.count == 9)
+        for (size, root) in vectors.rootByTreeSize {
             #expect(hexString(try tree.root(size: Int(size)!)) == root)
         }
     }
@@ -78,18 +81,18 @@ struct MerkleTreeTests {
     func rfcProofs() throws {
         let vectors = try Self.treeVectors()
         var tree = MerkleTree()
-        for leaf in vectors.leaves_hex { tree.append(leafData: hex(leaf)) }
-        #expect(vectors.inclusion_proofs.count == 5)
-        for vector in vectors.inclusion_proofs {
+        for leaf in vectors.leavesHex { tree.append(leafData: hex(leaf)) }
+        #expect(vectors.inclusionProofs.count == 5)
+        for vector in vectors.inclusionProofs {
             #expect(vector.expect == "valid")
-            let generated = try tree.inclusionProof(index: vector.leaf_index, size: vector.tree_size)
+            let generated = try tree.inclusionProof(index: vector.leafIndex, size: vector.treeSize)
             #expect(generated.map(hexString) == vector.proof)
             try MerkleProof.verifyInclusion(
-                leafHash: hex(vector.leaf_hash), index: UInt64(vector.leaf_index), treeSize: UInt64(vector.tree_size),
+                leafHash: hex(vector.leafHash), index: UInt64(vector.leafIndex), treeSize: UInt64(vector.treeSize),
                 proof: vector.proof.map(hex), root: hex(vector.root))
         }
-        #expect(vectors.consistency_proofs.count == 5)
-        for vector in vectors.consistency_proofs {
+        #expect(vectors.consistencyProofs.count == 5)
+        for vector in vectors.consistencyProofs {
             let generated = try tree.consistencyProof(from: vector.size1, to: vector.size2)
             #expect(generated.map(hexString) == vector.proof)
             try MerkleProof.verifyConsistency(
