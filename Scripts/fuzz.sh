@@ -24,17 +24,9 @@ modules_for() {
         tensorcodec | safetensors | tokenizer) echo "Inference" ;;
         sevsnp-report | sevsnp-certs) echo "Attestation" ;;
         kms) echo "Trust" ;;
-        topology) echo "Attestation Yams" ;;
+        topology) echo "Topology" ;;
         *) echo "unknown fuzz target: $1 (one of: $targets)" >&2; exit 2 ;;
     esac
-}
-
-# The topology model still lives in the Pipeline target; its parser and validation are compiled into
-# the harness directly (without the two files that map it onto the gateway's and broker's settings).
-extra_sources_for() {
-    if [ "$1" = topology ]; then
-        ls Sources/Pipeline/Topology/*.swift | grep -v -e 'Topology+Gateway.swift' -e 'Topology+KeyBroker.swift'
-    fi
 }
 
 build() {
@@ -55,10 +47,9 @@ build() {
     )
     mkdir -p "$scratch/harness"
     rm -f "$scratch/harness/$target"
-    # shellcheck disable=SC2046
     nice -n 19 swiftc -sanitize=fuzzer,address -parse-as-library -g \
         -module-name "Fuzz_${target//-/_}" -I "$debug/Modules" -I Sources/CSodium -I Sources/COpenBLAS -I Sources/CZeroMQ \
-        "${maps[@]}" Fuzz/Targets/FuzzInput.swift "Fuzz/Targets/$target.swift" $(extra_sources_for "$target") \
+        "${maps[@]}" Fuzz/Targets/FuzzInput.swift "Fuzz/Targets/$target.swift" \
         "${objects[@]}" -lsodium -lopenblas -lzmq -lstdc++ -o "$scratch/harness/$target" 2>&1 \
         | { grep -v "Cannot export local symbol '__asan" || true; } >&2
     [ -x "$scratch/harness/$target" ] || { echo "fuzz.sh: could not build the $target harness" >&2; exit 1; }

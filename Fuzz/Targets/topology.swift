@@ -1,3 +1,5 @@
+import Topology
+
 /// A topology file: YAML, decoded and validated with exact paths.
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
