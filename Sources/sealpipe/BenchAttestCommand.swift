@@ -17,7 +17,8 @@ import ZeroMQ
 struct BenchAttestCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "attest",
-        abstract: "Attestation and key-release latency (p50/p99) with many nodes attesting at once to a running key broker.",
+        abstract:
+            "Attestation and key-release latency (p50/p99) with many nodes attesting at once to a running key broker.",
         discussion: """
             Run it in the directory of a launched topology (`sealpipe launch`), which holds the platform key and the \
             broker's identity. Nodes take the topology's stage roles in turn.
@@ -34,7 +35,8 @@ struct BenchAttestCommand: AsyncParsableCommand {
     @Option(help: "This host's simulated-TEE platform key (used only if a role's policy accepts simulated evidence).")
     var platformKey: String = ".sealpipe/platform.key"
 
-    @Option(help: "The key broker's identity public key file (hex) to pin (default: kms-identity.pub beside its state).")
+    @Option(
+        help: "The key broker's identity public key file (hex) to pin (default: kms-identity.pub beside its state).")
     var brokerKey: String?
 
     @Option(help: "Also write the figures as JSON to this file.")

@@ -27,7 +27,8 @@ struct KernelChoiceTests {
     }
 
     @Test func dropsAVX512WhenTheOSDoesNotSaveZMMState() {
-        let features = CPUFeatures(decoding: CPUIDRegisters(leaf1ECX: Self.leaf1, leaf7EBX: Self.leaf7AVX512, xcr0: Self.ymmXCR0))
+        let features = CPUFeatures(
+            decoding: CPUIDRegisters(leaf1ECX: Self.leaf1, leaf7EBX: Self.leaf7AVX512, xcr0: Self.ymmXCR0))
         #expect(features.contains(.avx2))
         #expect(!features.contains(.avx512f))
         #expect(BLASKernelTier.best(for: features) == .avx2)
@@ -42,7 +43,8 @@ struct KernelChoiceTests {
 
     @Test func decodesBF16AndAMXOnlyWithTileState() {
         let registers = CPUIDRegisters(
-            leaf1ECX: Self.leaf1, leaf7EBX: Self.leaf7AVX512, leaf7EDX: 1 << 22 | 1 << 24 | 1 << 25, leaf7Sub1EAX: 1 << 5,
+            leaf1ECX: Self.leaf1, leaf7EBX: Self.leaf7AVX512, leaf7EDX: 1 << 22 | 1 << 24 | 1 << 25,
+            leaf7Sub1EAX: 1 << 5,
             xcr0: Self.zmmXCR0 | 0b11 << 17)
         let withTiles = CPUFeatures(decoding: registers)
         #expect(withTiles.isSuperset(of: [.avx512bf16, .amxTile, .amxBF16, .amxInt8]))

@@ -15,7 +15,8 @@ public enum BLASKernelTier: Int, Comparable, Sendable, CaseIterable {
         case .sse42: [.sse3, .ssse3, .sse41, .sse42]
         case .avx: [.sse3, .ssse3, .sse41, .sse42, .avx]
         case .avx2: [.sse3, .ssse3, .sse41, .sse42, .avx, .avx2, .fma]
-        case .avx512: [.sse3, .ssse3, .sse41, .sse42, .avx, .avx2, .fma, .avx512f, .avx512dq, .avx512cd, .avx512bw, .avx512vl]
+        case .avx512:
+            [.sse3, .ssse3, .sse41, .sse42, .avx, .avx2, .fma, .avx512f, .avx512dq, .avx512cd, .avx512bw, .avx512vl]
         }
     }
 

@@ -40,22 +40,28 @@ public struct KernelReport: Sendable, Equatable {
         switch tier {
         case nil:
             status = .unknown
-            warning = "OpenBLAS reports kernel \(kernel), which this engine does not know; the CPU supports "
+            warning =
+                "OpenBLAS reports kernel \(kernel), which this engine does not know; the CPU supports "
                 + "\(best.coreType) (\(features.names))."
         case let tier? where !features.isSuperset(of: tier.requires):
             status = .unsupported
-            let missing = CPUFeatures.named.filter { tier.requires.contains($0.feature) && !features.contains($0.feature) }
-            warning = "OpenBLAS runs its \(kernel) kernel, which needs \(missing.map(\.name).joined(separator: ",")) "
+            let missing = CPUFeatures.named.filter {
+                tier.requires.contains($0.feature) && !features.contains($0.feature)
+            }
+            warning =
+                "OpenBLAS runs its \(kernel) kernel, which needs \(missing.map(\.name).joined(separator: ",")) "
                 + "that this CPU or its OS does not offer; set OPENBLAS_CORETYPE=\(best.coreType)."
         case let tier? where tier < best:
             if let pin {
                 status = .pinned
-                warning = "OpenBLAS runs its \(kernel) kernel because OPENBLAS_CORETYPE=\(pin) is set (respected); "
+                warning =
+                    "OpenBLAS runs its \(kernel) kernel because OPENBLAS_CORETYPE=\(pin) is set (respected); "
                     + "this CPU supports \(best.coreType) (\(features.names)), so \(speed). If the pin is not needed "
                     + "for correctness on this host, unset OPENBLAS_CORETYPE or set OPENBLAS_CORETYPE=\(best.coreType)."
             } else {
                 status = .slower
-                warning = "OpenBLAS chose its \(kernel) kernel, but this CPU supports \(best.coreType) "
+                warning =
+                    "OpenBLAS chose its \(kernel) kernel, but this CPU supports \(best.coreType) "
                     + "(\(features.names)); \(speed). Fix: start the process with OPENBLAS_CORETYPE=\(best.coreType) "
                     + "(a hypervisor that masks the CPU model makes OpenBLAS fall back)."
             }

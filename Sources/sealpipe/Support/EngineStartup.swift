@@ -45,7 +45,8 @@ enum EngineStartup {
         logger.info(
             "engine kernel",
             metadata: [
-                "kernel": "\(kernel.kernel)", "status": "\(kernel.status.rawValue)", "recommended": "\(kernel.recommended)",
+                "kernel": "\(kernel.kernel)", "status": "\(kernel.status.rawValue)",
+                "recommended": "\(kernel.recommended)",
                 "cpu_features": "\(kernel.cpuFeatures)", "openblas": "\(EngineKernel.configuration)",
             ])
         if let warning = kernel.warning {
