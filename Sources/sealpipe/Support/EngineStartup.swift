@@ -50,7 +50,13 @@ enum EngineStartup {
                 "cpu_features": "\(kernel.cpuFeatures)", "openblas": "\(EngineKernel.configuration)",
             ])
         if let warning = kernel.warning {
-            logger.warning("engine kernel slower than this CPU allows: \(warning)")
+            let headline =
+                switch kernel.status {
+                case .unsupported: "engine kernel needs instructions this CPU lacks"
+                case .unknown: "engine kernel not recognised"
+                case .best, .pinned, .slower: "engine kernel slower than this CPU allows"
+                }
+            logger.warning("\(headline): \(warning)")
         }
     }
 }
