@@ -48,10 +48,13 @@ public final class KeyBrokerClient: Sendable {
     /// sealed bundle), opens the bundle with the ephemeral key, and checks its role certificate
     /// was issued by the same broker. A refusal throws `.refused` naming the failed check; a
     /// bundle the pinned broker did not sign throws `.untrustedBundle`. `topologyDigest` names the
-    /// topology file the node runs (hex SHA-256), for brokers that pin one.
+    /// topology file the node runs (hex SHA-256), for brokers that pin one. `keyRelease`, if
+    /// given, is told how long the key release took: from presenting the evidence to holding the
+    /// checked, opened bundle (`sealpipe bench attest`).
     public func attest(
         role: String, provider: any EvidenceProvider, pinnedBrokerKey: SigningPublicKey,
-        ephemeral: BoxKeyPair = .generate(), topologyDigest: String? = nil
+        ephemeral: BoxKeyPair = .generate(), topologyDigest: String? = nil,
+        keyRelease: (@Sendable (Duration) -> Void)? = nil
     ) async throws -> KeyBundle {
         let grant = try await send(.nonce(role: role))
         guard let nonce = grant.nonce?.nonce else {
@@ -60,6 +63,7 @@ public final class KeyBrokerClient: Sendable {
         let reportData = ReportData.binding(nonce: nonce, ephemeralPublicKey: ephemeral.publicKey.bytes, role: role)
         // Collecting evidence may block on the platform (configfs-tsm, a TPM): keep it off the pool.
         let evidence = try await Self.offPool { try provider.collect(reportData: reportData) }
+        let releaseStart = ContinuousClock.now
         let reply = try await send(
             .attest(
                 AttestRequest(
@@ -88,6 +92,7 @@ public final class KeyBrokerClient: Sendable {
         if let problem = bundle.certificateProblem(pinnedBrokerKey: pinnedBrokerKey) {
             throw KeyBrokerClientError.untrustedBundle(problem)
         }
+        keyRelease?(ContinuousClock.now - releaseStart)
         return bundle
     }
 

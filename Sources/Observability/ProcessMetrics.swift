@@ -23,6 +23,7 @@ public enum ProcessMetrics {
             exposition.gauge("process_resident_memory_bytes", "Resident memory size in bytes.", resident)
         }
         exposition.gauge("process_start_time_seconds", "Start time of the process since the Unix epoch in seconds.", startTime)
+        InfoMetrics.exposition(into: &exposition)
     }
 
     /// From /proc/self/statm (pages × page size); nil where there is no /proc.

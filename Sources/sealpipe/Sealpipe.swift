@@ -39,6 +39,9 @@ struct Sealpipe: AsyncParsableCommand {
     static func main() async {
         do {
             var command = try parseAsRoot()
+            // Sendable facts only, so the command itself stays free to be sent to its run().
+            let engine = EngineStartup.startUpChoice(for: command)
+            if engine.runsEngine { EngineStartup.report(logFormat: engine.logFormat) }
             if var asyncCommand = command as? any AsyncParsableCommand {
                 try await asyncCommand.run()
             } else {

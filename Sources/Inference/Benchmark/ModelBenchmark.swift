@@ -42,12 +42,22 @@ public struct ModelBenchmark: Sendable {
     public struct Report: Codable, Sendable {
         public var threads: Int
         public var blasCore: String
+        /// How the kernel compares with the best for this CPU (`KernelReport.Status`).
+        public var kernelStatus: String
+        /// The `OPENBLAS_CORETYPE` value of the best kernel tier this CPU supports.
+        public var recommendedKernel: String
+        /// The CPU features the engine detected (CPUID and XCR0).
+        public var cpuFeatures: String
+        /// Set when the kernel is slower than the CPU allows, or unknown, with the fix.
+        public var kernelWarning: String?
         public var throughput: [Throughput]
         public var latency: [Latency]
 
         /// A fixed-width table for people.
         public func table() -> String {
             var lines = ["Swift encoder, \(threads) thread(s), OpenBLAS core \(blasCore)"]
+            lines.append("engine: \(EngineKernel.current.summary)")
+            if let kernelWarning { lines.append("WARNING: \(kernelWarning)") }
             lines.append("set      batch  sentences/s (best)  (median)  mean tokens")
             for row in throughput {
                 lines.append(
@@ -98,8 +108,11 @@ public struct ModelBenchmark: Sendable {
         for set in sets {
             latency.append(measureLatency(set: set.name, texts: set.texts))
         }
+        let kernel = EngineKernel.current
         return Report(
-            threads: model.threadCount, blasCore: MiniLMModel.blasCoreName, throughput: throughput, latency: latency)
+            threads: model.threadCount, blasCore: MiniLMModel.blasCoreName, kernelStatus: kernel.status.rawValue,
+            recommendedKernel: kernel.recommended, cpuFeatures: kernel.cpuFeatures, kernelWarning: kernel.warning,
+            throughput: throughput, latency: latency)
     }
 
     /// Embeds a workload of `sentencesPerRun` sentences in batches of `batchSize`, `repeats` times.

@@ -15,6 +15,12 @@ enum BLAS {
         return String(cString: name)
     }
 
+    /// OpenBLAS's build description (version, dynamic dispatch, the kernel in use).
+    static var configuration: String {
+        guard let text = openblas_get_config() else { return "unknown" }
+        return String(cString: text)
+    }
+
     /// Row-major C[m×n] = alpha·A[m×k]·op(B) + beta·C, where op(B) is B[k×n] or, with
     /// `transposeB`, Bᵀ for B stored as [n×k] (PyTorch's Linear weight layout).
     @inline(__always)

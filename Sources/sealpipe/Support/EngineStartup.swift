@@ -1,0 +1,62 @@
+import ArgumentParser
+import Foundation
+import Inference
+import Observability
+
+/// A command that runs the model's engine: before it runs, the process says which matrix kernel
+/// it uses (a start-up log line, a loud warning when it is slower than the CPU allows) and
+/// exports it as `sealpipe_engine_info` on every metrics endpoint it serves.
+protocol EngineCommand {
+    /// The command's `--log-format`, applied before the start-up line is logged.
+    var engineLogFormat: String? { get }
+}
+
+extension EngineCommand {
+    var engineLogFormat: String? { nil }
+}
+
+extension NodeCommand: EngineCommand {
+    var engineLogFormat: String? { logging.logFormat }
+}
+
+extension BenchModelCommand: EngineCommand {}
+
+extension EmbedCommand: EngineCommand {}
+
+/// The start-up report of `EngineKernel.current`.
+enum EngineStartup {
+    /// Whether `command` runs the engine, and its `--log-format`.
+    static func startUpChoice(for command: any ParsableCommand) -> (runsEngine: Bool, logFormat: String?) {
+        guard let engine = command as? any EngineCommand else { return (false, nil) }
+        return (true, engine.engineLogFormat)
+    }
+
+    static func report(logFormat: String?) {
+        if let logFormat { setenv("SEALPIPE_LOG_FORMAT", logFormat, 1) }
+        let kernel = EngineKernel.current
+        InfoMetrics.set(
+            "sealpipe_engine_info",
+            "The matrix kernel the engine runs (OpenBLAS core name), the best for this CPU, and the CPU features.",
+            labels: [
+                "kernel": kernel.kernel, "recommended": kernel.recommended, "status": kernel.status.rawValue,
+                "cpu_features": kernel.cpuFeatures,
+            ])
+        let logger = LoggingSetup.logger("sealpipe.engine")
+        logger.info(
+            "engine kernel",
+            metadata: [
+                "kernel": "\(kernel.kernel)", "status": "\(kernel.status.rawValue)",
+                "recommended": "\(kernel.recommended)",
+                "cpu_features": "\(kernel.cpuFeatures)", "openblas": "\(EngineKernel.configuration)",
+            ])
+        if let warning = kernel.warning {
+            let headline =
+                switch kernel.status {
+                case .unsupported: "engine kernel needs instructions this CPU lacks"
+                case .unknown: "engine kernel not recognised"
+                case .best, .pinned, .slower: "engine kernel slower than this CPU allows"
+                }
+            logger.warning("\(headline): \(warning)")
+        }
+    }
+}
