@@ -23,6 +23,7 @@ public final class MetricsHTTPServer: Service {
     private let metrics: Provider
     private let status: Provider
     private let stopped = Atomic<Bool>(false)
+    private let serving = Atomic<Bool>(false)
     private let active = Atomic<Int>(0)
     private let requestTimeout: Duration
     private let maxConnections: Int
@@ -79,10 +80,14 @@ public final class MetricsHTTPServer: Service {
         let thread = Thread { [self] in serve() }
         thread.name = "metrics-http"
         thread.start()
+        serving.store(true, ordering: .releasing)
         defer { stop() }
         // Cancellation (a group cancelled, a test done) ends serving just as graceful shutdown does.
         try? await gracefulShutdown()
     }
+
+    /// Whether `run()` has started the accept loop (and not yet stopped).
+    public var isServing: Bool { serving.load(ordering: .acquiring) && !stopped.load(ordering: .relaxed) }
 
     /// Stops accepting; the serving thread exits.
     public func stop() {

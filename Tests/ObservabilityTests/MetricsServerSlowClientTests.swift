@@ -30,7 +30,7 @@ struct MetricsServerSlowClientTests {
     @Test func aSilentClientDoesNotHoldUpAScrape() async throws {
         let server = try MetricsHTTPServer(
             host: "127.0.0.1", port: 0, requestTimeout: .seconds(30), metrics: { "up 1\n" }, status: { "{}" })
-        let serving = Task { try await server.run() }
+        let serving = try await MetricsServing.start(server)
         defer { serving.cancel() }
         // Several clients connect and send nothing; with one thread serving, the first would hold
         // every scrape for the whole 30 s.
@@ -45,7 +45,7 @@ struct MetricsServerSlowClientTests {
     @Test func aClientDrippingItsRequestIsCutOffAtTheRequestTimeout() async throws {
         let server = try MetricsHTTPServer(
             host: "127.0.0.1", port: 0, requestTimeout: .milliseconds(500), metrics: { "up 1\n" }, status: { "{}" })
-        let serving = Task { try await server.run() }
+        let serving = try await MetricsServing.start(server)
         defer { serving.cancel() }
         let slow = try connectRaw(port: server.port)
         defer { close(slow) }
@@ -77,7 +77,7 @@ struct MetricsServerSlowClientTests {
         let server = try MetricsHTTPServer(
             host: "127.0.0.1", port: 0, requestTimeout: .milliseconds(300), maxConnections: 2, metrics: { "up 1\n" },
             status: { "{}" })
-        let serving = Task { try await server.run() }
+        let serving = try await MetricsServing.start(server)
         defer { serving.cancel() }
         let held = try (0..<2).map { _ in try connectRaw(port: server.port) }
         defer { for descriptor in held { close(descriptor) } }

@@ -34,7 +34,7 @@ struct ObservabilityTests {
 
     @Test func serverAnswersMetricsStatusAndNotFound() async throws {
         let server = try MetricsHTTPServer(host: "127.0.0.1", port: 0, metrics: { "up 1\n" }, status: { "{\"ok\":true}" })
-        let serving = Task { try await server.run() }
+        let serving = try await MetricsServing.start(server)
         defer { serving.cancel() }
         let metrics = try HTTPGet.fetch(host: "127.0.0.1", port: server.port, path: "/metrics")
         #expect(metrics.hasPrefix("up 1\n"))
