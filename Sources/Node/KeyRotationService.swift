@@ -3,10 +3,10 @@ public import Logging
 public import ServiceLifecycle
 public import Sodium
 public import StageRuntime
+import TimeUnits
 public import Topology
 public import Trust
 public import ZeroMQ
-import TimeUnits
 
 /// Keeps a stage's keys current across key epochs: performs what `KeyRotation` decides
 /// (attest, install, forget the previous epoch's keys, wait) against the broker and the running
@@ -73,7 +73,8 @@ public struct KeyRotationService: Service {
                         logger: logger)
                     runtime.recordAttestation(seconds: (ContinuousClock.now - started).secondsValue)
                     pending = next
-                    action = rotation.attested(next.schedule, carriesPreviousKey: next.boxKeys.count > 1, now: Self.now())
+                    action = rotation.attested(
+                        next.schedule, carriesPreviousKey: next.boxKeys.count > 1, now: Self.now())
                 } catch let error as CancellationError {
                     throw error
                 } catch {

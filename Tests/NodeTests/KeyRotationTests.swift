@@ -39,7 +39,9 @@ struct KeyRotationTests {
         var rotation = makeRotation()
         #expect(rotation.next(now: 10_100) == .attest)
         // The broker's clock is behind: it still serves epoch 1.
-        #expect(rotation.attested(Self.schedule(1, startsAt: 0), carriesPreviousKey: false, now: 10_150) == .wait(until: 10_650))
+        #expect(
+            rotation.attested(Self.schedule(1, startsAt: 0), carriesPreviousKey: false, now: 10_150)
+                == .wait(until: 10_650))
         #expect(rotation.schedule.epoch == 1)
         #expect(rotation.next(now: 10_400) == .wait(until: 10_650))
         #expect(rotation.next(now: 10_650) == .attest)
@@ -49,7 +51,9 @@ struct KeyRotationTests {
         var rotation = makeRotation()
         let later = Self.schedule(5, startsAt: 10_000)
         #expect(rotation.attested(later, carriesPreviousKey: false, now: 10_100) == .install(epoch: 5))
-        #expect(rotation.attested(Self.schedule(4, startsAt: 0), carriesPreviousKey: false, now: 10_200) == .wait(until: 10_700))
+        #expect(
+            rotation.attested(Self.schedule(4, startsAt: 0), carriesPreviousKey: false, now: 10_200)
+                == .wait(until: 10_700))
         #expect(rotation.schedule == later)
     }
 
