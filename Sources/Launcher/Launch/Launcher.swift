@@ -64,7 +64,7 @@ public final class Launcher: Service, @unchecked Sendable {
     }
 
     /// Starts every service and supervises them until the supervisor finishes: after a drain on
-    /// graceful shutdown or cancellation, or after giving up on a service (see `gaveUp`).
+    /// graceful shutdown or cancellation, or after giving up on a service (see `servicesGivenUp`).
     public func run() async throws {
         await withTaskCancellationOrGracefulShutdownHandler {
             await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
