@@ -10,6 +10,9 @@ let strictSettings: [SwiftSetting] = [
     .enableUpcomingFeature("InternalImportsByDefault"),
 ]
 
+/// Every long-running service is a `Service` of swift-service-lifecycle.
+let serviceLifecycle: Target.Dependency = .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")
+
 let package = Package(
     name: "Sealpipe",
     platforms: [.macOS(.v15)],
@@ -46,7 +49,7 @@ let package = Package(
         // one-line log handler every command bootstraps.
         .target(
             name: "Observability",
-            dependencies: [.product(name: "Logging", package: "swift-log"), .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")],
+            dependencies: [.product(name: "Logging", package: "swift-log"), serviceLifecycle],
             swiftSettings: strictSettings),
         // The model's kernels are optimised even in debug builds: unoptimised Swift loops are ~20x
         // slower, which would make every end-to-end test wait on arithmetic.
@@ -77,7 +80,7 @@ let package = Package(
                 "Sodium", "ZeroMQ", "Wire", "Attestation", "Trust", "Observability", "TimeUnits",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                serviceLifecycle,
             ],
             swiftSettings: strictSettings
         ),
@@ -87,7 +90,7 @@ let package = Package(
             // Ed25519 verification only (swift-crypto's `Curve25519.Signing`): replicas' certificates.
             dependencies: [
                 "ZeroMQ", "Wire", "Observability", "TimeUnits", .product(name: "Logging", package: "swift-log"),
-                .product(name: "Crypto", package: "swift-crypto"), .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Crypto", package: "swift-crypto"), serviceLifecycle,
             ],
             swiftSettings: strictSettings
         ),
@@ -110,7 +113,7 @@ let package = Package(
             name: "StageRuntime",
             dependencies: [
                 "Sodium", "ZeroMQ", "Wire", "Observability", "TimeUnits", .product(name: "Logging", package: "swift-log"),
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                serviceLifecycle,
             ],
             swiftSettings: strictSettings
         ),
@@ -126,7 +129,7 @@ let package = Package(
             name: "Node",
             dependencies: [
                 "Sodium", "ZeroMQ", "Attestation", "Trust", "Inference", "Topology", "BrokerClient", "StageRuntime",
-                "Workloads", "TimeUnits", .product(name: "Logging", package: "swift-log"), .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                "Workloads", "TimeUnits", .product(name: "Logging", package: "swift-log"), serviceLifecycle,
             ],
             swiftSettings: strictSettings
         ),
@@ -135,7 +138,7 @@ let package = Package(
             name: "Launcher",
             dependencies: [
                 "Sodium", "Attestation", "Trust", "Inference", "KeyBroker", "Topology", "Workloads", "TimeUnits",
-                .product(name: "Logging", package: "swift-log"), .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"), serviceLifecycle,
             ],
             swiftSettings: strictSettings
         ),
@@ -161,7 +164,7 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                serviceLifecycle,
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ],
             swiftSettings: strictSettings

@@ -59,7 +59,9 @@ public final class KeyBrokerClient: Sendable {
         }
         let reportData = ReportData.binding(nonce: nonce, ephemeralPublicKey: ephemeral.publicKey.bytes, role: role)
         // Collecting evidence may block on the platform (configfs-tsm, a TPM): keep it off the pool.
-        let evidence = try await BlockingThread.run(name: "sealpipe-kms-client") { try provider.collect(reportData: reportData) }
+        let evidence = try await BlockingThread.run(name: "sealpipe-kms-client") {
+            try provider.collect(reportData: reportData)
+        }
         let reply = try await send(
             .attest(
                 AttestRequest(

@@ -36,7 +36,8 @@ struct GatewayCommand: AsyncParsableCommand {
             backendEndpoint: topology.gateway.backend.description, logger: logger,
             onBound: { front, backend in
                 Announcement.ready(
-                    service: "gateway", fields: ["front": front, "backend": backend, "metrics": "\(metricsPort.current)"])
+                    service: "gateway",
+                    fields: ["front": front, "backend": backend, "metrics": "\(metricsPort.current)"])
             })
         let metrics = try MetricsHTTPServer(
             host: topology.gateway.metrics.host, port: topology.gateway.metrics.port,
