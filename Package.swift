@@ -184,7 +184,10 @@ let package = Package(
         .testTarget(name: "TrustTests", dependencies: ["Trust", "Sodium", "TestVectors"], swiftSettings: strictSettings),
         .testTarget(
             name: "GatewayTests",
-            dependencies: ["Gateway", "ZeroMQ", "Wire", .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: [
+                "Gateway", "ZeroMQ", "Wire", .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"), serviceLifecycle,
+            ],
             swiftSettings: strictSettings),
         .testTarget(
             name: "KeyBrokerTests",
