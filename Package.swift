@@ -10,6 +10,9 @@ let strictSettings: [SwiftSetting] = [
     .enableUpcomingFeature("InternalImportsByDefault"),
 ]
 
+/// Every long-running service is a `Service` of swift-service-lifecycle.
+let serviceLifecycle: Target.Dependency = .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")
+
 let package = Package(
     name: "Sealpipe",
     platforms: [.macOS(.v15)],
@@ -25,6 +28,7 @@ let package = Package(
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     ],
     targets: [
         // C libraries, found through pkg-config; only their wrappers import them.
@@ -44,7 +48,8 @@ let package = Package(
         // Prometheus text exposition, the small HTTP endpoint every service serves it on, and the
         // one-line log handler every command bootstraps.
         .target(
-            name: "Observability", dependencies: [.product(name: "Logging", package: "swift-log")],
+            name: "Observability",
+            dependencies: [.product(name: "Logging", package: "swift-log"), serviceLifecycle],
             swiftSettings: strictSettings),
         // The model's kernels are optimised even in debug builds: unoptimised Swift loops are ~20x
         // slower, which would make every end-to-end test wait on arithmetic.
@@ -75,6 +80,7 @@ let package = Package(
                 "Sodium", "ZeroMQ", "Wire", "Attestation", "Trust", "Observability", "TimeUnits",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
+                serviceLifecycle,
             ],
             swiftSettings: strictSettings
         ),
@@ -84,7 +90,7 @@ let package = Package(
             // Ed25519 verification only (swift-crypto's `Curve25519.Signing`): replicas' certificates.
             dependencies: [
                 "ZeroMQ", "Wire", "Observability", "TimeUnits", .product(name: "Logging", package: "swift-log"),
-                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Crypto", package: "swift-crypto"), serviceLifecycle,
             ],
             swiftSettings: strictSettings
         ),
@@ -107,6 +113,7 @@ let package = Package(
             name: "StageRuntime",
             dependencies: [
                 "Sodium", "ZeroMQ", "Wire", "Observability", "TimeUnits", .product(name: "Logging", package: "swift-log"),
+                serviceLifecycle,
             ],
             swiftSettings: strictSettings
         ),
@@ -116,12 +123,13 @@ let package = Package(
             dependencies: ["Sodium", "Wire", "Inference", "Trust", "Topology", "StageRuntime"],
             swiftSettings: strictSettings
         ),
-        // A stage node's start-up: attestation, keys, workload, and key rotation.
+        // A stage node's start-up: attestation, keys, workload, and key rotation (a state machine
+        // and the service that drives it).
         .target(
             name: "Node",
             dependencies: [
                 "Sodium", "ZeroMQ", "Attestation", "Trust", "Inference", "Topology", "BrokerClient", "StageRuntime",
-                "Workloads", "TimeUnits", .product(name: "Logging", package: "swift-log"),
+                "Workloads", "TimeUnits", .product(name: "Logging", package: "swift-log"), serviceLifecycle,
             ],
             swiftSettings: strictSettings
         ),
@@ -130,7 +138,7 @@ let package = Package(
             name: "Launcher",
             dependencies: [
                 "Sodium", "Attestation", "Trust", "Inference", "KeyBroker", "Topology", "Workloads", "TimeUnits",
-                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Logging", package: "swift-log"), serviceLifecycle,
             ],
             swiftSettings: strictSettings
         ),
@@ -156,6 +164,8 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
+                serviceLifecycle,
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ],
             swiftSettings: strictSettings
         ),
@@ -174,7 +184,10 @@ let package = Package(
         .testTarget(name: "TrustTests", dependencies: ["Trust", "Sodium", "TestVectors"], swiftSettings: strictSettings),
         .testTarget(
             name: "GatewayTests",
-            dependencies: ["Gateway", "ZeroMQ", "Wire", .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: [
+                "Gateway", "ZeroMQ", "Wire", .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"), serviceLifecycle,
+            ],
             swiftSettings: strictSettings),
         .testTarget(
             name: "KeyBrokerTests",
@@ -189,6 +202,7 @@ let package = Package(
             name: "TopologyTests",
             dependencies: ["Topology", "Attestation", "Sodium"],
             swiftSettings: strictSettings),
+        .testTarget(name: "NodeTests", dependencies: ["Node", "Trust"], swiftSettings: strictSettings),
         .testTarget(name: "LauncherTests", dependencies: ["Launcher", "Topology"], swiftSettings: strictSettings),
         // A whole topology in one process: stage runtimes, workloads and the gateway over inproc.
         .testTarget(

@@ -62,7 +62,9 @@ public final class KeyBrokerClient: Sendable {
         }
         let reportData = ReportData.binding(nonce: nonce, ephemeralPublicKey: ephemeral.publicKey.bytes, role: role)
         // Collecting evidence may block on the platform (configfs-tsm, a TPM): keep it off the pool.
-        let evidence = try await Self.offPool { try provider.collect(reportData: reportData) }
+        let evidence = try await BlockingThread.run(name: "sealpipe-kms-client") {
+            try provider.collect(reportData: reportData)
+        }
         let releaseStart = ContinuousClock.now
         let reply = try await send(
             .attest(
@@ -161,7 +163,7 @@ public final class KeyBrokerClient: Sendable {
 
     private func exchange(_ payload: [UInt8]) async throws -> [UInt8] {
         let (endpoint, timeout, context) = (self.endpoint, self.timeout, self.context)
-        return try await Self.offPool {
+        return try await BlockingThread.run(name: "sealpipe-kms-client") {
             let socket = try context.socket(.dealer)
             defer { socket.close() }
             try socket.connect(endpoint)
@@ -170,17 +172,6 @@ public final class KeyBrokerClient: Sendable {
                 throw KeyBrokerClientError.timeout(endpoint: endpoint, after: timeout)
             }
             return reply
-        }
-    }
-
-    /// Runs blocking work on a thread of its own, never on the Swift concurrency pool.
-    private static func offPool<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
-        try await withCheckedThrowingContinuation { continuation in
-            let thread = Thread {
-                do { continuation.resume(returning: try work()) } catch { continuation.resume(throwing: error) }
-            }
-            thread.name = "sealpipe-kms-client"
-            thread.start()
         }
     }
 }

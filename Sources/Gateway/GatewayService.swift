@@ -1,5 +1,6 @@
 import Foundation
 public import Logging
+public import ServiceLifecycle
 import Synchronization
 import Wire
 import ZeroMQ
@@ -7,19 +8,28 @@ import ZeroMQ
 /// Runs a `GatewayCore` behind two ROUTER sockets: the front (clients) and the backend (stage
 /// replicas). The loop owns the sockets on its own thread; other threads only read snapshots
 /// and ask it to drain.
-public final class GatewayService: Sendable {
+///
+/// As a `Service` of a `ServiceGroup`, it runs its loop on a dedicated thread and drains on
+/// graceful shutdown (or cancellation): in-flight jobs finish, then `run()` returns.
+public final class GatewayService: Service {
     public let configuration: GatewayConfiguration
     private let frontEndpoint: String
     private let backendEndpoint: String
     private let logger: Logger
+    private let onBound: @Sendable (_ front: String, _ backend: String) -> Void
     private let stopRequested = Atomic<Bool>(false)
     private let state: Mutex<GatewaySnapshot>
 
     /// How often the loop wakes to check deadlines and heartbeats when idle.
     static let tickInterval: Duration = .milliseconds(20)
 
-    public init(configuration: GatewayConfiguration, frontEndpoint: String, backendEndpoint: String, logger: Logger) {
+    /// `onBound` is told the bound endpoints (real ports for `:0`) when `run()` has bound both sockets.
+    public init(
+        configuration: GatewayConfiguration, frontEndpoint: String, backendEndpoint: String, logger: Logger,
+        onBound: @escaping @Sendable (_ front: String, _ backend: String) -> Void = { _, _ in }
+    ) {
         self.configuration = configuration
+        self.onBound = onBound
         self.frontEndpoint = frontEndpoint
         self.backendEndpoint = backendEndpoint
         self.logger = logger
@@ -32,6 +42,15 @@ public final class GatewayService: Sendable {
     /// Stop taking jobs, finish those in flight, then return from `run`.
     public func drain() {
         stopRequested.store(true, ordering: .relaxed)
+    }
+
+    /// Serves on a dedicated thread until drained; graceful shutdown or cancellation drains it.
+    public func run() async throws {
+        try await withTaskCancellationOrGracefulShutdownHandler {
+            try await BlockingThread.run(name: "gateway") { try self.run(onBound: self.onBound) }
+        } onCancelOrGracefulShutdown: {
+            self.drain()
+        }
     }
 
     /// Binds both sockets, reports the bound endpoints, and serves until drained. Blocking:

@@ -1,5 +1,6 @@
 import Foundation
 public import Logging
+public import ServiceLifecycle
 import Sodium
 import Synchronization
 import Trust
@@ -9,11 +10,16 @@ public import ZeroMQ
 /// thread so that blocking socket calls never sit on the Swift concurrency pool.
 ///
 /// Replies keep the request's envelope, so REQ and DEALER clients (and pyzmq) both work.
-public final class KeyBrokerService: Sendable {
+///
+/// In a process it is a `Service` of the `ServiceGroup`: `run()` binds, tells `onListening` the
+/// bound endpoint, serves on a dedicated thread, and stops on graceful shutdown or cancellation.
+/// `start()`/`stop()` do the same for code that embeds a broker without a group (tests).
+public final class KeyBrokerService: Service {
     public let core: KeyBrokerCore
     private let context: ZMQContext
     private let endpoint: String
     private let logger: Logger
+    private let onListening: @Sendable (_ endpoint: String) -> Void
     private let state = Mutex(State())
     private let finished = DispatchSemaphore(value: 0)
 
@@ -26,31 +32,64 @@ public final class KeyBrokerService: Sendable {
     static let pollInterval = Duration.milliseconds(100)
 
     public init(
-        core: KeyBrokerCore, context: ZMQContext, endpoint: String, logger: Logger = Logger(label: "sealpipe.kms")
+        core: KeyBrokerCore, context: ZMQContext, endpoint: String, logger: Logger = Logger(label: "sealpipe.kms"),
+        onListening: @escaping @Sendable (_ endpoint: String) -> Void = { _ in }
     ) {
         self.core = core
+        self.onListening = onListening
         self.context = context
         self.endpoint = endpoint
         self.logger = logger
     }
 
-    /// Binds and starts serving; returns the bound endpoint (with the real port for `:0`).
-    /// Blocks only until the socket is bound.
-    public func start() throws -> String {
+    /// Binds, serves on a dedicated thread, and returns once graceful shutdown or cancellation
+    /// has stopped the loop (the request in hand is answered first).
+    public func run() async throws {
+        markStarted()
+        try await withTaskCancellationOrGracefulShutdownHandler {
+            try await BlockingThread.run(name: "sealpipe-kms") {
+                let (socket, endpoint) = try self.bind()
+                self.onListening(endpoint)
+                self.serve(socket)
+                socket.close()
+            }
+        } onCancelOrGracefulShutdown: {
+            self.state.withLock { $0.stopping = true }
+        }
+        logger.notice("key broker stopped")
+    }
+
+    private func markStarted() {
         let alreadyStarted = state.withLock { s in
             defer { s.started = true }
             return s.started
         }
-        precondition(!alreadyStarted, "KeyBrokerService.start() called twice")
+        precondition(!alreadyStarted, "KeyBrokerService started twice")
+    }
+
+    /// The broker's ROUTER socket, bound, with its limits set, and the endpoint it is bound to.
+    private func bind() throws -> (Socket, String) {
+        let socket = try context.socket(.router)
+        try socket.setMaximumMessageSize(Int64(KMSLimits.maximumFrameSize))
+        try socket.setReceiveHighWaterMark(KMSLimits.receiveHighWaterMark)
+        let endpoint = try socket.bind(self.endpoint)
+        logger.notice(
+            "key broker listening",
+            metadata: ["endpoint": "\(endpoint)", "identity": "\(Hex.encode(core.identityPublicKey.bytes))"])
+        return (socket, endpoint)
+    }
+
+    /// Binds and starts serving on a thread of its own; returns the bound endpoint (with the real
+    /// port for `:0`). Blocks only until the socket is bound. For embedding without a group.
+    public func start() throws -> String {
+        markStarted()
         let bound = Mutex<Result<String, any Error>?>(nil)
         let ready = DispatchSemaphore(value: 0)
         let thread = Thread { [self] in
             let socket: Socket
             do {
-                socket = try context.socket(.router)
-                try socket.setMaximumMessageSize(Int64(KMSLimits.maximumFrameSize))
-                try socket.setReceiveHighWaterMark(KMSLimits.receiveHighWaterMark)
-                let endpoint = try socket.bind(self.endpoint)
+                let endpoint: String
+                (socket, endpoint) = try bind()
                 bound.withLock { $0 = .success(endpoint) }
             } catch {
                 bound.withLock { $0 = .failure(error) }
@@ -67,12 +106,6 @@ public final class KeyBrokerService: Sendable {
         thread.start()
         ready.wait()
         let endpoint = try bound.withLock { $0! }.get()
-        logger.notice(
-            "key broker listening",
-            metadata: [
-                "endpoint": "\(endpoint)",
-                "identity": "\(Hex.encode(core.identityPublicKey.bytes))",
-            ])
         return endpoint
     }
 

@@ -1,73 +1,85 @@
-import Attestation
-public import Foundation
-public import Logging
 public import Trust
-public import ZeroMQ
-public import Topology
-public import StageRuntime
-import Workloads
-import BrokerClient
-import TimeUnits
-public import Sodium
 
-/// Keeps a stage's keys current across key epochs: when the epoch ends, the node attests again
-/// (fresh ephemeral key, fresh nonce) and installs the new bundle's keys. The broker starts the
-/// next epoch at the first request after the current one ends, so asking earlier would only
-/// fetch (and log) the same keys again. The new bundle carries the previous epoch's key so that
-/// hops sealed to it still open; the node forgets that key when the topology's grace period
-/// after the previous epoch ends, as the broker's policy intends.
-public enum KeyRotation {
-    /// Spread of the replicas' wake-ups at an epoch's end, so they do not reach the broker at once.
-    static let jitterMilliseconds: ClosedRange<UInt64> = 0...250
+/// When a stage's keys change across key epochs, as a value state machine: time is passed in
+/// (milliseconds since 1970, the broker's clock) and each step returns the one action to take.
+/// `KeyRotationService` performs them.
+///
+/// When the epoch ends the node attests again (fresh ephemeral key, fresh nonce) and installs the
+/// new bundle's keys. The broker starts the next epoch at the first request after the current one
+/// ends, so asking earlier would only fetch (and log) the same keys again; a reply for an epoch
+/// not newer than the current one (the broker's clock behind ours) is asked again shortly. The new
+/// bundle carries the previous epoch's key so that hops sealed to it still open; the node forgets
+/// that key when the grace period after the previous epoch ends, as the broker's policy intends.
+public struct KeyRotation: Sendable, Equatable {
+    /// What the node does next.
+    public enum Action: Sendable, Equatable {
+        /// Attest to the broker now; report the outcome with `attested` or `attestationFailed`.
+        case attest
+        /// Install the keys of the bundle just received (this epoch's).
+        case install(epoch: UInt64)
+        /// Drop every epoch's keys but this one's: the previous epoch's grace period is over.
+        case forgetPreviousEpoch(keeping: UInt64)
+        /// Nothing to do before this time; then call `next(now:)`.
+        case wait(until: UInt64)
+    }
+
     /// How soon to ask again when the broker has not rotated yet (its clock behind ours).
-    static let retryMilliseconds: Int64 = 500
+    public static let retryMilliseconds: UInt64 = 500
+    /// How soon to try again after an attestation failed (the current keys stay in use).
+    public static let failureBackoffMilliseconds: UInt64 = 5000
 
-    public static func keepCurrent(
-        runtime: StageRuntime, bundle initial: KeyBundle, topology: Topology, role: String,
-        modelFileDigests: [String: String], platformKeyFile: URL, pinnedBrokerKey: SigningPublicKey, context: ZMQContext,
-        logger: Logger
-    ) async throws {
-        var bundle = initial
-        let grace = UInt64(topology.keyBroker.grace.secondsValue * 1000)
+    /// The epoch whose keys are installed.
+    public private(set) var schedule: EpochSchedule
+    /// When the previous epoch's key, still installed, is to be forgotten; nil if none is held.
+    public private(set) var previousKeyExpires: UInt64?
+    /// Not before this time is the broker asked again (after a stale reply or a failure).
+    private var notBefore: UInt64 = 0
+    private let graceMilliseconds: UInt64
+    private let jitterMilliseconds: UInt64
+
+    /// Starts from the bundle the node attested for at start-up. `carriesPreviousKey` says the
+    /// bundle also holds the previous epoch's key; `jitterMilliseconds` spreads this replica's
+    /// wake-ups at an epoch's end so that replicas do not reach the broker at once.
+    public init(
+        schedule: EpochSchedule, carriesPreviousKey: Bool, graceMilliseconds: UInt64, jitterMilliseconds: UInt64
+    ) {
+        self.schedule = schedule
+        self.graceMilliseconds = graceMilliseconds
+        self.jitterMilliseconds = jitterMilliseconds
         // The previous epoch ended when this one started; its key is kept until then + grace.
-        var previousKeyExpires: UInt64? = bundle.boxKeys.count > 1 ? bundle.schedule.startsAt + grace : nil
-        while !Task.isCancelled {
-            let now = UInt64(Date().timeIntervalSince1970 * 1000)
-            let rotation = bundle.schedule.endsAt + UInt64.random(in: jitterMilliseconds)
-            if let expires = previousKeyExpires, expires < rotation {
-                if expires > now { try await Task.sleep(for: .milliseconds(Int64(expires - now))) }
-                // Box and signing keys alike: a hop signed with the previous epoch's key is refused.
-                var keys = try StageNode.stageKeys(bundle: bundle, topology: topology, role: role)
-                for epoch in keys.epochs where epoch != UInt32(exactly: bundle.schedule.epoch) {
-                    keys = keys.forgetting(epoch: epoch)
-                }
-                runtime.update(keys: keys)
-                logger.info("forgot the previous epoch's key: its grace period is over", metadata: ["epoch": "\(bundle.schedule.epoch)"])
-                previousKeyExpires = nil
-                continue
-            }
-            if rotation > now { try await Task.sleep(for: .milliseconds(Int64(rotation - now))) }
-            do {
-                let started = ContinuousClock.now
-                let next = try await StageNode.attest(
-                    topology: topology, role: role, modelFileDigests: modelFileDigests, platformKeyFile: platformKeyFile,
-                    pinnedBrokerKey: pinnedBrokerKey,
-                    context: context, logger: logger)
-                runtime.recordAttestation(seconds: (ContinuousClock.now - started).secondsValue)
-                if next.schedule.epoch <= bundle.schedule.epoch {
-                    try await Task.sleep(for: .milliseconds(retryMilliseconds))
-                    continue
-                }
-                runtime.update(keys: try StageNode.stageKeys(bundle: next, topology: topology, role: role))
-                logger.info("installed keys for a new epoch", metadata: ["epoch": "\(next.schedule.epoch)"])
-                bundle = next
-                previousKeyExpires = next.boxKeys.count > 1 ? next.schedule.startsAt + grace : nil
-            } catch is CancellationError {
-                return
-            } catch {
-                logger.error("re-attestation failed; keeping the current keys", metadata: ["error": "\(error)"])
-                try await Task.sleep(for: .seconds(5))
-            }
+        self.previousKeyExpires = carriesPreviousKey ? schedule.startsAt + graceMilliseconds : nil
+    }
+
+    /// When this replica next asks the broker for keys.
+    public var rotationDue: UInt64 { max(schedule.endsAt + jitterMilliseconds, notBefore) }
+
+    /// The next action at `now`.
+    public mutating func next(now: UInt64) -> Action {
+        let rotation = rotationDue
+        if let expires = previousKeyExpires, expires < rotation {
+            guard expires <= now else { return .wait(until: expires) }
+            previousKeyExpires = nil
+            return .forgetPreviousEpoch(keeping: schedule.epoch)
         }
+        return rotation <= now ? .attest : .wait(until: rotation)
+    }
+
+    /// The broker released a bundle for `schedule`: install it if it is a newer epoch, else ask
+    /// again shortly.
+    public mutating func attested(_ next: EpochSchedule, carriesPreviousKey: Bool, now: UInt64) -> Action {
+        guard next.epoch > schedule.epoch else {
+            notBefore = now + Self.retryMilliseconds
+            return .wait(until: notBefore)
+        }
+        schedule = next
+        notBefore = 0
+        previousKeyExpires = carriesPreviousKey ? next.startsAt + graceMilliseconds : nil
+        return .install(epoch: next.epoch)
+    }
+
+    /// The attestation failed: keep the current keys and try again after a back-off.
+    public mutating func attestationFailed(now: UInt64) -> Action {
+        notBefore = now + Self.failureBackoffMilliseconds
+        return .wait(until: notBefore)
     }
 }

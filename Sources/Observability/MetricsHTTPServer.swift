@@ -1,4 +1,5 @@
 import Foundation
+public import ServiceLifecycle
 import Synchronization
 #if canImport(Glibc)
 import Glibc
@@ -11,13 +12,18 @@ import Glibc
 /// connection, each connection on a thread of its own (at most `maxConnections` at once; more
 /// are closed unanswered), and gives each connection `requestTimeout` in all to send its request
 /// and take the answer, so a slow or silent client holds only its own connection, briefly.
-public final class MetricsHTTPServer: Sendable {
+///
+/// A `Service`: `init` only binds (so the port is known, and a bad address fails, before any
+/// service starts); `run()` accepts on a thread of its own until graceful shutdown or
+/// cancellation, then closes the listener. Until `run()`, connections wait in the backlog.
+public final class MetricsHTTPServer: Service {
     public typealias Provider = @Sendable () -> String
 
     private let listener: Int32
     private let metrics: Provider
     private let status: Provider
     private let stopped = Atomic<Bool>(false)
+    private let serving = Atomic<Bool>(false)
     private let active = Atomic<Int>(0)
     private let requestTimeout: Duration
     private let maxConnections: Int
@@ -26,7 +32,7 @@ public final class MetricsHTTPServer: Sendable {
     /// The port actually bound (useful when asked for port 0).
     public let port: Int
 
-    /// Binds `host:port` (IPv4) and starts serving on a background thread.
+    /// Binds `host:port` (IPv4); `run()` serves it.
     public init(
         host: String, port: Int, requestTimeout: Duration = .seconds(2), maxConnections: Int = 16,
         metrics: @escaping Provider, status: @escaping Provider
@@ -66,10 +72,22 @@ public final class MetricsHTTPServer: Sendable {
         self.status = status
         self.requestTimeout = requestTimeout
         self.maxConnections = maxConnections
+    }
+
+    /// Accepts connections until graceful shutdown or cancellation, then stops. The accept loop
+    /// blocks in `accept(2)`, so it has a thread of its own; closing the listener ends it.
+    public func run() async throws {
         let thread = Thread { [self] in serve() }
         thread.name = "metrics-http"
         thread.start()
+        serving.store(true, ordering: .releasing)
+        defer { stop() }
+        // Cancellation (a group cancelled, a test done) ends serving just as graceful shutdown does.
+        try? await gracefulShutdown()
     }
+
+    /// Whether `run()` has started the accept loop (and not yet stopped).
+    public var isServing: Bool { serving.load(ordering: .acquiring) && !stopped.load(ordering: .relaxed) }
 
     /// Stops accepting; the serving thread exits.
     public func stop() {

@@ -1,6 +1,7 @@
 import Foundation
 public import Logging
 import Observability
+public import ServiceLifecycle
 import Synchronization
 import Wire
 import ZeroMQ
@@ -11,7 +12,10 @@ import TimeUnits
 /// batch's outputs to the next role as one bundle, and sends it back. The last stage seals
 /// each job's result to its client instead. Announces itself and beats its heart so the
 /// gateway balances load by readiness and notices if it dies.
-public final class StageRuntime: Sendable {
+///
+/// As a `Service` of a `ServiceGroup`, it runs its I/O loop on a dedicated thread and drains on
+/// graceful shutdown (or cancellation): queued hops are computed and sent, then `run()` returns.
+public final class StageRuntime: Service {
     public struct Settings: Sendable {
         public var replica: Int
         public var gatewayEndpoint: String
@@ -83,8 +87,17 @@ public final class StageRuntime: Sendable {
         stopRequested.store(true, ordering: .relaxed)
     }
 
+    /// Serves on a dedicated thread until drained; graceful shutdown or cancellation drains it.
+    public func run() async throws {
+        try await withTaskCancellationOrGracefulShutdownHandler {
+            try await BlockingThread.run(name: "\(role).\(settings.replica)") { try self.serve() }
+        } onCancelOrGracefulShutdown: {
+            self.drain()
+        }
+    }
+
     /// Connects to the gateway and serves until drained. Blocking: run it on its own thread.
-    public func run() throws {
+    public func serve() throws {
         let context = try ZMQContext()
         let gateway = try context.socket(.dealer)
         let role = self.role

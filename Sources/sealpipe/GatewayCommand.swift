@@ -28,10 +28,17 @@ struct GatewayCommand: AsyncParsableCommand {
         ParentWatch.startIfSupervised()
         let logger = LoggingSetup.logger("sealpipe.gateway")
         let pinned = try PinnedBrokerKey.load(option: brokerKey, topology: topology)
+        // The metrics port is bound (and known) before the gateway announces itself.
+        let metricsPort = LateValue(0)
         let service = GatewayService(
             configuration: try topology.gatewayConfiguration(brokerIdentityKey: pinned.bytes),
             frontEndpoint: topology.gateway.front.description,
-            backendEndpoint: topology.gateway.backend.description, logger: logger)
+            backendEndpoint: topology.gateway.backend.description, logger: logger,
+            onBound: { front, backend in
+                Announcement.ready(
+                    service: "gateway",
+                    fields: ["front": front, "backend": backend, "metrics": "\(metricsPort.current)"])
+            })
         let metrics = try MetricsHTTPServer(
             host: topology.gateway.metrics.host, port: topology.gateway.metrics.port,
             metrics: {
@@ -40,13 +47,9 @@ struct GatewayCommand: AsyncParsableCommand {
                 return exposition.text
             },
             status: { service.snapshot.statusJSON() })
-        SignalTrap.onTerminate { _ in service.drain() }
-        try await runBlocking(name: "gateway") {
-            try service.run { front, backend in
-                Announcement.ready(
-                    service: "gateway", fields: ["front": front, "backend": backend, "metrics": "\(metrics.port)"])
-            }
-        }
-        metrics.stop()
+        metricsPort.current = metrics.port
+        try await ProcessLifecycle.run(
+            [.init(service: metrics, name: "metrics"), .init(service: service, name: "gateway", ends: true)],
+            logger: logger)
     }
 }

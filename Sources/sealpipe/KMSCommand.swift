@@ -19,7 +19,7 @@ struct KMSCommand: ParsableCommand {
         commandName: "kms", abstract: "Run the key broker (attestation, key release, transparency log).",
         subcommands: [Serve.self, InitRootKey.self], defaultSubcommand: Serve.self)
 
-    struct Serve: ParsableCommand {
+    struct Serve: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "serve",
             abstract: "Serve key requests until SIGINT or SIGTERM.",
@@ -65,7 +65,7 @@ struct KMSCommand: ParsableCommand {
 
         @OptionGroup var logging: LoggingOptions
 
-        func run() throws {
+        func run() async throws {
             logging.apply()
             var configuration: KeyBrokerConfiguration
             var metrics = metricsPort.map { (host: "127.0.0.1", port: $0) }
@@ -100,7 +100,7 @@ struct KMSCommand: ParsableCommand {
                 throw ValidationError("give exactly one of --config FILE or --topology FILE")
             }
             if let endpoint { configuration.endpoint = endpoint }
-            try KMSCommand.serve(configuration, metrics: metrics, logger: LoggingSetup.logger("sealpipe.kms"))
+            try await KMSCommand.serve(configuration, metrics: metrics, logger: LoggingSetup.logger("sealpipe.kms"))
         }
     }
 
@@ -122,41 +122,33 @@ struct KMSCommand: ParsableCommand {
     /// Runs the broker for `configuration` until SIGINT or SIGTERM, then stops cleanly.
     /// The lead's topology-driven launch calls this with a configuration built from the topology.
     static func serve(_ configuration: KeyBrokerConfiguration, metrics: (host: String, port: Int)?, logger: Logger)
-        throws
+        async throws
     {
         let store = try KeyBrokerStore(path: configuration.statePath, rootKeyPath: configuration.rootKeyPath)
         let core = try KeyBrokerCore(
             configuration: configuration, store: store, verifier: try configuration.evidenceVerifier(), logger: logger)
         let context = try ZMQContext()
-        let service = KeyBrokerService(core: core, context: context, endpoint: configuration.endpoint, logger: logger)
-
-        ParentWatch.startIfSupervised()
-        let stop = DispatchSemaphore(value: 0)
-        var sources: [any DispatchSourceSignal] = []
-        for signalNumber in [SIGINT, SIGTERM] {
-            signal(signalNumber, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
-            source.setEventHandler { stop.signal() }
-            source.resume()
-            sources.append(source)
-        }
-        let endpoint = try service.start()
+        defer { context.shutdown() }
         let metricsServer = try metrics.map { address in
             try MetricsHTTPServer(
                 host: address.host, port: address.port, metrics: { core.metrics.exposition() },
                 status: { core.metrics.statusJSON(pipeline: configuration.pipelineID) })
         }
-        // One unbuffered line, so a supervisor or test can wait for it instead of sleeping.
-        FileHandle.standardOutput.write(
-            Data("kms listening \(endpoint) identity \(Hex.encode(core.identityPublicKey.bytes))\n".utf8))
-        Announcement.ready(
-            service: "kms",
-            fields: ["endpoint": endpoint, "identity": Hex.encode(core.identityPublicKey.bytes), "metrics": "\(metricsServer?.port ?? 0)"])
-        stop.wait()
-        logger.notice("key broker stopping")
-        service.stop()
-        metricsServer?.stop()
-        context.shutdown()
-        sources.forEach { $0.cancel() }
+        let metricsPort = metricsServer?.port ?? 0
+        let identity = Hex.encode(core.identityPublicKey.bytes)
+        let service = KeyBrokerService(
+            core: core, context: context, endpoint: configuration.endpoint, logger: logger,
+            onListening: { endpoint in
+                // One unbuffered line, so a supervisor or test can wait for it instead of sleeping.
+                FileHandle.standardOutput.write(Data("kms listening \(endpoint) identity \(identity)\n".utf8))
+                Announcement.ready(
+                    service: "kms", fields: ["endpoint": endpoint, "identity": identity, "metrics": "\(metricsPort)"])
+            })
+
+        ParentWatch.startIfSupervised()
+        var members: [ProcessLifecycle.Member] = []
+        if let metricsServer { members.append(.init(service: metricsServer, name: "metrics")) }
+        members.append(.init(service: service, name: "kms", ends: true))
+        try await ProcessLifecycle.run(members, logger: logger)
     }
 }

@@ -77,22 +77,20 @@ struct LaunchCommand: AsyncParsableCommand {
                         ]
                     }
                 }),
-            logger: logger)
-        SignalTrap.onTerminate { signal in
-            Output.line("[launch] received \(signal == SIGINT ? "SIGINT" : "SIGTERM"): draining in-flight jobs")
-            launcher.shutdown()
-        }
+            logger: logger,
+            onAllReady: { announcements in
+                if let identity = announcements["kms"]?["identity"] {
+                    try? Data((identity + "\n").utf8).write(to: identityFile, options: .atomic)
+                }
+                Task { await Self.reportReady(topology: loaded, announcements: announcements, logger: logger) }
+            })
         Output.line("[launch] starting \(services.count) service(s) of \(loaded.name)\(host.map { " on host \($0)" } ?? "")")
         if let warning = EvidenceBanner.simulatedWarning(EvidenceBanner.summaries(of: loaded)) {
             Output.line("[launch] \(warning)")
         }
-        launcher.start { announcements in
-            if let identity = announcements["kms"]?["identity"] {
-                try? Data((identity + "\n").utf8).write(to: identityFile, options: .atomic)
-            }
-            Task { await Self.reportReady(topology: loaded, announcements: announcements, logger: logger) }
-        }
-        let gaveUp = try await runBlocking(name: "launch-wait") { launcher.waitUntilFinished() }
+        try await ProcessLifecycle.run(
+            [.init(service: launcher, name: "launcher", ends: true)], logger: logger)
+        let gaveUp = launcher.servicesGivenUp
         if gaveUp.isEmpty {
             Output.line("[launch] all services stopped cleanly")
         } else {

@@ -98,16 +98,17 @@ struct NodeCommand: AsyncParsableCommand {
                 return exposition.text
             },
             status: { runtime.snapshot.statusJSON(role: role, replica: replica, epochs: runtime.epochs) })
-        SignalTrap.onTerminate { _ in runtime.drain() }
-        let rotation = Task {
-            try await KeyRotation.keepCurrent(
-                runtime: runtime, bundle: bundle, topology: topology, role: role, modelFileDigests: modelFileDigests,
-                platformKeyFile: platformKeyFile, pinnedBrokerKey: pinned, context: context, logger: logger)
-        }
+        let rotation = KeyRotationService(
+            runtime: runtime, bundle: bundle, topology: topology, role: role, modelFileDigests: modelFileDigests,
+            platformKeyFile: platformKeyFile, pinnedBrokerKey: pinned, context: context, logger: logger)
         Announcement.ready(service: "\(role).\(replica)", fields: ["role": role, "metrics": "\(metrics.port)", "epoch": "\(bundle.schedule.epoch)"])
-        try await runBlocking(name: "\(role).\(replica)") { try runtime.run() }
-        rotation.cancel()
-        metrics.stop()
+        // Shut down in reverse: rotation stops, the stage drains, then the metrics endpoint closes.
+        try await ProcessLifecycle.run(
+            [
+                .init(service: metrics, name: "metrics"), .init(service: runtime, name: "stage", ends: true),
+                .init(service: rotation, name: "key-rotation"),
+            ],
+            logger: logger)
     }
 
     /// The ordinal a StatefulSet gives its pod as the host name's last `-N`.

@@ -27,10 +27,11 @@ struct MetricsServerSlowClientTests {
         return descriptor
     }
 
-    @Test func aSilentClientDoesNotHoldUpAScrape() throws {
+    @Test func aSilentClientDoesNotHoldUpAScrape() async throws {
         let server = try MetricsHTTPServer(
             host: "127.0.0.1", port: 0, requestTimeout: .seconds(30), metrics: { "up 1\n" }, status: { "{}" })
-        defer { server.stop() }
+        let serving = try await MetricsServing.start(server)
+        defer { serving.cancel() }
         // Several clients connect and send nothing; with one thread serving, the first would hold
         // every scrape for the whole 30 s.
         let silent = try (0..<4).map { _ in try connectRaw(port: server.port) }
@@ -41,10 +42,11 @@ struct MetricsServerSlowClientTests {
         #expect(ContinuousClock.now - started < .seconds(5))
     }
 
-    @Test func aClientDrippingItsRequestIsCutOffAtTheRequestTimeout() throws {
+    @Test func aClientDrippingItsRequestIsCutOffAtTheRequestTimeout() async throws {
         let server = try MetricsHTTPServer(
             host: "127.0.0.1", port: 0, requestTimeout: .milliseconds(500), metrics: { "up 1\n" }, status: { "{}" })
-        defer { server.stop() }
+        let serving = try await MetricsServing.start(server)
+        defer { serving.cancel() }
         let slow = try connectRaw(port: server.port)
         defer { close(slow) }
         let started = ContinuousClock.now
@@ -71,11 +73,12 @@ struct MetricsServerSlowClientTests {
         #expect(elapsed < .seconds(2))
     }
 
-    @Test func connectionsBeyondTheLimitAreClosedAndTheServerRecovers() throws {
+    @Test func connectionsBeyondTheLimitAreClosedAndTheServerRecovers() async throws {
         let server = try MetricsHTTPServer(
             host: "127.0.0.1", port: 0, requestTimeout: .milliseconds(300), maxConnections: 2, metrics: { "up 1\n" },
             status: { "{}" })
-        defer { server.stop() }
+        let serving = try await MetricsServing.start(server)
+        defer { serving.cancel() }
         let held = try (0..<2).map { _ in try connectRaw(port: server.port) }
         defer { for descriptor in held { close(descriptor) } }
         // Both slots are held by silent clients: a third connection is closed unanswered, until

@@ -32,9 +32,10 @@ struct ObservabilityTests {
                 """)
     }
 
-    @Test func serverAnswersMetricsStatusAndNotFound() throws {
+    @Test func serverAnswersMetricsStatusAndNotFound() async throws {
         let server = try MetricsHTTPServer(host: "127.0.0.1", port: 0, metrics: { "up 1\n" }, status: { "{\"ok\":true}" })
-        defer { server.stop() }
+        let serving = try await MetricsServing.start(server)
+        defer { serving.cancel() }
         let metrics = try HTTPGet.fetch(host: "127.0.0.1", port: server.port, path: "/metrics")
         #expect(metrics.hasPrefix("up 1\n"))
         // Every service also reports its process's CPU time and memory, in the standard names.

@@ -94,7 +94,7 @@ struct BackendProofTests {
             logger: Logger(label: "test.captured"))
         let done = DispatchSemaphore(value: 0)
         Thread {
-            try? stage.run()
+            try? stage.serve()
             done.signal()
         }.start()
         defer {

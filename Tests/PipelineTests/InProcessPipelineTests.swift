@@ -76,7 +76,7 @@ struct InProcessPipelineTests {
                             heartbeatInterval: .milliseconds(100), maxDeadline: .seconds(300)),
                         logger: Logger(label: "test.\(role)"))
                     stages.append(stage)
-                    spawn { try? stage.run() }
+                    spawn { try? stage.serve() }
                 }
             }
         }
@@ -241,7 +241,7 @@ struct InProcessPipelineTests {
             logger: Logger(label: "test.mid"))
         let done = DispatchSemaphore(value: 0)
         Thread {
-            try? stage.run()
+            try? stage.serve()
             done.signal()
         }.start()
         defer {

@@ -1,5 +1,6 @@
 public import Foundation
 public import Logging
+public import ServiceLifecycle
 public import Topology
 import TimeUnits
 
@@ -9,7 +10,11 @@ import TimeUnits
 ///
 /// All decisions come from `SupervisorState`; this class only performs its actions. Every
 /// event is handled on one serial queue, so the state needs no lock.
-public final class Launcher: @unchecked Sendable {
+///
+/// A `Service`: `run()` starts the children and returns when the supervisor has finished;
+/// graceful shutdown (or cancellation) of the launching process drains them first. It needs no
+/// thread of its own: children are watched through their termination handlers on `queue`.
+public final class Launcher: Service, @unchecked Sendable {
     // @unchecked Sendable: all mutable state is touched only on `queue`.
     public struct Options: Sendable {
         /// The `sealpipe` executable to run for each service.
@@ -41,35 +46,51 @@ public final class Launcher: @unchecked Sendable {
     private var announcements: [String: [String: String]] = [:]
     private var allReadyReported = false
     private var gaveUp: [String: String] = [:]
-    private let finished = DispatchSemaphore(value: 0)
-    private var onAllReady: (@Sendable ([String: [String: String]]) -> Void)?
+    private var isFinished = false
+    private var finished: CheckedContinuation<Void, Never>?
+    private let onAllReady: @Sendable ([String: [String: String]]) -> Void
 
-    public init(services: [ServiceSpec], options: Options, logger: Logger) {
+    /// `onAllReady` runs once, when every service has announced itself, with the announcements
+    /// by service name.
+    public init(
+        services: [ServiceSpec], options: Options, logger: Logger,
+        onAllReady: @escaping @Sendable ([String: [String: String]]) -> Void = { _ in }
+    ) {
         self.services = services
         self.options = options
         self.logger = logger
+        self.onAllReady = onAllReady
         self.state = SupervisorState(services: services, policy: options.policy, seed: UInt64.random(in: 0...UInt64.max))
     }
 
-    /// Starts every service; `onAllReady` runs once, when each has announced itself, with the
-    /// announcements by service name.
-    public func start(onAllReady: @escaping @Sendable ([String: [String: String]]) -> Void) {
-        queue.async { [self] in
-            self.onAllReady = onAllReady
-            handle(.start)
+    /// Starts every service and supervises them until the supervisor finishes: after a drain on
+    /// graceful shutdown or cancellation, or after giving up on a service (see `servicesGivenUp`).
+    public func run() async throws {
+        await withTaskCancellationOrGracefulShutdownHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                queue.async { [self] in
+                    // A shutdown that came first has already finished the supervisor.
+                    if isFinished {
+                        continuation.resume()
+                    } else {
+                        finished = continuation
+                        handle(.start)
+                    }
+                }
+            }
+        } onCancelOrGracefulShutdown: {
+            self.logger.notice("shutting down: draining in-flight jobs")
+            self.shutdown()
         }
     }
 
-    /// Drain and stop everything (SIGTERM/SIGINT).
+    /// Drain and stop everything.
     public func shutdown() {
         queue.async { [self] in handle(.shutdown) }
     }
 
-    /// Blocks until every child has ended after `shutdown`. Returns the services given up on.
-    public func waitUntilFinished() -> [String: String] {
-        finished.wait()
-        return queue.sync { gaveUp }
-    }
+    /// The services given up on, with why: empty after a clean shutdown.
+    public var servicesGivenUp: [String: String] { queue.sync { gaveUp } }
 
     /// The supervisor's view of each child, for status output.
     public var statuses: [SupervisorState.ChildStatus] { queue.sync { state.statuses } }
@@ -103,7 +124,9 @@ public final class Launcher: @unchecked Sendable {
             gaveUp[name] = reason
             logger.error("gave up on service", metadata: ["service": "\(name)", "reason": "\(reason)"])
         case .finished:
-            finished.signal()
+            isFinished = true
+            finished?.resume()
+            finished = nil
         }
     }
 
@@ -164,7 +187,7 @@ public final class Launcher: @unchecked Sendable {
             handle(.ready(service: service))
             if !allReadyReported, readyOnce.count == services.count {
                 allReadyReported = true
-                onAllReady?(announcements)
+                onAllReady(announcements)
             }
         }
     }

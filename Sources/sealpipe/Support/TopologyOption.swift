@@ -16,15 +16,3 @@ struct TopologyOption: ParsableArguments {
         try TopologyCommand.load(topology)
     }
 }
-
-/// Runs blocking work on a thread of its own (never the Swift concurrency pool) and waits.
-func runBlocking<T: Sendable>(name: String, _ body: @escaping @Sendable () throws -> T) async throws -> T {
-    try await withCheckedThrowingContinuation { continuation in
-        let thread = Thread {
-            do { continuation.resume(returning: try body()) } catch { continuation.resume(throwing: error) }
-        }
-        thread.name = name
-        thread.stackSize = 8 << 20
-        thread.start()
-    }
-}
