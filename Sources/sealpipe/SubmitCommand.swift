@@ -54,7 +54,7 @@ struct SubmitCommand: AsyncParsableCommand {
             for (index, answer) in answers.enumerated() {
                 switch answer {
                 case .success(let body):
-                    vectors.append(JobResult(jobID: .random(), body: body).floats ?? [])
+                    vectors.append(EmbeddingCodec.decode(body) ?? [])
                 case .failure(let error):
                     FileHandle.standardError.write(Data("job \(index): \(error)\n".utf8))
                     throw ExitCode(1)
@@ -88,7 +88,7 @@ struct SubmitCommand: AsyncParsableCommand {
                 case .success:
                     switch answers.next() {
                     case .success(let body)?:
-                        Output.line(JSONLinesEmbedder.resultLine(JobResult(jobID: .random(), body: body).floats ?? [], tokens: nil))
+                        Output.line(JSONLinesEmbedder.resultLine(EmbeddingCodec.decode(body) ?? [], tokens: nil))
                     case .failure(let error)?:
                         failures += 1
                         let lineError = JSONLinesEmbedder.LineError(line: entry.line, message: "\(error)")
