@@ -5,6 +5,7 @@ import SealpipeClient
 import Sodium
 import Trust
 import Wire
+import ZeroMQ
 import Topology
 import StageRuntime
 import Workloads
@@ -167,11 +168,12 @@ struct PipelineLocation: ParsableArguments {
             guard let endpoint = kms ?? topology?.keyBrokerEndpoint.description else {
                 throw ValidationError("no key broker endpoint: pass --kms, --manifest or a valid --topology")
             }
-            fetched = try ManifestFetcher.fetch(from: endpoint)
+            let broker = KeyBrokerClient(endpoint: endpoint, context: try ZMQContext(), timeout: .seconds(5))
+            fetched = try broker.fetchManifestWaiting()
         }
         func say(_ line: String) { FileHandle.standardError.write(Data((line + "\n").utf8)) }
-        do {
-            let report = try ManifestFetcher.verify(fetched, pinnedBrokerKey: pinned, allowSimulated: allowSimulated)
+        do throws(ManifestRejection) {
+            let report = try KeyBrokerClient.verify(fetched, pinnedBrokerKey: pinned, allowSimulated: allowSimulated)
             if announce && verbose {
                 for result in report.results {
                     let mark = result.passed.map { $0 ? "✓" : "✗" } ?? "-"
@@ -180,9 +182,9 @@ struct PipelineLocation: ParsableArguments {
                 say("evidence protecting each role:")
                 for role in fetched.policySummary { say("  \(role)") }
             }
-        } catch let failure as ManifestFetcher.Failure {
-            say("refusing to submit: \(failure)")
-            if failure.refusedOnlyForSimulatedEvidence {
+        } catch {
+            say("refusing to submit: \(error)")
+            if error.refusedOnlyForSimulatedEvidence {
                 let roles = fetched.rolesAcceptingSimulatedEvidence.joined(separator: ", ")
                 say(
                     "refusing to submit: roles \(roles) accept SIMULATED evidence; pass --allow-simulated "
