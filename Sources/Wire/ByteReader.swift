@@ -1,18 +1,27 @@
-/// Reads little-endian integers and length-prefixed fields from any contiguous byte view
+/// The order of an integer's bytes: the wire's layouts are little-endian, the trust layer's
+/// canonical (signed and hashed) forms big-endian. Every reader and writer names its own.
+public enum ByteOrder: Sendable {
+    case littleEndian, bigEndian
+}
+
+/// Reads integers in one byte order and length-prefixed fields from any contiguous byte view
 /// (`[UInt8]`, or an `UnsafeRawBufferPointer` into secret memory), refusing to read past the end.
 ///
 /// Over secret memory, read bodies as ranges (`readRange`, `readLengthPrefixedRange`) so they
 /// are never copied into an ordinary array; `readBytes` copies, for clear fields and keys.
 public struct ByteReader<Bytes: RandomAccessCollection> where Bytes.Element == UInt8, Bytes.Index == Int {
     private let bytes: Bytes
-    private var offset: Int
+    /// Where the next read starts, as an index of the viewed buffer.
+    public private(set) var offset: Int
     /// What is being decoded, for error messages.
     public let context: String
+    public let byteOrder: ByteOrder
 
-    public init(_ bytes: Bytes, context: String) {
+    public init(_ bytes: Bytes, context: String, byteOrder: ByteOrder = .littleEndian) {
         self.bytes = bytes
         self.offset = bytes.startIndex
         self.context = context
+        self.byteOrder = byteOrder
     }
 
     public var remaining: Int { bytes.endIndex - offset }
@@ -74,7 +83,10 @@ public struct ByteReader<Bytes: RandomAccessCollection> where Bytes.Element == U
         let size = MemoryLayout<T>.size
         guard size <= remaining else { throw .truncated(what: context, needed: size, available: remaining) }
         var value: T = 0
-        for index in 0..<size { value |= T(bytes[offset + index]) << (8 * index) }
+        for index in 0..<size {
+            let shift = byteOrder == .littleEndian ? 8 * index : 8 * (size - 1 - index)
+            value |= T(bytes[offset + index]) << shift
+        }
         offset += size
         return value
     }

@@ -1,16 +1,23 @@
-/// Appends little-endian integers and length-prefixed fields: the one encoder of the wire's
-/// layouts, whether into a growing array (`ByteWriter`) or into a buffer of exactly the encoded
+/// Appends integers in the writer's byte order and length-prefixed fields: the one encoder of the
+/// wire's layouts (little-endian) and of the trust layer's canonical forms (big-endian), whether into a growing array (`ByteWriter`) or into a buffer of exactly the encoded
 /// size that the caller owns (`RawByteWriter`, e.g. secret memory a plaintext is sealed from).
 public protocol ByteWriting {
     /// Appends raw bytes as they are.
     mutating func write(raw: UnsafeRawBufferPointer)
+    /// The order integers are written in.
+    var byteOrder: ByteOrder { get }
 }
 
 extension ByteWriting {
     public mutating func write(_ value: UInt8) { Swift.withUnsafeBytes(of: value) { write(raw: $0) } }
-    public mutating func write(_ value: UInt16) { Swift.withUnsafeBytes(of: value.littleEndian) { write(raw: $0) } }
-    public mutating func write(_ value: UInt32) { Swift.withUnsafeBytes(of: value.littleEndian) { write(raw: $0) } }
-    public mutating func write(_ value: UInt64) { Swift.withUnsafeBytes(of: value.littleEndian) { write(raw: $0) } }
+    public mutating func write(_ value: UInt16) { write(integer: value) }
+    public mutating func write(_ value: UInt32) { write(integer: value) }
+    public mutating func write(_ value: UInt64) { write(integer: value) }
+
+    private mutating func write<T: FixedWidthInteger>(integer value: T) {
+        let ordered = byteOrder == .littleEndian ? value.littleEndian : value.bigEndian
+        Swift.withUnsafeBytes(of: ordered) { write(raw: $0) }
+    }
     public mutating func write(bytes raw: some Collection<UInt8>) {
         if raw.withContiguousStorageIfAvailable({ write(raw: UnsafeRawBufferPointer($0)) }) == nil {
             Array(raw).withUnsafeBytes { write(raw: $0) }
@@ -53,8 +60,10 @@ extension Array: ByteView where Element == UInt8 {
 /// Encodes into a growing array.
 public struct ByteWriter: ByteWriting, Sendable {
     public private(set) var bytes: [UInt8]
+    public let byteOrder: ByteOrder
 
-    public init(capacity: Int = 64) {
+    public init(capacity: Int = 64, byteOrder: ByteOrder = .littleEndian) {
+        self.byteOrder = byteOrder
         bytes = []
         bytes.reserveCapacity(capacity)
     }
@@ -68,9 +77,11 @@ public struct RawByteWriter: ByteWriting {
     private let buffer: UnsafeMutableRawBufferPointer
     /// Bytes written so far.
     public private(set) var count = 0
+    public let byteOrder: ByteOrder
 
-    public init(_ buffer: UnsafeMutableRawBufferPointer) {
+    public init(_ buffer: UnsafeMutableRawBufferPointer, byteOrder: ByteOrder = .littleEndian) {
         self.buffer = buffer
+        self.byteOrder = byteOrder
     }
 
     /// True when every byte of the buffer has been written.

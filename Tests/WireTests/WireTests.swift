@@ -239,6 +239,22 @@ struct WireTests {
         #expect(!base.starts(with: HopSignature.domain))
     }
 
+    /// One reader and writer for both byte orders: the wire's layouts are little-endian, the trust
+    /// layer's canonical forms big-endian.
+    @Test func integersInEitherByteOrder() throws {
+        let cases: [(ByteOrder, [UInt8])] = [(.littleEndian, [4, 3, 2, 1]), (.bigEndian, [1, 2, 3, 4])]
+        for (order, expected) in cases {
+            var writer = ByteWriter(byteOrder: order)
+            writer.write(UInt32(0x0102_0304))
+            writer.write(UInt16(0x0506))
+            #expect(Array(writer.bytes.prefix(4)) == expected)
+            var reader = ByteReader(writer.bytes, context: "test", byteOrder: order)
+            #expect(try reader.readUInt32() == 0x0102_0304)
+            #expect(try reader.readUInt16() == 0x0506)
+            try reader.expectEnd()
+        }
+    }
+
     @Test func randomJobIDsAreSixteenBytesAndDistinct() {
         let ids = (0..<1000).map { _ in JobID.random() }
         #expect(ids.allSatisfy { $0.bytes.count == 16 })
