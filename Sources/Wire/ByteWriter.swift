@@ -1,6 +1,7 @@
 /// Appends integers in the writer's byte order and length-prefixed fields: the one encoder of the
-/// wire's layouts (little-endian) and of the trust layer's canonical forms (big-endian), whether into a growing array (`ByteWriter`) or into a buffer of exactly the encoded
-/// size that the caller owns (`RawByteWriter`, e.g. secret memory a plaintext is sealed from).
+/// wire's layouts (little-endian) and of the trust layer's canonical forms (big-endian), whether
+/// into a growing array (`ByteWriter`) or into a buffer of exactly the encoded size that the
+/// caller owns (`RawByteWriter`, e.g. secret memory a plaintext is sealed from).
 public protocol ByteWriting {
     /// Appends raw bytes as they are.
     mutating func write(raw: UnsafeRawBufferPointer)
