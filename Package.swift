@@ -120,7 +120,7 @@ let package = Package(
         // The model's stages as workloads of the stage runtime, and a worker's sealed shard.
         .target(
             name: "Workloads",
-            dependencies: ["Sodium", "Wire", "Inference", "Trust", "Topology", "StageRuntime"],
+            dependencies: ["Sodium", "Inference", "Trust", "Topology", "StageRuntime"],
             swiftSettings: strictSettings
         ),
         // A stage node's start-up: attestation, keys, workload, and key rotation (a state machine
@@ -216,7 +216,10 @@ let package = Package(
             name: "DeployTests", dependencies: ["Deploy", "Topology", "KeyBroker", "Attestation", "Trust", "Sodium"],
             swiftSettings: strictSettings),
         .testTarget(
-            name: "EndToEndTests", dependencies: ["SealpipeClient", "Sodium", "ZeroMQ", "Wire", "Trust", "Observability", "Inference"],
+            name: "EndToEndTests",
+            dependencies: [
+                "SealpipeClient", "BrokerClient", "Sodium", "ZeroMQ", "Wire", "Trust", "Observability", "Inference",
+            ],
             swiftSettings: strictSettings),
     ]
 )

@@ -1,4 +1,5 @@
 public import Foundation
+import Sodium
 
 /// Dispatches evidence to the verifier for its kind, and verifies composite CPU+GPU evidence
 /// (`sev-snp+nvidia-gpu`, `tdx+nvidia-gpu`) as both halves: accepted only when both pass.
@@ -55,7 +56,7 @@ public struct CompositeVerifier: EvidenceVerifier {
             return .failure(KindRefusal(detail: "kind \(kind) cannot attest a role on its own"))
         }
         // Entries are hex after validation; one that is not can match nothing.
-        let measurements = constraints.measurements.compactMap { HexText.decode($0) }
+        let measurements = constraints.measurements.compactMap { Hex.decode(spaced: $0) }
         return .success(
             Expectations(
                 reportData: reportData, policy: constraints, measurements: measurements, gpuNonce: gpuNonce,

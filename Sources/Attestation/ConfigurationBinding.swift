@@ -1,4 +1,5 @@
 import Crypto
+import Sodium
 
 /// Binds a launched guest to the pipeline configuration it was launched for.
 ///
@@ -29,7 +30,7 @@ public enum ConfigurationBinding {
             ? .init("configuration-binding", passed: true, detail: "\(field) binds this role's configuration")
             : .init(
                 "configuration-binding", passed: false,
-                detail: "\(field) \(HexText.encode(reported.prefix(8)))… is not this role's configuration digest "
-                    + "\(HexText.encode(wanted.prefix(8)))…")
+                detail: "\(field) \(Hex.encode(reported.prefix(8)))… is not this role's configuration digest "
+                    + "\(Hex.encode(wanted.prefix(8)))…")
     }
 }

@@ -1,3 +1,5 @@
+import Sodium
+
 extension EvidencePolicy {
     /// The policy's literal for "the broker's own build with this role's configuration".
     public static let referenceBuild = "reference-build"
@@ -13,7 +15,7 @@ extension EvidencePolicy {
                 guard let referenceBuild else { throw .referenceBuildUnavailable }
                 resolved.append(referenceBuild)
             } else {
-                guard let bytes = HexText.decode(entry), !bytes.isEmpty else { throw .invalidMeasurement(entry) }
+                guard let bytes = Hex.decode(spaced: entry), !bytes.isEmpty else { throw .invalidMeasurement(entry) }
                 resolved.append(bytes)
             }
         }

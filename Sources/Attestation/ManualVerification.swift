@@ -1,4 +1,5 @@
 public import Foundation
+import Sodium
 
 /// Verification as an operator runs it by hand (`sealpipe evidence verify`): expectations they
 /// did not give are reported as "not checked" rather than silently assumed.
@@ -10,7 +11,7 @@ public enum ManualVerification {
         gpuNonce: [UInt8]? = nil, policy: EvidencePolicy, now: Date
     ) -> VerificationResult {
         var measuredPolicy = policy
-        if let measurements { measuredPolicy.measurements = measurements.map { HexText.encode($0) } }
+        if let measurements { measuredPolicy.measurements = measurements.map { Hex.encode($0) } }
         let expectations = Expectations(
             reportData: reportData ?? [], policy: measuredPolicy, measurements: measurements ?? [],
             gpuNonce: gpuNonce ?? [])
@@ -47,7 +48,7 @@ public enum ManualVerification {
                 (0x30...0x39).contains($0) || (0x61...0x66).contains($0) || (0x41...0x46).contains($0)
                     || $0 == 0x20 || $0 == 0x0a || $0 == 0x0d || $0 == 0x09
             }
-        if isHexText, let decoded = HexText.decode(String(decoding: contents, as: UTF8.self)) { return decoded }
+        if isHexText, let decoded = Hex.decode(spaced: String(decoding: contents, as: UTF8.self)) { return decoded }
         return contents
     }
 }

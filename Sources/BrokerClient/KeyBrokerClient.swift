@@ -106,6 +106,18 @@ public final class KeyBrokerClient: Sendable {
         return manifest
     }
 
+    /// The broker's current manifest, unverified, asked for on the calling thread: for callers
+    /// that already block on a thread of their own (the client library's synchronous target
+    /// refresh, `sealpipe submit`). One try, no `busy` back-off: manifests cost the broker no nonce.
+    public func fetchManifestWaiting() throws -> PipelineManifest {
+        let reply = try Self.exchangeWaiting(
+            try KMSRequest.manifest.encoded(), endpoint: endpoint, timeout: timeout, context: context)
+        guard let manifest = try Self.response(to: reply).manifest else {
+            throw KeyBrokerClientError.malformedReply("manifest reply without a manifest")
+        }
+        return manifest
+    }
+
     /// Fetches the manifest and verifies it; throws `.manifestRejected` with the report unless every check passed.
     /// A policy that accepts simulated evidence for any role is refused unless `allowSimulated`.
     public func fetchVerifiedManifest(
@@ -113,11 +125,33 @@ public final class KeyBrokerClient: Sendable {
         expectedPolicyDigest: [UInt8]? = nil, allowSimulated: Bool = false, now: Date = Date()
     ) async throws -> PipelineManifest {
         let manifest = try await fetchManifest()
+        do {
+            try Self.verify(
+                manifest, pinnedBrokerKey: pinnedBrokerKey, expectedMeasurements: expectedMeasurements,
+                expectedPolicyDigest: expectedPolicyDigest, allowSimulated: allowSimulated, now: now)
+        } catch {
+            throw KeyBrokerClientError.manifestRejected(error.report.failedChecks.map(\.rawValue))
+        }
+        return manifest
+    }
+
+    /// Verifies `manifest` against the pinned broker key (and optional expectations); throws
+    /// with every failed check, returns the full report otherwise.
+    ///
+    /// A pipeline whose policy accepts simulated evidence for any role is refused (check
+    /// `simulated-evidence`, naming the roles) unless `allowSimulated` is true: a simulated TEE
+    /// protects nothing from whoever runs its host.
+    @discardableResult
+    public static func verify(
+        _ manifest: PipelineManifest, pinnedBrokerKey: SigningPublicKey,
+        expectedMeasurements: [String: Set<String>]? = nil, expectedPolicyDigest: [UInt8]? = nil,
+        allowSimulated: Bool = false, now: Date = Date()
+    ) throws(ManifestRejection) -> ManifestVerificationReport {
         let report = ManifestVerifier.verify(
             manifest, pinnedBrokerKey: pinnedBrokerKey, expectedMeasurements: expectedMeasurements,
             expectedPolicyDigest: expectedPolicyDigest, allowSimulated: allowSimulated, now: now)
-        guard report.isValid else { throw KeyBrokerClientError.manifestRejected(report.failedChecks.map(\.rawValue)) }
-        return manifest
+        guard report.isValid else { throw ManifestRejection(report: report) }
+        return report
     }
 
     /// The latest signed tree head.
@@ -149,7 +183,11 @@ public final class KeyBrokerClient: Sendable {
     }
 
     private func sendOnce(_ payload: [UInt8]) async throws -> KMSResponse {
-        let reply = try await exchange(payload)
+        try Self.response(to: try await exchange(payload))
+    }
+
+    /// The broker's reply if its status is ok; a refusal or an error reply throws.
+    private static func response(to reply: [UInt8]) throws -> KMSResponse {
         let response: KMSResponse
         do { response = try KMSResponse(decoding: reply) } catch {
             throw KeyBrokerClientError.malformedReply("reply is not a KMS response")
@@ -164,15 +202,23 @@ public final class KeyBrokerClient: Sendable {
     private func exchange(_ payload: [UInt8]) async throws -> [UInt8] {
         let (endpoint, timeout, context) = (self.endpoint, self.timeout, self.context)
         return try await BlockingThread.run(name: "sealpipe-kms-client") {
-            let socket = try context.socket(.dealer)
-            defer { socket.close() }
-            try socket.connect(endpoint)
-            _ = try socket.send([[], payload])
-            guard let frames = try socket.receive(timeout: timeout), let reply = frames.last else {
-                throw KeyBrokerClientError.timeout(endpoint: endpoint, after: timeout)
-            }
-            return reply
+            try Self.exchangeWaiting(payload, endpoint: endpoint, timeout: timeout, context: context)
         }
+    }
+
+    /// One request and its reply, blocking the calling thread for at most `timeout`.
+    private static func exchangeWaiting(
+        _ payload: [UInt8], endpoint: String, timeout: Duration, context: ZMQContext
+    ) throws -> [UInt8] {
+        let socket = try context.socket(.dealer)
+        defer { socket.close() }
+        try socket.connect(endpoint)
+        // A DEALER speaks to the broker's ROUTER like a REQ: an empty delimiter, then the request.
+        _ = try socket.send([[], payload])
+        guard let frames = try socket.receive(timeout: timeout), let reply = frames.last else {
+            throw KeyBrokerClientError.timeout(endpoint: endpoint, after: timeout)
+        }
+        return reply
     }
 }
 

@@ -18,8 +18,8 @@ struct LoadTestCore {
         var resend: Bool
     }
 
-    /// What to do about an `unknown_epoch` answer: refresh the target first (at most once a
-    /// second) and send the job again.
+    /// What to do about an `unknown_epoch` answer (see `RotationResend`): refresh the target
+    /// first (at most once a second) and send the job again.
     struct Resend: Equatable {
         var send: Send
         var refreshFirst: Bool
@@ -33,7 +33,7 @@ struct LoadTestCore {
     private var nextDue: ContinuousClock.Instant
     private var interval: Duration
     private var nextBody: Int
-    private var lastRefresh: ContinuousClock.Instant?
+    private var rotation = RotationResend()
 
     /// - Parameters:
     ///   - firstDue: when the first job of an open loop is due (workers stagger theirs).
@@ -109,10 +109,9 @@ struct LoadTestCore {
         _ id: JobID, _ answer: Result<[UInt8], ClientError>, at now: ContinuousClock.Instant, canResend: Bool
     ) -> Resend? {
         guard let entry = pending[id] else { return nil }
-        if canResend, case .failure(let error) = answer, error.code == .unknownEpoch, !entry.send.resend {
+        if canResend, RotationResend.callsForResend(answer, alreadyResent: entry.send.resend) {
             pending[id] = nil
-            let refresh = lastRefresh.map { now - $0 >= .seconds(1) } ?? true
-            if refresh { lastRefresh = now }
+            let refresh = rotation.refreshFirst(at: now)
             var again = entry.send
             again.resend = true
             return Resend(send: again, refreshFirst: refresh)

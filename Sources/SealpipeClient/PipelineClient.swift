@@ -76,7 +76,7 @@ public final class PipelineClient {
     /// Sends every body, waits for every answer (bounded by `timeout` overall), in input order.
     /// `refreshTarget`, if given, fetches a fresh verified target: jobs refused for an unknown
     /// key epoch (the pipeline rotated its keys meanwhile) are then sealed to the new epoch and
-    /// sent once more.
+    /// sent once more (`RotationResend`: each job once, a refresh at most once a second).
     public func submit(
         _ bodies: [[UInt8]], timeout: Duration = .seconds(60), refreshTarget: (() throws -> PipelineTarget)? = nil
     ) throws -> [Result<[UInt8], ClientError>] {
@@ -91,17 +91,14 @@ public final class PipelineClient {
         var deadline = ContinuousClock.now + timeout + .seconds(1)
         // Jobs sent again under a fresh manifest: the original id (kept for the order) by the new one.
         var resentFor: [JobID: JobID] = [:]
-        var refreshed = false
+        var rotation = RotationResend()
         while answers.count < order.count {
             let remaining = ContinuousClock.now.duration(to: deadline)
             guard remaining > .zero, let (id, answer) = try receive(pending: pending, timeout: remaining) else { break }
             pending[id] = nil
             let original = resentFor[id] ?? id
-            if case .failure(let error) = answer, error.code == .unknownEpoch, resentFor[id] == nil, let refreshTarget {
-                if !refreshed {
-                    refreshed = true
-                    if let fresh = try? refreshTarget() { try retarget(fresh) }
-                }
+            if let refreshTarget, RotationResend.callsForResend(answer, alreadyResent: resentFor[id] != nil) {
+                if rotation.refreshFirst(at: .now), let fresh = try? refreshTarget() { try retarget(fresh) }
                 if let index = order.firstIndex(of: original) {
                     let job = try send(bodies[index], timeout: timeout)
                     pending[job.id] = job

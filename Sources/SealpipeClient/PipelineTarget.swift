@@ -1,4 +1,6 @@
+import BrokerClient
 public import Sodium
+public import Trust
 
 /// Where a client sends jobs and the public keys it seals to and checks results with —
 /// normally taken from a verified pipeline manifest.
@@ -16,5 +18,17 @@ public struct PipelineTarget: Sendable {
         self.frontKey = frontKey
         self.epoch = epoch
         self.resultSigner = resultSigner
+    }
+}
+
+extension PipelineTarget {
+    /// The target a verified manifest describes, at the gateway's front endpoint.
+    public init(manifest: PipelineManifest, frontEndpoint: String) throws {
+        guard let epoch = UInt32(exactly: manifest.frontKey.epoch) else {
+            throw KeyBrokerClientError.malformedReply("epoch \(manifest.frontKey.epoch) does not fit the wire")
+        }
+        self.init(
+            frontEndpoint: frontEndpoint, frontKey: manifest.frontKey.key, epoch: epoch,
+            resultSigner: (role: manifest.resultRole, key: manifest.resultSigner))
     }
 }

@@ -14,8 +14,20 @@ public enum Hex {
 
     /// Decodes hex (either case, surrounding whitespace ignored); `nil` if it is not hex.
     public static func decode(_ text: String) -> [UInt8]? {
-        let utf8 = Array(text.utf8.drop { $0 == 0x20 || $0 == 0x0a || $0 == 0x0d || $0 == 0x09 }
-            .reversed().drop { $0 == 0x20 || $0 == 0x0a || $0 == 0x0d || $0 == 0x09 }.reversed())
+        decode(utf8: Array(text.utf8.drop(while: isSpace).reversed().drop(while: isSpace).reversed()))
+    }
+
+    /// Decodes hex with whitespace and line breaks anywhere (hex report files, wrapped lines);
+    /// `nil` if anything else is there.
+    public static func decode(spaced text: String) -> [UInt8]? {
+        decode(utf8: text.utf8.filter { !isSpace($0) })
+    }
+
+    private static func isSpace(_ character: UInt8) -> Bool {
+        character == 0x20 || character == 0x0a || character == 0x0d || character == 0x09
+    }
+
+    private static func decode(utf8: [UInt8]) -> [UInt8]? {
         guard utf8.count % 2 == 0 else { return nil }
         var bytes: [UInt8] = []
         bytes.reserveCapacity(utf8.count / 2)

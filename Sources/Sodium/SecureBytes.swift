@@ -39,6 +39,17 @@ public final class SecureBytes: @unchecked Sendable, CustomStringConvertible, Cu
         }
     }
 
+    /// Copies `bytes` (e.g. a range of another secret buffer) into secret memory with no copy in
+    /// ordinary memory on the way.
+    public convenience init(copying bytes: UnsafeRawBufferPointer) {
+        self.init(count: bytes.count)
+        withUnsafeMutableBytes { target in
+            if let base = bytes.baseAddress, bytes.count > 0 {
+                target.baseAddress!.copyMemory(from: base, byteCount: bytes.count)
+            }
+        }
+    }
+
     /// `count` random bytes from the operating system's CSPRNG.
     public static func random(count: Int) -> SecureBytes {
         let bytes = SecureBytes(count: count)

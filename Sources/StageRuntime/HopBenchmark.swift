@@ -43,6 +43,7 @@ public enum HopBenchmark {
             certificate: certificate("b", receiverSigning),
             upstream: (role: "a", signingKeys: [1: upstream.publicKey]), downstream: nil)
         let payload = SecureRandom.bytes(payloadBytes)
+        let securePayload = SecureBytes(copying: payload)
         let reply = BoxKeyPair.generate().publicKey.bytes
         let deadline = UInt64(Date().timeIntervalSince1970 * 1000) + 3_600_000
         let warmUp = min(50, iterations)
@@ -59,8 +60,8 @@ public enum HopBenchmark {
         try push.connect(endpoint)
         func sendHop() throws {
             let job = HopReceiver.AcceptedJob(
-                jobID: .random(), deadline: deadline, expiresAt: deadline, replyKey: reply, body: payload)
-            var message = try sender.bundle(id: .random(), epoch: 1, outputs: [(job, payload)])
+                jobID: .random(), deadline: deadline, expiresAt: deadline, replyKey: reply, body: securePayload)
+            var message = try sender.bundle(id: .random(), epoch: 1, outputs: [(job, securePayload)])
             message.header.type = .workBundle
             message.header.hop = 1
             try push.send(message.frames)

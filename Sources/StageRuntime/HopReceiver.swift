@@ -1,4 +1,4 @@
-import Sodium
+public import Sodium
 public import Wire
 
 /// Checks and opens incoming hops: frame shape, hop, deadline, sender signature, replay,
@@ -65,9 +65,11 @@ public struct HopReceiver: Sendable {
         /// The client's sealed expiry, carried on to later stages.
         public let expiresAt: UInt64
         public let replyKey: [UInt8]
-        public let body: [UInt8]
+        /// The job's input: decrypted plaintext, so in secret memory, copied there straight from
+        /// the secret memory the hop was opened into.
+        public let body: SecureBytes
 
-        public init(jobID: JobID, deadline: UInt64, expiresAt: UInt64, replyKey: [UInt8], body: [UInt8]) {
+        public init(jobID: JobID, deadline: UInt64, expiresAt: UInt64, replyKey: [UInt8], body: SecureBytes) {
             self.jobID = jobID
             self.deadline = deadline
             self.expiresAt = expiresAt
@@ -136,8 +138,11 @@ public struct HopReceiver: Sendable {
     private mutating func receiveRequest(_ message: PipelineMessage, now: UInt64) -> Result<Accepted, Refusal> {
         let header = message.header
         if let refusal = checkReplayAndEpoch(header) { return .failure(refusal) }
-        let envelope: JobEnvelope
-        switch open(message.body[0], header: header, decode: { try JobEnvelope(decoding: $0) }) {
+        let envelope: JobEnvelope.Parts<SecureBytes>
+        let decode = { (raw: UnsafeRawBufferPointer) throws(WireError) in
+            Self.secureParts(try JobEnvelope.parts(decoding: raw), of: raw)
+        }
+        switch open(message.body[0], header: header, decode: decode) {
         case .success(let decoded): envelope = decoded
         case .failure(let refusal): return .failure(refusal)
         }
@@ -206,19 +211,22 @@ public struct HopReceiver: Sendable {
                     jobID: header.jobID, check: "sender"))
         }
         if let refusal = checkReplayAndEpoch(header) { return .failure(refusal) }
-        let bundle: BundleEnvelope
-        switch open(ciphertext, header: header, decode: { try BundleEnvelope(decoding: $0) }) {
+        let bundle: [JobEnvelope.Parts<SecureBytes>]
+        let decode = { (raw: UnsafeRawBufferPointer) throws(WireError) in
+            try BundleEnvelope.parts(decoding: raw).map { Self.secureParts($0, of: raw) }
+        }
+        switch open(ciphertext, header: header, decode: decode) {
         case .success(let decoded): bundle = decoded
         case .failure(let refusal): return .failure(refusal)
         }
-        guard bundle.jobs.map(\.jobID) == table.entries.map(\.jobID) else {
+        guard bundle.map(\.jobID) == table.entries.map(\.jobID) else {
             return .failure(
                 Refusal(
                     code: .malformed, reason: "the sealed jobs do not match the bundle's job table", jobID: header.jobID, check: "binding"
                 ))
         }
         seen[header.jobID] = header.deadline
-        let jobs = zip(bundle.jobs, table.entries).map { job, entry in
+        let jobs = zip(bundle, table.entries).map { job, entry in
             AcceptedJob(
                 jobID: job.jobID, deadline: entry.deadline, expiresAt: job.expiresAt, replyKey: job.replyKey, body: job.body)
         }
@@ -237,9 +245,11 @@ public struct HopReceiver: Sendable {
         return nil
     }
 
-    private func open<Decoded>(_ ciphertext: [UInt8], header: MessageHeader, decode: ([UInt8]) throws -> Decoded)
-        -> Result<Decoded, Refusal>
-    {
+    /// Opens `ciphertext` into secret memory and decodes it there: `decode` reads the plaintext in
+    /// place and takes bodies out only into secret memory (`secureParts`), never into an array.
+    private func open<Decoded>(
+        _ ciphertext: [UInt8], header: MessageHeader, decode: (UnsafeRawBufferPointer) throws(WireError) -> Decoded
+    ) -> Result<Decoded, Refusal> {
         let plaintext: SecureBytes
         do {
             plaintext = try SealedBox.open(ciphertext, with: keys.boxKeys[header.epoch]!)
@@ -247,10 +257,19 @@ public struct HopReceiver: Sendable {
             return .failure(Refusal(code: .couldNotOpen, reason: "could not open", jobID: header.jobID, check: "open"))
         }
         do {
-            return .success(try plaintext.withUnsafeBytes { try decode(Array($0)) })
+            return .success(try plaintext.withUnsafeBytes(decode))
         } catch {
             return .failure(Refusal(code: .malformed, reason: "the sealed envelope is malformed", jobID: header.jobID, check: "envelope"))
         }
+    }
+
+    /// The envelope with its body copied from the opened plaintext into its own secret memory.
+    private static func secureParts(_ parts: JobEnvelope.Parts<Range<Int>>, of plaintext: UnsafeRawBufferPointer)
+        -> JobEnvelope.Parts<SecureBytes>
+    {
+        JobEnvelope.Parts(
+            jobID: parts.jobID, expiresAt: parts.expiresAt, replyKey: parts.replyKey,
+            body: SecureBytes(copying: UnsafeRawBufferPointer(rebasing: plaintext[parts.body])))
     }
 
     private mutating func purgeExpired(now: UInt64) {

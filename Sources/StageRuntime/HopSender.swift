@@ -1,4 +1,4 @@
-import Sodium
+public import Sodium
 public import Wire
 
 /// Seals and signs a stage's outputs: as one bundle to the next role's key of the jobs' epoch,
@@ -24,7 +24,7 @@ public struct HopSender: Sendable {
     /// The `forwardBundle` carrying `outputs` to the next role under `bundleID`, sealed under
     /// `epoch`: one seal and one signature for all of them.
     public func bundle(
-        id bundleID: JobID, epoch: UInt32, outputs: [(job: HopReceiver.AcceptedJob, output: [UInt8])]
+        id bundleID: JobID, epoch: UInt32, outputs: [(job: HopReceiver.AcceptedJob, output: SecureBytes)]
     ) throws -> PipelineMessage {
         guard let downstream = keys.downstream else { preconditionFailure("the last stage sends results, not bundles") }
         guard let boxKey = downstream.boxKeys[epoch] else {
@@ -34,11 +34,14 @@ public struct HopSender: Sendable {
             throw MissingKey(what: "signing key of \(keys.role)", epoch: epoch)
         }
         let table = BundleTable(entries: outputs.map { .init(jobID: $0.job.jobID, deadline: $0.job.deadline) })
-        let envelope = BundleEnvelope(
-            jobs: outputs.map {
-                JobEnvelope(jobID: $0.job.jobID, expiresAt: $0.job.expiresAt, replyKey: $0.job.replyKey, body: $0.output)
-            })
-        let ciphertext = try SealedBox.seal(envelope.encoded(), to: boxKey)
+        let jobs = outputs.map {
+            JobEnvelope.Parts(
+                jobID: $0.job.jobID, expiresAt: $0.job.expiresAt, replyKey: $0.job.replyKey, body: $0.output)
+        }
+        let plaintext = SecureBytes.encoding(count: BundleEnvelope.encodedCount(bodyCounts: jobs.map(\.body.count))) {
+            BundleEnvelope.encode(jobs, into: &$0)
+        }
+        let ciphertext = try SealedBox.seal(plaintext, to: boxKey)
         let header = MessageHeader(type: .forwardBundle, epoch: epoch, jobID: bundleID, deadline: table.latestDeadline)
         let tableBytes = table.encoded()
         // A sealed box is never shorter than its 48 bytes of overhead.
@@ -52,12 +55,15 @@ public struct HopSender: Sendable {
     /// The `forward` carrying one job's result, sealed to the client's reply key and signed for
     /// the client with this role's key of `epoch` (the manifest's result signer for that epoch).
     /// Throws when the reply key is not a usable key.
-    public func result(output: [UInt8], for job: HopReceiver.AcceptedJob, epoch: UInt32) throws -> PipelineMessage {
+    public func result(output: SecureBytes, for job: HopReceiver.AcceptedJob, epoch: UInt32) throws -> PipelineMessage {
         guard let signing = keys.signing[epoch] else {
             throw MissingKey(what: "signing key of \(keys.role)", epoch: epoch)
         }
         let replyKey = try BoxPublicKey(bytes: job.replyKey)
-        let ciphertext = try SealedBox.seal(JobResult(jobID: job.jobID, body: output).encoded(), to: replyKey)
+        let plaintext = SecureBytes.encoding(count: JobResult.encodedCount(bodyCount: output.count)) {
+            JobResult.encode(jobID: job.jobID, body: output, into: &$0)
+        }
+        let ciphertext = try SealedBox.seal(plaintext, to: replyKey)
         let header = MessageHeader(type: .forward, epoch: epoch, jobID: job.jobID, deadline: job.deadline)
         let signature = signing.signature(
             for: HopSignature.signedBytes(from: keys.role, to: HopSignature.clientRole, header: header, ciphertext: ciphertext))

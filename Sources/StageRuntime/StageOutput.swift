@@ -1,3 +1,4 @@
+import Sodium
 import Wire
 import TimeUnits
 
@@ -13,14 +14,14 @@ struct StageOutput {
     private(set) var sealTimes: [Double] = []
     /// Outputs for the next role by key epoch, sealed as one bundle per epoch by `finish`: a job
     /// keeps the epoch its client sealed it under.
-    private var outputs: [UInt32: [(job: HopReceiver.AcceptedJob, output: [UInt8])]] = [:]
+    private var outputs: [UInt32: [(job: HopReceiver.AcceptedJob, output: SecureBytes)]] = [:]
 
     init(sender: HopSender) {
         self.sender = sender
     }
 
     mutating func add(_ outcomes: [(HopReceiver.AcceptedJob, StageOutcome)], of hop: HopReceiver.Accepted) {
-        var succeeded: [(job: HopReceiver.AcceptedJob, output: [UInt8])] = []
+        var succeeded: [(job: HopReceiver.AcceptedJob, output: SecureBytes)] = []
         for (job, outcome) in outcomes {
             switch outcome {
             case .output(let bytes): succeeded.append((job, bytes))
@@ -49,7 +50,7 @@ struct StageOutput {
         "the job's key epoch ended while it was in flight (\(missing))"
     }
 
-    private mutating func sealResult(_ output: [UInt8], for job: HopReceiver.AcceptedJob, epoch: UInt32) {
+    private mutating func sealResult(_ output: SecureBytes, for job: HopReceiver.AcceptedJob, epoch: UInt32) {
         let started = ContinuousClock.now
         do {
             messages.append(try sender.result(output: output, for: job, epoch: epoch))
@@ -65,7 +66,7 @@ struct StageOutput {
     }
 
     private mutating func sealBundle(
-        id: JobID, epoch: UInt32, _ outputs: [(job: HopReceiver.AcceptedJob, output: [UInt8])]
+        id: JobID, epoch: UInt32, _ outputs: [(job: HopReceiver.AcceptedJob, output: SecureBytes)]
     ) {
         guard !outputs.isEmpty else { return }
         let started = ContinuousClock.now

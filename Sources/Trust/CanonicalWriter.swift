@@ -1,34 +1,26 @@
+import Wire
+
 /// Big-endian, length-prefixed encoding used for every signed or hashed structure in Trust,
-/// so that one value has exactly one byte form.
+/// so that one value has exactly one byte form: the wire's one writer, big-endian.
 struct CanonicalWriter {
-    private(set) var bytes: [UInt8] = []
+    private var writer = ByteWriter(byteOrder: .bigEndian)
+    var bytes: [UInt8] { writer.bytes }
 
-    mutating func u8(_ value: UInt8) { bytes.append(value) }
+    mutating func u8(_ value: UInt8) { writer.write(value) }
 
-    mutating func bool(_ value: Bool) { bytes.append(value ? 1 : 0) }
+    mutating func bool(_ value: Bool) { writer.write(value ? UInt8(1) : 0) }
 
-    mutating func u32(_ value: UInt32) {
-        for shift in stride(from: 24, through: 0, by: -8) {
-            bytes.append(UInt8(truncatingIfNeeded: value >> UInt32(shift)))
-        }
-    }
+    mutating func u32(_ value: UInt32) { writer.write(value) }
 
-    mutating func u64(_ value: UInt64) {
-        for shift in stride(from: 56, through: 0, by: -8) {
-            bytes.append(UInt8(truncatingIfNeeded: value >> UInt64(shift)))
-        }
-    }
+    mutating func u64(_ value: UInt64) { writer.write(value) }
 
     mutating func i64(_ value: Int64) { u64(UInt64(bitPattern: value)) }
 
     /// Raw bytes of a length fixed by the format.
-    mutating func fixed(_ value: [UInt8]) { bytes += value }
+    mutating func fixed(_ value: [UInt8]) { writer.write(bytes: value) }
 
     /// u32 length, then the bytes.
-    mutating func data(_ value: [UInt8]) {
-        u32(UInt32(value.count))
-        bytes += value
-    }
+    mutating func data(_ value: [UInt8]) { writer.writeLengthPrefixed(value) }
 
     mutating func string(_ value: String) { data(Array(value.utf8)) }
 
@@ -46,19 +38,18 @@ public enum CanonicalDecodingError: Error, Equatable, Sendable {
     case unsupportedVersion(UInt8)
 }
 
-/// Reads what `CanonicalWriter` wrote; every read is bounds-checked and names its field.
+/// Reads what `CanonicalWriter` wrote; every read is bounds-checked and names its field. The
+/// wire's one reader, big-endian; its errors become this layer's, naming the field.
 struct CanonicalReader {
-    private let bytes: [UInt8]
-    private(set) var offset = 0
+    private var reader: ByteReader<[UInt8]>
 
-    init(_ bytes: [UInt8]) { self.bytes = bytes }
+    init(_ bytes: [UInt8]) { reader = ByteReader(bytes, context: "canonical bytes", byteOrder: .bigEndian) }
 
-    var remaining: Int { bytes.count - offset }
+    var offset: Int { reader.offset }
+    var remaining: Int { reader.remaining }
 
     mutating func u8(_ what: String) throws(CanonicalDecodingError) -> UInt8 {
-        guard remaining >= 1 else { throw .truncated(what: what) }
-        defer { offset += 1 }
-        return bytes[offset]
+        do { return try reader.readUInt8() } catch { throw .truncated(what: what) }
     }
 
     mutating func bool(_ what: String) throws(CanonicalDecodingError) -> Bool {
@@ -70,19 +61,11 @@ struct CanonicalReader {
     }
 
     mutating func u32(_ what: String) throws(CanonicalDecodingError) -> UInt32 {
-        guard remaining >= 4 else { throw .truncated(what: what) }
-        var value: UInt32 = 0
-        for i in 0..<4 { value = value << 8 | UInt32(bytes[offset + i]) }
-        offset += 4
-        return value
+        do { return try reader.readUInt32() } catch { throw .truncated(what: what) }
     }
 
     mutating func u64(_ what: String) throws(CanonicalDecodingError) -> UInt64 {
-        guard remaining >= 8 else { throw .truncated(what: what) }
-        var value: UInt64 = 0
-        for i in 0..<8 { value = value << 8 | UInt64(bytes[offset + i]) }
-        offset += 8
-        return value
+        do { return try reader.readUInt64() } catch { throw .truncated(what: what) }
     }
 
     mutating func i64(_ what: String) throws(CanonicalDecodingError) -> Int64 {
@@ -90,9 +73,7 @@ struct CanonicalReader {
     }
 
     mutating func fixed(_ count: Int, _ what: String) throws(CanonicalDecodingError) -> [UInt8] {
-        guard count >= 0, remaining >= count else { throw .truncated(what: what) }
-        defer { offset += count }
-        return Array(bytes[offset..<offset + count])
+        do { return try reader.readBytes(count) } catch { throw .truncated(what: what) }
     }
 
     mutating func data(_ what: String, limit: Int = 1 << 26) throws(CanonicalDecodingError) -> [UInt8] {

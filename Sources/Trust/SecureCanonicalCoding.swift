@@ -1,4 +1,5 @@
 import Sodium
+import Wire
 
 /// Builds canonical bytes that include secrets straight into `SecureBytes`: public parts and
 /// secrets are collected as parts, then copied once into one locked, wiped buffer.
@@ -65,22 +66,27 @@ struct SecureCanonicalWriter {
     }
 }
 
-/// Reads canonical bytes out of a buffer holding secrets; secrets are copied straight into new `SecureBytes`.
+/// Reads canonical bytes out of a buffer holding secrets; secrets are copied straight into new
+/// `SecureBytes`. The wire's one reader, big-endian, over the secret buffer in place.
 struct SecureCanonicalReader {
     private let buffer: UnsafeRawBufferPointer
-    private(set) var offset = 0
+    private var reader: ByteReader<UnsafeRawBufferPointer>
 
-    init(_ buffer: UnsafeRawBufferPointer) { self.buffer = buffer }
-
-    var remaining: Int { buffer.count - offset }
-
-    private mutating func take(_ count: Int, _ what: String) throws(CanonicalDecodingError) -> UnsafeRawBufferPointer {
-        guard count >= 0, remaining >= count else { throw .truncated(what: what) }
-        defer { offset += count }
-        return UnsafeRawBufferPointer(rebasing: buffer[offset..<offset + count])
+    init(_ buffer: UnsafeRawBufferPointer) {
+        self.buffer = buffer
+        reader = ByteReader(buffer, context: "canonical bytes", byteOrder: .bigEndian)
     }
 
-    mutating func u8(_ what: String) throws(CanonicalDecodingError) -> UInt8 { try take(1, what)[0] }
+    var offset: Int { reader.offset }
+    var remaining: Int { reader.remaining }
+
+    private mutating func take(_ count: Int, _ what: String) throws(CanonicalDecodingError) -> Range<Int> {
+        do { return try reader.readRange(count) } catch { throw .truncated(what: what) }
+    }
+
+    mutating func u8(_ what: String) throws(CanonicalDecodingError) -> UInt8 {
+        do { return try reader.readUInt8() } catch { throw .truncated(what: what) }
+    }
 
     mutating func bool(_ what: String) throws(CanonicalDecodingError) -> Bool {
         switch try u8(what) {
@@ -91,15 +97,15 @@ struct SecureCanonicalReader {
     }
 
     mutating func u32(_ what: String) throws(CanonicalDecodingError) -> UInt32 {
-        try take(4, what).reduce(UInt32(0)) { $0 << 8 | UInt32($1) }
+        do { return try reader.readUInt32() } catch { throw .truncated(what: what) }
     }
 
     mutating func u64(_ what: String) throws(CanonicalDecodingError) -> UInt64 {
-        try take(8, what).reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
+        do { return try reader.readUInt64() } catch { throw .truncated(what: what) }
     }
 
     mutating func data(_ what: String) throws(CanonicalDecodingError) -> [UInt8] {
-        Array(try take(Int(try u32(what)), what))
+        do { return try reader.readBytes(Int(try u32(what))) } catch { throw .truncated(what: what) }
     }
 
     mutating func string(_ what: String) throws(CanonicalDecodingError) -> String {
@@ -108,12 +114,8 @@ struct SecureCanonicalReader {
     }
 
     mutating func secret(_ what: String) throws(CanonicalDecodingError) -> SecureBytes {
-        let source = try take(Int(try u32(what)), what)
-        let secret = SecureBytes(count: source.count)
-        secret.withUnsafeMutableBytes { dst in
-            if source.count > 0 { dst.baseAddress!.copyMemory(from: source.baseAddress!, byteCount: source.count) }
-        }
-        return secret
+        let range = try take(Int(try u32(what)), what)
+        return SecureBytes(copying: UnsafeRawBufferPointer(rebasing: buffer[range]))
     }
 
     func finish() throws(CanonicalDecodingError) {

@@ -73,21 +73,28 @@ public struct BundleEnvelope: Sendable {
         self.jobs = jobs
     }
 
-    public func encoded() -> [UInt8] {
-        let size = 3 + jobs.reduce(0) { $0 + JobEnvelope.overhead - 1 + $1.body.count }
-        var writer = ByteWriter(capacity: size)
-        writer.write(Self.version)
+    /// Bytes of the encoding of a bundle whose bodies have these sizes.
+    public static func encodedCount(bodyCounts: some Sequence<Int>) -> Int {
+        3 + bodyCounts.reduce(0) { $0 + JobEnvelope.overhead - 1 + $1 }
+    }
+
+    /// Encodes a bundle of `jobs` (1…`BundleTable.maxJobs`) into `writer`.
+    public static func encode<Body: ByteView>(_ jobs: [JobEnvelope.Parts<Body>], into writer: inout some ByteWriting) {
+        precondition((1...BundleTable.maxJobs).contains(jobs.count), "a bundle carries 1...\(BundleTable.maxJobs) jobs")
+        writer.write(version)
         writer.write(UInt16(jobs.count))
         for job in jobs {
             writer.write(bytes: job.jobID.bytes)
             writer.write(job.expiresAt)
             writer.write(bytes: job.replyKey)
-            writer.writeLengthPrefixed(job.body)
+            writer.writeLengthPrefixed(view: job.body)
         }
-        return writer.bytes
     }
 
-    public init(decoding bytes: [UInt8]) throws(WireError) {
+    /// Decodes a bundle, leaving each body where it lies in `bytes`.
+    public static func parts<Bytes: RandomAccessCollection>(decoding bytes: Bytes) throws(WireError)
+        -> [JobEnvelope.Parts<Range<Int>>]
+    where Bytes.Element == UInt8, Bytes.Index == Int {
         var reader = ByteReader(bytes, context: "bundle envelope")
         let version = try reader.readUInt8()
         guard version == Self.version else { throw .unsupportedVersion(what: "bundle envelope", version: version) }
@@ -99,16 +106,32 @@ public struct BundleEnvelope: Sendable {
         guard reader.remaining >= count * smallest else {
             throw .truncated(what: "bundle envelope", needed: count * smallest, available: reader.remaining)
         }
-        var jobs: [JobEnvelope] = []
+        var jobs: [JobEnvelope.Parts<Range<Int>>] = []
         jobs.reserveCapacity(count)
         for _ in 0..<count {
             let id = JobID(bytes: try reader.readBytes(JobID.byteCount))!
             let expiresAt = try reader.readUInt64()
             let replyKey = try reader.readBytes(JobEnvelope.replyKeyByteCount)
-            let body = try reader.readLengthPrefixed(limit: reader.remaining)
-            jobs.append(JobEnvelope(jobID: id, expiresAt: expiresAt, replyKey: replyKey, body: body))
+            let body = try reader.readLengthPrefixedRange(limit: reader.remaining)
+            jobs.append(JobEnvelope.Parts(jobID: id, expiresAt: expiresAt, replyKey: replyKey, body: body))
         }
         try reader.expectEnd()
-        self.jobs = jobs
+        return jobs
+    }
+
+    public func encoded() -> [UInt8] {
+        var writer = ByteWriter(capacity: Self.encodedCount(bodyCounts: jobs.map(\.body.count)))
+        Self.encode(
+            jobs.map {
+                JobEnvelope.Parts(jobID: $0.jobID, expiresAt: $0.expiresAt, replyKey: $0.replyKey, body: $0.body)
+            },
+            into: &writer)
+        return writer.bytes
+    }
+
+    public init(decoding bytes: [UInt8]) throws(WireError) {
+        jobs = try Self.parts(decoding: bytes).map {
+            JobEnvelope(jobID: $0.jobID, expiresAt: $0.expiresAt, replyKey: $0.replyKey, body: Array(bytes[$0.body]))
+        }
     }
 }

@@ -30,24 +30,63 @@ public struct JobEnvelope: Sendable {
         self.body = body
     }
 
+    /// An envelope's fields with the body of any kind: an owned array, secret memory, or — when
+    /// decoded — the range where the body lies in the decoded buffer, so that plaintext opened
+    /// into secret memory is never copied out to be decoded.
+    public struct Parts<Body> {
+        public var jobID: JobID
+        public var expiresAt: UInt64
+        public var replyKey: [UInt8]
+        public var body: Body
+
+        public init(jobID: JobID, expiresAt: UInt64, replyKey: [UInt8], body: Body) {
+            precondition(replyKey.count == JobEnvelope.replyKeyByteCount, "reply keys are 32-byte X25519 public keys")
+            self.jobID = jobID
+            self.expiresAt = expiresAt
+            self.replyKey = replyKey
+            self.body = body
+        }
+    }
+
+    /// Bytes of the encoding of an envelope whose body has `bodyCount` bytes.
+    public static func encodedCount(bodyCount: Int) -> Int { overhead + bodyCount }
+
+    /// Encodes `parts` into `writer`.
+    public static func encode(_ parts: Parts<some ByteView>, into writer: inout some ByteWriting) {
+        writer.write(version)
+        writer.write(bytes: parts.jobID.bytes)
+        writer.write(parts.expiresAt)
+        writer.write(bytes: parts.replyKey)
+        writer.writeLengthPrefixed(view: parts.body)
+    }
+
+    /// Decodes an envelope, leaving the body where it lies in `bytes`.
+    public static func parts<Bytes: RandomAccessCollection>(
+        decoding bytes: Bytes
+    ) throws(WireError) -> Parts<Range<Int>>
+    where Bytes.Element == UInt8, Bytes.Index == Int {
+        var reader = ByteReader(bytes, context: "job envelope")
+        let version = try reader.readUInt8()
+        guard version == Self.version else { throw .unsupportedVersion(what: "job envelope", version: version) }
+        let jobID = JobID(bytes: try reader.readBytes(JobID.byteCount))!
+        let expiresAt = try reader.readUInt64()
+        let replyKey = try reader.readBytes(Self.replyKeyByteCount)
+        let body = try reader.readLengthPrefixedRange()
+        try reader.expectEnd()
+        return Parts(jobID: jobID, expiresAt: expiresAt, replyKey: replyKey, body: body)
+    }
+
     public func encoded() -> [UInt8] {
-        var writer = ByteWriter(capacity: Self.overhead + body.count)
-        writer.write(Self.version)
-        writer.write(bytes: jobID.bytes)
-        writer.write(expiresAt)
-        writer.write(bytes: replyKey)
-        writer.writeLengthPrefixed(body)
+        var writer = ByteWriter(capacity: Self.encodedCount(bodyCount: body.count))
+        Self.encode(Parts(jobID: jobID, expiresAt: expiresAt, replyKey: replyKey, body: body), into: &writer)
         return writer.bytes
     }
 
     public init(decoding bytes: [UInt8]) throws(WireError) {
-        var reader = ByteReader(bytes, context: "job envelope")
-        let version = try reader.readUInt8()
-        guard version == Self.version else { throw .unsupportedVersion(what: "job envelope", version: version) }
-        jobID = JobID(bytes: try reader.readBytes(JobID.byteCount))!
-        expiresAt = try reader.readUInt64()
-        replyKey = try reader.readBytes(Self.replyKeyByteCount)
-        body = try reader.readLengthPrefixed()
-        try reader.expectEnd()
+        let parts = try Self.parts(decoding: bytes)
+        self.init(
+            jobID: parts.jobID, expiresAt: parts.expiresAt, replyKey: parts.replyKey, body: Array(bytes[parts.body]))
     }
 }
+
+extension JobEnvelope.Parts: Sendable where Body: Sendable {}

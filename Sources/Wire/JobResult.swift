@@ -1,7 +1,7 @@
 /// The plaintext a client opens with its reply key: which job, and its output.
 ///
-/// Layout: version u8 · job id 16 · body (u32 length + bytes). For the embedding workload the
-/// body is the embedding as little-endian float32 values.
+/// Layout: version u8 · job id 16 · body (u32 length + bytes). What the body means is the
+/// workload's (for the embedding pipeline, `EmbeddingCodec` in `Inference`).
 public struct JobResult: Sendable {
     public static let version: UInt8 = 1
     public var jobID: JobID
@@ -12,11 +12,19 @@ public struct JobResult: Sendable {
         self.body = body
     }
 
-    public func encoded() -> [UInt8] {
-        var writer = ByteWriter(capacity: 21 + body.count)
-        writer.write(Self.version)
+    /// Bytes of the encoding of a result whose body has `bodyCount` bytes.
+    public static func encodedCount(bodyCount: Int) -> Int { 1 + JobID.byteCount + 4 + bodyCount }
+
+    /// Encodes a result into `writer` (a stage encodes straight into the secret memory it seals from).
+    public static func encode(jobID: JobID, body: some ByteView, into writer: inout some ByteWriting) {
+        writer.write(version)
         writer.write(bytes: jobID.bytes)
-        writer.writeLengthPrefixed(body)
+        writer.writeLengthPrefixed(view: body)
+    }
+
+    public func encoded() -> [UInt8] {
+        var writer = ByteWriter(capacity: Self.encodedCount(bodyCount: body.count))
+        Self.encode(jobID: jobID, body: body, into: &writer)
         return writer.bytes
     }
 
@@ -27,24 +35,5 @@ public struct JobResult: Sendable {
         jobID = JobID(bytes: try reader.readBytes(JobID.byteCount))!
         body = try reader.readLengthPrefixed()
         try reader.expectEnd()
-    }
-
-    /// The body read as little-endian float32 values, or `nil` if its length is not a multiple of 4.
-    public var floats: [Float]? {
-        guard body.count % 4 == 0 else { return nil }
-        var reader = ByteReader(body, context: "float body")
-        var values: [Float] = []
-        values.reserveCapacity(body.count / 4)
-        while reader.remaining > 0, let bits = try? reader.readUInt32() {
-            values.append(Float(bitPattern: bits))
-        }
-        return values
-    }
-
-    /// Encodes floats as the little-endian float32 body.
-    public static func body(floats: [Float]) -> [UInt8] {
-        var writer = ByteWriter(capacity: floats.count * 4)
-        for value in floats { writer.write(value.bitPattern) }
-        return writer.bytes
     }
 }

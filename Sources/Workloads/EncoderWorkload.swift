@@ -1,4 +1,5 @@
 public import Inference
+public import Sodium
 public import StageRuntime
 
 /// A worker shard: runs its layer range over a batch. The first shard takes token ids and
@@ -16,12 +17,12 @@ public struct EncoderWorkload: StageWorkload {
     /// Whether this shard starts from token ids (it holds the embedding tables).
     public var takesTokens: Bool { model.weights.hasEmbeddings }
 
-    public func process(_ inputs: [[UInt8]]) -> [StageOutcome] {
+    public func process(_ inputs: [SecureBytes]) -> [StageOutcome] {
         var outcomes = [StageOutcome](repeating: .failure("not processed"), count: inputs.count)
         var decoded: [(index: Int, payload: StagePayload)] = []
         for (index, input) in inputs.enumerated() {
             do {
-                let payload = try TensorCodec.decode(input)
+                let payload = try SecurePayloads.decode(input)
                 switch (payload, takesTokens) {
                 case (.tokenIDs, true), (.hiddenStates, false): decoded.append((index, payload))
                 default: outcomes[index] = .failure("the shard received \(payload.kindName), which it does not take")
@@ -42,7 +43,7 @@ public struct EncoderWorkload: StageWorkload {
         return outcomes
     }
 
-    private func run(_ payloads: [StagePayload]) throws(ModelError) -> [[UInt8]] {
+    private func run(_ payloads: [StagePayload]) throws(ModelError) -> [SecureBytes] {
         var sequenceCounts: [Int] = []
         let states: HiddenStates
         if takesTokens {
@@ -61,7 +62,7 @@ public struct EncoderWorkload: StageWorkload {
             states = try HiddenStates.concatenating(parts, hiddenSize: model.configuration.hiddenSize)
         }
         let output = try model.runLayers(layers, on: states)
-        return output.split(sequenceCounts: sequenceCounts).map { TensorCodec.encode(.hiddenStates($0)) }
+        return output.split(sequenceCounts: sequenceCounts).map { SecurePayloads.encode(.hiddenStates($0)) }
     }
 }
 

@@ -1,9 +1,9 @@
 public import Inference
-import Wire
+public import Sodium
 public import StageRuntime
 
 /// The postprocessor: hidden states in, the mean-pooled, normalised embedding out (as
-/// little-endian float32, the result body a client reads). It holds no weights.
+/// `EmbeddingCodec`, the result body a client reads). It holds no weights.
 public struct PoolingWorkload: StageWorkload {
     public let model: MiniLMModel
 
@@ -12,16 +12,16 @@ public struct PoolingWorkload: StageWorkload {
         self.model = model
     }
 
-    public func process(_ inputs: [[UInt8]]) -> [StageOutcome] {
+    public func process(_ inputs: [SecureBytes]) -> [StageOutcome] {
         inputs.map { input in
             let payload: StagePayload
-            do { payload = try TensorCodec.decode(input) } catch {
+            do { payload = try SecurePayloads.decode(input) } catch {
                 return .failure("the stage payload is malformed: \(error)")
             }
             guard case .hiddenStates(let states) = payload, states.hiddenSize == model.configuration.hiddenSize else {
                 return .failure("the postprocessor takes hidden states of width \(model.configuration.hiddenSize)")
             }
-            return .output(JobResult.body(floats: model.pool(states).flatMap { $0 }))
+            return .output(SecurePayloads.encode(embedding: model.pool(states).flatMap { $0 }))
         }
     }
 }

@@ -5,6 +5,7 @@ import SealpipeClient
 import Sodium
 import Trust
 import Wire
+import ZeroMQ
 import Topology
 import StageRuntime
 import Workloads
@@ -54,7 +55,7 @@ struct SubmitCommand: AsyncParsableCommand {
             for (index, answer) in answers.enumerated() {
                 switch answer {
                 case .success(let body):
-                    vectors.append(JobResult(jobID: .random(), body: body).floats ?? [])
+                    vectors.append(EmbeddingCodec.decode(body) ?? [])
                 case .failure(let error):
                     FileHandle.standardError.write(Data("job \(index): \(error)\n".utf8))
                     throw ExitCode(1)
@@ -88,7 +89,7 @@ struct SubmitCommand: AsyncParsableCommand {
                 case .success:
                     switch answers.next() {
                     case .success(let body)?:
-                        Output.line(JSONLinesEmbedder.resultLine(JobResult(jobID: .random(), body: body).floats ?? [], tokens: nil))
+                        Output.line(JSONLinesEmbedder.resultLine(EmbeddingCodec.decode(body) ?? [], tokens: nil))
                     case .failure(let error)?:
                         failures += 1
                         let lineError = JSONLinesEmbedder.LineError(line: entry.line, message: "\(error)")
@@ -167,11 +168,12 @@ struct PipelineLocation: ParsableArguments {
             guard let endpoint = kms ?? topology?.keyBrokerEndpoint.description else {
                 throw ValidationError("no key broker endpoint: pass --kms, --manifest or a valid --topology")
             }
-            fetched = try ManifestFetcher.fetch(from: endpoint)
+            let broker = KeyBrokerClient(endpoint: endpoint, context: try ZMQContext(), timeout: .seconds(5))
+            fetched = try broker.fetchManifestWaiting()
         }
         func say(_ line: String) { FileHandle.standardError.write(Data((line + "\n").utf8)) }
-        do {
-            let report = try ManifestFetcher.verify(fetched, pinnedBrokerKey: pinned, allowSimulated: allowSimulated)
+        do throws(ManifestRejection) {
+            let report = try KeyBrokerClient.verify(fetched, pinnedBrokerKey: pinned, allowSimulated: allowSimulated)
             if announce && verbose {
                 for result in report.results {
                     let mark = result.passed.map { $0 ? "✓" : "✗" } ?? "-"
@@ -180,9 +182,9 @@ struct PipelineLocation: ParsableArguments {
                 say("evidence protecting each role:")
                 for role in fetched.policySummary { say("  \(role)") }
             }
-        } catch let failure as ManifestFetcher.Failure {
-            say("refusing to submit: \(failure)")
-            if failure.refusedOnlyForSimulatedEvidence {
+        } catch {
+            say("refusing to submit: \(error)")
+            if error.refusedOnlyForSimulatedEvidence {
                 let roles = fetched.rolesAcceptingSimulatedEvidence.joined(separator: ", ")
                 say(
                     "refusing to submit: roles \(roles) accept SIMULATED evidence; pass --allow-simulated "

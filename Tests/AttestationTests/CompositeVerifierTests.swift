@@ -1,4 +1,5 @@
 import Foundation
+import Sodium
 import Testing
 
 @testable import Attestation
@@ -65,7 +66,7 @@ private struct FixedVerifier: EvidenceVerifier {
         // SHA-512("abc") known answer: nonce "a", key "b", role "c" concatenate to "abc".
         let binding = ReportData.binding(nonce: [0x61], ephemeralPublicKey: [0x62], role: "c")
         #expect(binding.count == 64)
-        #expect(HexText.encode(binding).hasPrefix("ddaf35a193617abacc417349ae204131"))
+        #expect(Hex.encode(binding).hasPrefix("ddaf35a193617abacc417349ae204131"))
         #expect(binding != ReportData.binding(nonce: [0x61], ephemeralPublicKey: [0x62], role: "d"))
     }
 

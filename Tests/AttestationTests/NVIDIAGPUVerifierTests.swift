@@ -1,4 +1,5 @@
 import Foundation
+import Sodium
 import TestVectors
 import Testing
 
@@ -9,7 +10,7 @@ import Testing
     static let now = TestVectors.date("2025-01-01T00:00:00Z")
 
     static func report(_ path: String) throws -> [UInt8] {
-        try #require(HexText.decode(try TestVectors.text("nvidia/" + path)))
+        try #require(Hex.decode(spaced: try TestVectors.text("nvidia/" + path)))
     }
 
     static func chain(_ path: String) throws -> [[UInt8]] {
@@ -18,7 +19,7 @@ import Testing
 
     static func verify(_ report: [UInt8], chain: [[UInt8]], nonce: String) -> VerificationResult {
         let e = Expectations(
-            reportData: [], policy: EvidencePolicy(measurements: []), measurements: [], gpuNonce: HexText.decode(nonce))
+            reportData: [], policy: EvidencePolicy(measurements: []), measurements: [], gpuNonce: Hex.decode(spaced: nonce))
         return NVIDIAGPUVerifier().verify(
             Evidence(kind: .nvidiaGPU, report: report, certificates: chain), expectations: e, now: now)
     }
@@ -84,8 +85,8 @@ import Testing
             policy: EvidencePolicy(
                 measurements: [],
                 nvidiaGPU: NVIDIAGPUPolicy(
-                    referenceMeasurements: ["\(block.index)": [HexText.encode(block.value)]])),
-            measurements: [], gpuNonce: HexText.decode(Self.nvtrustNonce))
+                    referenceMeasurements: ["\(block.index)": [Hex.encode(block.value)]])),
+            measurements: [], gpuNonce: Hex.decode(spaced: Self.nvtrustNonce))
         let evidence = Evidence(
             kind: .nvidiaGPU, report: bytes, certificates: try Self.chain("nvtrust/hopperCertChain.txt"))
         #expect(NVIDIAGPUVerifier().verify(evidence, expectations: e, now: Self.now).passed)
@@ -112,12 +113,12 @@ import Testing
         let evidence = Evidence(composite: .tdxWithNVIDIAGPU, cpu: Evidence(kind: .tdx, report: quote), device: gpu)
         let role = RolePolicy(evidence: [
             "tdx+nvidia-gpu": EvidencePolicy(
-                measurements: [HexText.encode(parsed.body.mrTD)], tdx: TDXPolicy(allowMissingCollateral: true))
+                measurements: [Hex.encode(parsed.body.mrTD)], tdx: TDXPolicy(allowMissingCollateral: true))
         ])
         let verifier = CompositeVerifier(verifiers: [.tdx: TDXVerifier(), .nvidiaGPU: NVIDIAGPUVerifier()])
         let at = TestVectors.date("2023-07-01T01:00:00Z")
         let ok = verifier.verify(
-            evidence, role: role, reportData: parsed.body.reportData, gpuNonce: HexText.decode(Self.nvtrustNonce),
+            evidence, role: role, reportData: parsed.body.reportData, gpuNonce: Hex.decode(spaced: Self.nvtrustNonce),
             now: at)
         #expect(ok.passed, "\(ok.renderedText())")
         // Without a supplied nonce the GPU must carry the binding to the CPU report data, which this vector does not.
@@ -127,13 +128,13 @@ import Testing
         badGPU.report[500] ^= 1
         let gpuFails = verifier.verify(
             Evidence(composite: .tdxWithNVIDIAGPU, cpu: Evidence(kind: .tdx, report: quote), device: badGPU),
-            role: role, reportData: parsed.body.reportData, gpuNonce: HexText.decode(Self.nvtrustNonce), now: at)
+            role: role, reportData: parsed.body.reportData, gpuNonce: Hex.decode(spaced: Self.nvtrustNonce), now: at)
         #expect(!gpuFails.passed)
         var badCPU = quote
         badCPU[0x3C] ^= 1
         let cpuFails = verifier.verify(
             Evidence(composite: .tdxWithNVIDIAGPU, cpu: Evidence(kind: .tdx, report: badCPU), device: gpu), role: role,
-            reportData: parsed.body.reportData, gpuNonce: HexText.decode(Self.nvtrustNonce), now: at)
+            reportData: parsed.body.reportData, gpuNonce: Hex.decode(spaced: Self.nvtrustNonce), now: at)
         #expect(cpuFails.check(named: "quote-signature")?.passed == false)
         // A GPU report alone never attests a role.
         let gpuOnly = verifier.verify(
@@ -164,7 +165,7 @@ import Testing
         let gpu = NVIDIAGPUVerifier()
         let ge = Expectations(
             reportData: [], policy: EvidencePolicy(measurements: []), measurements: [],
-            gpuNonce: HexText.decode(Self.nvtrustNonce))
+            gpuNonce: Hex.decode(spaced: Self.nvtrustNonce))
         func mutate(_ input: [UInt8]) -> [UInt8] {
             var bytes = input
             switch Int.random(in: 0..<4, using: &generator) {

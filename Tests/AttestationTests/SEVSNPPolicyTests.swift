@@ -1,4 +1,5 @@
 import Foundation
+import Sodium
 import TestVectors
 import Testing
 
@@ -69,7 +70,7 @@ struct SEVSNPPolicyTests {
         let c = snpCases[2]
         let report = try SEVSNPReport(bytes: c.reportBytes())
         var e = matchingExpectations(for: report)
-        let idKey = HexText.encode(report.idKeyDigest)
+        let idKey = Hex.encode(report.idKeyDigest)
         func name(_ snp: SEVSNPPolicy) throws -> String? {
             e.policy.sevSNP = snp
             return try verifySNP(

@@ -1,4 +1,5 @@
 import Foundation
+import Sodium
 import TestVectors
 import Testing
 
@@ -15,7 +16,7 @@ struct SNPCase: Sendable, CustomTestStringConvertible {
 
     func reportBytes() throws -> [UInt8] {
         let raw = try TestVectors.bytes("sev-snp/" + report)
-        return hex ? try #require(HexText.decode(String(decoding: raw, as: UTF8.self))) : raw
+        return hex ? try #require(Hex.decode(spaced: String(decoding: raw, as: UTF8.self))) : raw
     }
 
     func vekBytes() throws -> [UInt8] {
@@ -53,7 +54,7 @@ func matchingExpectations(for report: SEVSNPReport, kinds: [String] = ["sev-snp"
     Expectations(
         reportData: report.reportData,
         policy: EvidencePolicy(
-            measurements: [HexText.encode(report.measurement)],
+            measurements: [Hex.encode(report.measurement)],
             allowDebug: report.policy.debugAllowed, minimumTCB: report.reportedTCB.rawValue, vmpl: Int(report.vmpl)),
         measurements: [report.measurement])
 }
@@ -78,7 +79,7 @@ struct SEVSNPVerifierTests {
                 "vmpl", "minimum-tcb",
             ])
         #expect(
-            result.trustedClaims?.measurement == HexText.encode(try SEVSNPReport(bytes: c.reportBytes()).measurement))
+            result.trustedClaims?.measurement == Hex.encode(try SEVSNPReport(bytes: c.reportBytes()).measurement))
     }
 
     @Test func azureHCLReportPassesAndBindsUserData() throws {
@@ -132,7 +133,7 @@ struct SEVSNPVerifierTests {
         for entry in expected.reports {
             var bytes = try TestVectors.bytes("sev-snp/" + entry.report)
             if entry.reportFormat == "hex" {
-                bytes = try #require(HexText.decode(String(decoding: bytes, as: UTF8.self)))
+                bytes = try #require(Hex.decode(spaced: String(decoding: bytes, as: UTF8.self)))
             }
             if entry.reportFormat.hasPrefix("azure") { bytes = Array(bytes[0x20..<0x4C0]) }
             let r = try SEVSNPReport(bytes: bytes)
@@ -150,7 +151,7 @@ struct SEVSNPVerifierTests {
                 ("author_key_digest", r.authorKeyDigest), ("report_id", r.reportID),
                 ("report_id_ma", r.reportIDMigrationAgent), ("chip_id", r.chipID),
             ] {
-                #expect(f[name]?.string == HexText.encode(value), "\(entry.report) \(name)")
+                #expect(f[name]?.string == Hex.encode(value), "\(entry.report) \(name)")
             }
             for (name, tcb) in [
                 ("current_tcb", r.currentTCB), ("reported_tcb", r.reportedTCB), ("committed_tcb", r.committedTCB),
@@ -395,7 +396,7 @@ struct SEVSNPVerifierTests {
         let report = try SEVSNPReport(bytes: bytes)
         let e = Expectations(
             reportData: report.reportData,
-            policy: EvidencePolicy(measurements: [HexText.encode(report.measurement)]),
+            policy: EvidencePolicy(measurements: [Hex.encode(report.measurement)]),
             measurements: [report.measurement])
         let result = try verifySNP(report: bytes, vek: c.vekBytes(), chain: c.chainBytes(), at: c.at, expectations: e)
         #expect(result.failedCheck?.name == "debug")
@@ -422,7 +423,7 @@ struct SEVSNPVerifierTests {
             .map { try X509Certificate(derEncoded: $0) }
             let ark = try #require(certs.first { $0.isSelfIssued })
             #expect(
-                SEVSNPVerifier.pinnedRootFingerprints[HexText.encode(ark.sha256Fingerprint)]?.rawValue.lowercased()
+                SEVSNPVerifier.pinnedRootFingerprints[Hex.encode(ark.sha256Fingerprint)]?.rawValue.lowercased()
                     == product)
             for certificate in certs {
                 #expect(certificate.signatureProblem(issuedBy: ark) == nil, "\(certificate.displayName)")

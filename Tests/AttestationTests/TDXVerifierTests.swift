@@ -1,4 +1,5 @@
 import Foundation
+import Sodium
 import TestVectors
 import Testing
 
@@ -31,7 +32,7 @@ import Testing
         let quote = try TDXQuote(bytes: bytes)
         return Expectations(
             reportData: quote.body.reportData,
-            policy: EvidencePolicy(measurements: [HexText.encode(quote.body.mrTD)], allowDebug: true, tdx: policy),
+            policy: EvidencePolicy(measurements: [Hex.encode(quote.body.mrTD)], allowDebug: true, tdx: policy),
             measurements: [quote.body.mrTD])
     }
 
@@ -57,9 +58,9 @@ import Testing
             let file = try #require(entry["file"] as? String)
             let body = try #require(entry["body"] as? [String: String])
             let quote = try TDXQuote(bytes: try TestVectors.bytes("tdx/" + file))
-            #expect(HexText.encode(quote.body.mrTD) == body["mr_td"], "\(file)")
-            #expect(HexText.encode(quote.body.reportData) == body["report_data"], "\(file)")
-            #expect(HexText.encode(quote.body.tdAttributes) == body["td_attributes"], "\(file)")
+            #expect(Hex.encode(quote.body.mrTD) == body["mr_td"], "\(file)")
+            #expect(Hex.encode(quote.body.reportData) == body["report_data"], "\(file)")
+            #expect(Hex.encode(quote.body.tdAttributes) == body["td_attributes"], "\(file)")
             #expect(Int(quote.version) == entry["version"] as? Int, "\(file)")
             #expect(quote.trailingByteCount == entry["trailing_bytes_after_signature_data"] as? Int, "\(file)")
         }
@@ -287,8 +288,8 @@ import Testing
         let body = try TDXQuote(bytes: quote).body
         let at = TestVectors.date("2023-07-01T01:00:00Z")
         let good = TDXPolicy(
-            rtmrs: body.rtmrs.map { HexText.encode($0) }, mrConfigID: HexText.encode(body.mrConfigID),
-            mrSEAMs: [HexText.encode(body.mrSEAM)], allowMissingCollateral: true)
+            rtmrs: body.rtmrs.map { Hex.encode($0) }, mrConfigID: Hex.encode(body.mrConfigID),
+            mrSEAMs: [Hex.encode(body.mrSEAM)], allowMissingCollateral: true)
         #expect(try Self.verify(quote, at: at, expectations: Self.matching(quote, policy: good)).passed)
         let zero = String(repeating: "00", count: 48)
         var rtmr = good

@@ -1,9 +1,11 @@
+import BrokerClient
 import Foundation
 import Inference
 import SealpipeClient
 import Sodium
 import Testing
 import Trust
+import ZeroMQ
 
 /// The built `sealpipe` binary launched on a topology, in a fresh working directory (its own
 /// key broker state, keys and sealed weights), as an operator would run it.
@@ -173,8 +175,8 @@ final class LaunchedPipeline: @unchecked Sendable {
     /// the client library (every topology here runs on the simulated TEE).
     func verifiedTarget(stateDirectory: String, keyBroker: String, front: String) throws -> PipelineTarget {
         let identity = try brokerIdentity(stateDirectory: stateDirectory)
-        let manifest = try ManifestFetcher.fetch(from: keyBroker)
-        try ManifestFetcher.verify(
+        let manifest = try KeyBrokerClient(endpoint: keyBroker, context: ZMQContext()).fetchManifestWaiting()
+        try KeyBrokerClient.verify(
             manifest, pinnedBrokerKey: SigningPublicKey(bytes: Hex.decode(identity)!), allowSimulated: true)
         return try PipelineTarget(manifest: manifest, frontEndpoint: front)
     }

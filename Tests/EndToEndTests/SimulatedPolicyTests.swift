@@ -1,8 +1,10 @@
+import BrokerClient
 import Foundation
 import SealpipeClient
 import Sodium
 import Testing
 import Trust
+import ZeroMQ
 
 extension EndToEndTests {
     /// Every shipped topology runs on the simulated TEE. Both clients (and the client library)
@@ -62,17 +64,17 @@ extension EndToEndTests {
         #expect(loadtest.errors.contains("pass --allow-simulated"))
 
         // The client library: refused without the explicit option, accepted with it.
-        let manifest = try ManifestFetcher.fetch(from: endpoints.keyBroker)
+        let manifest = try KeyBrokerClient(endpoint: endpoints.keyBroker, context: ZMQContext()).fetchManifestWaiting()
         let pinned = try SigningPublicKey(bytes: Hex.decode(identity)!)
         #expect(manifest.rolesAcceptingSimulatedEvidence == roles.components(separatedBy: ", "))
-        do {
-            try ManifestFetcher.verify(manifest, pinnedBrokerKey: pinned)
+        do throws(ManifestRejection) {
+            try KeyBrokerClient.verify(manifest, pinnedBrokerKey: pinned)
             Issue.record("the library accepted a simulated pipeline without allowSimulated")
-        } catch let failure as ManifestFetcher.Failure {
-            #expect(failure.refusedOnlyForSimulatedEvidence)
-            #expect(failure.description.contains("SIMULATED evidence for \(roles)"))
+        } catch {
+            #expect(error.refusedOnlyForSimulatedEvidence)
+            #expect(error.description.contains("SIMULATED evidence for \(roles)"))
         }
-        #expect(try ManifestFetcher.verify(manifest, pinnedBrokerKey: pinned, allowSimulated: true).isValid)
+        #expect(try KeyBrokerClient.verify(manifest, pinnedBrokerKey: pinned, allowSimulated: true).isValid)
 
         let status = try pipeline.run(["status", "--topology", "Topologies/echo.yaml"])
         #expect(status.status == 0)

@@ -16,6 +16,23 @@ struct TensorCodecTests {
     func roundTrips(payload: StagePayload) throws {
         let bytes = TensorCodec.encode(payload)
         #expect(try TensorCodec.decode(bytes) == payload)
+        // Encoded into a caller's buffer and decoded in place, as a stage does in secret memory.
+        var fixed = [UInt8](repeating: 0, count: TensorCodec.encodedCount(payload))
+        fixed.withUnsafeMutableBytes { TensorCodec.encode(payload, into: $0) }
+        #expect(fixed == bytes)
+        #expect(try fixed.withUnsafeBytes { try TensorCodec.decode(raw: $0) } == payload)
+    }
+
+    /// The embedding result body: little-endian float32, nothing else (what `sealpipe submit` reads).
+    @Test func embeddingBodies() {
+        let values: [Float] = [0.5, -1, .pi]
+        let body = EmbeddingCodec.encode(values)
+        #expect(body == [0, 0, 0, 0x3f, 0, 0, 0x80, 0xbf, 0xda, 0x0f, 0x49, 0x40])
+        #expect(EmbeddingCodec.decode(body) == values)
+        #expect(EmbeddingCodec.decode([1, 2, 3]) == nil)
+        var fixed = [UInt8](repeating: 0, count: EmbeddingCodec.encodedCount(values.count))
+        fixed.withUnsafeMutableBytes { EmbeddingCodec.encode(values, into: $0) }
+        #expect(fixed == body)
     }
 
     @Test func hasTheDocumentedLayout() {

@@ -157,8 +157,8 @@ struct BackendProofTests {
     func hop(_ sender: HopSender, epoch: UInt32) throws -> [[UInt8]] {
         let job = HopReceiver.AcceptedJob(
             jobID: .random(), deadline: now() + 60_000, expiresAt: now() + 60_000, replyKey: BoxKeyPair.generate().publicKey.bytes,
-            body: [1])
-        var message = try sender.bundle(id: .random(), epoch: epoch, outputs: [(job, [9, 9])])
+            body: SecureBytes(copying: [1]))
+        var message = try sender.bundle(id: .random(), epoch: epoch, outputs: [(job, SecureBytes(copying: [9, 9]))])
         message.header.type = .workBundle
         message.header.hop = 1
         return message.frames

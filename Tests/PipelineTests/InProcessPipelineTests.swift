@@ -180,9 +180,12 @@ struct InProcessPipelineTests {
     /// Fails every input whose first byte is 0, and says why in words that quote the input, as a
     /// model's error about a token id would.
     struct QuotingWorkload: StageWorkload {
-        func process(_ inputs: [[UInt8]]) -> [StageOutcome] {
+        func process(_ inputs: [SecureBytes]) -> [StageOutcome] {
             inputs.map { input in
-                input.first == 0 ? .failure("cannot use \(String(decoding: input.dropFirst(), as: UTF8.self))") : .output(input)
+                input.withUnsafeBytes { bytes in
+                    bytes.first == 0
+                        ? .failure("cannot use \(String(decoding: bytes.dropFirst(), as: UTF8.self))") : .output(input)
+                }
             }
         }
     }

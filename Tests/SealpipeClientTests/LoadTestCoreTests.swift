@@ -114,4 +114,19 @@ struct LoadTestCoreTests {
         let result = LoadTestResult(plan: plan(.closedLoop(concurrency: 2)), workers: 2, tally: merged, clientCPUSeconds: 0)
         #expect(result.workers == 2 && result.results == 2)
     }
+
+    /// The one key-rotation rule the client library and the load test share: `unknown_epoch`
+    /// only, each job once, a refresh at most once a second.
+    @Test func rotationResendsEachJobOnceAndRefreshesAtMostOnceASecond() {
+        #expect(RotationResend.callsForResend(.failure(unknownEpoch), alreadyResent: false))
+        #expect(!RotationResend.callsForResend(.failure(unknownEpoch), alreadyResent: true))
+        #expect(!RotationResend.callsForResend(.failure(.timedOut), alreadyResent: false))
+        #expect(!RotationResend.callsForResend(.success([1]), alreadyResent: false))
+        var rotation = RotationResend()
+        let answers = [
+            rotation.refreshFirst(at: start), rotation.refreshFirst(at: start + .milliseconds(999)),
+            rotation.refreshFirst(at: start + .seconds(1)),
+        ]
+        #expect(answers == [true, false, true])
+    }
 }

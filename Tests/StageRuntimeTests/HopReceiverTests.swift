@@ -80,7 +80,7 @@ struct HopReceiverTests {
             Issue.record("refused a good request")
             return
         }
-        #expect(accepted.jobs.count == 1 && accepted.jobs[0].body == [1, 2, 3] && accepted.bundleID == nil)
+        #expect(accepted.jobs.count == 1 && accepted.jobs[0].body.copyBytes() == [1, 2, 3] && accepted.bundleID == nil)
         #expect(refusal(receiver.receive(frames: frames, now: Self.now + 1))! == (.replayed, "replay"))
 
         var second = mid
@@ -89,8 +89,39 @@ struct HopReceiverTests {
             Issue.record("refused a good bundle")
             return
         }
-        #expect(opened.jobs.map(\.body) == [[9]])
+        #expect(opened.jobs.map { $0.body.copyBytes() } == [[9]])
         #expect(refusal(second.receive(frames: good, now: Self.now + 1))! == (.replayed, "replay"))
+    }
+
+    /// Opened plaintext goes from the opened box to the workload in secret memory only: the
+    /// accepted bodies are `SecureBytes` (the type says so; this pins it), and what a workload
+    /// receives from the runtime is the same.
+    @Test func openedBodiesAreHandedOnInSecretMemory() throws {
+        var receiver = mid
+        let accepted = try receiver.receive(frames: try bundle(tableJobs: [.random(), .random()]), now: Self.now).get()
+        let bodies: [SecureBytes] = accepted.jobs.map(\.body)
+        #expect(bodies.map { $0.copyBytes() } == [[9], [9]])
+        // Each body has its own secret memory, not a view of one shared buffer.
+        #expect(bodies[0] !== bodies[1])
+        let inputs: ([SecureBytes]) -> [StageOutcome] = EchoWorkload().process
+        #expect(inputs(bodies) == bodies.map { .output($0) })
+        #expect(String(describing: bodies[0]) == "SecureBytes(1 bytes, redacted)")
+    }
+
+    /// What a stage seals is encoded straight into secret memory; it must be the very layout of the
+    /// wire's array codec, which the next stage and the client decode.
+    @Test func outgoingPlaintextIsEncodedInSecretMemoryToTheWireLayout() throws {
+        var receiver = front
+        let accepted = try receiver.receive(frames: try request(), now: Self.now).get()
+        let job = accepted.jobs[0]
+        let sender = HopSender(keys: receiver.keys)
+        let output = SecureBytes(copying: [7, 7, 7])
+        let message = try sender.bundle(id: .random(), epoch: 5, outputs: [(job, output)])
+        let opened = try SealedBox.open(message.body[1], with: midKeys).copyBytes()
+        let expected = BundleEnvelope(jobs: [
+            JobEnvelope(jobID: job.jobID, expiresAt: job.expiresAt, replyKey: job.replyKey, body: [7, 7, 7])
+        ])
+        #expect(opened == expected.encoded())
     }
 
     @Test func malformedFramesAndTheWrongTypeForTheStagesPlace() throws {

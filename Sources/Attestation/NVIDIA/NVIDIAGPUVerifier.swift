@@ -1,5 +1,6 @@
 import Crypto
 public import Foundation
+import Sodium
 
 /// Verifies an NVIDIA GPU's SPDM measurement report: the device certificate chain to the pinned
 /// NVIDIA Device Identity CA, the ECDSA P-384 signature over the request and response, the
@@ -100,8 +101,8 @@ public struct NVIDIAGPUVerifier: EvidenceVerifier {
             CheckName.nonce,
             report.requestNonce == wanted
                 ? nil
-                : "request nonce \(HexText.encode(report.requestNonce.prefix(8)))… is not the expected "
-                    + "\(HexText.encode(wanted.prefix(8)))…",
+                : "request nonce \(Hex.encode(report.requestNonce.prefix(8)))… is not the expected "
+                    + "\(Hex.encode(wanted.prefix(8)))…",
             ok: "request nonce is the expected one")
 
         let reportFWID = report.opaque[SPDMMeasurements.fwid]
@@ -111,7 +112,7 @@ public struct NVIDIAGPUVerifier: EvidenceVerifier {
             leafFWID == nil
                 ? "the GPU leaf has no FWID (\(Self.diceTCBInfoOID))"
                 : reportFWID != leafFWID ? "report FWID differs from the leaf certificate's" : nil,
-            ok: "report FWID \(HexText.encode((reportFWID ?? []).prefix(8)))… matches the leaf certificate")
+            ok: "report FWID \(Hex.encode((reportFWID ?? []).prefix(8)))… matches the leaf certificate")
 
         // Hopper reports before the feature flag field do not sign the CC mode; when present it
         // must name a CC mode (0 single-GPU, 1 multi-GPU, 2 protected PCIe).
@@ -119,7 +120,7 @@ public struct NVIDIAGPUVerifier: EvidenceVerifier {
             // A little-endian integer (one or two bytes in the reports seen so far).
             let value = flag.count <= 4 ? flag.reversed().reduce(0) { $0 << 8 | Int($1) } : Int.max
             record(
-                CheckName.ccMode, value <= 2 ? nil : "feature flag \(HexText.encode(flag)) is not a CC mode",
+                CheckName.ccMode, value <= 2 ? nil : "feature flag \(Hex.encode(flag)) is not a CC mode",
                 ok: "CC mode \(["SPT", "MPT", "PPCIE"][min(value, 2)]) (signed feature flag)")
         } else {
             record(
@@ -135,8 +136,8 @@ public struct NVIDIAGPUVerifier: EvidenceVerifier {
                     problems.append("block \(key) is not in the report")
                     continue
                 }
-                if !accepted.contains(where: { HexText.decode($0) == block.value }) {
-                    problems.append("block \(key) \(HexText.encode(block.value.prefix(8)))… matches no reference value")
+                if !accepted.contains(where: { Hex.decode(spaced: $0) == block.value }) {
+                    problems.append("block \(key) \(Hex.encode(block.value.prefix(8)))… matches no reference value")
                 }
             }
             record(
@@ -159,8 +160,8 @@ public struct NVIDIAGPUVerifier: EvidenceVerifier {
             ok: "driver \(driver), VBIOS \(vbios)")
 
         let claims = AttestationClaims(
-            measurement: HexText.encode(SHA384.hash(data: report.blocks.flatMap(\.value))), debug: false, tcb: nil,
-            reportData: HexText.encode(report.requestNonce),
+            measurement: Hex.encode(SHA384.hash(data: report.blocks.flatMap(\.value))), debug: false, tcb: nil,
+            reportData: Hex.encode(report.requestNonce),
             platform: "NVIDIA GPU (\(leaf?.subjectCommonName ?? "unknown device"), driver \(driver), VBIOS \(vbios))")
         return VerificationResult(kind: evidence.kind, checks: checks, claims: claims)
     }

@@ -1,3 +1,5 @@
+import Sodium
+
 /// An NVIDIA GPU attestation report as nvtrust's local verifier reads it: the SPDM 1.1
 /// GET_MEASUREMENTS request (version, code 0xE0, "signature requested", all blocks, 32-byte
 /// nonce, slot) followed by the MEASUREMENTS response (code 0x60, measurement blocks, responder
@@ -105,6 +107,6 @@ extension SPDMMeasurements {
     /// The VBIOS version as NVIDIA prints it ("96.00.9f.00.01"), from its 8-byte field.
     var vbiosVersionText: String? {
         guard let raw = opaque[Self.vbiosVersion], raw.count >= 5 else { return nil }
-        return [raw[3], raw[2], raw[1], raw[0], raw[4]].map { HexText.encode([$0]) }.joined(separator: ".")
+        return [raw[3], raw[2], raw[1], raw[0], raw[4]].map { Hex.encode([$0]) }.joined(separator: ".")
     }
 }

@@ -1,4 +1,5 @@
 import Crypto
+import Sodium
 
 /// An Azure confidential VM's HCL report: a header, the SEV-SNP report at 0x20, then runtime
 /// data whose JSON ("variable data") the paravisor binds into the SNP report data.
@@ -49,7 +50,7 @@ struct AzureHCLReport: Sendable {
             enum CodingKeys: String, CodingKey { case userData = "user-data" }
         }
         guard let runtime = try? JSONDecoderShim.decode(Runtime.self, from: json), let hex = runtime.userData,
-            let bytes = HexText.decode(hex), bytes.count == ReportData.byteCount
+            let bytes = Hex.decode(spaced: hex), bytes.count == ReportData.byteCount
         else { return nil }
         return bytes
     }

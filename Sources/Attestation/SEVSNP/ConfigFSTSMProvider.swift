@@ -1,4 +1,5 @@
 public import Foundation
+import Sodium
 
 #if canImport(Glibc)
     import Glibc
@@ -51,7 +52,7 @@ public struct ConfigFSTSMProvider: EvidenceProvider {
             throw AttestationError.invalidReportData(expected: ReportData.byteCount, actual: reportData.count)
         }
         let entry = root.appendingPathComponent(
-            "sealpipe-\(getpid())-\(HexText.encode((0..<8).map { _ in UInt8.random(in: 0...255) }))")
+            "sealpipe-\(getpid())-\(Hex.encode((0..<8).map { _ in UInt8.random(in: 0...255) }))")
         guard mkdir(entry.path, 0o700) == 0 else {
             throw AttestationError.io(
                 path: entry.path,

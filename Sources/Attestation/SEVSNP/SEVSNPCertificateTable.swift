@@ -1,3 +1,5 @@
+import Sodium
+
 /// The certificate table the host hands an SEV-SNP guest with an extended report (configfs-tsm
 /// `auxblob`, `SNP_GET_EXT_REPORT`): 24-byte entries {GUID, offset u32, length u32} ended by an
 /// all-zero entry, offsets counted from the table's start.
@@ -11,7 +13,7 @@ public enum SEVSNPCertificateTable {
 
         /// The GUID as stored: time_low, time_mid, time_hi little-endian, the rest as written.
         public var tableBytes: [UInt8] {
-            let hex = HexText.decode(rawValue.replacingOccurrences(of: "-", with: ""))!
+            let hex = Hex.decode(spaced: rawValue.replacingOccurrences(of: "-", with: ""))!
             return Array(hex[0..<4].reversed()) + Array(hex[4..<6].reversed()) + Array(hex[6..<8].reversed())
                 + Array(hex[8..<16])
         }

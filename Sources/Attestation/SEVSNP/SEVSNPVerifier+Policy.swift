@@ -1,3 +1,5 @@
+import Sodium
+
 extension SEVSNPVerifier {
     /// The checks `SEVSNPPolicy` asks for, in a fixed order, only for the fields it sets.
     static func policyChecks(
@@ -9,17 +11,17 @@ extension SEVSNPVerifier {
         }
         func field(_ name: String, _ label: String, expected: String?, actual: [UInt8]) {
             guard let expected else { return }
-            guard let wanted = HexText.decode(expected), wanted.count == actual.count else {
+            guard let wanted = Hex.decode(spaced: expected), wanted.count == actual.count else {
                 record(name, "policy \(label) is not \(actual.count) bytes of hex", ok: "")
                 return
             }
             record(
                 name,
-                wanted == actual ? nil : "\(label) \(HexText.encode(actual)) differs from the policy's \(expected)",
+                wanted == actual ? nil : "\(label) \(Hex.encode(actual)) differs from the policy's \(expected)",
                 ok: "\(label) matches")
         }
         func oneOf(_ accepted: [String], _ actual: [UInt8]) -> Bool {
-            accepted.contains { HexText.decode($0).map { $0 == actual } ?? false }
+            accepted.contains { Hex.decode(spaced: $0).map { $0 == actual } ?? false }
         }
 
         field("host-data", "HOST_DATA", expected: policy.hostData, actual: report.hostData)
@@ -30,7 +32,7 @@ extension SEVSNPVerifier {
                 "chip-id",
                 oneOf(chipIDs, report.chipID)
                     ? nil
-                    : "CHIP_ID \(HexText.encode(report.chipID.prefix(8)))… is not among the \(chipIDs.count) accepted",
+                    : "CHIP_ID \(Hex.encode(report.chipID.prefix(8)))… is not among the \(chipIDs.count) accepted",
                 ok: "CHIP_ID is accepted")
         }
         if let maximum = policy.maximumGuestPolicy.map(SEVSNPGuestPolicy.init(rawValue:)) {
@@ -103,8 +105,8 @@ extension SEVSNPVerifier {
                 "id-block",
                 !present
                     ? "the report has no ID block (ID_KEY_DIGEST is zero)"
-                    : !trusted ? "ID_KEY_DIGEST \(HexText.encode(report.idKeyDigest.prefix(8)))… is not trusted" : nil,
-                ok: "ID block signed by key \(HexText.encode(report.idKeyDigest.prefix(8)))…")
+                    : !trusted ? "ID_KEY_DIGEST \(Hex.encode(report.idKeyDigest.prefix(8)))… is not trusted" : nil,
+                ok: "ID block signed by key \(Hex.encode(report.idKeyDigest.prefix(8)))…")
         }
         if policy.requireAuthorKey == true {
             let trusted = policy.trustedAuthorKeyDigests.map { oneOf($0, report.authorKeyDigest) } ?? true
@@ -113,8 +115,8 @@ extension SEVSNPVerifier {
                 !report.authorKeyEnabled
                     ? "the report has no author key (AUTHOR_KEY_EN is 0)"
                     : !trusted
-                        ? "AUTHOR_KEY_DIGEST \(HexText.encode(report.authorKeyDigest.prefix(8)))… is not trusted" : nil,
-                ok: "author key \(HexText.encode(report.authorKeyDigest.prefix(8)))…")
+                        ? "AUTHOR_KEY_DIGEST \(Hex.encode(report.authorKeyDigest.prefix(8)))… is not trusted" : nil,
+                ok: "author key \(Hex.encode(report.authorKeyDigest.prefix(8)))…")
         }
         return checks
     }

@@ -1,5 +1,6 @@
 import Crypto
 public import Foundation
+import Sodium
 
 /// Verifies AMD SEV-SNP evidence: the VCEK/VLEK → ASK/ASVK → ARK chain against pinned AMD roots,
 /// the report's ECDSA P-384 signature, and the role's policy.
@@ -117,17 +118,17 @@ public struct SEVSNPVerifier: EvidenceVerifier {
             let source = hcl == nil ? "report data" : "HCL user-data"
             record(
                 CheckName.reportData,
-                "\(source) \(HexText.encode(actualReportData.prefix(8)))… differs from the expected \(HexText.encode(expectations.reportData.prefix(8)))…",
+                "\(source) \(Hex.encode(actualReportData.prefix(8)))… differs from the expected \(Hex.encode(expectations.reportData.prefix(8)))…",
                 ok: "")
         }
         if expectations.measurements.isEmpty {
             record(CheckName.measurement, "the policy accepts no measurement", ok: "")
         } else if expectations.measurements.contains(report.measurement) {
-            record(CheckName.measurement, nil, ok: "measurement \(HexText.encode(report.measurement)) is accepted")
+            record(CheckName.measurement, nil, ok: "measurement \(Hex.encode(report.measurement)) is accepted")
         } else {
             record(
                 CheckName.measurement,
-                "measurement \(HexText.encode(report.measurement)) is not among the \(expectations.measurements.count) accepted",
+                "measurement \(Hex.encode(report.measurement)) is not among the \(expectations.measurements.count) accepted",
                 ok: "")
         }
         if report.policy.debugAllowed && !expectations.policy.allowDebug {
@@ -172,8 +173,8 @@ public struct SEVSNPVerifier: EvidenceVerifier {
         }
 
         let claims = AttestationClaims(
-            measurement: HexText.encode(report.measurement), debug: report.policy.debugAllowed,
-            tcb: report.reportedTCB.rawValue, reportData: HexText.encode(actualReportData),
+            measurement: Hex.encode(report.measurement), debug: report.policy.debugAllowed,
+            tcb: report.reportedTCB.rawValue, reportData: Hex.encode(actualReportData),
             platform:
                 "AMD SEV-SNP \(product?.rawValue ?? "(unknown product)") (\(vekKind))\(hcl == nil ? "" : " via Azure HCL")"
         )
@@ -230,7 +231,7 @@ public struct SEVSNPVerifier: EvidenceVerifier {
             let id = hardwareID(hwid)
             guard id.count <= report.chipID.count, Array(report.chipID.prefix(id.count)) == id else {
                 return
-                    "chip id \(HexText.encode(report.chipID.prefix(8)))… differs from the VCEK's hwid \(HexText.encode(id.prefix(8)))…"
+                    "chip id \(Hex.encode(report.chipID.prefix(8)))… differs from the VCEK's hwid \(Hex.encode(id.prefix(8)))…"
             }
         }
         return nil

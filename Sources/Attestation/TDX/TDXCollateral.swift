@@ -1,4 +1,5 @@
 import Foundation
+import Sodium
 
 /// Intel DCAP collateral for one platform (FMSPC), in the JSON layout Intel's PCCS returns and
 /// dcap-qvl stores: the PCK and root CRLs, the TCB Info and QE Identity with their signatures and
@@ -44,12 +45,12 @@ public struct TDXCollateral: Sendable, Hashable {
             return value
         }
         func hex(_ key: String) throws(AttestationError) -> [UInt8] {
-            guard let bytes = HexText.decode(try string(key)) else { throw bad("field \(key) is not hex") }
+            guard let bytes = Hex.decode(spaced: try string(key)) else { throw bad("field \(key) is not hex") }
             return bytes
         }
         func crl(_ key: String) throws(AttestationError) -> [UInt8] {
             let text = try string(key)
-            if let bytes = HexText.decode(text), !bytes.isEmpty { return bytes }
+            if let bytes = Hex.decode(spaced: text), !bytes.isEmpty { return bytes }
             if let der = Self.pemBlock(text, label: "X509 CRL") { return der }
             if let der = Base64Text.decode(text.filter { !$0.isWhitespace }), der.first == 0x30 { return der }
             throw bad("field \(key) is neither hex DER, base64 DER nor a PEM X509 CRL")
@@ -68,13 +69,13 @@ public struct TDXCollateral: Sendable, Hashable {
     /// The same layout, for `sealpipe collateral import` to store.
     public func json() -> [UInt8] {
         let object: [String: String] = [
-            "pck_crl_issuer_chain": pckCRLIssuerChain, "root_ca_crl": HexText.encode(rootCACRL),
-            "pck_crl": HexText.encode(pckCRL), "tcb_info_issuer_chain": tcbInfoIssuerChain,
+            "pck_crl_issuer_chain": pckCRLIssuerChain, "root_ca_crl": Hex.encode(rootCACRL),
+            "pck_crl": Hex.encode(pckCRL), "tcb_info_issuer_chain": tcbInfoIssuerChain,
             "tcb_info": String(decoding: tcbInfo, as: UTF8.self),
-            "tcb_info_signature": HexText.encode(tcbInfoSignature),
+            "tcb_info_signature": Hex.encode(tcbInfoSignature),
             "qe_identity_issuer_chain": qeIdentityIssuerChain,
             "qe_identity": String(decoding: qeIdentity, as: UTF8.self),
-            "qe_identity_signature": HexText.encode(qeIdentitySignature),
+            "qe_identity_signature": Hex.encode(qeIdentitySignature),
         ]
         let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .prettyPrinted])
         return [UInt8](data ?? Data())
@@ -89,10 +90,10 @@ public struct TDXCollateral: Sendable, Hashable {
     ) throws(AttestationError) {
         func bad(_ reason: String) -> AttestationError { .malformed(what: "collateral", reason: reason) }
         guard let tcbInfo = RawJSON.objectValue(of: "tcbInfo", in: tcbInfoResponse),
-            let tcbSignature = RawJSON.stringValue(of: "signature", in: tcbInfoResponse).flatMap(HexText.decode)
+            let tcbSignature = RawJSON.stringValue(of: "signature", in: tcbInfoResponse).flatMap(Hex.decode(spaced:))
         else { throw bad("TCB Info response has no tcbInfo object and hex signature") }
         guard let qeIdentity = RawJSON.objectValue(of: "enclaveIdentity", in: qeIdentityResponse),
-            let qeSignature = RawJSON.stringValue(of: "signature", in: qeIdentityResponse).flatMap(HexText.decode)
+            let qeSignature = RawJSON.stringValue(of: "signature", in: qeIdentityResponse).flatMap(Hex.decode(spaced:))
         else { throw bad("QE Identity response has no enclaveIdentity object and hex signature") }
         func der(_ bytes: [UInt8]) -> [UInt8] {
             Self.pemBlock(String(decoding: bytes, as: UTF8.self), label: "X509 CRL") ?? bytes

@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import Sodium
 
 /// The collateral checks of a TDX quote: CRLs, the signed TCB Info and QE Identity, their age,
 /// the FMSPC/PCE-ID match, and the TCB status of the matching levels (Intel's algorithm: the
@@ -66,7 +67,7 @@ struct CollateralEvaluation {
                             pckCRL.signatureProblem(issuedBy: intermediate) ?? pckCRL.validityProblem(at: now)
                             ?? chain.leaf.flatMap {
                                 pckCRL.revokes($0)
-                                    ? "the PCK certificate (serial \(HexText.encode($0.serialNumber))) is revoked" : nil
+                                    ? "the PCK certificate (serial \(Hex.encode($0.serialNumber))) is revoked" : nil
                             }
                     }
                 } else {
@@ -133,16 +134,16 @@ struct CollateralEvaluation {
         }
 
         // The TCB Info must be for this platform.
-        let fmspcMatch = tcbInfo.fmspc.lowercased() == HexText.encode(pck.fmspc)
-        let pceMatch = tcbInfo.pceId.lowercased() == HexText.encode(pck.pceID)
+        let fmspcMatch = tcbInfo.fmspc.lowercased() == Hex.encode(pck.fmspc)
+        let pceMatch = tcbInfo.pceId.lowercased() == Hex.encode(pck.pceID)
         record(
             Name.fmspc,
             !fmspcMatch
-                ? "TCB Info FMSPC \(tcbInfo.fmspc) differs from the PCK certificate's \(HexText.encode(pck.fmspc))"
+                ? "TCB Info FMSPC \(tcbInfo.fmspc) differs from the PCK certificate's \(Hex.encode(pck.fmspc))"
                 : !pceMatch
-                    ? "TCB Info PCE-ID \(tcbInfo.pceId) differs from the PCK certificate's \(HexText.encode(pck.pceID))"
+                    ? "TCB Info PCE-ID \(tcbInfo.pceId) differs from the PCK certificate's \(Hex.encode(pck.pceID))"
                     : nil,
-            ok: "FMSPC \(HexText.encode(pck.fmspc)) and PCE-ID \(HexText.encode(pck.pceID)) match the PCK certificate")
+            ok: "FMSPC \(Hex.encode(pck.fmspc)) and PCE-ID \(Hex.encode(pck.pceID)) match the PCK certificate")
 
         let qeLevel = qeLevel(qeIdentity)
         record(Name.qeTCB, qeLevel.problem, ok: "QE ISV SVN \(qeReport.isvSVN): \(qeLevel.level?.tcbStatus ?? "?")")
@@ -221,8 +222,8 @@ struct CollateralEvaluation {
     }
 
     private func qeLevel(_ identity: IntelQEIdentity) -> (level: IntelTCBInfo.Level?, problem: String?) {
-        guard HexText.decode(identity.mrsigner) == qeReport.mrSigner else {
-            return (nil, "QE MRSIGNER \(HexText.encode(qeReport.mrSigner)) is not the QE Identity's")
+        guard Hex.decode(spaced: identity.mrsigner) == qeReport.mrSigner else {
+            return (nil, "QE MRSIGNER \(Hex.encode(qeReport.mrSigner)) is not the QE Identity's")
         }
         guard identity.isvprodid == Int(qeReport.isvProdID) else {
             return (nil, "QE ISVPRODID \(qeReport.isvProdID) is not the QE Identity's \(identity.isvprodid)")
@@ -231,7 +232,7 @@ struct CollateralEvaluation {
             let miscMask = UInt32(identity.miscselectMask, radix: 16),
             qeReport.miscSelect & miscMask == misc & miscMask
         else { return (nil, "QE MISCSELECT does not match the QE Identity") }
-        guard let attributes = HexText.decode(identity.attributes), let mask = HexText.decode(identity.attributesMask),
+        guard let attributes = Hex.decode(spaced: identity.attributes), let mask = Hex.decode(spaced: identity.attributesMask),
             attributes.count == 16, mask.count == 16,
             zip(zip(qeReport.attributes, attributes), mask).allSatisfy({ ($0.0 & $1) == ($0.1 & $1) })
         else { return (nil, "QE ATTRIBUTES do not match the QE Identity") }
@@ -248,8 +249,8 @@ struct CollateralEvaluation {
         let body = quote.body
         let version = quote.body.teeTCBSVN[1]
         func matches(_ mrsigner: String, _ attributes: String, _ mask: String) -> Bool {
-            guard HexText.decode(mrsigner) == body.mrSignerSEAM, let a = HexText.decode(attributes),
-                let m = HexText.decode(mask), a.count == 8, m.count == 8
+            guard Hex.decode(spaced: mrsigner) == body.mrSignerSEAM, let a = Hex.decode(spaced: attributes),
+                let m = Hex.decode(spaced: mask), a.count == 8, m.count == 8
             else { return false }
             return zip(zip(body.seamAttributes, a), m).allSatisfy { ($0.0 & $1) == ($0.1 & $1) }
         }

@@ -1,5 +1,6 @@
 import Crypto
 public import Foundation
+import Sodium
 
 /// Verifies Intel TDX DCAP quotes (v4, and v5 with a TD 1.0 or TD 1.5 body): the quote signature
 /// by the attestation key, the QE report signed by the PCK leaf, the QE report data binding the
@@ -84,7 +85,7 @@ public struct TDXVerifier: EvidenceVerifier {
             CheckName.qeVendor,
             quote.qeVendorID == TDXQuote.intelQEVendorID
                 ? nil
-                : "QE vendor id \(HexText.encode(quote.qeVendorID)) is not Intel's", ok: "Intel quoting enclave")
+                : "QE vendor id \(Hex.encode(quote.qeVendorID)) is not Intel's", ok: "Intel quoting enclave")
 
         // PCK chain, QE report, attestation key.
         let chain = PCKChain(der: quote.pckChain, now: now)
@@ -107,15 +108,15 @@ public struct TDXVerifier: EvidenceVerifier {
         // Collateral: revocation, TCB status.
         let tdxPolicy = expectations.policy.tdx ?? TDXPolicy()
         if let leaf = chain.leaf, let extensions = try? PCKExtensions(certificate: leaf),
-            let found = collateral.first(where: { Self.tcbInfoFMSPC($0) == HexText.encode(extensions.fmspc) })
+            let found = collateral.first(where: { Self.tcbInfoFMSPC($0) == Hex.encode(extensions.fmspc) })
         {
-            record(CheckName.collateral, nil, ok: "collateral for FMSPC \(HexText.encode(extensions.fmspc))")
+            record(CheckName.collateral, nil, ok: "collateral for FMSPC \(Hex.encode(extensions.fmspc))")
             checks += CollateralEvaluation(
                 quote: quote, qeReport: qeReport, chain: chain, pck: extensions, collateral: found,
                 policy: tdxPolicy, now: now
             ).checks()
         } else {
-            let fmspc = chain.leaf.flatMap { try? PCKExtensions(certificate: $0) }.map { HexText.encode($0.fmspc) }
+            let fmspc = chain.leaf.flatMap { try? PCKExtensions(certificate: $0) }.map { Hex.encode($0.fmspc) }
             let missing =
                 "no collateral for FMSPC \(fmspc ?? "(unreadable PCK extensions)"): TCB status and revocation unknown"
             if tdxPolicy.allowMissingCollateral == true, fmspc != nil {
@@ -131,8 +132,8 @@ public struct TDXVerifier: EvidenceVerifier {
             CheckName.reportData,
             body.reportData == expectations.reportData
                 ? nil
-                : "report data \(HexText.encode(body.reportData.prefix(8)))… differs from the expected "
-                    + "\(HexText.encode(expectations.reportData.prefix(8)))…",
+                : "report data \(Hex.encode(body.reportData.prefix(8)))… differs from the expected "
+                    + "\(Hex.encode(expectations.reportData.prefix(8)))…",
             ok: "report data matches the expected binding")
         if expectations.measurements.isEmpty {
             record(CheckName.measurement, "the policy accepts no MRTD", ok: "")
@@ -141,10 +142,10 @@ public struct TDXVerifier: EvidenceVerifier {
                 CheckName.measurement,
                 expectations.measurements.contains(body.mrTD)
                     ? nil
-                    : "MRTD \(HexText.encode(body.mrTD)) is not among the \(expectations.measurements.count) accepted",
-                ok: "MRTD \(HexText.encode(body.mrTD)) is accepted")
+                    : "MRTD \(Hex.encode(body.mrTD)) is not among the \(expectations.measurements.count) accepted",
+                ok: "MRTD \(Hex.encode(body.mrTD)) is accepted")
         }
-        let attributes = HexText.encode(body.tdAttributes)
+        let attributes = Hex.encode(body.tdAttributes)
         if body.debug && !expectations.policy.allowDebug {
             record(
                 CheckName.debug, "TD_ATTRIBUTES \(attributes) has the DEBUG bit set and the policy forbids it", ok: "")
@@ -161,8 +162,8 @@ public struct TDXVerifier: EvidenceVerifier {
         }
 
         let claims = AttestationClaims(
-            measurement: HexText.encode(body.mrTD), debug: body.debug, tcb: nil,
-            reportData: HexText.encode(body.reportData),
+            measurement: Hex.encode(body.mrTD), debug: body.debug, tcb: nil,
+            reportData: Hex.encode(body.reportData),
             platform: "Intel TDX (quote v\(quote.version), \(quote.bodyType == 3 ? "TD 1.5" : "TD 1.0"))")
         return VerificationResult(kind: evidence.kind, checks: checks, claims: claims)
     }
@@ -171,7 +172,7 @@ public struct TDXVerifier: EvidenceVerifier {
         var checks: [VerificationResult.Check] = []
         func field(_ name: String, _ label: String, expected: String?, actual: [UInt8]) {
             guard let expected else { return }
-            guard let wanted = HexText.decode(expected), wanted.count == actual.count else {
+            guard let wanted = Hex.decode(spaced: expected), wanted.count == actual.count else {
                 checks.append(.init(name, passed: false, detail: "policy \(label) is not \(actual.count) bytes of hex"))
                 return
             }
@@ -180,7 +181,7 @@ public struct TDXVerifier: EvidenceVerifier {
                     name, passed: wanted == actual,
                     detail: wanted == actual
                         ? "\(label) matches"
-                        : "\(label) \(HexText.encode(actual)) differs from the policy's \(expected)"))
+                        : "\(label) \(Hex.encode(actual)) differs from the policy's \(expected)"))
         }
         if let rtmrs = policy.rtmrs {
             if rtmrs.count > 4 {
@@ -193,13 +194,13 @@ public struct TDXVerifier: EvidenceVerifier {
         }
         field(CheckName.mrConfigID, "MRCONFIGID", expected: policy.mrConfigID, actual: body.mrConfigID)
         if let seams = policy.mrSEAMs {
-            let accepted = seams.contains { HexText.decode($0) == body.mrSEAM }
+            let accepted = seams.contains { Hex.decode(spaced: $0) == body.mrSEAM }
             checks.append(
                 .init(
                     CheckName.mrSEAM, passed: accepted,
                     detail: accepted
                         ? "MRSEAM is accepted"
-                        : "MRSEAM \(HexText.encode(body.mrSEAM)) is not among the \(seams.count) accepted"))
+                        : "MRSEAM \(Hex.encode(body.mrSEAM)) is not among the \(seams.count) accepted"))
         }
         return checks
     }

@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import Sodium
 import SwiftASN1
 import _CryptoExtras
 
@@ -47,7 +48,7 @@ struct X509Certificate: Sendable, Hashable {
     static let mgf1: ASN1ObjectIdentifier = [1, 2, 840, 113_549, 1, 1, 8]
 
     var sha256Fingerprint: [UInt8] { Array(Crypto.SHA256.hash(data: der)) }
-    var fingerprintHex: String { HexText.encode(sha256Fingerprint) }
+    var fingerprintHex: String { Hex.encode(sha256Fingerprint) }
     var isSelfIssued: Bool { issuer == subject }
     var displayName: String { subjectCommonName.map { "CN=\($0)" } ?? "(no CN)" }
 

@@ -32,39 +32,66 @@ public enum TensorCodec {
         case tokenIDs = 1, hiddenStates = 2, embeddings = 3
     }
 
+    /// Bytes of `payload`'s encoding (so a caller can encode into memory it sized, e.g. secret memory).
+    public static func encodedCount(_ payload: StagePayload) -> Int {
+        switch payload {
+        case .tokenIDs(let sequences): headerSize + 4 * sequences.count + 4 * sequences.reduce(0) { $0 + $1.count }
+        case .hiddenStates(let states): headerSize + 4 * states.batchSize + 4 * states.values.count
+        case .embeddings(let dimension, let vectors): headerSize + 4 * dimension * vectors.count
+        }
+    }
+
     /// Encodes a payload. Embedding vectors must all have `dimension` floats.
     public static func encode(_ payload: StagePayload) -> [UInt8] {
-        var out: [UInt8] = []
+        [UInt8](unsafeUninitializedCapacity: encodedCount(payload)) { buffer, initialized in
+            encode(payload, into: UnsafeMutableRawBufferPointer(buffer))
+            initialized = buffer.count
+        }
+    }
+
+    /// Encodes a payload into `buffer`, which must hold exactly `encodedCount(payload)` bytes.
+    public static func encode(_ payload: StagePayload, into buffer: UnsafeMutableRawBufferPointer) {
+        precondition(buffer.count == encodedCount(payload), "TensorCodec: the buffer is not the encoding's size")
+        var offset = 0
+        func append(_ raw: UnsafeRawBufferPointer) {
+            if raw.count > 0 { (buffer.baseAddress! + offset).copyMemory(from: raw.baseAddress!, byteCount: raw.count) }
+            offset += raw.count
+        }
+        func appendU32(_ value: UInt32) { withUnsafeBytes(of: value.littleEndian) { append($0) } }
+        func appendRaw<T: BitwiseCopyable>(_ values: [T]) { values.withUnsafeBytes { append($0) } }
         func header(_ kind: Kind, batch: Int, width: Int) {
-            out += magic
-            out += [version, kind.rawValue, 0, 0]
-            appendU32(UInt32(batch), to: &out)
-            appendU32(UInt32(width), to: &out)
+            (magic + [version, kind.rawValue, 0, 0]).withUnsafeBytes { append($0) }
+            appendU32(UInt32(batch))
+            appendU32(UInt32(width))
         }
         switch payload {
         case .tokenIDs(let sequences):
-            out.reserveCapacity(headerSize + 4 * sequences.count + 4 * sequences.reduce(0) { $0 + $1.count })
             header(.tokenIDs, batch: sequences.count, width: 0)
-            for sequence in sequences { appendU32(UInt32(sequence.count), to: &out) }
-            for sequence in sequences { appendRaw(sequence, to: &out) }
+            for sequence in sequences { appendU32(UInt32(sequence.count)) }
+            for sequence in sequences { appendRaw(sequence) }
         case .hiddenStates(let states):
-            out.reserveCapacity(headerSize + 4 * states.batchSize + 4 * states.values.count)
             header(.hiddenStates, batch: states.batchSize, width: states.hiddenSize)
-            for length in states.lengths { appendU32(UInt32(length), to: &out) }
-            appendRaw(states.values, to: &out)
+            for length in states.lengths { appendU32(UInt32(length)) }
+            appendRaw(states.values)
         case .embeddings(let dimension, let vectors):
             precondition(vectors.allSatisfy { $0.count == dimension }, "TensorCodec: vector of the wrong dimension")
-            out.reserveCapacity(headerSize + 4 * dimension * vectors.count)
             header(.embeddings, batch: vectors.count, width: dimension)
-            for vector in vectors { appendRaw(vector, to: &out) }
+            for vector in vectors { appendRaw(vector) }
         }
-        return out
     }
 
     /// Decodes and validates a payload; throws on anything but a well-formed encoding.
     public static func decode(_ bytes: [UInt8]) throws(TensorCodecError) -> StagePayload {
+        try bytes.withUnsafeBytes { raw in
+            Result { () throws(TensorCodecError) in try decode(raw: raw) }
+        }.get()
+    }
+
+    /// Decodes and validates a payload read in place (e.g. from secret memory); throws on anything
+    /// but a well-formed encoding.
+    public static func decode(raw bytes: UnsafeRawBufferPointer) throws(TensorCodecError) -> StagePayload {
         guard bytes.count >= headerSize else { throw .truncated(needed: headerSize, actual: bytes.count) }
-        guard Array(bytes[0..<4]) == magic else { throw .badMagic }
+        guard bytes.prefix(4).elementsEqual(magic) else { throw .badMagic }
         guard bytes[4] == version else { throw .unsupportedVersion(bytes[4]) }
         guard let kind = Kind(rawValue: bytes[5]) else { throw .unknownKind(bytes[5]) }
         guard bytes[6] == 0, bytes[7] == 0 else { throw .reservedBitsSet }
@@ -126,7 +153,7 @@ public enum TensorCodec {
         }
     }
 
-    private static func readLengths(_ bytes: [UInt8], count: Int) throws(TensorCodecError) -> [Int] {
+    private static func readLengths(_ bytes: UnsafeRawBufferPointer, count: Int) throws(TensorCodecError) -> [Int] {
         let end = headerSize + 4 * count
         guard bytes.count >= end else { throw .truncated(needed: end, actual: bytes.count) }
         var lengths: [Int] = []
@@ -147,7 +174,7 @@ public enum TensorCodec {
         return lengths
     }
 
-    private static func expectSize(_ bytes: [UInt8], _ expected: Int) throws(TensorCodecError) {
+    private static func expectSize(_ bytes: UnsafeRawBufferPointer, _ expected: Int) throws(TensorCodecError) {
         if bytes.count < expected { throw .truncated(needed: expected, actual: bytes.count) }
         if bytes.count > expected { throw .trailingBytes(expected: expected, actual: bytes.count) }
     }
@@ -157,25 +184,17 @@ public enum TensorCodec {
         return values
     }
 
-    private static func appendU32(_ value: UInt32, to out: inout [UInt8]) {
-        withUnsafeBytes(of: value.littleEndian) { out.append(contentsOf: $0) }
-    }
-
-    private static func readU32(_ bytes: [UInt8], at offset: Int) -> UInt32 {
+    private static func readU32(_ bytes: UnsafeRawBufferPointer, at offset: Int) -> UInt32 {
         UInt32(bytes[offset]) | UInt32(bytes[offset + 1]) << 8 | UInt32(bytes[offset + 2]) << 16
             | UInt32(bytes[offset + 3]) << 24
     }
 
-    private static func appendRaw<T: BitwiseCopyable>(_ values: [T], to out: inout [UInt8]) {
-        values.withUnsafeBytes { out.append(contentsOf: $0) }
-    }
-
-    private static func readRaw<T: BitwiseCopyable>(_ bytes: [UInt8], at offset: Int, count: Int) -> [T] {
+    private static func readRaw<T: BitwiseCopyable>(
+        _ bytes: UnsafeRawBufferPointer, at offset: Int, count: Int
+    ) -> [T] {
         [T](unsafeUninitializedCapacity: count) { out, initialized in
-            bytes.withUnsafeBytes { source in
-                UnsafeMutableRawBufferPointer(out).copyMemory(
-                    from: UnsafeRawBufferPointer(rebasing: source[offset..<(offset + count * MemoryLayout<T>.stride)]))
-            }
+            UnsafeMutableRawBufferPointer(out).copyMemory(
+                from: UnsafeRawBufferPointer(rebasing: bytes[offset..<(offset + count * MemoryLayout<T>.stride)]))
             initialized = count
         }
     }
