@@ -83,7 +83,8 @@ struct LaunchCommand: AsyncParsableCommand {
                     try? Data((identity + "\n").utf8).write(to: identityFile, options: .atomic)
                 }
                 Task { await Self.reportReady(topology: loaded, announcements: announcements, logger: logger) }
-            })
+            },
+            onShutdown: { Output.line("[launch] shutting down (SIGINT or SIGTERM): draining in-flight jobs") })
         Output.line("[launch] starting \(services.count) service(s) of \(loaded.name)\(host.map { " on host \($0)" } ?? "")")
         if let warning = EvidenceBanner.simulatedWarning(EvidenceBanner.summaries(of: loaded)) {
             Output.line("[launch] \(warning)")

@@ -49,17 +49,20 @@ public final class Launcher: Service, @unchecked Sendable {
     private var isFinished = false
     private var finished: CheckedContinuation<Void, Never>?
     private let onAllReady: @Sendable ([String: [String: String]]) -> Void
+    private let onShutdown: @Sendable () -> Void
 
     /// `onAllReady` runs once, when every service has announced itself, with the announcements
-    /// by service name.
+    /// by service name; `onShutdown` when graceful shutdown (or cancellation) starts the drain.
     public init(
         services: [ServiceSpec], options: Options, logger: Logger,
-        onAllReady: @escaping @Sendable ([String: [String: String]]) -> Void = { _ in }
+        onAllReady: @escaping @Sendable ([String: [String: String]]) -> Void = { _ in },
+        onShutdown: @escaping @Sendable () -> Void = {}
     ) {
         self.services = services
         self.options = options
         self.logger = logger
         self.onAllReady = onAllReady
+        self.onShutdown = onShutdown
         self.state = SupervisorState(services: services, policy: options.policy, seed: UInt64.random(in: 0...UInt64.max))
     }
 
@@ -79,7 +82,7 @@ public final class Launcher: Service, @unchecked Sendable {
                 }
             }
         } onCancelOrGracefulShutdown: {
-            self.logger.notice("shutting down: draining in-flight jobs")
+            self.onShutdown()
             self.shutdown()
         }
     }
