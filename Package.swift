@@ -112,7 +112,8 @@ let package = Package(
         .target(
             name: "StageRuntime",
             dependencies: [
-                "Sodium", "ZeroMQ", "Wire", "Observability", "TimeUnits", .product(name: "Logging", package: "swift-log"),
+                "Sodium", "ZeroMQ", "Wire", "Observability", "TimeUnits",
+                .product(name: "Logging", package: "swift-log"),
                 serviceLifecycle,
             ],
             swiftSettings: strictSettings
@@ -158,8 +159,10 @@ let package = Package(
         .executableTarget(
             name: "sealpipe",
             dependencies: [
-                "ZeroMQ", "Sodium", "Wire", "Inference", "Attestation", "Trust", "KeyBroker", "Gateway", "Observability",
-                "Topology", "BrokerClient", "StageRuntime", "Workloads", "Node", "Launcher", "SealpipeClient", "TimeUnits",
+                "ZeroMQ", "Sodium", "Wire", "Inference", "Attestation", "Trust", "KeyBroker", "Gateway",
+                "Observability",
+                "Topology", "BrokerClient", "StageRuntime", "Workloads", "Node", "Launcher", "SealpipeClient",
+                "TimeUnits",
                 "Deploy",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -177,11 +180,16 @@ let package = Package(
         .testTarget(name: "SodiumTests", dependencies: ["Sodium", "TestVectors"], swiftSettings: strictSettings),
         .testTarget(name: "WireTests", dependencies: ["Wire"], swiftSettings: strictSettings),
         .testTarget(
-            name: "ObservabilityTests", dependencies: ["Observability", .product(name: "Logging", package: "swift-log")],
+            name: "ObservabilityTests",
+            dependencies: ["Observability", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strictSettings),
-        .testTarget(name: "InferenceTests", dependencies: ["Inference"], exclude: ["Fixtures"], swiftSettings: strictSettings),
-        .testTarget(name: "AttestationTests", dependencies: ["Attestation", "Sodium", "TestVectors"], swiftSettings: strictSettings),
-        .testTarget(name: "TrustTests", dependencies: ["Trust", "Sodium", "TestVectors"], swiftSettings: strictSettings),
+        .testTarget(
+            name: "InferenceTests", dependencies: ["Inference"], exclude: ["Fixtures"], swiftSettings: strictSettings),
+        .testTarget(
+            name: "AttestationTests", dependencies: ["Attestation", "Sodium", "TestVectors"],
+            swiftSettings: strictSettings),
+        .testTarget(
+            name: "TrustTests", dependencies: ["Trust", "Sodium", "TestVectors"], swiftSettings: strictSettings),
         .testTarget(
             name: "GatewayTests",
             dependencies: [
@@ -196,8 +204,10 @@ let package = Package(
                 .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strictSettings),
-        .testTarget(name: "SealpipeClientTests", dependencies: ["SealpipeClient", "Wire"], swiftSettings: strictSettings),
-        .testTarget(name: "StageRuntimeTests", dependencies: ["StageRuntime", "Sodium", "Wire"], swiftSettings: strictSettings),
+        .testTarget(
+            name: "SealpipeClientTests", dependencies: ["SealpipeClient", "Wire"], swiftSettings: strictSettings),
+        .testTarget(
+            name: "StageRuntimeTests", dependencies: ["StageRuntime", "Sodium", "Wire"], swiftSettings: strictSettings),
         .testTarget(
             name: "TopologyTests",
             dependencies: ["Topology", "Attestation", "Sodium"],
@@ -208,7 +218,8 @@ let package = Package(
         .testTarget(
             name: "PipelineTests",
             dependencies: [
-                "Topology", "StageRuntime", "Workloads", "Node", "Gateway", "KeyBroker", "SealpipeClient", "Sodium", "ZeroMQ",
+                "Topology", "StageRuntime", "Workloads", "Node", "Gateway", "KeyBroker", "SealpipeClient", "Sodium",
+                "ZeroMQ",
                 "Wire", "Trust", "Attestation",
             ],
             swiftSettings: strictSettings),

@@ -6,6 +6,9 @@ cd "$(dirname "$0")/.."
 Scripts/setup.sh
 Scripts/fetch-model.sh
 
+echo "[test] formatting (swift format lint --strict, the repository's .swift-format)"
+swift format lint --strict --recursive Sources Tests Package.swift Fuzz
+
 echo "[test] module arrows"
 python3 Scripts/check-architecture.py
 # The check must be able to fail: plant a service import in a copy of the topology model.

@@ -32,7 +32,8 @@ public enum ManualVerification {
             case "gpu-nonce" where gpuNonce == nil:
                 // The GPU verifier's claims carry the request nonce as their report data.
                 result.checks[index] = .init(
-                    "gpu-nonce", passed: true, detail: "not checked (no --nonce given); report has \(claims.reportData)")
+                    "gpu-nonce", passed: true, detail: "not checked (no --nonce given); report has \(claims.reportData)"
+                )
             default:
                 break
             }

@@ -1,7 +1,7 @@
 import Attestation
 import Foundation
-public import Topology
 import Sodium
+public import Topology
 
 /// The topology file a deployment delivers to every pod: the operator's topology with its
 /// placement rewritten for containers (endpoints to Service or pod DNS names, paths to the

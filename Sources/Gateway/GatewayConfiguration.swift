@@ -31,8 +31,10 @@ public struct GatewayConfiguration: Sendable {
 
     public init(
         roles: [String], replicaTrust: ReplicaTrust, maxInFlight: Int = 1024, maxPayloadBytes: Int = 1 << 20,
-        defaultDeadline: Duration = .seconds(30), maxDeadline: Duration = .seconds(300), replicaTimeout: Duration = .seconds(2),
-        maxAttempts: Int = 3, maxHopBytes: Int? = nil, maxAheadOfEpoch: Int = 32, aheadOfEpochHold: Duration = .seconds(10)
+        defaultDeadline: Duration = .seconds(30), maxDeadline: Duration = .seconds(300),
+        replicaTimeout: Duration = .seconds(2),
+        maxAttempts: Int = 3, maxHopBytes: Int? = nil, maxAheadOfEpoch: Int = 32,
+        aheadOfEpochHold: Duration = .seconds(10)
     ) {
         precondition(!roles.isEmpty, "a pipeline has at least one role")
         self.roles = roles

@@ -1,5 +1,5 @@
-import Wire
 import TimeUnits
+import Wire
 
 /// The gateway's state machine: accepts sealed jobs from clients, dispatches each hop to a
 /// ready replica of the next role, retries hops whose replica died, enforces deadlines, and
@@ -109,13 +109,16 @@ public struct GatewayCore: Sendable {
             message = try PipelineMessage(frames: frames)
         } catch {
             // Answer with the job id if the header at least decoded, so the client can match it.
-            let jobID = frames.first.flatMap { try? MessageHeader(decoding: $0) }?.jobID ?? JobID(bytes: Array(repeating: 0, count: 16))!
+            let jobID =
+                frames.first.flatMap { try? MessageHeader(decoding: $0) }?.jobID ?? JobID(
+                    bytes: Array(repeating: 0, count: 16))!
             let code: ErrorCode = if case .unsupportedVersion = error { .unsupportedVersion } else { .malformed }
             return refuse(identity, jobID, code, "\(code.defaultMessage): \(error)")
         }
         let header = message.header
         guard header.type == .submit else {
-            return refuse(identity, header.jobID, .malformed, "clients may only send submit messages, not \(header.type)")
+            return refuse(
+                identity, header.jobID, .malformed, "clients may only send submit messages, not \(header.type)")
         }
         let sealed = message.body[0]
         guard sealed.count <= configuration.maxPayloadBytes else {
@@ -125,7 +128,9 @@ public struct GatewayCore: Sendable {
         }
         guard !sealed.isEmpty else { return refuse(identity, header.jobID, .malformed, "the sealed request is empty") }
         guard !isDraining else { return refuse(identity, header.jobID, .shuttingDown) }
-        guard jobs[header.jobID] == nil, units[header.jobID] == nil else { return refuse(identity, header.jobID, .duplicateJob) }
+        guard jobs[header.jobID] == nil, units[header.jobID] == nil else {
+            return refuse(identity, header.jobID, .duplicateJob)
+        }
         if let reason = frontEpochProblem(header.epoch) { return refuse(identity, header.jobID, .unknownEpoch, reason) }
         let isAhead = isAheadOfFront(header.epoch)
         if isAhead {
@@ -139,7 +144,8 @@ public struct GatewayCore: Sendable {
             }
         }
 
-        let requested = header.deadline == 0 ? configuration.defaultDeadline : .milliseconds(Int64(clamping: header.deadline))
+        let requested =
+            header.deadline == 0 ? configuration.defaultDeadline : .milliseconds(Int64(clamping: header.deadline))
         let timeout = min(requested, configuration.maxDeadline)
         let deadline = now + UInt64(timeout.wholeMilliseconds)
         let hopHeader = MessageHeader(type: .work, epoch: header.epoch, jobID: header.jobID, deadline: deadline, hop: 0)
@@ -147,7 +153,8 @@ public struct GatewayCore: Sendable {
         jobs[header.jobID] = Job(client: identity, deadline: deadline, unit: header.jobID, holdUntil: holdUntil)
         if isAhead { ahead.insert(header.jobID) }
         units[header.jobID] = Unit(
-            id: header.jobID, roleIndex: 0, message: PipelineMessage(header: hopHeader, body: [sealed, []]), jobs: [header.jobID],
+            id: header.jobID, roleIndex: 0, message: PipelineMessage(header: hopHeader, body: [sealed, []]),
+            jobs: [header.jobID],
             size: 1)
         counters.accepted += 1
         return dispatch(header.jobID)
@@ -283,7 +290,8 @@ public struct GatewayCore: Sendable {
             if unit.attempts >= configuration.maxAttempts {
                 let text = "replicas of \(replica.announcement.role) died \(unit.attempts) times while holding the job"
                 for job in unit.jobs {
-                    actions += end(job, with: PipelineMessage.error(.stageFailed, jobID: job, message: text), code: .stageFailed)
+                    actions += end(
+                        job, with: PipelineMessage.error(.stageFailed, jobID: job, message: text), code: .stageFailed)
                 }
             } else {
                 counters.retries += 1
@@ -305,7 +313,8 @@ public struct GatewayCore: Sendable {
         let held = knownEpochs(of: configuration.roles[0])
         let isNext = held.max().map { UInt64(epoch) == UInt64($0) + 1 } ?? false
         guard held.isEmpty || held.contains(epoch) || isNext else {
-            return "key epoch \(epoch) is not held by the front stage (it holds \(held.sorted())); fetch a fresh manifest"
+            return
+                "key epoch \(epoch) is not held by the front stage (it holds \(held.sorted())); fetch a fresh manifest"
         }
         return nil
     }
@@ -323,9 +332,11 @@ public struct GatewayCore: Sendable {
     private mutating func refuseStaleRequests() -> [GatewayAction] {
         var actions: [GatewayAction] = []
         for id in waiting[configuration.roles[0]] ?? [] {
-            guard let unit = units[id], unit.roleIndex == 0, let reason = frontEpochProblem(unit.message.header.epoch) else { continue }
+            guard let unit = units[id], unit.roleIndex == 0, let reason = frontEpochProblem(unit.message.header.epoch)
+            else { continue }
             for job in unit.jobs {
-                actions += end(job, with: PipelineMessage.error(.unknownEpoch, jobID: job, message: reason), code: .unknownEpoch)
+                actions += end(
+                    job, with: PipelineMessage.error(.unknownEpoch, jobID: job, message: reason), code: .unknownEpoch)
             }
         }
         return actions
@@ -384,7 +395,8 @@ public struct GatewayCore: Sendable {
             guard let job = jobs[id], let unit = units[job.unit] else { return false }
             return unit.assignedTo == identity && unit.roleIndex < configuration.roles.count - 1
         }
-        guard let first = moving.first, let fromRole = units[jobs[first]!.unit]?.roleIndex, units[bundleID] == nil else {
+        guard let first = moving.first, let fromRole = units[jobs[first]!.unit]?.roleIndex, units[bundleID] == nil
+        else {
             counters.countDrop("unexpected_forward")
             return []
         }
@@ -395,7 +407,9 @@ public struct GatewayCore: Sendable {
             guard let unit = units[source] else { continue }
             for id in unit.jobs.subtracting(movingSet) {
                 actions += end(
-                    id, with: PipelineMessage.error(.stageFailed, jobID: id, message: "the stage left the job out of its output"),
+                    id,
+                    with: PipelineMessage.error(
+                        .stageFailed, jobID: id, message: "the stage left the job out of its output"),
                     code: .stageFailed)
             }
             release(source)
@@ -432,10 +446,13 @@ public struct GatewayCore: Sendable {
         let reason = String(decoding: message.body[0].prefix(512), as: UTF8.self)
         let text = "\(role) refused the job: \(reason.isEmpty ? code.defaultMessage : reason)"
         // A detail sealed to one job's client travels on to that client only, and only if small.
-        let sealedDetail = refused.count == 1 && message.body[1].count <= Self.maxSealedDetailBytes ? message.body[1] : []
+        let sealedDetail =
+            refused.count == 1 && message.body[1].count <= Self.maxSealedDetailBytes ? message.body[1] : []
         var actions: [GatewayAction] = []
         for job in refused {
-            actions += end(job, with: PipelineMessage.error(code, jobID: job, message: text, sealedDetail: sealedDetail), code: code)
+            actions += end(
+                job, with: PipelineMessage.error(code, jobID: job, message: text, sealedDetail: sealedDetail),
+                code: code)
         }
         if units[id]?.assignedTo == identity { release(id) }
         return actions + pump(role: role)
@@ -457,7 +474,8 @@ public struct GatewayCore: Sendable {
         let role = configuration.roles[unit.roleIndex]
         let epoch = unit.message.header.epoch
         let candidates = replicas.values.filter {
-            $0.announcement.role == role && $0.hasRoom && ($0.announcement.epochs.isEmpty || $0.announcement.epochs.contains(epoch))
+            $0.announcement.role == role && $0.hasRoom
+                && ($0.announcement.epochs.isEmpty || $0.announcement.epochs.contains(epoch))
         }
         guard let chosen = candidates.min(by: { $0.load < $1.load }) else { return nil }
         unit.assignedTo = chosen.identity
@@ -509,7 +527,9 @@ public struct GatewayCore: Sendable {
         return [.toClient(identity: job.client, frames: message.frames)]
     }
 
-    private mutating func refuse(_ identity: [UInt8], _ id: JobID, _ code: ErrorCode, _ text: String? = nil) -> [GatewayAction] {
+    private mutating func refuse(_ identity: [UInt8], _ id: JobID, _ code: ErrorCode, _ text: String? = nil)
+        -> [GatewayAction]
+    {
         counters.countError(code)
         return [.toClient(identity: identity, frames: PipelineMessage.error(code, jobID: id, message: text).frames)]
     }

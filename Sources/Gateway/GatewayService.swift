@@ -33,7 +33,9 @@ public final class GatewayService: Service {
         self.frontEndpoint = frontEndpoint
         self.backendEndpoint = backendEndpoint
         self.logger = logger
-        self.state = Mutex(GatewaySnapshot(counters: GatewayCounters(), replicas: [], queueDepths: [:], jobsInFlight: 0, draining: false))
+        self.state = Mutex(
+            GatewaySnapshot(
+                counters: GatewayCounters(), replicas: [], queueDepths: [:], jobsInFlight: 0, draining: false))
     }
 
     /// The latest counters and replica table.
@@ -102,7 +104,8 @@ public final class GatewayService: Service {
                         continue
                     }
                     guard frames.count >= 2 else { continue }
-                    actions += core.clientMessage(identity: frames[0], frames: Array(frames.dropFirst()), now: Self.nowMillis())
+                    actions += core.clientMessage(
+                        identity: frames[0], frames: Array(frames.dropFirst()), now: Self.nowMillis())
                 }
             }
             if ready[1].contains(.readable) {
@@ -113,7 +116,8 @@ public final class GatewayService: Service {
                         continue
                     }
                     guard frames.count >= 2 else { continue }
-                    actions += core.replicaMessage(identity: frames[0], frames: Array(frames.dropFirst()), now: Self.nowMillis())
+                    actions += core.replicaMessage(
+                        identity: frames[0], frames: Array(frames.dropFirst()), now: Self.nowMillis())
                 }
             }
             let idle = !ready[0].contains(.readable) && !ready[1].contains(.readable)
@@ -134,7 +138,9 @@ public final class GatewayService: Service {
             }
         }
         publish(core)
-        logger.info("gateway drained", metadata: ["results": "\(core.counters.results)", "errors": "\(core.counters.totalErrors)"])
+        logger.info(
+            "gateway drained",
+            metadata: ["results": "\(core.counters.results)", "errors": "\(core.counters.totalErrors)"])
     }
 
     /// Sends what the core asked for; false if the send failed.

@@ -6,16 +6,20 @@ extension GatewaySnapshot {
     /// queue depth by role, replicas, retries.
     public func exposition(into exposition: inout PrometheusExposition) {
         exposition.counter("sealpipe_gateway_requests_total", "Client messages received.", Double(counters.requests))
-        exposition.counter("sealpipe_gateway_accepted_total", "Jobs accepted into the pipeline.", Double(counters.accepted))
+        exposition.counter(
+            "sealpipe_gateway_accepted_total", "Jobs accepted into the pipeline.", Double(counters.accepted))
         exposition.counter("sealpipe_gateway_results_total", "Jobs that ended with a result.", Double(counters.results))
-        exposition.counter("sealpipe_gateway_errors_total", "Errors sent to clients, all codes.", Double(counters.totalErrors))
+        exposition.counter(
+            "sealpipe_gateway_errors_total", "Errors sent to clients, all codes.", Double(counters.totalErrors))
         for (code, count) in counters.errors.sorted(by: { $0.key < $1.key }) {
             exposition.counter(
-                "sealpipe_gateway_errors_by_code_total", "Errors sent to clients, by code.", Double(count), labels: ["code": code])
+                "sealpipe_gateway_errors_by_code_total", "Errors sent to clients, by code.", Double(count),
+                labels: ["code": code])
         }
         for (reason, count) in counters.droppedFromReplicas.sorted(by: { $0.key < $1.key }) {
             exposition.counter(
-                "sealpipe_gateway_replica_drops_total", "Replica messages dropped, by reason.", Double(count), labels: ["reason": reason])
+                "sealpipe_gateway_replica_drops_total", "Replica messages dropped, by reason.", Double(count),
+                labels: ["reason": reason])
         }
         for (socket, count) in counters.discarded.sorted(by: { $0.key < $1.key }) {
             exposition.counter(
@@ -29,16 +33,21 @@ extension GatewaySnapshot {
                 "Replica announcements refused (no proof of an attested role), by failed check.", Double(count),
                 labels: ["check": check])
         }
-        exposition.counter("sealpipe_gateway_retries_total", "Hops dispatched again after a replica died.", Double(counters.retries))
-        exposition.counter("sealpipe_gateway_replicas_lost_total", "Replicas declared dead.", Double(counters.replicasLost))
+        exposition.counter(
+            "sealpipe_gateway_retries_total", "Hops dispatched again after a replica died.", Double(counters.retries))
+        exposition.counter(
+            "sealpipe_gateway_replicas_lost_total", "Replicas declared dead.", Double(counters.replicasLost))
         exposition.gauge("sealpipe_gateway_jobs_in_flight", "Accepted jobs not yet ended.", Double(jobsInFlight))
         for (role, depth) in queueDepths.sorted(by: { $0.key < $1.key }) {
-            exposition.gauge("sealpipe_gateway_queue_depth", "Jobs waiting for a replica, by role.", Double(depth), labels: ["role": role])
+            exposition.gauge(
+                "sealpipe_gateway_queue_depth", "Jobs waiting for a replica, by role.", Double(depth),
+                labels: ["role": role])
         }
         var replicasByRole: [String: Int] = [:]
         for replica in replicas { replicasByRole[replica.role, default: 0] += 1 }
         for (role, count) in replicasByRole.sorted(by: { $0.key < $1.key }) {
-            exposition.gauge("sealpipe_gateway_replicas", "Live replicas, by role.", Double(count), labels: ["role": role])
+            exposition.gauge(
+                "sealpipe_gateway_replicas", "Live replicas, by role.", Double(count), labels: ["role": role])
         }
     }
 

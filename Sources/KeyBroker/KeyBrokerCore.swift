@@ -3,8 +3,8 @@ public import Foundation
 public import Logging
 public import Sodium
 import Synchronization
-public import Trust
 import TimeUnits
+public import Trust
 import Wire
 
 /// The key broker's request handling, without the socket: nonces, attestation against the

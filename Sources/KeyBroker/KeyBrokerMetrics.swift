@@ -72,7 +72,8 @@ public final class KeyBrokerMetrics: Sendable {
         out.counter("sealpipe_kms_request_errors_total", "Requests answered with an error.", Double(snapshot.errors))
         out.histogram("sealpipe_kms_request_seconds", "Time to handle one request.", snapshot.duration)
         out.histogram(
-            "sealpipe_kms_key_release_seconds", "Time to verify evidence, then seal and log a released key bundle.", snapshot.release)
+            "sealpipe_kms_key_release_seconds", "Time to verify evidence, then seal and log a released key bundle.",
+            snapshot.release)
         return out.text
     }
 }

@@ -25,7 +25,9 @@ public enum NodeEvidence {
 
     /// The hardware kinds a node can collect through configfs-tsm, with the guest device each
     /// kind's kernel driver creates (which tells the two apart when a policy accepts both).
-    static let configFSKinds: [(kind: EvidenceKind, device: String)] = [(.sevSNP, "/dev/sev-guest"), (.tdx, "/dev/tdx_guest")]
+    static let configFSKinds: [(kind: EvidenceKind, device: String)] = [
+        (.sevSNP, "/dev/sev-guest"), (.tdx, "/dev/tdx_guest"),
+    ]
 
     /// The provider for `role` under `policy`.
     /// - Parameters:
@@ -54,7 +56,8 @@ public enum NodeEvidence {
                     hardware.count == 1
                     ? hardware[0].kind
                     : (hardware.first { FileManager.default.fileExists(atPath: $0.device) } ?? hardware[0]).kind
-                return ConfigFSTSMProvider(root: configFSRoot, privilegeLevel: policy.evidence[kind.rawValue]?.vmpl, kind: kind)
+                return ConfigFSTSMProvider(
+                    root: configFSRoot, privilegeLevel: policy.evidence[kind.rawValue]?.vmpl, kind: kind)
             }
             missing.append("no configfs-tsm report interface at \(configFSRoot.path) (not a confidential VM guest?)")
         }
@@ -67,7 +70,8 @@ public enum NodeEvidence {
         if accepted.contains(EvidenceKind.simulated.rawValue) {
             if FileManager.default.fileExists(atPath: platformKeyFile.path) {
                 let platformKey = try PlatformKey.load(from: platformKeyFile)
-                return try SimulatedEvidenceProvider(platformKey: platformKey, configuration: measuredConfiguration, warn: warn)
+                return try SimulatedEvidenceProvider(
+                    platformKey: platformKey, configuration: measuredConfiguration, warn: warn)
             }
             missing.append("no simulated-TEE platform key at \(platformKeyFile.path)")
         }

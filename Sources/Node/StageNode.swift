@@ -1,14 +1,14 @@
 import Attestation
+import BrokerClient
 public import Foundation
 import Inference
 public import Logging
 public import Sodium
-public import Trust
-public import ZeroMQ
-public import Topology
 public import StageRuntime
+public import Topology
+public import Trust
 import Workloads
-import BrokerClient
+public import ZeroMQ
 
 /// What `sealpipe node` does before it serves: attest to the key broker, turn the released
 /// bundle into stage keys, and build the stage's workload (opening a worker's sealed shard).
@@ -47,7 +47,8 @@ public enum StageNode {
             role: role, policy: policy, measuredConfiguration: configuration, platformKeyFile: platformKeyFile,
             warn: { logger.warning("\($0)") })
         logger.info("collecting evidence", metadata: ["role": "\(role)", "kind": "\(provider.kind)"])
-        let client = KeyBrokerClient(endpoint: topology.keyBrokerEndpoint.description, context: context, timeout: .seconds(10))
+        let client = KeyBrokerClient(
+            endpoint: topology.keyBrokerEndpoint.description, context: context, timeout: .seconds(10))
         var attempt = 1
         while true {
             do {
@@ -55,7 +56,9 @@ public enum StageNode {
                     role: role, provider: provider, pinnedBrokerKey: pinnedBrokerKey,
                     topologyDigest: Hex.encode(topology.digest))
             } catch let error as KeyBrokerClientError where error.isWorthRetrying && attempt < attempts {
-                logger.warning("key broker unreachable or busy; retrying", metadata: ["attempt": "\(attempt)", "error": "\(error)"])
+                logger.warning(
+                    "key broker unreachable or busy; retrying",
+                    metadata: ["attempt": "\(attempt)", "error": "\(error)"])
                 try await Task.sleep(for: .milliseconds(200 * attempt))
                 attempt += 1
             }
@@ -82,7 +85,9 @@ public enum StageNode {
         }
         var upstream: (role: String, signingKeys: [UInt32: SigningPublicKey])?
         if let previous = topology.previousRole(of: role), topology.stageRoles.contains(previous) {
-            guard let neighbour = bundle.neighbour(previous) else { throw Failure.bundle("no keys for upstream role \(previous)") }
+            guard let neighbour = bundle.neighbour(previous) else {
+                throw Failure.bundle("no keys for upstream role \(previous)")
+            }
             var keys: [UInt32: SigningPublicKey] = [:]
             for key in neighbour.signingKeys { keys[try epoch32(key.epoch)] = key.key }
             guard keys[current] != nil else {
@@ -110,7 +115,9 @@ public enum StageNode {
     }
 
     /// The workload for `stage`: tokenizer, encoder shard (weights from its sealed file), pooling, or echo.
-    public static func workload(topology: Topology, stage: StageSpec, bundle: KeyBundle, weightsFile: URL?, logger: Logger) throws
+    public static func workload(
+        topology: Topology, stage: StageSpec, bundle: KeyBundle, weightsFile: URL?, logger: Logger
+    ) throws
         -> any StageWorkload
     {
         if stage.kind == .echo { return EchoWorkload() }
@@ -126,11 +133,14 @@ public enum StageNode {
             let weights = try ModelWeights(
                 configuration: configuration, provider: [String: FloatTensor](), layers: 0..<0, embeddings: false)
             let model = try MiniLMModel(
-                configuration: configuration, tokenizer: try WordPieceTokenizer(directory: directory), weights: weights, threads: 1)
+                configuration: configuration, tokenizer: try WordPieceTokenizer(directory: directory), weights: weights,
+                threads: 1)
             return PoolingWorkload(model: model)
         case .encoder:
             guard let layers = stage.layers else { throw Failure.bundle("encoder stage \(stage.name) has no layers") }
-            guard let key = bundle.weightKey else { throw Failure.bundle("no weight key was released for \(stage.name)") }
+            guard let key = bundle.weightKey else {
+                throw Failure.bundle("no weight key was released for \(stage.name)")
+            }
             let file = weightsFile ?? ShardWeights.path(for: stage.name, topology: topology)
             guard FileManager.default.fileExists(atPath: file.path) else {
                 throw Failure.missingWeights(role: stage.name, path: file.path)
@@ -141,7 +151,10 @@ public enum StageNode {
             let weights = try ShardWeights.load(
                 from: file, role: stage.name, key: key, configuration: configuration, layers: layers, embeddings: first)
             logger.info(
-                "opened sealed shard", metadata: ["role": "\(stage.name)", "layers": "\(layers)", "seconds": "\(ContinuousClock.now - started)"])
+                "opened sealed shard",
+                metadata: [
+                    "role": "\(stage.name)", "layers": "\(layers)", "seconds": "\(ContinuousClock.now - started)",
+                ])
             let model = try MiniLMModel(
                 configuration: configuration, tokenizer: try WordPieceTokenizer(directory: directory), weights: weights,
                 threads: stage.threads)

@@ -1,6 +1,7 @@
 import Foundation
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A minimal blocking HTTP GET over IPv4, for `sealpipe status` and tests to read a service's
@@ -21,7 +22,9 @@ public enum HTTPGet {
             throw MetricsServerError.badAddress(host)
         }
         let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
         }
         guard connected == 0 else { throw MetricsServerError.system("connect \(host):\(port)", errno) }
         let request = Array("GET \(path) HTTP/1.1\r\nHost: \(host)\r\nConnection: close\r\n\r\n".utf8)
@@ -34,7 +37,9 @@ public enum HTTPGet {
             response += buffer[0..<count]
         }
         let text = String(decoding: response, as: UTF8.self)
-        guard let split = text.range(of: "\r\n\r\n") else { throw MetricsServerError.system("read \(host):\(port)\(path)", EPROTO) }
+        guard let split = text.range(of: "\r\n\r\n") else {
+            throw MetricsServerError.system("read \(host):\(port)\(path)", EPROTO)
+        }
         let status = text[..<split.lowerBound].split(separator: "\r\n").first ?? ""
         guard status.contains(" 200 ") else { throw HTTPStatusError(statusLine: String(status)) }
         return String(text[split.upperBound...])

@@ -1,8 +1,9 @@
 import Foundation
 public import ServiceLifecycle
 import Synchronization
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A tiny HTTP/1.1 server for `GET /metrics` (Prometheus text: the service's metrics, then the
@@ -44,17 +45,20 @@ public final class MetricsHTTPServer: Service {
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_port = in_port_t(UInt16(port).bigEndian)
-        let numeric = switch host {
-        case "localhost": "127.0.0.1"
-        case "*", "": "0.0.0.0"
-        default: host
-        }
+        let numeric =
+            switch host {
+            case "localhost": "127.0.0.1"
+            case "*", "": "0.0.0.0"
+            default: host
+            }
         guard inet_pton(AF_INET, numeric, &address.sin_addr) == 1 else {
             close(descriptor)
             throw MetricsServerError.badAddress(host)
         }
         let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
         }
         guard bound == 0, listen(descriptor, 64) == 0 else {
             let code = errno
@@ -159,7 +163,10 @@ public final class MetricsHTTPServer: Service {
         if parts.count >= 2, parts[0] == "GET" {
             let path = parts[1].split(separator: "?").first.map(String.init) ?? ""
             switch path {
-            case "/metrics": (code, type, body) = ("200 OK", "text/plain; version=0.0.4; charset=utf-8", metrics() + processMetrics())
+            case "/metrics":
+                (code, type, body) = (
+                    "200 OK", "text/plain; version=0.0.4; charset=utf-8", metrics() + processMetrics()
+                )
             case "/status": (code, type, body) = ("200 OK", "application/json", status())
             case "/", "/healthz": (code, type, body) = ("200 OK", "text/plain", "ok\n")
             default: (code, type, body) = ("404 Not Found", "text/plain", "not found\n")
@@ -168,11 +175,14 @@ public final class MetricsHTTPServer: Service {
             (code, type, body) = ("405 Method Not Allowed", "text/plain", "only GET\n")
         }
         let payload = Array(body.utf8)
-        let head = "HTTP/1.1 \(code)\r\nContent-Type: \(type)\r\nContent-Length: \(payload.count)\r\nConnection: close\r\n\r\n"
+        let head =
+            "HTTP/1.1 \(code)\r\nContent-Type: \(type)\r\nContent-Length: \(payload.count)\r\nConnection: close\r\n\r\n"
         let response = Array(head.utf8) + payload
         var sent = 0
         while sent < response.count, ContinuousClock.now < deadline {
-            let count = response[sent...].withUnsafeBytes { send(connection, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            let count = response[sent...].withUnsafeBytes {
+                send(connection, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL))
+            }
             if count <= 0 { break }
             sent += count
         }

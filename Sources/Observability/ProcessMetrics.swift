@@ -1,6 +1,7 @@
 import Foundation
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The standard Prometheus process metrics every service adds to its own: CPU seconds (all
@@ -18,11 +19,13 @@ public enum ProcessMetrics {
     }
 
     public static func exposition(into exposition: inout PrometheusExposition) {
-        exposition.counter("process_cpu_seconds_total", "Total user and system CPU time spent in seconds.", cpuSeconds())
+        exposition.counter(
+            "process_cpu_seconds_total", "Total user and system CPU time spent in seconds.", cpuSeconds())
         if let resident = residentBytes() {
             exposition.gauge("process_resident_memory_bytes", "Resident memory size in bytes.", resident)
         }
-        exposition.gauge("process_start_time_seconds", "Start time of the process since the Unix epoch in seconds.", startTime)
+        exposition.gauge(
+            "process_start_time_seconds", "Start time of the process since the Unix epoch in seconds.", startTime)
         InfoMetrics.exposition(into: &exposition)
     }
 

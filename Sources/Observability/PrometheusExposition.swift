@@ -16,7 +16,9 @@ public struct PrometheusExposition: Sendable {
     }
 
     /// A histogram: cumulative `_bucket{le=…}` samples, `_sum` and `_count`.
-    public mutating func histogram(_ name: String, _ help: String, _ histogram: BucketHistogram, labels: [String: String] = [:]) {
+    public mutating func histogram(
+        _ name: String, _ help: String, _ histogram: BucketHistogram, labels: [String: String] = [:]
+    ) {
         declare(name, help, "histogram")
         var cumulative: UInt64 = 0
         for (bound, count) in zip(histogram.upperBounds, histogram.counts) {
@@ -37,7 +39,8 @@ public struct PrometheusExposition: Sendable {
         if labels.isEmpty {
             text += "\(name) \(Self.format(value))\n"
         } else {
-            let rendered = labels.sorted { $0.key < $1.key }.map { "\($0.key)=\"\(Self.escape($0.value))\"" }.joined(separator: ",")
+            let rendered = labels.sorted { $0.key < $1.key }.map { "\($0.key)=\"\(Self.escape($0.value))\"" }.joined(
+                separator: ",")
             text += "\(name){\(rendered)} \(Self.format(value))\n"
         }
     }

@@ -2,8 +2,8 @@ import Foundation
 import Histogram
 import Observability
 import Synchronization
-import Wire
 import TimeUnits
+import Wire
 
 /// What a load test does: the arrival model, how long, and what it sends.
 public struct LoadTestPlan: Sendable {
@@ -26,7 +26,9 @@ public struct LoadTestPlan: Sendable {
     /// The deadline each job carries; unanswered jobs count as `timeout` errors after it.
     public var jobTimeout: Duration
 
-    public init(mode: Mode, warmUp: Duration, duration: Duration?, requests: Int?, bodies: [[UInt8]], jobTimeout: Duration) {
+    public init(
+        mode: Mode, warmUp: Duration, duration: Duration?, requests: Int?, bodies: [[UInt8]], jobTimeout: Duration
+    ) {
         precondition(duration != nil || requests != nil, "a load test needs a duration or a request count")
         precondition(!bodies.isEmpty, "a load test needs at least one body")
         self.mode = mode
@@ -188,7 +190,8 @@ public final class LoadTester: Sendable {
 
     /// Runs `plan` on `workers` threads (each its own socket and share of the plan) and merges
     /// their figures; `progress` is called about once a second with the sum.
-    public func run(_ plan: LoadTestPlan, workers: Int = 1, progress: @escaping @Sendable (Progress) -> Void = { _ in }) throws
+    public func run(_ plan: LoadTestPlan, workers: Int = 1, progress: @escaping @Sendable (Progress) -> Void = { _ in })
+        throws
         -> LoadTestResult
     {
         let workers = max(1, workers)
@@ -207,7 +210,10 @@ public final class LoadTester: Sendable {
                         let total = snapshots.withLock { all -> Progress? in
                             all[index] = snapshot
                             guard index == 0 else { return nil }
-                            return all.compactMap { $0 }.reduce(into: Progress(elapsed: snapshot.elapsed, sent: 0, completed: 0, errors: 0, p99Milliseconds: 0)) {
+                            return all.compactMap { $0 }.reduce(
+                                into: Progress(
+                                    elapsed: snapshot.elapsed, sent: 0, completed: 0, errors: 0, p99Milliseconds: 0)
+                            ) {
                                 $0.sent += $1.sent
                                 $0.completed += $1.completed
                                 $0.errors += $1.errors
@@ -230,7 +236,8 @@ public final class LoadTester: Sendable {
             if merged == nil { merged = tally } else { merged!.merge(tally) }
         }
         guard let merged else { preconditionFailure("every worker ends with a tally or an error") }
-        return LoadTestResult(plan: plan, workers: workers, tally: merged, clientCPUSeconds: ProcessMetrics.cpuSeconds() - cpuAtStart)
+        return LoadTestResult(
+            plan: plan, workers: workers, tally: merged, clientCPUSeconds: ProcessMetrics.cpuSeconds() - cpuAtStart)
     }
 
     /// One worker: its own client, its share of the plan, until the share is done.
@@ -241,7 +248,9 @@ public final class LoadTester: Sendable {
         let clock = ContinuousClock()
         // Open-loop workers stagger their first job so the merged arrivals stay evenly spaced.
         var firstDue = start
-        if case .openLoop(let rate) = plan.mode { firstDue = start + .nanoseconds(Int64(1e9 / max(rate, 0.001) * Double(index) / Double(workers))) }
+        if case .openLoop(let rate) = plan.mode {
+            firstDue = start + .nanoseconds(Int64(1e9 / max(rate, 0.001) * Double(index) / Double(workers)))
+        }
         var core = LoadTestCore(plan: plan, start: start, firstDue: firstDue, firstBody: index)
         var jobs: [JobID: PipelineClient.PendingJob] = [:]
         var lastProgress = start
@@ -279,7 +288,8 @@ public final class LoadTester: Sendable {
                 lastProgress = now
                 progress(
                     Progress(
-                        elapsed: now - start, sent: core.tally.totalSent, completed: core.tally.results, errors: core.tally.errors,
+                        elapsed: now - start, sent: core.tally.totalSent, completed: core.tally.results,
+                        errors: core.tally.errors,
                         p99Milliseconds: core.tally.milliseconds(atPercentile: 99)))
             }
         }

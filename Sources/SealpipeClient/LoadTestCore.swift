@@ -38,7 +38,9 @@ struct LoadTestCore {
     /// - Parameters:
     ///   - firstDue: when the first job of an open loop is due (workers stagger theirs).
     ///   - firstBody: the first body index (workers start at different bodies).
-    init(plan: LoadTestPlan, start: ContinuousClock.Instant, firstDue: ContinuousClock.Instant? = nil, firstBody: Int = 0) {
+    init(
+        plan: LoadTestPlan, start: ContinuousClock.Instant, firstDue: ContinuousClock.Instant? = nil, firstBody: Int = 0
+    ) {
         self.plan = plan
         self.start = start
         measuredFrom = start + plan.warmUp
@@ -148,7 +150,8 @@ struct LoadTestTally {
     static let highestTrackableMicroseconds: UInt64 = 3_600_000_000
 
     let measuredFrom: ContinuousClock.Instant
-    var histogram = Histogram<UInt64>(highestTrackableValue: highestTrackableMicroseconds, numberOfSignificantValueDigits: .three)
+    var histogram = Histogram<UInt64>(
+        highestTrackableValue: highestTrackableMicroseconds, numberOfSignificantValueDigits: .three)
     var perSecond: [Int: Histogram<UInt64>] = [:]
     var errorsByCode: [String: Int] = [:]
     var totalSent = 0
@@ -164,7 +167,9 @@ struct LoadTestTally {
         lastCompletion = measuredFrom
     }
 
-    mutating func count(_ answer: Result<[UInt8], ClientError>, of send: LoadTestCore.Send, at now: ContinuousClock.Instant) {
+    mutating func count(
+        _ answer: Result<[UInt8], ClientError>, of send: LoadTestCore.Send, at now: ContinuousClock.Instant
+    ) {
         guard send.measured else { return }
         lastCompletion = max(lastCompletion, now)
         switch answer {

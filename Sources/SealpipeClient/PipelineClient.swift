@@ -1,7 +1,7 @@
 import Foundation
 import Sodium
-public import Wire
 import TimeUnits
+public import Wire
 import ZeroMQ
 
 /// Submits jobs to a pipeline's front socket and opens their results.
@@ -63,12 +63,16 @@ public final class PipelineClient {
 
     /// Receives one answer (waiting at most `timeout`) and matches it to a pending job.
     /// Returns `nil` on timeout; answers for unknown jobs are skipped.
-    public func receive(pending: [JobID: PendingJob], timeout: Duration) throws -> (JobID, Result<[UInt8], ClientError>)? {
+    public func receive(pending: [JobID: PendingJob], timeout: Duration) throws -> (
+        JobID, Result<[UInt8], ClientError>
+    )? {
         let deadline = ContinuousClock.now + timeout
         while true {
             let remaining = ContinuousClock.now.duration(to: deadline)
             guard remaining > .zero, let frames = try socket.receive(timeout: remaining) else { return nil }
-            guard let message = try? PipelineMessage(frames: frames), let job = pending[message.header.jobID] else { continue }
+            guard let message = try? PipelineMessage(frames: frames), let job = pending[message.header.jobID] else {
+                continue
+            }
             return (job.id, open(message, for: job))
         }
     }
@@ -125,10 +129,17 @@ public final class PipelineClient {
         case .result:
             let ciphertext = message.body[0]
             let signed = HopSignature.signedBytes(
-                from: job.resultSigner.role, to: HopSignature.clientRole, header: message.header, ciphertext: ciphertext)
-            guard job.resultSigner.key.isValidSignature(message.body[1], for: signed) else { return .failure(.badResultSignature) }
-            guard let plaintext = try? SealedBox.open(ciphertext, with: job.replyKeys) else { return .failure(.couldNotOpen) }
-            guard let result = try? plaintext.withUnsafeBytes({ try JobResult(decoding: Array($0)) }), result.jobID == job.id else {
+                from: job.resultSigner.role, to: HopSignature.clientRole, header: message.header, ciphertext: ciphertext
+            )
+            guard job.resultSigner.key.isValidSignature(message.body[1], for: signed) else {
+                return .failure(.badResultSignature)
+            }
+            guard let plaintext = try? SealedBox.open(ciphertext, with: job.replyKeys) else {
+                return .failure(.couldNotOpen)
+            }
+            guard let result = try? plaintext.withUnsafeBytes({ try JobResult(decoding: Array($0)) }),
+                result.jobID == job.id
+            else {
                 return .failure(.malformedAnswer("the sealed result does not name this job"))
             }
             return .success(result.body)

@@ -13,7 +13,10 @@ public struct PipelineTarget: Sendable {
     /// The last role's name and signing key: a result not signed by it is refused.
     public var resultSigner: (role: String, key: SigningPublicKey)
 
-    public init(frontEndpoint: String, frontKey: BoxPublicKey, epoch: UInt32, resultSigner: (role: String, key: SigningPublicKey)) {
+    public init(
+        frontEndpoint: String, frontKey: BoxPublicKey, epoch: UInt32,
+        resultSigner: (role: String, key: SigningPublicKey)
+    ) {
         self.frontEndpoint = frontEndpoint
         self.frontKey = frontKey
         self.epoch = epoch

@@ -27,7 +27,9 @@ public enum Box {
     }
 
     /// Opens a box from `sender`. Every failure is `.couldNotOpen`.
-    public static func open(_ ciphertext: [UInt8], nonce: [UInt8], from sender: BoxPublicKey, to recipient: BoxSecretKey)
+    public static func open(
+        _ ciphertext: [UInt8], nonce: [UInt8], from sender: BoxPublicKey, to recipient: BoxSecretKey
+    )
         throws(SodiumError) -> SecureBytes
     {
         guard nonce.count == nonceByteCount, ciphertext.count >= tagByteCount else { throw .couldNotOpen }
@@ -38,8 +40,10 @@ public enum Box {
             recipient.secret.withUnsafeBytes { sk in
                 scratch.withUnsafeBufferPointer { fallback in
                     crypto_box_open_easy(
-                        output.bindMemory(to: UInt8.self).baseAddress ?? UnsafeMutablePointer(mutating: fallback.baseAddress!),
-                        ciphertext, UInt64(ciphertext.count), nonce, sender.bytes, sk.bindMemory(to: UInt8.self).baseAddress!)
+                        output.bindMemory(to: UInt8.self).baseAddress
+                            ?? UnsafeMutablePointer(mutating: fallback.baseAddress!),
+                        ciphertext, UInt64(ciphertext.count), nonce, sender.bytes,
+                        sk.bindMemory(to: UInt8.self).baseAddress!)
                 }
             }
         }
@@ -54,7 +58,8 @@ public enum Box {
         let status = key.withUnsafeMutableBytes { output in
             secretKey.secret.withUnsafeBytes { sk in
                 crypto_box_beforenm(
-                    output.bindMemory(to: UInt8.self).baseAddress!, publicKey.bytes, sk.bindMemory(to: UInt8.self).baseAddress!)
+                    output.bindMemory(to: UInt8.self).baseAddress!, publicKey.bytes,
+                    sk.bindMemory(to: UInt8.self).baseAddress!)
             }
         }
         guard status == 0 else { throw .lowOrderPoint }

@@ -9,7 +9,8 @@ enum PublicKeyText {
         let container = try decoder.singleValueContainer()
         let text = try container.decode(String.self)
         guard let bytes = Hex.decode(text), bytes.count == byteCount else {
-            throw DecodingError.dataCorruptedError(in: container, debugDescription: "expected \(byteCount) bytes of hex")
+            throw DecodingError.dataCorruptedError(
+                in: container, debugDescription: "expected \(byteCount) bytes of hex")
         }
         return bytes
     }

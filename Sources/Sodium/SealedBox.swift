@@ -19,7 +19,8 @@ public enum SealedBox {
     }
 
     /// Seals bytes the caller holds in any contiguous buffer (avoids a copy on hot paths).
-    public static func seal(rawPlaintext plaintext: UnsafeRawBufferPointer, to recipient: BoxPublicKey) throws(SodiumError)
+    public static func seal(rawPlaintext plaintext: UnsafeRawBufferPointer, to recipient: BoxPublicKey)
+        throws(SodiumError)
         -> [UInt8]
     {
         SodiumLibrary.ensureInitialized()
@@ -44,7 +45,8 @@ public enum SealedBox {
         }.get()
     }
 
-    public static func open(rawCiphertext ciphertext: UnsafeRawBufferPointer, with recipient: BoxKeyPair) throws(SodiumError)
+    public static func open(rawCiphertext ciphertext: UnsafeRawBufferPointer, with recipient: BoxKeyPair)
+        throws(SodiumError)
         -> SecureBytes
     {
         SodiumLibrary.ensureInitialized()

@@ -15,7 +15,8 @@ public enum SecretBox {
         return [UInt8](unsafeUninitializedCapacity: plaintext.count + tagByteCount) { buffer, initialized in
             let status = key.withUnsafeBytes { k in
                 crypto_secretbox_easy(
-                    buffer.baseAddress!, plaintext, UInt64(plaintext.count), nonce, k.bindMemory(to: UInt8.self).baseAddress!)
+                    buffer.baseAddress!, plaintext, UInt64(plaintext.count), nonce,
+                    k.bindMemory(to: UInt8.self).baseAddress!)
             }
             precondition(status == 0, "crypto_secretbox_easy failed")
             initialized = plaintext.count + tagByteCount
@@ -23,7 +24,8 @@ public enum SecretBox {
     }
 
     /// Every failure is `.couldNotOpen`.
-    public static func open(_ ciphertext: [UInt8], nonce: [UInt8], key: SecureBytes) throws(SodiumError) -> SecureBytes {
+    public static func open(_ ciphertext: [UInt8], nonce: [UInt8], key: SecureBytes) throws(SodiumError) -> SecureBytes
+    {
         guard nonce.count == nonceByteCount, key.count == keyByteCount, ciphertext.count >= tagByteCount else {
             throw .couldNotOpen
         }
@@ -34,7 +36,8 @@ public enum SecretBox {
             key.withUnsafeBytes { k in
                 scratch.withUnsafeBufferPointer { fallback in
                     crypto_secretbox_open_easy(
-                        output.bindMemory(to: UInt8.self).baseAddress ?? UnsafeMutablePointer(mutating: fallback.baseAddress!),
+                        output.bindMemory(to: UInt8.self).baseAddress
+                            ?? UnsafeMutablePointer(mutating: fallback.baseAddress!),
                         ciphertext, UInt64(ciphertext.count), nonce, k.bindMemory(to: UInt8.self).baseAddress!)
                 }
             }

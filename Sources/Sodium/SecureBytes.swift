@@ -69,7 +69,9 @@ public final class SecureBytes: @unchecked Sendable, CustomStringConvertible, Cu
     }
 
     /// Fills or edits the secret bytes; for the owner that is building the value.
-    public func withUnsafeMutableBytes<R, E: Error>(_ body: (UnsafeMutableRawBufferPointer) throws(E) -> R) throws(E) -> R {
+    public func withUnsafeMutableBytes<R, E: Error>(_ body: (UnsafeMutableRawBufferPointer) throws(E) -> R) throws(E)
+        -> R
+    {
         try body(UnsafeMutableRawBufferPointer(start: pointer, count: count))
     }
 
@@ -77,7 +79,9 @@ public final class SecureBytes: @unchecked Sendable, CustomStringConvertible, Cu
     public func constantTimeEquals(_ other: SecureBytes) -> Bool {
         guard count == other.count else { return false }
         if count == 0 { return true }
-        return withUnsafeBytes { a in other.withUnsafeBytes { b in sodium_memcmp(a.baseAddress!, b.baseAddress!, count) == 0 } }
+        return withUnsafeBytes { a in
+            other.withUnsafeBytes { b in sodium_memcmp(a.baseAddress!, b.baseAddress!, count) == 0 }
+        }
     }
 
     /// A plain copy, for handing a secret to the one party that owns it (serialising a key

@@ -65,7 +65,8 @@ public struct SigningKeyPair: Sendable {
             let status = secretKey.secret.withUnsafeBytes { sk in
                 one.withUnsafeBufferPointer { fallback in
                     crypto_sign_detached(
-                        buffer.baseAddress!, nil, message.bindMemory(to: UInt8.self).baseAddress ?? fallback.baseAddress!,
+                        buffer.baseAddress!, nil,
+                        message.bindMemory(to: UInt8.self).baseAddress ?? fallback.baseAddress!,
                         UInt64(message.count), sk.bindMemory(to: UInt8.self).baseAddress!)
                 }
             }

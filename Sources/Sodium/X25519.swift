@@ -11,7 +11,8 @@ public enum X25519 {
         let status = shared.withUnsafeMutableBytes { output in
             secretKey.secret.withUnsafeBytes { sk in
                 crypto_scalarmult(
-                    output.bindMemory(to: UInt8.self).baseAddress!, sk.bindMemory(to: UInt8.self).baseAddress!, publicKey)
+                    output.bindMemory(to: UInt8.self).baseAddress!, sk.bindMemory(to: UInt8.self).baseAddress!,
+                    publicKey)
             }
         }
         guard status == 0 else { throw .lowOrderPoint }

@@ -7,16 +7,21 @@ public enum XChaCha20Poly1305 {
     public static let nonceByteCount = 24
     public static let tagByteCount = 16
 
-    public static func seal(_ plaintext: [UInt8], key: SecureBytes, nonce: [UInt8], associatedData: [UInt8]) -> [UInt8] {
+    public static func seal(_ plaintext: [UInt8], key: SecureBytes, nonce: [UInt8], associatedData: [UInt8]) -> [UInt8]
+    {
         plaintext.withUnsafeBytes { seal(raw: $0, key: key, nonce: nonce, associatedData: associatedData) }
     }
 
-    public static func seal(_ plaintext: SecureBytes, key: SecureBytes, nonce: [UInt8], associatedData: [UInt8]) -> [UInt8] {
+    public static func seal(_ plaintext: SecureBytes, key: SecureBytes, nonce: [UInt8], associatedData: [UInt8])
+        -> [UInt8]
+    {
         plaintext.withUnsafeBytes { seal(raw: $0, key: key, nonce: nonce, associatedData: associatedData) }
     }
 
     /// Seals bytes from any contiguous buffer. Key and nonce lengths are programming errors.
-    public static func seal(raw plaintext: UnsafeRawBufferPointer, key: SecureBytes, nonce: [UInt8], associatedData: [UInt8])
+    public static func seal(
+        raw plaintext: UnsafeRawBufferPointer, key: SecureBytes, nonce: [UInt8], associatedData: [UInt8]
+    )
         -> [UInt8]
     {
         precondition(key.count == keyByteCount, "XChaCha20-Poly1305 key must be 32 bytes")
@@ -54,7 +59,8 @@ public enum XChaCha20Poly1305 {
                     one.withUnsafeBufferPointer { fallback in
                         var written: UInt64 = 0
                         return crypto_aead_xchacha20poly1305_ietf_decrypt(
-                            output.bindMemory(to: UInt8.self).baseAddress ?? UnsafeMutablePointer(mutating: fallback.baseAddress!),
+                            output.bindMemory(to: UInt8.self).baseAddress
+                                ?? UnsafeMutablePointer(mutating: fallback.baseAddress!),
                             &written, nil, ciphertext, UInt64(ciphertext.count), ad.baseAddress, UInt64(ad.count),
                             nonce, k.bindMemory(to: UInt8.self).baseAddress!)
                     }

@@ -1,9 +1,9 @@
 import Foundation
 import Observability
 import Sodium
+import TimeUnits
 import Wire
 import ZeroMQ
-import TimeUnits
 
 /// Measures, in one run, what one pipeline hop costs next to its bare cryptography:
 /// - `sealOpen`: one sealed box of the same plaintext made and opened (the baseline), in CPU time;
@@ -35,7 +35,8 @@ public enum HopBenchmark {
         }
         let sender = HopSender(
             keys: StageKeys(
-                role: "a", position: 0, boxKeys: [1: .generate()], signing: [1: upstream], certificate: certificate("a", upstream),
+                role: "a", position: 0, boxKeys: [1: .generate()], signing: [1: upstream],
+                certificate: certificate("a", upstream),
                 upstream: nil, downstream: (role: "b", boxKeys: [1: downstreamBox.publicKey])))
         let receiverSigning = SigningKeyPair.generate()
         let receiverKeys = StageKeys(
@@ -50,7 +51,9 @@ public enum HopBenchmark {
 
         // Baseline: seal + open of an envelope of the same size.
         let envelope = JobEnvelope(jobID: .random(), expiresAt: deadline, replyKey: reply, body: payload).encoded()
-        func sealOpen() throws { _ = try SealedBox.open(try SealedBox.seal(envelope, to: downstreamBox.publicKey), with: downstreamBox) }
+        func sealOpen() throws {
+            _ = try SealedBox.open(try SealedBox.seal(envelope, to: downstreamBox.publicKey), with: downstreamBox)
+        }
         for _ in 0..<warmUp { try sealOpen() }
 
         let context = try ZMQContext()
@@ -69,7 +72,9 @@ public enum HopBenchmark {
         var receiver = HopReceiver(keys: receiverKeys, limits: .init(maxDeadlineMilliseconds: 3_600_000))
         func receiveHop() throws {
             guard let frames = try pull.receive(timeout: .seconds(5)) else { throw HopBenchmarkError.lost }
-            guard case .success = receiver.receive(frames: frames, now: deadline - 1) else { throw HopBenchmarkError.refused }
+            guard case .success = receiver.receive(frames: frames, now: deadline - 1) else {
+                throw HopBenchmarkError.refused
+            }
         }
 
         // Latency: one hop at a time, on one thread.
@@ -92,7 +97,8 @@ public enum HopBenchmark {
         var sealOpenCosts: [Double] = []
         var hopCosts: [Double] = []
         for _ in 0..<rounds {
-            sealOpenCosts.append(try ProcessCPU.measure { for _ in 0..<perRound { try sealOpen() } } * 1e6 / Double(perRound))
+            sealOpenCosts.append(
+                try ProcessCPU.measure { for _ in 0..<perRound { try sealOpen() } } * 1e6 / Double(perRound))
             let receiving = ReceiverThread(count: perRound) { try receiveHop() }
             hopCosts.append(
                 try ProcessCPU.measure {
@@ -114,7 +120,8 @@ public enum HopBenchmark {
 
     private static func median(_ values: [Double]) -> Double {
         let sorted = values.sorted()
-        return sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
+        return sorted.count % 2 == 1
+            ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
     }
 }
 

@@ -26,7 +26,9 @@ public struct HopReceiver: Sendable {
         /// than forgetting one that could still be replayed.
         public var maxRemembered: Int
 
-        public init(maxDeadlineMilliseconds: UInt64, clockAllowanceMilliseconds: UInt64 = 60_000, maxRemembered: Int = 500_000) {
+        public init(
+            maxDeadlineMilliseconds: UInt64, clockAllowanceMilliseconds: UInt64 = 60_000, maxRemembered: Int = 500_000
+        ) {
             self.maxDeadlineMilliseconds = maxDeadlineMilliseconds
             self.clockAllowanceMilliseconds = clockAllowanceMilliseconds
             self.maxRemembered = maxRemembered
@@ -110,16 +112,22 @@ public struct HopReceiver: Sendable {
         let expected: MessageType = keys.upstream == nil ? .work : .workBundle
         guard header.type == expected else {
             return .failure(
-                Refusal(code: .malformed, reason: "expected \(expected), got \(header.type)", jobID: header.jobID, check: "malformed"))
+                Refusal(
+                    code: .malformed, reason: "expected \(expected), got \(header.type)", jobID: header.jobID,
+                    check: "malformed"))
         }
         guard header.hop == keys.position else {
             return .failure(
                 Refusal(
-                    code: .malformed, reason: "hop \(header.hop) is not this stage's (\(keys.position))", jobID: header.jobID,
+                    code: .malformed, reason: "hop \(header.hop) is not this stage's (\(keys.position))",
+                    jobID: header.jobID,
                     check: "hop"))
         }
         guard header.deadline > now else {
-            return .failure(Refusal(code: .deadlineExceeded, reason: "the hop's deadline has passed", jobID: header.jobID, check: "deadline"))
+            return .failure(
+                Refusal(
+                    code: .deadlineExceeded, reason: "the hop's deadline has passed", jobID: header.jobID,
+                    check: "deadline"))
         }
         guard header.deadline <= limits.latestAcceptable(now: now) else {
             return .failure(
@@ -129,7 +137,9 @@ public struct HopReceiver: Sendable {
         }
         guard seen.count < limits.maxRemembered else {
             return .failure(
-                Refusal(code: .busy, reason: "the stage remembers too many recent hops", jobID: header.jobID, check: "replay-capacity"))
+                Refusal(
+                    code: .busy, reason: "the stage remembers too many recent hops", jobID: header.jobID,
+                    check: "replay-capacity"))
         }
         return header.type == .work ? receiveRequest(message, now: now) : receiveBundle(message)
     }
@@ -150,12 +160,16 @@ public struct HopReceiver: Sendable {
         // be replayed under another job id.
         guard envelope.jobID == header.jobID else {
             return .failure(
-                Refusal(code: .malformed, reason: "the sealed job id does not match the header", jobID: header.jobID, check: "binding"))
+                Refusal(
+                    code: .malformed, reason: "the sealed job id does not match the header", jobID: header.jobID,
+                    check: "binding"))
         }
         // The client's sealed expiry, not the gateway's clear deadline, bounds a replay.
         guard envelope.expiresAt > now else {
             return .failure(
-                Refusal(code: .deadlineExceeded, reason: "the client's request has expired", jobID: header.jobID, check: "expiry"))
+                Refusal(
+                    code: .deadlineExceeded, reason: "the client's request has expired", jobID: header.jobID,
+                    check: "expiry"))
         }
         guard envelope.expiresAt <= limits.latestAcceptable(now: now) else {
             return .failure(
@@ -185,13 +199,18 @@ public struct HopReceiver: Sendable {
         } catch {
             return .failure(Refusal(code: .malformed, reason: "\(error)", jobID: header.jobID, check: "malformed"))
         }
-        guard let upstream = keys.upstream else { preconditionFailure("bundles go only to stages with an upstream role") }
+        guard let upstream = keys.upstream else {
+            preconditionFailure("bundles go only to stages with an upstream role")
+        }
         guard
             let signed = HopSignature.bundleSignedBytes(
                 from: upstream.role, to: keys.role, receivingHop: keys.position, header: header, table: tableBytes,
                 sealedBox: ciphertext)
         else {
-            return .failure(Refusal(code: .couldNotOpen, reason: "the sealed bundle is too short to be a sealed box", jobID: header.jobID, check: "open"))
+            return .failure(
+                Refusal(
+                    code: .couldNotOpen, reason: "the sealed bundle is too short to be a sealed box",
+                    jobID: header.jobID, check: "open"))
         }
         // Signing keys rotate with the epoch: the header's epoch (signed) picks the key. An epoch
         // whose grace is over has none: the job is refused as for an unknown epoch, which a
@@ -222,24 +241,28 @@ public struct HopReceiver: Sendable {
         guard bundle.map(\.jobID) == table.entries.map(\.jobID) else {
             return .failure(
                 Refusal(
-                    code: .malformed, reason: "the sealed jobs do not match the bundle's job table", jobID: header.jobID, check: "binding"
+                    code: .malformed, reason: "the sealed jobs do not match the bundle's job table",
+                    jobID: header.jobID, check: "binding"
                 ))
         }
         seen[header.jobID] = header.deadline
         let jobs = zip(bundle, table.entries).map { job, entry in
             AcceptedJob(
-                jobID: job.jobID, deadline: entry.deadline, expiresAt: job.expiresAt, replyKey: job.replyKey, body: job.body)
+                jobID: job.jobID, deadline: entry.deadline, expiresAt: job.expiresAt, replyKey: job.replyKey,
+                body: job.body)
         }
         return .success(Accepted(bundleID: header.jobID, epoch: header.epoch, jobs: jobs))
     }
 
     private func checkReplayAndEpoch(_ header: MessageHeader) -> Refusal? {
         guard seen[header.jobID] == nil else {
-            return Refusal(code: .replayed, reason: "this hop was already accepted", jobID: header.jobID, check: "replay")
+            return Refusal(
+                code: .replayed, reason: "this hop was already accepted", jobID: header.jobID, check: "replay")
         }
         guard keys.boxKeys[header.epoch] != nil else {
             return Refusal(
-                code: .unknownEpoch, reason: "no key for epoch \(header.epoch) (holding \(keys.epochs))", jobID: header.jobID,
+                code: .unknownEpoch, reason: "no key for epoch \(header.epoch) (holding \(keys.epochs))",
+                jobID: header.jobID,
                 check: "epoch")
         }
         return nil
@@ -259,7 +282,10 @@ public struct HopReceiver: Sendable {
         do {
             return .success(try plaintext.withUnsafeBytes(decode))
         } catch {
-            return .failure(Refusal(code: .malformed, reason: "the sealed envelope is malformed", jobID: header.jobID, check: "envelope"))
+            return .failure(
+                Refusal(
+                    code: .malformed, reason: "the sealed envelope is malformed", jobID: header.jobID, check: "envelope"
+                ))
         }
     }
 

@@ -66,7 +66,8 @@ public struct HopSender: Sendable {
         let ciphertext = try SealedBox.seal(plaintext, to: replyKey)
         let header = MessageHeader(type: .forward, epoch: epoch, jobID: job.jobID, deadline: job.deadline)
         let signature = signing.signature(
-            for: HopSignature.signedBytes(from: keys.role, to: HopSignature.clientRole, header: header, ciphertext: ciphertext))
+            for: HopSignature.signedBytes(
+                from: keys.role, to: HopSignature.clientRole, header: header, ciphertext: ciphertext))
         return PipelineMessage(header: header, body: [ciphertext, signature])
     }
 
@@ -74,7 +75,8 @@ public struct HopSender: Sendable {
     /// `reason` travels in clear: it must come from checks on clear headers, never from a job's
     /// data (see `failure(of:detail:code:)` for that).
     public static func reject(jobID: JobID, code: ErrorCode, reason: String) -> PipelineMessage {
-        PipelineMessage(header: MessageHeader(type: .reject, code: code.rawValue, jobID: jobID), body: [Array(reason.utf8), []])
+        PipelineMessage(
+            header: MessageHeader(type: .reject, code: code.rawValue, jobID: jobID), body: [Array(reason.utf8), []])
     }
 
     /// A `reject` for one job whose input the workload could not use: in clear only the code and
@@ -83,7 +85,9 @@ public struct HopSender: Sendable {
     public static func failure(of job: HopReceiver.AcceptedJob, detail: String, code: ErrorCode = .stageFailed)
         -> PipelineMessage
     {
-        let sealed = (try? BoxPublicKey(bytes: job.replyKey)).flatMap { try? SealedBox.seal(Array(detail.utf8), to: $0) }
+        let sealed = (try? BoxPublicKey(bytes: job.replyKey)).flatMap {
+            try? SealedBox.seal(Array(detail.utf8), to: $0)
+        }
         return PipelineMessage(
             header: MessageHeader(type: .reject, code: code.rawValue, jobID: job.jobID),
             body: [Array(code.defaultMessage.utf8), sealed ?? []])

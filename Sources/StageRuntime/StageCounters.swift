@@ -32,10 +32,15 @@ public struct StageCounters: Sendable {
     public func exposition(role: String, replica: Int, into exposition: inout PrometheusExposition) {
         let labels = ["role": role, "replica": String(replica)]
         exposition.counter(
-            "sealpipe_stage_received_total", "Jobs received by the stage (a refused hop counts as one).", Double(received), labels: labels)
-        exposition.counter("sealpipe_stage_hops_received_total", "Hops (messages) received; a bundle carries many jobs.", Double(hopsReceived), labels: labels)
-        exposition.counter("sealpipe_stage_processed_total", "Jobs computed and sent on.", Double(processed), labels: labels)
-        exposition.counter("sealpipe_stage_failed_total", "Inputs the workload could not process.", Double(failed), labels: labels)
+            "sealpipe_stage_received_total", "Jobs received by the stage (a refused hop counts as one).",
+            Double(received), labels: labels)
+        exposition.counter(
+            "sealpipe_stage_hops_received_total", "Hops (messages) received; a bundle carries many jobs.",
+            Double(hopsReceived), labels: labels)
+        exposition.counter(
+            "sealpipe_stage_processed_total", "Jobs computed and sent on.", Double(processed), labels: labels)
+        exposition.counter(
+            "sealpipe_stage_failed_total", "Inputs the workload could not process.", Double(failed), labels: labels)
         for (check, count) in rejected.sorted(by: { $0.key < $1.key }) {
             exposition.counter(
                 "sealpipe_stage_rejected_total", "Hops refused, by the check that failed.", Double(count),
@@ -43,17 +48,26 @@ public struct StageCounters: Sendable {
         }
         exposition.counter("sealpipe_stage_opens_total", "Sealed boxes opened.", Double(opens), labels: labels)
         exposition.counter("sealpipe_stage_seals_total", "Sealed boxes made.", Double(seals), labels: labels)
-        exposition.gauge("sealpipe_stage_queue_depth", "Jobs waiting for the compute thread.", Double(queueDepth), labels: labels)
-        exposition.gauge("sealpipe_stage_capacity", "Jobs the replica holds at once (announced to the gateway).", Double(capacity), labels: labels)
+        exposition.gauge(
+            "sealpipe_stage_queue_depth", "Jobs waiting for the compute thread.", Double(queueDepth), labels: labels)
+        exposition.gauge(
+            "sealpipe_stage_capacity", "Jobs the replica holds at once (announced to the gateway).", Double(capacity),
+            labels: labels)
         exposition.histogram("sealpipe_stage_batch_size", "Inputs per computed batch.", batchSizes, labels: labels)
-        exposition.histogram("sealpipe_stage_open_seconds", "Time to check and open one hop (a request or a bundle).", openSeconds, labels: labels)
-        exposition.histogram("sealpipe_stage_seal_seconds", "Time to seal and sign one output (a bundle or a result).", sealSeconds, labels: labels)
-        exposition.histogram("sealpipe_stage_compute_seconds", "Time to compute one batch.", computeSeconds, labels: labels)
+        exposition.histogram(
+            "sealpipe_stage_open_seconds", "Time to check and open one hop (a request or a bundle).", openSeconds,
+            labels: labels)
+        exposition.histogram(
+            "sealpipe_stage_seal_seconds", "Time to seal and sign one output (a bundle or a result).", sealSeconds,
+            labels: labels)
+        exposition.histogram(
+            "sealpipe_stage_compute_seconds", "Time to compute one batch.", computeSeconds, labels: labels)
         exposition.counter(
             "sealpipe_stage_attestations_total", "Attestations that released keys (at start, then one per key epoch).",
             Double(attestations), labels: labels)
         exposition.gauge(
-            "sealpipe_stage_attestation_seconds", "Time the latest attestation took, from asking for a nonce to holding the keys.",
+            "sealpipe_stage_attestation_seconds",
+            "Time the latest attestation took, from asking for a nonce to holding the keys.",
             lastAttestationSeconds, labels: labels)
     }
 }

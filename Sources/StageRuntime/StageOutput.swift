@@ -1,6 +1,6 @@
 import Sodium
-import Wire
 import TimeUnits
+import Wire
 
 /// Turns one computed batch into the messages a stage sends: one new bundle with every job of
 /// the batch that succeeded, or — at the last stage — a result per job; and a reject per job
@@ -59,7 +59,8 @@ struct StageOutput {
             messages.append(HopSender.reject(jobID: job.jobID, code: .unknownEpoch, reason: Self.graceEnded(missing)))
             failed += 1
         } catch {
-            messages.append(HopSender.reject(jobID: job.jobID, code: .malformed, reason: "the reply key is not a valid key"))
+            messages.append(
+                HopSender.reject(jobID: job.jobID, code: .malformed, reason: "the reply key is not a valid key"))
             failed += 1
         }
         sealTimes.append((ContinuousClock.now - started).secondsValue)
@@ -83,7 +84,8 @@ struct StageOutput {
             // Sealing to the next role's attested key cannot fail for a valid key; if it does,
             // the jobs end with an error instead of vanishing.
             for (job, _) in outputs {
-                messages.append(HopSender.reject(jobID: job.jobID, code: .stageFailed, reason: "could not seal to the next role"))
+                messages.append(
+                    HopSender.reject(jobID: job.jobID, code: .stageFailed, reason: "could not seal to the next role"))
             }
             failed += outputs.count
         }

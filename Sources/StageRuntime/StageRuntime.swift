@@ -3,9 +3,9 @@ public import Logging
 import Observability
 public import ServiceLifecycle
 import Synchronization
+import TimeUnits
 import Wire
 import ZeroMQ
-import TimeUnits
 
 /// One stage replica at run time: receives sealed hops from the gateway, checks and opens them
 /// on its I/O thread, computes them in batches on its compute thread, seals and signs each
@@ -29,10 +29,13 @@ public final class StageRuntime: Service {
         public var maxDeadline: Duration
 
         public init(
-            replica: Int, gatewayEndpoint: String, maxBatch: Int, maxDelay: Duration, capacity: Int, heartbeatInterval: Duration,
+            replica: Int, gatewayEndpoint: String, maxBatch: Int, maxDelay: Duration, capacity: Int,
+            heartbeatInterval: Duration,
             maxDeadline: Duration
         ) {
-            precondition((1...BundleTable.maxJobs).contains(maxBatch), "a batch's outputs leave as one bundle of at most \(BundleTable.maxJobs) jobs")
+            precondition(
+                (1...BundleTable.maxJobs).contains(maxBatch),
+                "a batch's outputs leave as one bundle of at most \(BundleTable.maxJobs) jobs")
             self.replica = replica
             self.gatewayEndpoint = gatewayEndpoint
             self.maxBatch = maxBatch
@@ -126,13 +129,16 @@ public final class StageRuntime: Service {
         computeThread.start()
 
         var receiver = HopReceiver(
-            keys: keys.withLock { $0 }, limits: .init(maxDeadlineMilliseconds: UInt64(max(0, settings.maxDeadline.wholeMilliseconds))))
+            keys: keys.withLock { $0 },
+            limits: .init(maxDeadlineMilliseconds: UInt64(max(0, settings.maxDeadline.wholeMilliseconds))))
         try announce(.ready, on: gateway, keys: receiver.keys, routingID: routingID)
         var nextHeartbeat = ContinuousClock.now + settings.heartbeatInterval
         let poller = Poller()
         poller.add(gateway)
         poller.add(outbox)
-        logger.info("stage serving", metadata: ["role": "\(role)", "replica": "\(settings.replica)", "gateway": "\(settings.gatewayEndpoint)"])
+        logger.info(
+            "stage serving",
+            metadata: ["role": "\(role)", "replica": "\(settings.replica)", "gateway": "\(settings.gatewayEndpoint)"])
         // Refused hops are logged as one line per check per interval with a count.
         var warnings = WarningSampler()
 
@@ -213,7 +219,9 @@ public final class StageRuntime: Service {
         }
     }
 
-    private func computeLoop(context: ZMQContext, outboxEndpoint: String, queue: BatchQueue<HopReceiver.Accepted>) throws {
+    private func computeLoop(context: ZMQContext, outboxEndpoint: String, queue: BatchQueue<HopReceiver.Accepted>)
+        throws
+    {
         let outbox = try context.socket(.pair)
         try outbox.connect(outboxEndpoint)
         while true {

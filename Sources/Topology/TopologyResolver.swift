@@ -106,7 +106,8 @@ struct TopologyResolver {
         guard let policy else { return }
         for host in hosts where host.platformKeyPath == nil {
             let simulated = stages.filter {
-                $0.host == host.name && policy.roles[$0.name]?.allowedKinds.contains(EvidenceKind.simulated.rawValue) == true
+                $0.host == host.name
+                    && policy.roles[$0.name]?.allowedKinds.contains(EvidenceKind.simulated.rawValue) == true
             }
             guard let stage = simulated.first else { continue }
             report(

@@ -45,7 +45,8 @@ public enum HopSignature {
         sealedBox: [UInt8]
     ) -> [UInt8]? {
         guard sealedBox.count >= boxCommitmentByteCount else { return nil }
-        var writer = prefix(bundleDomain, from: sender, to: receiver, header: header, extra: 7 + table.count + boxCommitmentByteCount)
+        var writer = prefix(
+            bundleDomain, from: sender, to: receiver, header: header, extra: 7 + table.count + boxCommitmentByteCount)
         writer.write(MessageType.workBundle.rawValue)
         writer.write(receivingHop)
         writer.writeLengthPrefixed(table)
@@ -54,7 +55,9 @@ public enum HopSignature {
     }
 
     /// What both kinds of signature start with: domain, both roles, the id, epoch and deadline.
-    private static func prefix(_ domain: [UInt8], from sender: String, to receiver: String, header: MessageHeader, extra: Int)
+    private static func prefix(
+        _ domain: [UInt8], from sender: String, to receiver: String, header: MessageHeader, extra: Int
+    )
         -> ByteWriter
     {
         var writer = ByteWriter(capacity: domain.count + 64 + extra)

@@ -51,7 +51,9 @@ public struct BundleTable: Sendable, Hashable {
         var seen = Set<JobID>()
         for _ in 0..<count {
             let id = JobID(bytes: try reader.readBytes(JobID.byteCount))!
-            guard seen.insert(id).inserted else { throw .invalidField(what: "bundle table", reason: "job \(id) is listed twice") }
+            guard seen.insert(id).inserted else {
+                throw .invalidField(what: "bundle table", reason: "job \(id) is listed twice")
+            }
             entries.append(Entry(jobID: id, deadline: try reader.readUInt64()))
         }
         try reader.expectEnd()
@@ -100,7 +102,8 @@ public struct BundleEnvelope: Sendable {
         guard version == Self.version else { throw .unsupportedVersion(what: "bundle envelope", version: version) }
         let count = Int(try reader.readUInt16())
         guard (1...BundleTable.maxJobs).contains(count) else {
-            throw .invalidField(what: "bundle envelope", reason: "a bundle carries 1...\(BundleTable.maxJobs) jobs, not \(count)")
+            throw .invalidField(
+                what: "bundle envelope", reason: "a bundle carries 1...\(BundleTable.maxJobs) jobs, not \(count)")
         }
         let smallest = JobID.byteCount + JobEnvelope.replyKeyByteCount + 4
         guard reader.remaining >= count * smallest else {

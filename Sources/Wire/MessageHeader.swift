@@ -16,7 +16,9 @@ public struct MessageHeader: Sendable, Hashable {
     public var deadline: UInt64
     public var hop: UInt16
 
-    public init(type: MessageType, code: UInt16 = 0, epoch: UInt32 = 0, jobID: JobID, deadline: UInt64 = 0, hop: UInt16 = 0) {
+    public init(
+        type: MessageType, code: UInt16 = 0, epoch: UInt32 = 0, jobID: JobID, deadline: UInt64 = 0, hop: UInt16 = 0
+    ) {
         self.type = type
         self.code = code
         self.epoch = epoch

@@ -31,7 +31,9 @@ public struct PipelineMessage: Sendable, Hashable {
 
     /// Decodes and checks the frame count for the type; never trusts a length it did not check.
     public init(frames: [[UInt8]]) throws(WireError) {
-        guard let first = frames.first else { throw .wrongFrameCount(what: "message", expected: "at least 1", actual: 0) }
+        guard let first = frames.first else {
+            throw .wrongFrameCount(what: "message", expected: "at least 1", actual: 0)
+        }
         header = try MessageHeader(decoding: first)
         body = Array(frames.dropFirst())
         let expected = Self.bodyFrameCount(for: header.type)

@@ -33,7 +33,9 @@ public struct EncoderWorkload: StageWorkload {
         }
         guard !decoded.isEmpty else { return outcomes }
         do {
-            for (index, output) in zip(decoded.map(\.index), try run(decoded.map(\.payload))) { outcomes[index] = .output(output) }
+            for (index, output) in zip(decoded.map(\.index), try run(decoded.map(\.payload))) {
+                outcomes[index] = .output(output)
+            }
         } catch {
             // One bad job must not fail its batch-mates: retry each alone to isolate it.
             for (index, payload) in decoded {
@@ -98,7 +100,9 @@ extension HiddenStates {
             let lengths = Array(self.lengths[sequence..<sequence + count])
             let rows = lengths.reduce(0, +)
             parts.append(
-                HiddenStates(hiddenSize: hiddenSize, lengths: lengths, values: Array(values[row * hiddenSize..<(row + rows) * hiddenSize])))
+                HiddenStates(
+                    hiddenSize: hiddenSize, lengths: lengths,
+                    values: Array(values[row * hiddenSize..<(row + rows) * hiddenSize])))
             sequence += count
             row += rows
         }

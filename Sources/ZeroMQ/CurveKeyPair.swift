@@ -12,7 +12,6 @@ public struct CurveKeyPair: Sendable {
         return CurveKeyPair(publicKey: try decode(publicText), secretKey: try decode(secretText))
     }
 
-
     private static func decode(_ z85: [CChar]) throws(ZMQError) -> [UInt8] {
         var bytes = [UInt8](repeating: 0, count: 32)
         guard zmq_z85_decode(&bytes, z85) != nil else { throw ZMQError(call: "zmq_z85_decode", errno: EINVAL) }

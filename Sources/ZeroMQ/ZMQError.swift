@@ -1,6 +1,7 @@
 internal import CZeroMQ
+
 #if canImport(Glibc)
-internal import Glibc
+    internal import Glibc
 #endif
 
 /// A failed libzmq call: which call, the errno it left, and libzmq's text for it.

@@ -1,17 +1,18 @@
 import ArgumentParser
-import Foundation
-import Topology
-import StageRuntime
-import Workloads
-import Node
-import Launcher
 import BrokerClient
+import Foundation
+import Launcher
+import Node
+import StageRuntime
+import Topology
+import Workloads
 
 /// `sealpipe bench hop`: one hop's full cost next to one seal plus one open, in the same run
 /// (CPU time for both; the hop streamed, with its one-at-a-time latency alongside).
 struct BenchHopCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "hop", abstract: "Cost of one pipeline hop (seal, sign, send, receive, verify, open) vs one seal + open.")
+        commandName: "hop",
+        abstract: "Cost of one pipeline hop (seal, sign, send, receive, verify, open) vs one seal + open.")
 
     @Option(help: "Payload bytes per hop (1536 = one embedding; 66 KiB ≈ 46 tokens of hidden states).")
     var payload: Int = 1536
@@ -26,8 +27,10 @@ struct BenchHopCommand: ParsableCommand {
         let result = try HopBenchmark.run(payloadBytes: payload, iterations: iterations)
         Output.line(
             String(
-                format: "payload %d B: seal+open %.1f µs CPU, hop %.1f µs CPU (ratio %.2f×); one hop at a time: %.1f µs wall",
-                result.payloadBytes, result.sealOpenMicroseconds, result.hopMicroseconds, result.ratio, result.hopLatencyMicroseconds))
+                format:
+                    "payload %d B: seal+open %.1f µs CPU, hop %.1f µs CPU (ratio %.2f×); one hop at a time: %.1f µs wall",
+                result.payloadBytes, result.sealOpenMicroseconds, result.hopMicroseconds, result.ratio,
+                result.hopLatencyMicroseconds))
         if let json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]

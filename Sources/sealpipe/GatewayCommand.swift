@@ -1,13 +1,13 @@
 import ArgumentParser
+import BrokerClient
 import Foundation
 import Gateway
-import Observability
-import Topology
-import StageRuntime
-import Workloads
-import Node
 import Launcher
-import BrokerClient
+import Node
+import Observability
+import StageRuntime
+import Topology
+import Workloads
 
 /// `sealpipe gateway`: the front ROUTER for clients and the backend ROUTER for stages. It holds
 /// no key: it routes ciphertext, enforces deadlines and limits, and retries hops.

@@ -1,17 +1,17 @@
 import ArgumentParser
+import Attestation
+import BrokerClient
 import Foundation
 import KeyBroker
-import Attestation
+import Launcher
 import Logging
+import Node
 import Observability
 import Sodium
-import ZeroMQ
-import Topology
 import StageRuntime
+import Topology
 import Workloads
-import Node
-import Launcher
-import BrokerClient
+import ZeroMQ
 
 /// `sealpipe kms`: run the key broker, or create its root key.
 struct KMSCommand: ParsableCommand {

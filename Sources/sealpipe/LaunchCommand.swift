@@ -1,17 +1,17 @@
 import ArgumentParser
 import Attestation
+import BrokerClient
 import Foundation
 import KeyBroker
-import Logging
-import Sodium
-import Trust
-import ZeroMQ
-import Topology
-import StageRuntime
-import Workloads
-import Node
 import Launcher
-import BrokerClient
+import Logging
+import Node
+import Sodium
+import StageRuntime
+import Topology
+import Trust
+import Workloads
+import ZeroMQ
 
 /// `sealpipe launch TOPOLOGY`: bring a whole pipeline (or one host's share) up, supervise it,
 /// and drain it on Ctrl-C or SIGTERM.
@@ -41,16 +41,20 @@ struct LaunchCommand: AsyncParsableCommand {
         let loaded = try TopologyCommand.load(topology)
         let logger = LoggingSetup.logger("sealpipe.launch")
         if let host, loaded.host(named: host) == nil {
-            throw ValidationError("--host \(host): not a host of \(loaded.name) (hosts: \(loaded.hosts.map(\.name).joined(separator: ", ")))")
+            throw ValidationError(
+                "--host \(host): not a host of \(loaded.name) (hosts: \(loaded.hosts.map(\.name).joined(separator: ", ")))"
+            )
         }
         let services = host.map { loaded.services(onHost: $0) } ?? loaded.services
         guard !services.isEmpty else { throw ValidationError("no services to start on host \(host ?? "-")") }
-        for endpoint in [loaded.gateway.front, loaded.gateway.backend, loaded.keyBroker.endpoint] where endpoint.description.hasPrefix("inproc://") {
+        for endpoint in [loaded.gateway.front, loaded.gateway.backend, loaded.keyBroker.endpoint]
+        where endpoint.description.hasPrefix("inproc://") {
             throw ValidationError("\(endpoint): inproc endpoints cannot cross processes; use tcp:// or ipc://")
         }
 
         try LaunchPreparation.prepare(
-            topology: loaded, host: host, platformKeyDirectory: URL(fileURLWithPath: platformKeyDirectory)) { Output.line("[launch] \($0)") }
+            topology: loaded, host: host, platformKeyDirectory: URL(fileURLWithPath: platformKeyDirectory)
+        ) { Output.line("[launch] \($0)") }
 
         let topologyPath = topology
         let defaultKeyDirectory = URL(fileURLWithPath: platformKeyDirectory)
@@ -69,9 +73,11 @@ struct LaunchCommand: AsyncParsableCommand {
                     case .gateway: ["gateway", "--topology", topologyPath, "--broker-key", brokerKey]
                     case .stage(let role, let replica):
                         [
-                            "node", "--topology", topologyPath, "--role", role, "--replica", String(replica), "--platform-key",
+                            "node", "--topology", topologyPath, "--role", role, "--replica", String(replica),
+                            "--platform-key",
                             LaunchPreparation.platformKeyFile(
-                                topology: loaded, host: loaded.stage(named: role)?.host ?? "", default: defaultKeyDirectory
+                                topology: loaded, host: loaded.stage(named: role)?.host ?? "",
+                                default: defaultKeyDirectory
                             ).path,
                             "--broker-key", brokerKey,
                         ]
@@ -85,7 +91,8 @@ struct LaunchCommand: AsyncParsableCommand {
                 Task { await Self.reportReady(topology: loaded, announcements: announcements, logger: logger) }
             },
             onShutdown: { Output.line("[launch] shutting down (SIGINT or SIGTERM): draining in-flight jobs") })
-        Output.line("[launch] starting \(services.count) service(s) of \(loaded.name)\(host.map { " on host \($0)" } ?? "")")
+        Output.line(
+            "[launch] starting \(services.count) service(s) of \(loaded.name)\(host.map { " on host \($0)" } ?? "")")
         if let warning = EvidenceBanner.simulatedWarning(EvidenceBanner.summaries(of: loaded)) {
             Output.line("[launch] \(warning)")
         }
@@ -95,7 +102,9 @@ struct LaunchCommand: AsyncParsableCommand {
         if gaveUp.isEmpty {
             Output.line("[launch] all services stopped cleanly")
         } else {
-            for (service, reason) in gaveUp.sorted(by: { $0.key < $1.key }) { Output.line("[launch] gave up on \(service): \(reason)") }
+            for (service, reason) in gaveUp.sorted(by: { $0.key < $1.key }) {
+                Output.line("[launch] gave up on \(service): \(reason)")
+            }
             throw ExitCode(1)
         }
     }
@@ -106,15 +115,21 @@ struct LaunchCommand: AsyncParsableCommand {
         lines.append("[launch] front endpoint: \(topology.frontEndpoint)")
         do {
             let context = try ZMQContext()
-            let client = KeyBrokerClient(endpoint: topology.keyBrokerEndpoint.description, context: context, timeout: .seconds(5))
+            let client = KeyBrokerClient(
+                endpoint: topology.keyBrokerEndpoint.description, context: context, timeout: .seconds(5))
             let manifest = try await client.fetchManifest()
-            lines.append("[launch] manifest: sha256:\(Hex.encode(SHA256.hash(manifest.signedBytes))) epoch \(manifest.frontKey.epoch), expires \(Date(timeIntervalSince1970: Double(manifest.expiresAt) / 1000))")
+            lines.append(
+                "[launch] manifest: sha256:\(Hex.encode(SHA256.hash(manifest.signedBytes))) epoch \(manifest.frontKey.epoch), expires \(Date(timeIntervalSince1970: Double(manifest.expiresAt) / 1000))"
+            )
         } catch {
             lines.append("[launch] manifest: could not be fetched from this host (\(error))")
         }
-        if let identity = announcements["kms"]?["identity"] { lines.append("[launch] key broker identity: \(identity)") }
+        if let identity = announcements["kms"]?["identity"] {
+            lines.append("[launch] key broker identity: \(identity)")
+        }
         lines += EvidenceBanner.lines(EvidenceBanner.summaries(of: topology)).map { "[launch] \($0)" }
         Output.line(lines.joined(separator: "\n"))
-        Announcement.ready(service: "launch", fields: ["front": topology.frontEndpoint.description, "pipeline": topology.name])
+        Announcement.ready(
+            service: "launch", fields: ["front": topology.frontEndpoint.description, "pipeline": topology.name])
     }
 }

@@ -60,7 +60,9 @@ struct LoadtestCommand: AsyncParsableCommand {
     var p99Bound: Double = 250
 
     func validate() throws {
-        if rate != nil && concurrency != nil { throw ValidationError("give --rate (open loop) or --concurrency (closed loop), not both") }
+        if rate != nil && concurrency != nil {
+            throw ValidationError("give --rate (open loop) or --concurrency (closed loop), not both")
+        }
         if let rate, rate <= 0 { throw ValidationError("--rate must be positive") }
         if let concurrency, concurrency < 1 { throw ValidationError("--concurrency must be at least 1") }
         if let requests, requests < 1 { throw ValidationError("--requests must be at least 1") }
@@ -77,10 +79,15 @@ struct LoadtestCommand: AsyncParsableCommand {
         if sweep {
             result = try runSweep(tester: tester, bodies: bodies, jobTimeout: jobTimeout)
         } else {
-            let mode: LoadTestPlan.Mode = concurrency.map { .closedLoop(concurrency: $0) } ?? .openLoop(ratePerSecond: rate ?? 20)
-            let measured = requests == nil ? Duration.milliseconds(Int64((duration ?? 10) * 1000)) : duration.map { .milliseconds(Int64($0 * 1000)) }
+            let mode: LoadTestPlan.Mode =
+                concurrency.map { .closedLoop(concurrency: $0) } ?? .openLoop(ratePerSecond: rate ?? 20)
+            let measured =
+                requests == nil
+                ? Duration.milliseconds(Int64((duration ?? 10) * 1000))
+                : duration.map { .milliseconds(Int64($0 * 1000)) }
             let plan = LoadTestPlan(
-                mode: mode, warmUp: .milliseconds(Int64(warmUp * 1000)), duration: measured, requests: requests, bodies: bodies,
+                mode: mode, warmUp: .milliseconds(Int64(warmUp * 1000)), duration: measured, requests: requests,
+                bodies: bodies,
                 jobTimeout: jobTimeout)
             result = try tester.run(plan, workers: workers, progress: Self.showProgress)
             FileHandle.standardError.write(Data("\n".utf8))
@@ -100,10 +107,14 @@ struct LoadtestCommand: AsyncParsableCommand {
         let step = Duration.milliseconds(Int64((duration ?? 5) * 1000))
         func trial(_ rate: Double) throws -> LoadTestResult {
             let plan = LoadTestPlan(
-                mode: .openLoop(ratePerSecond: rate), warmUp: .milliseconds(Int64(warmUp * 1000)), duration: step, requests: nil,
+                mode: .openLoop(ratePerSecond: rate), warmUp: .milliseconds(Int64(warmUp * 1000)), duration: step,
+                requests: nil,
                 bodies: bodies, jobTimeout: jobTimeout)
             let result = try tester.run(plan, workers: workers)
-            Output.line(String(format: "[sweep] %.1f jobs/s: p99 %.1f ms, throughput %.1f/s, errors %d", rate, result.p99Milliseconds, result.throughputPerSecond, result.errors))
+            Output.line(
+                String(
+                    format: "[sweep] %.1f jobs/s: p99 %.1f ms, throughput %.1f/s, errors %d", rate,
+                    result.p99Milliseconds, result.throughputPerSecond, result.errors))
             return result
         }
         func good(_ result: LoadTestResult) -> Bool { result.p99Milliseconds <= p99Bound && result.errors == 0 }
@@ -139,9 +150,12 @@ struct LoadtestCommand: AsyncParsableCommand {
     /// Bodies from `--input` (JSON lines as `sealpipe embed` reads them) or a built-in mix.
     func loadBodies() throws -> [[UInt8]] {
         guard let input else { return Self.builtInMix.map { Array($0.utf8) } }
-        let data = input == "-" ? FileHandle.standardInput.readDataToEndOfFile() : try Data(contentsOf: URL(fileURLWithPath: input))
+        let data =
+            input == "-"
+            ? FileHandle.standardInput.readDataToEndOfFile() : try Data(contentsOf: URL(fileURLWithPath: input))
         var bodies: [[UInt8]] = []
-        for (index, line) in String(decoding: data, as: UTF8.self).split(separator: "\n").enumerated() where !line.allSatisfy(\.isWhitespace) {
+        for (index, line) in String(decoding: data, as: UTF8.self).split(separator: "\n").enumerated()
+        where !line.allSatisfy(\.isWhitespace) {
             switch JSONLinesEmbedder.parse(String(line), number: index + 1) {
             case .success(let text): bodies.append(Array(text.utf8))
             case .failure(let error): throw ValidationError("--input line \(error.line): \(error.message)")
@@ -164,22 +178,29 @@ struct LoadtestCommand: AsyncParsableCommand {
 
     static func showProgress(_ progress: LoadTester.Progress) {
         let line = String(
-            format: "\r[%4.0fs] sent %d, results %d, errors %d, p99 %.1f ms   ", Double(progress.elapsed.components.seconds),
+            format: "\r[%4.0fs] sent %d, results %d, errors %d, p99 %.1f ms   ",
+            Double(progress.elapsed.components.seconds),
             progress.sent, progress.completed, progress.errors, progress.p99Milliseconds)
         FileHandle.standardError.write(Data(line.utf8))
     }
 
     static func summary(_ result: LoadTestResult) -> String {
         var text = String(
-            format: "%@: %d requests, %d results, %d errors in %.1f s — %.1f jobs/s; latency p50 %.2f, p90 %.2f, p99 %.2f, p99.9 %.2f, max %.2f ms",
-            result.mode, result.requests, result.results, result.errors, result.durationSeconds, result.throughputPerSecond,
-            result.p50Milliseconds, result.p90Milliseconds, result.p99Milliseconds, result.p999Milliseconds, result.maxMilliseconds)
+            format:
+                "%@: %d requests, %d results, %d errors in %.1f s — %.1f jobs/s; latency p50 %.2f, p90 %.2f, p99 %.2f, p99.9 %.2f, max %.2f ms",
+            result.mode, result.requests, result.results, result.errors, result.durationSeconds,
+            result.throughputPerSecond,
+            result.p50Milliseconds, result.p90Milliseconds, result.p99Milliseconds, result.p999Milliseconds,
+            result.maxMilliseconds)
         if result.workers > 1 { text += " (\(result.workers) workers, merged)" }
         if result.manifestRefreshes > 0 {
-            text += "\nkey rotation: fetched the manifest again \(result.manifestRefreshes) time(s), resent \(result.resent) job(s)"
+            text +=
+                "\nkey rotation: fetched the manifest again \(result.manifestRefreshes) time(s), resent \(result.resent) job(s)"
         }
         if !result.errorsByCode.isEmpty {
-            text += "\nerrors by code: " + result.errorsByCode.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ", ")
+            text +=
+                "\nerrors by code: "
+                + result.errorsByCode.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ", ")
         }
         return text
     }

@@ -1,12 +1,12 @@
 import ArgumentParser
+import BrokerClient
 import Foundation
 import KeyBroker
-import Topology
-import StageRuntime
-import Workloads
-import Node
 import Launcher
-import BrokerClient
+import Node
+import StageRuntime
+import Topology
+import Workloads
 
 /// `sealpipe model seal`: encrypt each worker shard's tensors under its own key.
 struct ModelCommand: ParsableCommand {
@@ -29,7 +29,8 @@ struct ModelCommand: ParsableCommand {
 
         func run() throws {
             let topology = try options.load()
-            let store = try KeyBrokerStore(path: topology.keyBroker.statePath, rootKeyPath: topology.keyBroker.rootKeyPath)
+            let store = try KeyBrokerStore(
+                path: topology.keyBroker.statePath, rootKeyPath: topology.keyBroker.rootKeyPath)
             let written = try ShardSealing.sealMissing(topology: topology, store: store, force: force) { print($0) }
             print(written.isEmpty ? "nothing to seal" : "sealed \(written.count) shard(s)")
         }

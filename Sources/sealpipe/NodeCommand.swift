@@ -1,16 +1,16 @@
 import ArgumentParser
 import Attestation
+import BrokerClient
 import Foundation
+import Launcher
+import Node
 import Observability
 import Sodium
-import ZeroMQ
-import Topology
 import StageRuntime
-import Workloads
-import Node
-import Launcher
-import BrokerClient
 import TimeUnits
+import Topology
+import Workloads
+import ZeroMQ
 
 /// `sealpipe node`: one stage replica. It attests to the key broker, gets its role's keys (and a
 /// worker its weight key), opens its sealed shard in memory, and serves hops from the gateway.
@@ -41,7 +41,10 @@ struct NodeCommand: AsyncParsableCommand {
             """)
     var metricsPort: Int?
 
-    @Option(help: "This host's simulated-TEE platform key (used only if the role's policy accepts simulated evidence and the host has no TEE).")
+    @Option(
+        help:
+            "This host's simulated-TEE platform key (used only if the role's policy accepts simulated evidence and the host has no TEE)."
+    )
     var platformKey: String = ".sealpipe/platform.key"
 
     @Option(help: "The sealed weight shard (default: beside the key broker's state, weights/ROLE.sealed).")
@@ -58,7 +61,9 @@ struct NodeCommand: AsyncParsableCommand {
         let replica = try replicaFromHostname ? Self.ordinal(ofHostName: ProcessInfo.processInfo.hostName) : replica
         let logger = LoggingSetup.logger("sealpipe.node.\(role).\(replica)")
         guard let stage = topology.stage(named: role) else {
-            throw ValidationError("--role \(role): not a stage of \(topology.name) (stages: \(topology.stageRoles.joined(separator: ", ")))")
+            throw ValidationError(
+                "--role \(role): not a stage of \(topology.name) (stages: \(topology.stageRoles.joined(separator: ", ")))"
+            )
         }
         guard (0..<stage.replicas).contains(replica) else {
             throw ValidationError("--replica \(replica): \(role) has \(stage.replicas) replica(s)")
@@ -74,10 +79,12 @@ struct NodeCommand: AsyncParsableCommand {
             topology: topology, role: role, modelFileDigests: modelFileDigests, platformKeyFile: platformKeyFile,
             pinnedBrokerKey: pinned, context: context, logger: logger)
         let attestation = ContinuousClock.now - attestStart
-        logger.info("attested and received keys", metadata: ["epoch": "\(bundle.schedule.epoch)", "duration": "\(attestation)"])
+        logger.info(
+            "attested and received keys", metadata: ["epoch": "\(bundle.schedule.epoch)", "duration": "\(attestation)"])
         let keys = try StageNode.stageKeys(bundle: bundle, topology: topology, role: role)
         let workload = try StageNode.workload(
-            topology: topology, stage: stage, bundle: bundle, weightsFile: weights.map { URL(fileURLWithPath: $0) }, logger: logger)
+            topology: topology, stage: stage, bundle: bundle, weightsFile: weights.map { URL(fileURLWithPath: $0) },
+            logger: logger)
         try ModelFileDigests.verifyUnchanged(modelFileDigests, topology: topology, role: role)
         let runtime = StageRuntime(
             keys: keys, workload: workload,
@@ -101,7 +108,9 @@ struct NodeCommand: AsyncParsableCommand {
         let rotation = KeyRotationService(
             runtime: runtime, bundle: bundle, topology: topology, role: role, modelFileDigests: modelFileDigests,
             platformKeyFile: platformKeyFile, pinnedBrokerKey: pinned, context: context, logger: logger)
-        Announcement.ready(service: "\(role).\(replica)", fields: ["role": role, "metrics": "\(metrics.port)", "epoch": "\(bundle.schedule.epoch)"])
+        Announcement.ready(
+            service: "\(role).\(replica)",
+            fields: ["role": role, "metrics": "\(metrics.port)", "epoch": "\(bundle.schedule.epoch)"])
         // Shut down in reverse: rotation stops, the stage drains, then the metrics endpoint closes.
         try await ProcessLifecycle.run(
             [

@@ -1,12 +1,12 @@
 import ArgumentParser
-import Foundation
-import Observability
-import Topology
-import StageRuntime
-import Workloads
-import Node
-import Launcher
 import BrokerClient
+import Foundation
+import Launcher
+import Node
+import Observability
+import StageRuntime
+import Topology
+import Workloads
 
 /// `sealpipe status`: each service's state, queue depth and counters, read from the metrics
 /// endpoints the topology names (so it works from any machine that can reach them).
@@ -32,9 +32,13 @@ struct StatusCommand: ParsableCommand {
         var rows: [[String]] = []
         for service in services {
             let address = service.metrics
-            let fetchHost = address.host == "*" || address.host == "0.0.0.0" ? (topology.host(named: service.host)?.address ?? "127.0.0.1") : address.host
+            let fetchHost =
+                address.host == "*" || address.host == "0.0.0.0"
+                ? (topology.host(named: service.host)?.address ?? "127.0.0.1") : address.host
             guard let text = try? HTTPGet.fetch(host: fetchHost, port: address.port, path: "/status") else {
-                rows.append([service.name, "down", "-", "-", "-", "-", "-", "no answer at \(fetchHost):\(address.port)"])
+                rows.append([
+                    service.name, "down", "-", "-", "-", "-", "-", "no answer at \(fetchHost):\(address.port)",
+                ])
                 continue
             }
             if json {
@@ -70,7 +74,9 @@ struct StatusCommand: ParsableCommand {
         guard !json else { return }
         let widths = header.indices.map { column in ([header] + rows).map { $0[column].count }.max() ?? 0 }
         for row in [header] + rows {
-            print(row.enumerated().map { $1.padding(toLength: widths[$0], withPad: " ", startingAt: 0) }.joined(separator: "  "))
+            print(
+                row.enumerated().map { $1.padding(toLength: widths[$0], withPad: " ", startingAt: 0) }.joined(
+                    separator: "  "))
         }
     }
 }

@@ -1,17 +1,17 @@
 import ArgumentParser
+import BrokerClient
 import Foundation
 import Inference
+import Launcher
+import Node
 import SealpipeClient
 import Sodium
+import StageRuntime
+import Topology
 import Trust
 import Wire
-import ZeroMQ
-import Topology
-import StageRuntime
 import Workloads
-import Node
-import Launcher
-import BrokerClient
+import ZeroMQ
 
 /// `sealpipe submit`: a client. It fetches and verifies the manifest against the pinned key
 /// broker identity, seals each job to the front stage with a fresh reply key, and opens the
@@ -69,17 +69,21 @@ struct SubmitCommand: AsyncParsableCommand {
     func embedLines(client: PipelineClient, timeout: Duration) throws -> Int {
         let handle: FileHandle
         if let input, input != "-" {
-            guard let opened = FileHandle(forReadingAtPath: input) else { throw ValidationError("--input \(input): cannot open") }
+            guard let opened = FileHandle(forReadingAtPath: input) else {
+                throw ValidationError("--input \(input): cannot open")
+            }
             handle = opened
         } else {
             handle = .standardInput
         }
-        let lines = String(decoding: handle.readDataToEndOfFile(), as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false)
+        let lines = String(decoding: handle.readDataToEndOfFile(), as: UTF8.self).split(
+            separator: "\n", omittingEmptySubsequences: false)
         var failures = 0
         var window: [(line: Int, text: Result<String, JSONLinesEmbedder.LineError>)] = []
         func flush() throws {
             let texts = window.compactMap { try? $0.text.get() }
-            var answers = try client.submit(texts.map { Array($0.utf8) }, timeout: timeout, refreshTarget: refresh).makeIterator()
+            var answers = try client.submit(texts.map { Array($0.utf8) }, timeout: timeout, refreshTarget: refresh)
+                .makeIterator()
             for entry in window {
                 switch entry.text {
                 case .failure(let error):
@@ -152,7 +156,8 @@ struct PipelineLocation: ParsableArguments {
         if let kmsKey {
             pinnedHex = kmsKey
         } else if let topology,
-            let text = try? String(contentsOf: LaunchPreparation.brokerIdentityFile(topology: topology), encoding: .utf8)
+            let text = try? String(
+                contentsOf: LaunchPreparation.brokerIdentityFile(topology: topology), encoding: .utf8)
         {
             pinnedHex = text.trimmingCharacters(in: .whitespacesAndNewlines)
         } else {
@@ -163,7 +168,8 @@ struct PipelineLocation: ParsableArguments {
         }
         let fetched: PipelineManifest
         if let manifest {
-            fetched = try JSONDecoder().decode(PipelineManifest.self, from: Data(contentsOf: URL(fileURLWithPath: manifest)))
+            fetched = try JSONDecoder().decode(
+                PipelineManifest.self, from: Data(contentsOf: URL(fileURLWithPath: manifest)))
         } else {
             guard let endpoint = kms ?? topology?.keyBrokerEndpoint.description else {
                 throw ValidationError("no key broker endpoint: pass --kms, --manifest or a valid --topology")
@@ -213,7 +219,8 @@ enum SimilarityMatrix {
         }
         lines.append("")
         lines.append("cosine similarity")
-        lines.append("      " + texts.indices.map { "[\($0)]".padding(toLength: 7, withPad: " ", startingAt: 0) }.joined())
+        lines.append(
+            "      " + texts.indices.map { "[\($0)]".padding(toLength: 7, withPad: " ", startingAt: 0) }.joined())
         for (row, a) in vectors.enumerated() {
             var line = "[\(row)]".padding(toLength: 6, withPad: " ", startingAt: 0)
             for b in vectors {

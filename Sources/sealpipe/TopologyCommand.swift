@@ -1,11 +1,11 @@
 import ArgumentParser
-import Foundation
-import Topology
-import StageRuntime
-import Workloads
-import Node
-import Launcher
 import BrokerClient
+import Foundation
+import Launcher
+import Node
+import StageRuntime
+import Topology
+import Workloads
 
 /// `sealpipe topology check|policy FILE`: validate a topology file and show what it describes,
 /// before launching anything. All logic lives in `Pipeline`; this only loads and prints.

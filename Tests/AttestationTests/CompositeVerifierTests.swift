@@ -39,7 +39,8 @@ private struct FixedVerifier: EvidenceVerifier {
     @Test func dispatchesAllowedKindAndKeepsItsVerdict() {
         let passing = CompositeVerifier(verifiers: [.simulated: FixedVerifier(passes: true)])
         let ok = passing.verify(
-            Evidence(kind: .simulated, report: []), role: simulatedOnly, reportData: expectations.reportData, now: Date())
+            Evidence(kind: .simulated, report: []), role: simulatedOnly, reportData: expectations.reportData,
+            now: Date())
         #expect(ok.passed)
         #expect(ok.checks.map(\.name) == ["evidence-kind", "fixed"])
 

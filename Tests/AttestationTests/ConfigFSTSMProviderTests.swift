@@ -162,7 +162,8 @@ private struct FakeTSMKernel: Sendable {
                 .collect(reportData: reportData)
         }
         #expect(throws: AttestationError.self) {
-            try ConfigFSTSMProvider(root: root, privilegeLevel: nil, kernel: kernel.handle).collect(reportData: reportData)
+            try ConfigFSTSMProvider(root: root, privilegeLevel: nil, kernel: kernel.handle).collect(
+                reportData: reportData)
         }
     }
 }

@@ -19,7 +19,8 @@ import Testing
 
     static func verify(_ report: [UInt8], chain: [[UInt8]], nonce: String) -> VerificationResult {
         let e = Expectations(
-            reportData: [], policy: EvidencePolicy(measurements: []), measurements: [], gpuNonce: Hex.decode(spaced: nonce))
+            reportData: [], policy: EvidencePolicy(measurements: []), measurements: [],
+            gpuNonce: Hex.decode(spaced: nonce))
         return NVIDIAGPUVerifier().verify(
             Evidence(kind: .nvidiaGPU, report: report, certificates: chain), expectations: e, now: now)
     }

@@ -75,7 +75,8 @@ struct SEVSNPVerifierTests {
         #expect(result.passed, "\(result.failedCheck.map { "\($0.name): \($0.detail)" } ?? "")")
         #expect(
             result.checks.map(\.name) == [
-                "policy-constraints", "report-format", "ark", "ask", "vek", "signature", "tcb-match", "report-data", "measurement", "debug",
+                "policy-constraints", "report-format", "ark", "ask", "vek", "signature", "tcb-match", "report-data",
+                "measurement", "debug",
                 "vmpl", "minimum-tcb",
             ])
         #expect(
@@ -340,7 +341,8 @@ struct SEVSNPVerifierTests {
         #expect(noRoot.failedCheck?.name == "ark")
         let noCertificates = SEVSNPVerifier().verify(
             Evidence(kind: .sevSNP, report: try c.reportBytes()),
-            expectations: matchingExpectations(for: try SEVSNPReport(bytes: c.reportBytes())), now: TestVectors.date(c.at))
+            expectations: matchingExpectations(for: try SEVSNPReport(bytes: c.reportBytes())),
+            now: TestVectors.date(c.at))
         #expect(noCertificates.failedCheck?.name == "ark")
         #expect(noCertificates.check(named: "vek")?.passed == false)
         #expect(noCertificates.check(named: "signature")?.passed == false)
@@ -350,7 +352,8 @@ struct SEVSNPVerifierTests {
             trustedRootFingerprints: SEVSNPVerifier.pinnedRootFingerprints.filter { $0.value == .genoa })
         let narrowed = genoaOnly.verify(
             Evidence(kind: .sevSNP, report: try c.reportBytes(), certificates: [try c.vekBytes()]),
-            expectations: matchingExpectations(for: try SEVSNPReport(bytes: c.reportBytes())), now: TestVectors.date(c.at))
+            expectations: matchingExpectations(for: try SEVSNPReport(bytes: c.reportBytes())),
+            now: TestVectors.date(c.at))
         #expect(narrowed.failedCheck?.name == "ark")
     }
 

@@ -44,7 +44,8 @@ private final class WarningSink: @unchecked Sendable {  // only touched on the t
         #expect(result.passed, "\(String(describing: result.failedCheck))")
         #expect(
             result.checks.map(\.name) == [
-                "policy-constraints", "report-format", "signature", "platform-key-trusted", "report-data", "measurement", "debug",
+                "policy-constraints", "report-format", "signature", "platform-key-trusted", "report-data",
+                "measurement", "debug",
                 "freshness",
             ])
         #expect(result.checks.allSatisfy { $0.detail.hasPrefix("[SIMULATED]") })

@@ -1,7 +1,7 @@
 import Deploy
 import Foundation
-import Topology
 import Testing
+import Topology
 
 /// The Kubernetes manifests: every shipped topology renders and validates, and the objects
 /// carry exactly the trust and hardening properties docs/deploy.md promises.

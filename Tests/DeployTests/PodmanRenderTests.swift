@@ -1,7 +1,7 @@
 import Deploy
 import Foundation
-import Topology
 import Testing
+import Topology
 
 /// The podman files: one pod per service named for DNS on a podman network, only the front and
 /// the broker published, the broker's files apart from the pipeline's.

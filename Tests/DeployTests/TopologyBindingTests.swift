@@ -2,9 +2,9 @@ import Attestation
 import Deploy
 import Foundation
 import KeyBroker
-import Topology
 import Sodium
 import Testing
+import Topology
 import Trust
 
 /// A node's evidence binds the delivered topology: the key broker, configured from the rendered

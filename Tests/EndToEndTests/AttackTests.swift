@@ -10,11 +10,13 @@ extension EndToEndTests {
     @Test func aNodeWhoseVocabularyWasEditedGetsNoKeys() throws {
         let copy = FileManager.default.temporaryDirectory.appendingPathComponent("sealpipe-model-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: copy) }
-        try FileManager.default.createDirectory(at: copy.appendingPathComponent("1_Pooling"), withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(
+            at: copy.appendingPathComponent("1_Pooling"), withIntermediateDirectories: true)
         let original = LaunchedPipeline.modelDirectory
         let files = try FileManager.default.subpathsOfDirectory(atPath: original.path).filter {
             var directory: ObjCBool = false
-            return FileManager.default.fileExists(atPath: original.appendingPathComponent($0).path, isDirectory: &directory)
+            return FileManager.default.fileExists(
+                atPath: original.appendingPathComponent($0).path, isDirectory: &directory)
                 && !directory.boolValue
         }
         for file in files where file != "vocab.txt" {
@@ -25,8 +27,10 @@ extension EndToEndTests {
         try FileManager.default.copyItem(at: original.appendingPathComponent("vocab.txt"), to: vocabulary)
 
         let source = try String(
-            contentsOf: LaunchedPipeline.repositoryRoot.appendingPathComponent("Topologies/minilm.yaml"), encoding: .utf8)
-        let topology = source.replacingOccurrences(of: "directory: models/all-MiniLM-L6-v2", with: "directory: \(copy.path)")
+            contentsOf: LaunchedPipeline.repositoryRoot.appendingPathComponent("Topologies/minilm.yaml"),
+            encoding: .utf8)
+        let topology = source.replacingOccurrences(
+            of: "directory: models/all-MiniLM-L6-v2", with: "directory: \(copy.path)")
         try #require(topology != source)
         let pipeline = try LaunchedPipeline(topology: "edited-vocab.yaml", contents: topology)
         defer { _ = pipeline.stop() }

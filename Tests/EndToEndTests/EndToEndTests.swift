@@ -37,7 +37,9 @@ struct EndToEndTests {
             let viaPython = try #require(fromPython[index], "Python client, case \(item.name)")
             #expect(ReferenceCases.cosine(viaSwift, model) >= 0.9999, "Swift client vs model: \(item.name)")
             #expect(ReferenceCases.cosine(viaPython, model) >= 0.9999, "Python client vs model: \(item.name)")
-            #expect(ReferenceCases.cosine(viaSwift, item.embedding) >= 0.9999, "Swift client vs sentence-transformers: \(item.name)")
+            #expect(
+                ReferenceCases.cosine(viaSwift, item.embedding) >= 0.9999,
+                "Swift client vs sentence-transformers: \(item.name)")
         }
         #expect(pipeline.stop() == 0, "the launcher drains and exits 0 on SIGTERM")
     }
@@ -58,45 +60,67 @@ struct EndToEndTests {
         // Garbage, a wrong frame count, an unknown version, an oversize payload, a wrong epoch.
         #expect(try answer(to: [Array("not a header".utf8)]).header.code == ErrorCode.malformed.rawValue)
         let id = JobID.random()
-        #expect(try answer(to: [MessageHeader(type: .submit, jobID: id).encoded(), [1], [2]]).header.code == ErrorCode.malformed.rawValue)
+        #expect(
+            try answer(to: [MessageHeader(type: .submit, jobID: id).encoded(), [1], [2]]).header.code
+                == ErrorCode.malformed.rawValue)
         var version = MessageHeader(type: .submit, epoch: target.epoch, jobID: id).encoded()
         version[0] = 7
         #expect(try answer(to: [version, [1, 2, 3]]).header.code == ErrorCode.unsupportedVersion.rawValue)
         let oversize = [UInt8](repeating: 0x41, count: (1 << 20) + 1)
-        #expect(try answer(to: [MessageHeader(type: .submit, epoch: target.epoch, jobID: id).encoded(), oversize]).header.code == ErrorCode.tooLarge.rawValue)
-        let wrongEpoch = try answer(to: [MessageHeader(type: .submit, epoch: target.epoch + 40, jobID: id).encoded(), [1, 2, 3]])
+        #expect(
+            try answer(to: [MessageHeader(type: .submit, epoch: target.epoch, jobID: id).encoded(), oversize]).header
+                .code == ErrorCode.tooLarge.rawValue)
+        let wrongEpoch = try answer(to: [
+            MessageHeader(type: .submit, epoch: target.epoch + 40, jobID: id).encoded(), [1, 2, 3],
+        ])
         #expect(wrongEpoch.header.code == ErrorCode.unknownEpoch.rawValue)
         // A request sealed to the right key but tampered with: refused by the front stage.
         let now = UInt64(Date().timeIntervalSince1970 * 1000)
         func sealedRequest(_ id: JobID, expiresAt: UInt64) throws -> [UInt8] {
             try SealedBox.seal(
-                JobEnvelope(jobID: id, expiresAt: expiresAt, replyKey: BoxKeyPair.generate().publicKey.bytes, body: Array("hello".utf8))
-                    .encoded(),
+                JobEnvelope(
+                    jobID: id, expiresAt: expiresAt, replyKey: BoxKeyPair.generate().publicKey.bytes,
+                    body: Array("hello".utf8)
+                )
+                .encoded(),
                 to: target.frontKey)
         }
         var tampered = try sealedRequest(id, expiresAt: now + 30_000)
         tampered[tampered.count - 1] ^= 1
-        #expect(try answer(to: [MessageHeader(type: .submit, epoch: target.epoch, jobID: id).encoded(), tampered]).header.code == ErrorCode.couldNotOpen.rawValue)
+        #expect(
+            try answer(to: [MessageHeader(type: .submit, epoch: target.epoch, jobID: id).encoded(), tampered]).header
+                .code == ErrorCode.couldNotOpen.rawValue)
 
         // Replay: a request answered once, resent as captured with a longer clear timeout, is
         // refused by the front stage, which remembers it until its sealed expiry.
         let captured = JobID.random()
         let request = try sealedRequest(captured, expiresAt: now + 30_000)
-        let first = try answer(to: [MessageHeader(type: .submit, epoch: target.epoch, jobID: captured, deadline: 20_000).encoded(), request])
+        let first = try answer(to: [
+            MessageHeader(type: .submit, epoch: target.epoch, jobID: captured, deadline: 20_000).encoded(), request,
+        ])
         #expect(first.header.type == .result)
         for timeout: UInt64 in [20_000, 120_000, 0] {
             let replayed = try answer(
-                to: [MessageHeader(type: .submit, epoch: target.epoch, jobID: captured, deadline: timeout).encoded(), request])
+                to: [
+                    MessageHeader(type: .submit, epoch: target.epoch, jobID: captured, deadline: timeout).encoded(),
+                    request,
+                ])
             #expect(replayed.header.code == ErrorCode.replayed.rawValue, "resent with timeout \(timeout) ms")
         }
         // A request whose sealed expiry has passed, and one that claims to matter for ten hours.
         let expired = JobID.random()
         let late = try answer(
-            to: [MessageHeader(type: .submit, epoch: target.epoch, jobID: expired).encoded(), try sealedRequest(expired, expiresAt: now - 1)])
+            to: [
+                MessageHeader(type: .submit, epoch: target.epoch, jobID: expired).encoded(),
+                try sealedRequest(expired, expiresAt: now - 1),
+            ])
         #expect(late.header.code == ErrorCode.deadlineExceeded.rawValue)
         let greedy = JobID.random()
         let tooFar = try answer(
-            to: [MessageHeader(type: .submit, epoch: target.epoch, jobID: greedy).encoded(), try sealedRequest(greedy, expiresAt: now + 36_000_000)])
+            to: [
+                MessageHeader(type: .submit, epoch: target.epoch, jobID: greedy).encoded(),
+                try sealedRequest(greedy, expiresAt: now + 36_000_000),
+            ])
         #expect(tooFar.header.code == ErrorCode.malformed.rawValue)
 
         // Bytes that are not ZeroMQ at all, on a plain TCP connection.
@@ -115,7 +139,9 @@ struct EndToEndTests {
         let target = try pipeline.verifiedTarget(
             stateDirectory: "minilm-replicas", keyBroker: "tcp://127.0.0.1:5560", front: "tcp://127.0.0.1:5565")
         let client = try PipelineClient(target: target)
-        let sentences = (0..<200).map { Array("Sentence number \($0) travels through a sealed pipeline of attested stages.".utf8) }
+        let sentences = (0..<200).map {
+            Array("Sentence number \($0) travels through a sealed pipeline of attested stages.".utf8)
+        }
 
         var pending: [JobID: PipelineClient.PendingJob] = [:]
         var outcomes: [JobID: Result<[UInt8], ClientError>] = [:]
@@ -190,12 +216,14 @@ extension EndToEndTests {
         let report = pipeline.workingDirectory.appendingPathComponent("loadtest.json").path
         let page = pipeline.workingDirectory.appendingPathComponent("loadtest.html").path
         let run = try pipeline.run([
-            "loadtest", "--topology", "Topologies/echo.yaml", "--concurrency", "8", "--requests", "300", "--warm-up", "0.5",
+            "loadtest", "--topology", "Topologies/echo.yaml", "--concurrency", "8", "--requests", "300", "--warm-up",
+            "0.5",
             "--workers", "3", "--json", report, "--html", page, "--allow-simulated",
         ])
         #expect(run.status == 0)
         // Three load-generating threads, one report: their figures add up to the gateway's.
-        let figures = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: report))) as? [String: Any])
+        let figures = try #require(
+            try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: report))) as? [String: Any])
         #expect(figures["workers"] as? Int == 3)
         #expect(figures["requests"] as? Int == 300)
         #expect(figures["results"] as? Int == 300)
@@ -206,7 +234,9 @@ extension EndToEndTests {
         #expect(html.contains("<svg") && html.contains("Latency by percentile"))
 
         let gatewayMetricsPort = 9431  // Topologies/echo.yaml: basePort 9430, the broker first, then the gateway
-        let status = try #require(try JSONSerialization.jsonObject(with: Data(HTTPStatus.fetch(port: gatewayMetricsPort).utf8)) as? [String: Any])
+        let status = try #require(
+            try JSONSerialization.jsonObject(with: Data(HTTPStatus.fetch(port: gatewayMetricsPort).utf8))
+                as? [String: Any])
         #expect(status["requests"] as? Int == figures["total_sent"] as? Int)
         #expect(status["results"] as? Int == figures["total_sent"] as? Int)
         #expect((status["errors"] as? [String: Int] ?? [:]).values.reduce(0, +) == 0)

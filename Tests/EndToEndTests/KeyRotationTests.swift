@@ -25,11 +25,13 @@ extension EndToEndTests {
         let pipeline = try LaunchedPipeline(topology: "rotating.yaml", contents: topology)
         let report = pipeline.workingDirectory.appendingPathComponent("rotating.json").path
         let run = try pipeline.run([
-            "loadtest", "--topology", "rotating.yaml", "--rate", "40", "--duration", "10", "--warm-up", "0", "--json", report,
+            "loadtest", "--topology", "rotating.yaml", "--rate", "40", "--duration", "10", "--warm-up", "0", "--json",
+            report,
             "--allow-simulated",
         ])
         #expect(run.status == 0)
-        let figures = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: report))) as? [String: Any])
+        let figures = try #require(
+            try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: report))) as? [String: Any])
         let requests = try #require(figures["requests"] as? Int)
         #expect(requests >= 350)
         #expect(figures["results"] as? Int == requests)
@@ -40,7 +42,8 @@ extension EndToEndTests {
         // Every stage moved on by at least two epochs and holds at most the current one and, in
         // its grace period, the one before.
         for port in 9442...9444 {
-            let status = try #require(try JSONSerialization.jsonObject(with: Data(HTTPStatus.fetch(port: port).utf8)) as? [String: Any])
+            let status = try #require(
+                try JSONSerialization.jsonObject(with: Data(HTTPStatus.fetch(port: port).utf8)) as? [String: Any])
             let epochs = try #require(status["epochs"] as? [Int])
             #expect((epochs.max() ?? 0) >= 3, "stage on port \(port) holds epochs \(epochs)")
             #expect(epochs.count <= 2 && (epochs.count == 1 || epochs.max()! - epochs.min()! == 1))
@@ -51,7 +54,8 @@ extension EndToEndTests {
         #expect(attestations.flatMap { Double($0.split(separator: " ").last ?? "") }.map { $0 >= 3 } == true)
 
         // The gateway refused only the jobs the client then resent.
-        let gateway = try #require(try JSONSerialization.jsonObject(with: Data(HTTPStatus.fetch(port: 9441).utf8)) as? [String: Any])
+        let gateway = try #require(
+            try JSONSerialization.jsonObject(with: Data(HTTPStatus.fetch(port: 9441).utf8)) as? [String: Any])
         let errors = gateway["errors"] as? [String: Int] ?? [:]
         #expect(errors.keys.allSatisfy { $0 == "unknown_epoch" })
         #expect(errors["unknown_epoch", default: 0] == figures["resent"] as? Int)

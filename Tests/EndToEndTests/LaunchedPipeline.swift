@@ -29,7 +29,8 @@ final class LaunchedPipeline: @unchecked Sendable {
             && FileManager.default.fileExists(atPath: modelDirectory.appendingPathComponent("model.safetensors").path)
     }
 
-    static let unavailableReason: Comment = "needs .build/debug/sealpipe and models/ (Scripts/test.sh builds and fetches them)"
+    static let unavailableReason: Comment =
+        "needs .build/debug/sealpipe and models/ (Scripts/test.sh builds and fetches them)"
 
     let workingDirectory: URL
     let process: Process
@@ -45,18 +46,22 @@ final class LaunchedPipeline: @unchecked Sendable {
     /// runs the launcher inside that network namespace (`ip netns exec`); `sharing` launches in
     /// another launch's working directory, as hosts of one pipeline share its files here.
     init(
-        topology: String, contents: String? = nil, host: String? = nil, namespace: String? = nil, sharing: LaunchedPipeline? = nil,
+        topology: String, contents: String? = nil, host: String? = nil, namespace: String? = nil,
+        sharing: LaunchedPipeline? = nil,
         timeout: TimeInterval = 120, prepare: ((URL) throws -> Void)? = nil
     ) throws {
         if let sharing {
             workingDirectory = sharing.workingDirectory
             ownsWorkingDirectory = false
         } else {
-            workingDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("sealpipe-e2e-\(UUID().uuidString)")
+            workingDirectory = FileManager.default.temporaryDirectory.appendingPathComponent(
+                "sealpipe-e2e-\(UUID().uuidString)")
             ownsWorkingDirectory = true
-            try FileManager.default.createDirectory(at: workingDirectory.appendingPathComponent("models"), withIntermediateDirectories: true)
+            try FileManager.default.createDirectory(
+                at: workingDirectory.appendingPathComponent("models"), withIntermediateDirectories: true)
             try FileManager.default.createSymbolicLink(
-                at: workingDirectory.appendingPathComponent("models/all-MiniLM-L6-v2"), withDestinationURL: Self.modelDirectory)
+                at: workingDirectory.appendingPathComponent("models/all-MiniLM-L6-v2"),
+                withDestinationURL: Self.modelDirectory)
             try FileManager.default.createSymbolicLink(
                 at: workingDirectory.appendingPathComponent("Topologies"),
                 withDestinationURL: Self.repositoryRoot.appendingPathComponent("Topologies"))
@@ -68,7 +73,8 @@ final class LaunchedPipeline: @unchecked Sendable {
         if let contents {
             try contents.write(to: workingDirectory.appendingPathComponent(topology), atomically: true, encoding: .utf8)
         }
-        let launch = ["launch", contents == nil ? "Topologies/\(topology)" : topology] + (host.map { ["--host", $0] } ?? [])
+        let launch =
+            ["launch", contents == nil ? "Topologies/\(topology)" : topology] + (host.map { ["--host", $0] } ?? [])
         if let namespace {
             process.executableURL = NetworkNamespaces.ip
             process.arguments = ["netns", "exec", namespace, Self.binary.path] + launch
@@ -122,8 +128,11 @@ final class LaunchedPipeline: @unchecked Sendable {
 
     /// The key broker identity the launcher recorded for clients to pin.
     func brokerIdentity(stateDirectory: String) throws -> String {
-        try String(contentsOf: workingDirectory.appendingPathComponent(".sealpipe/\(stateDirectory)/kms-identity.pub"), encoding: .utf8)
-            .trimmingCharacters(in: .whitespacesAndNewlines)
+        try String(
+            contentsOf: workingDirectory.appendingPathComponent(".sealpipe/\(stateDirectory)/kms-identity.pub"),
+            encoding: .utf8
+        )
+        .trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
     /// What a program run left: its exit status, standard output and standard error.
@@ -254,7 +263,8 @@ struct ReferenceCases {
     struct File: Decodable { let cases: [Case] }
 
     static func load() throws -> [Case] {
-        let url = LaunchedPipeline.repositoryRoot.appendingPathComponent("Tests/InferenceTests/Fixtures/minilm-reference.json")
+        let url = LaunchedPipeline.repositoryRoot.appendingPathComponent(
+            "Tests/InferenceTests/Fixtures/minilm-reference.json")
         return try JSONDecoder().decode(File.self, from: Data(contentsOf: url)).cases
     }
 

@@ -13,7 +13,8 @@ extension EndToEndTests {
         let topology = "minilm-multihost.yaml"
         // Each worker host makes its own platform key before the broker's host starts, and hands over
         // only its public half (here the hosts share one directory, so it is already in place).
-        let gateway = try LaunchedPipeline(topology: topology, host: "gw", namespace: network.namespace("gw")) { directory in
+        let gateway = try LaunchedPipeline(topology: topology, host: "gw", namespace: network.namespace("gw")) {
+            directory in
             for host in ["ws0", "ws1"] {
                 let made = Process()
                 made.executableURL = LaunchedPipeline.binary
@@ -25,8 +26,10 @@ extension EndToEndTests {
                 #expect(made.terminationStatus == 0)
             }
         }
-        let worker0 = try LaunchedPipeline(topology: topology, host: "ws0", namespace: network.namespace("ws0"), sharing: gateway)
-        let worker1 = try LaunchedPipeline(topology: topology, host: "ws1", namespace: network.namespace("ws1"), sharing: gateway)
+        let worker0 = try LaunchedPipeline(
+            topology: topology, host: "ws0", namespace: network.namespace("ws0"), sharing: gateway)
+        let worker1 = try LaunchedPipeline(
+            topology: topology, host: "ws1", namespace: network.namespace("ws1"), sharing: gateway)
         defer {
             worker1.stop()
             worker0.stop()
@@ -57,7 +60,8 @@ extension EndToEndTests {
         // Each shard ran on its own host, and saw every job.
         for (address, port, role) in [("10.200.0.2", 9423, "shard-0"), ("10.200.0.3", 9424, "shard-1")] {
             let status = try #require(
-                try JSONSerialization.jsonObject(with: Data(HTTPStatus.fetch(host: address, port: port).utf8)) as? [String: Any])
+                try JSONSerialization.jsonObject(with: Data(HTTPStatus.fetch(host: address, port: port).utf8))
+                    as? [String: Any])
             #expect(status["role"] as? String == role)
             #expect(status["processed"] as? Int == cases.count)
         }

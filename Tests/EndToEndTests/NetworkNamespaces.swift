@@ -9,11 +9,16 @@ final class NetworkNamespaces: @unchecked Sendable {
     static let bridge = "spbr-e2e"
 
     /// `ip` from iproute2, where Debian puts it.
-    static let ip = URL(fileURLWithPath: ["/usr/sbin/ip", "/sbin/ip", "/usr/bin/ip"].first { FileManager.default.isExecutableFile(atPath: $0) } ?? "/usr/sbin/ip")
+    static let ip = URL(
+        fileURLWithPath: ["/usr/sbin/ip", "/sbin/ip", "/usr/bin/ip"].first {
+            FileManager.default.isExecutableFile(atPath: $0)
+        } ?? "/usr/sbin/ip")
 
     /// Whether this process may make namespaces: root, iproute2, and a probe namespace works.
     static let available: Bool = {
-        guard getuid() == 0, FileManager.default.isExecutableFile(atPath: ip.path), LaunchedPipeline.available else { return false }
+        guard getuid() == 0, FileManager.default.isExecutableFile(atPath: ip.path), LaunchedPipeline.available else {
+            return false
+        }
         let probe = "sealpipe-probe-\(getpid())"
         guard (try? run(["netns", "add", probe])) != nil else { return false }
         _ = try? run(["netns", "del", probe])

@@ -5,23 +5,27 @@ import Testing
 extension EndToEndTests {
     /// A real Prometheus server scrapes every service of a launched topology, and a PromQL query
     /// through its HTTP API returns the gateway's request count after a load run.
-    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/prometheus"), "needs Debian's prometheus (Scripts/setup.sh installs it)"))
+    @Test(
+        .enabled(
+            if: FileManager.default.isExecutableFile(atPath: "/usr/bin/prometheus"),
+            "needs Debian's prometheus (Scripts/setup.sh installs it)"))
     func prometheusScrapesEveryServiceAndSeesTheGatewaysRequests() throws {
         let pipeline = try LaunchedPipeline(topology: "echo.yaml")
         let directory = pipeline.workingDirectory
         // Topologies/echo.yaml's metrics: the broker, the gateway and its four stages.
         let targets = (9430...9435).map { "'127.0.0.1:\($0)'" }.joined(separator: ", ")
         try """
-            global: {scrape_interval: 500ms, evaluation_interval: 1s}
-            scrape_configs:
-              - job_name: sealpipe
-                static_configs: [{targets: [\(targets)]}]
-            """.write(to: directory.appendingPathComponent("prometheus.yml"), atomically: true, encoding: .utf8)
+        global: {scrape_interval: 500ms, evaluation_interval: 1s}
+        scrape_configs:
+          - job_name: sealpipe
+            static_configs: [{targets: [\(targets)]}]
+        """.write(to: directory.appendingPathComponent("prometheus.yml"), atomically: true, encoding: .utf8)
         let server = Process()
         server.executableURL = URL(fileURLWithPath: "/usr/bin/prometheus")
         server.arguments = [
             "--config.file=\(directory.appendingPathComponent("prometheus.yml").path)",
-            "--storage.tsdb.path=\(directory.appendingPathComponent("tsdb").path)", "--web.listen-address=127.0.0.1:19090",
+            "--storage.tsdb.path=\(directory.appendingPathComponent("tsdb").path)",
+            "--web.listen-address=127.0.0.1:19090",
         ]
         server.standardOutput = FileHandle.nullDevice
         server.standardError = FileHandle.nullDevice
@@ -55,11 +59,13 @@ extension EndToEndTests {
 
         let report = directory.appendingPathComponent("loadtest.json").path
         let run = try pipeline.run([
-            "loadtest", "--topology", "Topologies/echo.yaml", "--concurrency", "4", "--requests", "120", "--warm-up", "0",
+            "loadtest", "--topology", "Topologies/echo.yaml", "--concurrency", "4", "--requests", "120", "--warm-up",
+            "0",
             "--json", report, "--allow-simulated",
         ])
         #expect(run.status == 0)
-        let figures = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: report))) as? [String: Any])
+        let figures = try #require(
+            try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: report))) as? [String: Any])
         let sent = try #require(figures["total_sent"] as? Int)
         var seen: Double?
         while Date() < deadline.addingTimeInterval(30) {

@@ -1,7 +1,8 @@
 import Foundation
 import Testing
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A tap on every hop — client↔gateway, gateway↔stages, nodes↔key broker — records all bytes
@@ -23,7 +24,8 @@ extension EndToEndTests {
 
         // The tap really sees payload bytes: the manifest's public JSON is on the key broker hop.
         #expect(captured.count > 100_000, "the capture holds the traffic")
-        #expect(captured.contains(Array("\"pipelineID\":\"minilm\"".utf8)), "the tap sees cleartext where there is some")
+        #expect(
+            captured.contains(Array("\"pipelineID\":\"minilm\"".utf8)), "the tap sees cleartext where there is some")
 
         let embeddings = ReferenceCases.embeddings(fromJSONLines: swift.output)
         var checked = 0
@@ -54,7 +56,9 @@ extension EndToEndTests {
             if let embedding = embeddings[index] {
                 for start in stride(from: 0, to: embedding.count - 4, by: 48) {
                     var little: [UInt8] = []
-                    for value in embedding[start..<start + 4] { withUnsafeBytes(of: value.bitPattern.littleEndian) { little += $0 } }
+                    for value in embedding[start..<start + 4] {
+                        withUnsafeBytes(of: value.bitPattern.littleEndian) { little += $0 }
+                    }
                     #expect(!captured.contains(little), "embedding values of \(item.name) crossed a hop in plaintext")
                     checked += 1
                 }
@@ -66,14 +70,18 @@ extension EndToEndTests {
 
 /// tcpdump on loopback for the given ports, writing every byte to a capture file.
 final class WireTap {
-    static var available: Bool { FileManager.default.isExecutableFile(atPath: "/usr/bin/tcpdump") || FileManager.default.isExecutableFile(atPath: "/usr/sbin/tcpdump") }
+    static var available: Bool {
+        FileManager.default.isExecutableFile(atPath: "/usr/bin/tcpdump")
+            || FileManager.default.isExecutableFile(atPath: "/usr/sbin/tcpdump")
+    }
 
     private let process = Process()
     private let file: URL
 
     init(ports: [Int]) throws {
         file = FileManager.default.temporaryDirectory.appendingPathComponent("sealpipe-tap-\(UUID().uuidString).pcap")
-        let executable = FileManager.default.isExecutableFile(atPath: "/usr/bin/tcpdump") ? "/usr/bin/tcpdump" : "/usr/sbin/tcpdump"
+        let executable =
+            FileManager.default.isExecutableFile(atPath: "/usr/bin/tcpdump") ? "/usr/bin/tcpdump" : "/usr/sbin/tcpdump"
         process.executableURL = URL(fileURLWithPath: executable)
         let filter = ports.map { "tcp port \($0)" }.joined(separator: " or ")
         process.arguments = ["-Z", "root", "-i", "lo", "-U", "-s", "0", "-w", file.path, filter]
@@ -127,7 +135,8 @@ extension Data {
 
 extension ReferenceCases {
     static func inputIDs(of name: String) throws -> [Int32] {
-        let url = LaunchedPipeline.repositoryRoot.appendingPathComponent("Tests/InferenceTests/Fixtures/minilm-reference.json")
+        let url = LaunchedPipeline.repositoryRoot.appendingPathComponent(
+            "Tests/InferenceTests/Fixtures/minilm-reference.json")
         let object = try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as? [String: Any]
         let cases = object?["cases"] as? [[String: Any]] ?? []
         let ids = cases.first { $0["name"] as? String == name }?["input_ids"] as? [Int] ?? []

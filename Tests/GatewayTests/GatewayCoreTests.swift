@@ -16,7 +16,10 @@ struct GatewayCoreTests {
                 maxDeadline: .seconds(60), replicaTimeout: .seconds(2), maxAttempts: 3))
     }
 
-    func announce(_ core: inout GatewayCore, role: String, replica: UInt16, capacity: UInt32 = 4, epochs: [UInt32] = [1], now: UInt64 = 0)
+    func announce(
+        _ core: inout GatewayCore, role: String, replica: UInt16, capacity: UInt32 = 4, epochs: [UInt32] = [1],
+        now: UInt64 = 0
+    )
         -> ([UInt8], [GatewayAction])
     {
         let identity = Array("\(role)#\(replica)".utf8)
@@ -26,7 +29,10 @@ struct GatewayCoreTests {
         return (identity, core.replicaMessage(identity: identity, frames: frames, now: now))
     }
 
-    func submit(_ core: inout GatewayCore, id: JobID, epoch: UInt32 = 1, payload: [UInt8] = [1, 2, 3], timeout: UInt64 = 0, now: UInt64 = 0)
+    func submit(
+        _ core: inout GatewayCore, id: JobID, epoch: UInt32 = 1, payload: [UInt8] = [1, 2, 3], timeout: UInt64 = 0,
+        now: UInt64 = 0
+    )
         -> [GatewayAction]
     {
         let header = MessageHeader(type: .submit, epoch: epoch, jobID: id, deadline: timeout)
@@ -36,19 +42,24 @@ struct GatewayCoreTests {
     /// A stage's bundle of `jobs` for the next role (the gateway never opens or checks the
     /// sealed part, so any bytes stand in for it).
     func bundle(
-        _ core: inout GatewayCore, from identity: [UInt8], jobs: [JobID], id: JobID = .random(), sealed: [UInt8] = [4, 4],
+        _ core: inout GatewayCore, from identity: [UInt8], jobs: [JobID], id: JobID = .random(),
+        sealed: [UInt8] = [4, 4],
         now: UInt64 = 1
     ) -> [GatewayAction] {
         let table = BundleTable(entries: jobs.map { .init(jobID: $0, deadline: 60_000) })
         let header = MessageHeader(type: .forwardBundle, epoch: 1, jobID: id, deadline: table.latestDeadline)
         return core.replicaMessage(
-            identity: identity, frames: [header.encoded(), table.encoded(), sealed, Array(repeating: 7, count: 64)], now: now)
+            identity: identity, frames: [header.encoded(), table.encoded(), sealed, Array(repeating: 7, count: 64)],
+            now: now)
     }
 
     /// The last stage's result for one job.
-    func result(_ core: inout GatewayCore, from identity: [UInt8], job: JobID, output: [UInt8] = [6], now: UInt64 = 1) -> [GatewayAction] {
+    func result(_ core: inout GatewayCore, from identity: [UInt8], job: JobID, output: [UInt8] = [6], now: UInt64 = 1)
+        -> [GatewayAction]
+    {
         let header = MessageHeader(type: .forward, epoch: 1, jobID: job, deadline: 60_000)
-        return core.replicaMessage(identity: identity, frames: [header.encoded(), output, Array(repeating: 7, count: 64)], now: now)
+        return core.replicaMessage(
+            identity: identity, frames: [header.encoded(), output, Array(repeating: 7, count: 64)], now: now)
     }
 
     /// The replicas and messages of `actions` sent to replicas.
@@ -63,7 +74,9 @@ struct GatewayCoreTests {
     func toClients(_ actions: [GatewayAction]) -> [JobID: PipelineMessage] {
         var messages: [JobID: PipelineMessage] = [:]
         for action in actions {
-            guard case .toClient(_, let frames) = action, let message = try? PipelineMessage(frames: frames) else { continue }
+            guard case .toClient(_, let frames) = action, let message = try? PipelineMessage(frames: frames) else {
+                continue
+            }
             messages[message.header.jobID] = message
         }
         return messages
@@ -74,7 +87,9 @@ struct GatewayCoreTests {
         guard case .toClient(_, let frames) = try #require(actions.first) else { throw GatewayTestFailure.notToClient }
         let message = try PipelineMessage(frames: frames)
         #expect(message.header.type == .error)
-        return (try #require(ErrorCode(rawValue: message.header.code)), String(decoding: message.body[0], as: UTF8.self))
+        return (
+            try #require(ErrorCode(rawValue: message.header.code)), String(decoding: message.body[0], as: UTF8.self)
+        )
     }
 
     @Test func aJobTravelsEveryRoleAndEndsWithOneResult() throws {
@@ -106,7 +121,10 @@ struct GatewayCoreTests {
         #expect(third.first?.message.header.hop == 2)
 
         let last = result(&core, from: post, job: id, output: [6])
-        guard case .toClient(let to, let resultFrames) = try #require(last.first) else { Issue.record("no result"); return }
+        guard case .toClient(let to, let resultFrames) = try #require(last.first) else {
+            Issue.record("no result")
+            return
+        }
         #expect(to == client)
         let answer = try PipelineMessage(frames: resultFrames)
         #expect(answer.header.type == .result)
@@ -137,7 +155,8 @@ struct GatewayCoreTests {
 
         // The shard refuses one job, leaves another out, and bundles the other two.
         let reject = MessageHeader(type: .reject, code: ErrorCode.stageFailed.rawValue, jobID: ids[0])
-        let refused = toClients(core.replicaMessage(identity: shard, frames: [reject.encoded(), Array("bad input".utf8), [7, 7]], now: 1))
+        let refused = toClients(
+            core.replicaMessage(identity: shard, frames: [reject.encoded(), Array("bad input".utf8), [7, 7]], now: 1))
         #expect(refused[ids[0]]?.header.type == .error)
         // A detail the stage sealed to this job's client travels on to it, opaque to the gateway.
         #expect(refused[ids[0]]?.body[1] == [7, 7])
@@ -199,7 +218,8 @@ struct GatewayCoreTests {
         let bundleID = JobID.random()
         _ = bundle(&core, from: pre, jobs: ids, id: bundleID)
         let header = MessageHeader(type: .reject, code: ErrorCode.badSender.rawValue, jobID: bundleID)
-        let ended = toClients(core.replicaMessage(identity: shard, frames: [header.encoded(), Array("not signed".utf8), []], now: 1))
+        let ended = toClients(
+            core.replicaMessage(identity: shard, frames: [header.encoded(), Array("not signed".utf8), []], now: 1))
         #expect(Set(ended.keys) == Set(ids))
         #expect(ended.values.allSatisfy { $0.header.code == ErrorCode.badSender.rawValue })
         #expect(core.jobsInFlight == 0)
@@ -238,14 +258,20 @@ struct GatewayCoreTests {
         let (first, _) = announce(&core, role: "preprocessor", replica: 0, now: 0)
         let id = JobID.random()
         let sentFirst = submit(&core, id: id, timeout: 60_000, now: 0)
-        guard case .toReplica(first, let work) = try #require(sentFirst.first) else { Issue.record("not dispatched"); return }
+        guard case .toReplica(first, let work) = try #require(sentFirst.first) else {
+            Issue.record("not dispatched")
+            return
+        }
         let (second, _) = announce(&core, role: "preprocessor", replica: 1, now: 1500)
         // The first replica falls silent; the second keeps beating.
         _ = announce(&core, role: "preprocessor", replica: 1, now: 2500)
         let retried = core.tick(now: 3000)
         #expect(core.counters.replicasLost == 1)
         #expect(core.counters.retries == 1)
-        guard case .toReplica(second, let again) = try #require(retried.first) else { Issue.record("not retried"); return }
+        guard case .toReplica(second, let again) = try #require(retried.first) else {
+            Issue.record("not retried")
+            return
+        }
         #expect(again == work)  // the very same sealed hop
         // The dead replica's late output is dropped; the live one's moves the job on.
         #expect(bundle(&core, from: first, jobs: [id]).isEmpty)
@@ -362,10 +388,14 @@ struct GatewayCoreTests {
         #expect(try clientError(core.clientMessage(identity: client, frames: [], now: 0)).0 == .malformed)
         var badVersion = MessageHeader(type: .submit, jobID: id).encoded()
         badVersion[0] = 2
-        #expect(try clientError(core.clientMessage(identity: client, frames: [badVersion, [1]], now: 0)).0 == .unsupportedVersion)
+        #expect(
+            try clientError(core.clientMessage(identity: client, frames: [badVersion, [1]], now: 0)).0
+                == .unsupportedVersion)
         let result = MessageHeader(type: .result, jobID: id).encoded()
-        #expect(try clientError(core.clientMessage(identity: client, frames: [result, [1], [2]], now: 0)).0 == .malformed)
-        #expect(try clientError(submit(&core, id: id, epoch: 5, payload: Array(repeating: 0, count: 17))).0 == .tooLarge)
+        #expect(
+            try clientError(core.clientMessage(identity: client, frames: [result, [1], [2]], now: 0)).0 == .malformed)
+        #expect(
+            try clientError(submit(&core, id: id, epoch: 5, payload: Array(repeating: 0, count: 17))).0 == .tooLarge)
         #expect(try clientError(submit(&core, id: id, epoch: 5, payload: [])).0 == .malformed)
         let (epochCode, epochText) = try clientError(submit(&core, id: id, epoch: 4))
         #expect(epochCode == .unknownEpoch)
@@ -389,7 +419,8 @@ struct GatewayCoreTests {
         let id = JobID.random()
         _ = submit(&core, id: id)
         let header = MessageHeader(type: .reject, code: ErrorCode.couldNotOpen.rawValue, jobID: id)
-        let actions = core.replicaMessage(identity: pre, frames: [header.encoded(), Array("sealed to another key".utf8), []], now: 1)
+        let actions = core.replicaMessage(
+            identity: pre, frames: [header.encoded(), Array("sealed to another key".utf8), []], now: 1)
         let (code, text) = try clientError(actions)
         #expect(code == .couldNotOpen)
         #expect(text.contains("preprocessor refused the job"))

@@ -8,7 +8,8 @@ import Wire
 @Suite("Gateway warnings")
 struct GatewayWarningsTests {
     @Test func aFloodOfRefusalsBecomesOneLinePerClassWithItsCount() {
-        var core = GatewayCore(configuration: GatewayConfiguration(
+        var core = GatewayCore(
+            configuration: GatewayConfiguration(
                 roles: ["preprocessor"], replicaTrust: ReplicaCredentials().trust(), maxPayloadBytes: 8))
         var warnings = GatewayWarnings()
         let start = ContinuousClock.now

@@ -54,7 +54,8 @@ struct KeyBrokerCoreTests {
     func noWeightKeyForNonWorkers() throws {
         let f = try BrokerFixture()
         let broker = try f.openBroker()
-        #expect(broker.policy.roles["preprocessor"]?.evidence["simulated"]?.measurements == [Hex.encode(f.goodMeasurement)])
+        #expect(
+            broker.policy.roles["preprocessor"]?.evidence["simulated"]?.measurements == [Hex.encode(f.goodMeasurement)])
         let (response, ephemeral, _) = try f.attest(broker, role: "preprocessor")
         let bundle = try KeyBundle.open(response.sealedBundle!, with: ephemeral)
         #expect(bundle.weightKey == nil)

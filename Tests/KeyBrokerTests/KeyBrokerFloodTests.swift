@@ -106,7 +106,9 @@ struct KeyBrokerFloodTests {
     func flood() async throws {
         let f = try BrokerFixture()
         var configuration = f.configuration
-        configuration.policy.roles["preprocessor"]!.evidence["simulated"]!.measurements = [Hex.encode(f.goodMeasurement)]
+        configuration.policy.roles["preprocessor"]!.evidence["simulated"]!.measurements = [
+            Hex.encode(f.goodMeasurement)
+        ]
         configuration.referenceMeasurements = [:]
         let configURL = f.directory.appendingPathComponent("kms.json")
         try JSONEncoder().encode(configuration).write(to: configURL)

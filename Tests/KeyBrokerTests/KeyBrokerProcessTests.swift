@@ -1,5 +1,5 @@
-import BrokerClient
 import Attestation
+import BrokerClient
 import Foundation
 import KeyBroker
 import Sodium
@@ -68,7 +68,9 @@ struct KeyBrokerProcessTests {
     func sigkill() async throws {
         let f = try BrokerFixture()
         var configuration = f.configuration
-        configuration.policy.roles["preprocessor"]!.evidence["simulated"]!.measurements = [Hex.encode(f.goodMeasurement)]
+        configuration.policy.roles["preprocessor"]!.evidence["simulated"]!.measurements = [
+            Hex.encode(f.goodMeasurement)
+        ]
         configuration.referenceMeasurements = [:]
         let configURL = f.directory.appendingPathComponent("kms.json")
         try JSONEncoder().encode(configuration).write(to: configURL)

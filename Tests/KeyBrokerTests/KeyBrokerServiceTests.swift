@@ -1,5 +1,5 @@
-import BrokerClient
 import Attestation
+import BrokerClient
 import Foundation
 import KeyBroker
 import Sodium
@@ -122,7 +122,9 @@ struct KeyBrokerServiceTests {
         let client = KeyBrokerClient(
             endpoint: endpoint, context: context, timeout: .seconds(5),
             busyBackoff: .init(initial: .milliseconds(20), maximum: .milliseconds(100), patience: .seconds(30)))
-        let attest = Task { try await client.attest(role: "shard-0", provider: f.provider(), pinnedBrokerKey: broker.identityPublicKey) }
+        let attest = Task {
+            try await client.attest(role: "shard-0", provider: f.provider(), pinnedBrokerKey: broker.identityPublicKey)
+        }
         let deadline = ContinuousClock.now + .seconds(10)
         while (broker.metrics.rejections["nonce-peer-quota"] ?? 0) < 3, ContinuousClock.now < deadline {
             try await Task.sleep(for: .milliseconds(10))
@@ -139,7 +141,8 @@ struct KeyBrokerServiceTests {
             _ = broker.handle(.nonce(role: "shard-1"), peer: "127.0.0.1")
         }
         do {
-            _ = try await impatient.attest(role: "shard-0", provider: f.provider(), pinnedBrokerKey: broker.identityPublicKey)
+            _ = try await impatient.attest(
+                role: "shard-0", provider: f.provider(), pinnedBrokerKey: broker.identityPublicKey)
             Issue.record("a client past its patience got keys")
         } catch let error as KeyBrokerClientError {
             #expect(error.isBusy && error.isWorthRetrying && !error.isUnreachable)

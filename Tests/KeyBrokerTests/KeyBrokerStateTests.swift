@@ -221,7 +221,9 @@ struct KeyBrokerStateTests {
         computed.resolveReferenceMeasurements { role in [UInt8](repeating: UInt8(role.count), count: 48) }
         #expect(computed.referenceMeasurements == ["preprocessor": String(repeating: "0c", count: 48)])
         #expect(
-            try computed.resolvedPolicy().roles["preprocessor"]?.evidence["simulated"]?.measurements == [String(repeating: "0c", count: 48)])
+            try computed.resolvedPolicy().roles["preprocessor"]?.evidence["simulated"]?.measurements == [
+                String(repeating: "0c", count: 48)
+            ])
         let decoded = try JSONDecoder().decode(KeyBrokerConfiguration.self, from: JSONEncoder().encode(f.configuration))
         #expect(decoded == f.configuration)
     }

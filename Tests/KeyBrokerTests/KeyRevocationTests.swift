@@ -111,7 +111,9 @@ struct KeyRevocationTests {
         let f = try BrokerFixture()
         _ = try f.openBroker()
         var configuration = f.configuration
-        configuration.policy.roles["shard-0"]!.evidence["simulated"]!.measurements = [Hex.encode([UInt8](repeating: 0x11, count: 48))]
+        configuration.policy.roles["shard-0"]!.evidence["simulated"]!.measurements = [
+            Hex.encode([UInt8](repeating: 0x11, count: 48))
+        ]
         // What the start with the new policy had done when it stopped: logged the change, nothing more.
         let store = try f.openStore()
         let newPolicy = try configuration.resolvedPolicy()

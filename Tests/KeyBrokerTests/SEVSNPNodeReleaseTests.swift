@@ -55,7 +55,9 @@ import ZeroMQ
         }
 
         func kernel(_ event: ConfigFSTSMProvider.Event, _ entry: URL) throws {
-            func put(_ name: String, _ bytes: [UInt8]) throws { try Data(bytes).write(to: entry.appendingPathComponent(name)) }
+            func put(_ name: String, _ bytes: [UInt8]) throws {
+                try Data(bytes).write(to: entry.appendingPathComponent(name))
+            }
             switch event {
             case .created:
                 try put("provider", Array("sev_guest\n".utf8))
@@ -108,7 +110,8 @@ import ZeroMQ
         let provider = ConfigFSTSMProvider(root: root, privilegeLevel: nil, kind: .sevSNP, kernel: tee.kernel)
         let client = KeyBrokerClient(endpoint: endpoint, context: context, timeout: .seconds(10))
         do {
-            let bundle = try await client.attest(role: "shard-0", provider: provider, pinnedBrokerKey: broker.identityPublicKey)
+            let bundle = try await client.attest(
+                role: "shard-0", provider: provider, pinnedBrokerKey: broker.identityPublicKey)
             return (.success(bundle), f)
         } catch {
             return (.failure(error), f)

@@ -1,7 +1,7 @@
 import Testing
+import Topology
 
 @testable import Launcher
-import Topology
 
 @Suite("Restart policy")
 struct RestartPolicyTests {

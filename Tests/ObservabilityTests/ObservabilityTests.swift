@@ -33,7 +33,8 @@ struct ObservabilityTests {
     }
 
     @Test func serverAnswersMetricsStatusAndNotFound() async throws {
-        let server = try MetricsHTTPServer(host: "127.0.0.1", port: 0, metrics: { "up 1\n" }, status: { "{\"ok\":true}" })
+        let server = try MetricsHTTPServer(
+            host: "127.0.0.1", port: 0, metrics: { "up 1\n" }, status: { "{\"ok\":true}" })
         let serving = try await MetricsServing.start(server)
         defer { serving.cancel() }
         let metrics = try HTTPGet.fetch(host: "127.0.0.1", port: server.port, path: "/metrics")

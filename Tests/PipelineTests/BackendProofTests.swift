@@ -73,7 +73,10 @@ struct BackendProofTests {
         for type in [MessageType.reject, .forward] {
             let header = MessageHeader(type: type, code: ErrorCode.stageFailed.rawValue, jobID: .random())
             try fake.send(
-                [header.encoded(), type == .forward ? Array("sealed".utf8) : Array("refused".utf8), Array(repeating: 0, count: 64)])
+                [
+                    header.encoded(), type == .forward ? Array("sealed".utf8) : Array("refused".utf8),
+                    Array(repeating: 0, count: 64),
+                ])
         }
         let dropped = { harness.gateway.snapshot.counters.droppedFromReplicas["unproven_peer"] ?? 0 }
         while dropped() < 2, ContinuousClock.now < waitUntil + .seconds(5) { Thread.sleep(forTimeInterval: 0.01) }
@@ -156,7 +159,8 @@ struct BackendProofTests {
 
     func hop(_ sender: HopSender, epoch: UInt32) throws -> [[UInt8]] {
         let job = HopReceiver.AcceptedJob(
-            jobID: .random(), deadline: now() + 60_000, expiresAt: now() + 60_000, replyKey: BoxKeyPair.generate().publicKey.bytes,
+            jobID: .random(), deadline: now() + 60_000, expiresAt: now() + 60_000,
+            replyKey: BoxKeyPair.generate().publicKey.bytes,
             body: SecureBytes(copying: [1]))
         var message = try sender.bundle(id: .random(), epoch: epoch, outputs: [(job, SecureBytes(copying: [9, 9]))])
         message.header.type = .workBundle

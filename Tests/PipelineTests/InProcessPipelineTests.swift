@@ -1,16 +1,16 @@
 import Foundation
 import Gateway
 import Logging
+import Node
 import SealpipeClient
 import Sodium
+import StageRuntime
 import Testing
+import Topology
 import Trust
 import Wire
-import ZeroMQ
-import Topology
-import StageRuntime
 import Workloads
-import Node
+import ZeroMQ
 
 /// A whole pipeline in one process: a gateway and echo stages on loopback TCP, with keys made
 /// here as the key broker would release them, and the real client.
@@ -56,7 +56,8 @@ struct InProcessPipelineTests {
             signingKeys = signing
             gateway = GatewayService(
                 configuration: InProcessPipelineTests.gatewayConfiguration,
-                frontEndpoint: "tcp://127.0.0.1:*", backendEndpoint: "tcp://127.0.0.1:*", logger: Logger(label: "test.gateway"))
+                frontEndpoint: "tcp://127.0.0.1:*", backendEndpoint: "tcp://127.0.0.1:*",
+                logger: Logger(label: "test.gateway"))
             let bound = DispatchSemaphore(value: 0)
             let endpoints = Mutex2<(String, String)>(("", ""))
             spawn { [gateway] in
@@ -72,7 +73,8 @@ struct InProcessPipelineTests {
                     let stage = StageRuntime(
                         keys: keys(for: role, index: index), workload: workloads[role] ?? EchoWorkload(),
                         settings: .init(
-                            replica: replica, gatewayEndpoint: backend, maxBatch: 8, maxDelay: .milliseconds(1), capacity: capacity,
+                            replica: replica, gatewayEndpoint: backend, maxBatch: 8, maxDelay: .milliseconds(1),
+                            capacity: capacity,
                             heartbeatInterval: .milliseconds(100), maxDeadline: .seconds(300)),
                         logger: Logger(label: "test.\(role)"))
                     stages.append(stage)
@@ -201,7 +203,8 @@ struct InProcessPipelineTests {
         let id = JobID.random()
         let reply = BoxKeyPair.generate()
         let expiresAt = UInt64(Date().timeIntervalSince1970 * 1000) + 10_000
-        let envelope = JobEnvelope(jobID: id, expiresAt: expiresAt, replyKey: reply.publicKey.bytes, body: [0] + Array(secret.utf8))
+        let envelope = JobEnvelope(
+            jobID: id, expiresAt: expiresAt, replyKey: reply.publicKey.bytes, body: [0] + Array(secret.utf8))
         let sealed = try SealedBox.seal(envelope.encoded(), to: harness.boxKeys["pre"]!.publicKey)
         try socket.send([MessageHeader(type: .submit, epoch: 1, jobID: id, deadline: 10_000).encoded(), sealed])
         let frames = try #require(try socket.receive(timeout: .seconds(10)))
@@ -258,12 +261,14 @@ struct InProcessPipelineTests {
         let deadline = UInt64(Date().timeIntervalSince1970 * 1000) + 10_000
         let table = BundleTable(entries: [.init(jobID: id, deadline: deadline)]).encoded()
         let envelope = BundleEnvelope(jobs: [
-            JobEnvelope(jobID: id, expiresAt: deadline, replyKey: BoxKeyPair.generate().publicKey.bytes, body: [1, 2, 3])
+            JobEnvelope(
+                jobID: id, expiresAt: deadline, replyKey: BoxKeyPair.generate().publicKey.bytes, body: [1, 2, 3])
         ])
         let sealed = try SealedBox.seal(envelope.encoded(), to: midKeys.publicKey)
         let header = MessageHeader(type: .workBundle, epoch: 1, jobID: .random(), deadline: deadline, hop: 1)
         func signedBytes(_ header: MessageHeader, _ table: [UInt8], _ sealed: [UInt8]) -> [UInt8] {
-            HopSignature.bundleSignedBytes(from: "pre", to: "mid", receivingHop: 1, header: header, table: table, sealedBox: sealed)!
+            HopSignature.bundleSignedBytes(
+                from: "pre", to: "mid", receivingHop: 1, header: header, table: table, sealedBox: sealed)!
         }
         /// Reads replies until `count` forwards or rejects came back; returns them in order.
         func replies(_ count: Int) throws -> [PipelineMessage] {
@@ -276,7 +281,9 @@ struct InProcessPipelineTests {
         }
 
         let forger = SigningKeyPair.generate()
-        for signature in [forger.signature(for: signedBytes(header, table, sealed)), [], Array(repeating: 0, count: 64)] {
+        for signature in [
+            forger.signature(for: signedBytes(header, table, sealed)), [], Array(repeating: 0, count: 64),
+        ] {
             try fakeGateway.send([identity, header.encoded(), table, sealed, signature])
         }
         let refusals = try replies(3)
@@ -291,7 +298,10 @@ struct InProcessPipelineTests {
 
         // Signed by the real upstream key but with a job table that does not match the sealed jobs.
         let otherTable = BundleTable(entries: [.init(jobID: .random(), deadline: deadline)]).encoded()
-        try fakeGateway.send([identity, header.encoded(), otherTable, sealed, preSigning.signature(for: signedBytes(header, otherTable, sealed))])
+        try fakeGateway.send([
+            identity, header.encoded(), otherTable, sealed,
+            preSigning.signature(for: signedBytes(header, otherTable, sealed)),
+        ])
         #expect(try replies(1).first?.header.code == ErrorCode.malformed.rawValue)
         #expect(stage.snapshot.rejected["binding"] == 1)
 
@@ -299,11 +309,16 @@ struct InProcessPipelineTests {
         // changed on the way: the tag no longer verifies, so the box does not open.
         var tampered = sealed
         tampered[tampered.count - 1] ^= 1
-        try fakeGateway.send([identity, header.encoded(), table, tampered, preSigning.signature(for: signedBytes(header, table, tampered))])
+        try fakeGateway.send([
+            identity, header.encoded(), table, tampered,
+            preSigning.signature(for: signedBytes(header, table, tampered)),
+        ])
         #expect(try replies(1).first?.header.code == ErrorCode.couldNotOpen.rawValue)
         #expect(stage.snapshot.rejected["open"] == 1)
         // Too short to be a sealed box at all.
-        try fakeGateway.send([identity, header.encoded(), table, Array(sealed.prefix(40)), preSigning.signature(for: [1])])
+        try fakeGateway.send([
+            identity, header.encoded(), table, Array(sealed.prefix(40)), preSigning.signature(for: [1]),
+        ])
         #expect(try replies(1).first?.header.code == ErrorCode.couldNotOpen.rawValue)
         #expect(stage.snapshot.rejected["open"] == 2)
 
@@ -334,7 +349,9 @@ struct InProcessPipelineTests {
         // Re-signed by the real upstream key for a deadline past the pipeline's longest: refused.
         var far = header
         far.deadline += 3_600_000
-        try fakeGateway.send([identity, far.encoded(), table, sealed, preSigning.signature(for: signedBytes(far, table, sealed))])
+        try fakeGateway.send([
+            identity, far.encoded(), table, sealed, preSigning.signature(for: signedBytes(far, table, sealed)),
+        ])
         #expect(try replies(1).first?.header.code == ErrorCode.malformed.rawValue)
         #expect(stage.snapshot.rejected["deadline"] == 1)
         #expect(stage.snapshot.processed == 1)

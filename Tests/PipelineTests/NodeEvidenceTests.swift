@@ -8,7 +8,8 @@ import Testing
 /// refuses to start rather than present a kind its policy does not accept.
 @Suite("Node evidence")
 struct NodeEvidenceTests {
-    let directory: URL = FileManager.default.temporaryDirectory.appendingPathComponent("sealpipe-node-\(UUID().uuidString)")
+    let directory: URL = FileManager.default.temporaryDirectory.appendingPathComponent(
+        "sealpipe-node-\(UUID().uuidString)")
 
     func policy(_ kinds: [String]) -> RolePolicy {
         RolePolicy(allowedKinds: kinds, measurements: ["reference-build"])
@@ -17,7 +18,9 @@ struct NodeEvidenceTests {
     func provider(_ kinds: [String], platformKey: Bool, configFS: Bool) throws -> any EvidenceProvider {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let keyFile = directory.appendingPathComponent(PlatformKey.secretFileName)
-        if platformKey, !FileManager.default.fileExists(atPath: keyFile.path) { _ = try PlatformKey.create(in: directory) }
+        if platformKey, !FileManager.default.fileExists(atPath: keyFile.path) {
+            _ = try PlatformKey.create(in: directory)
+        }
         let root = directory.appendingPathComponent("tsm/report")
         if configFS { try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true) }
         return try NodeEvidence.provider(
@@ -32,7 +35,8 @@ struct NodeEvidenceTests {
             _ = try provider(["sev-snp"], platformKey: true, configFS: false)
         } throws: { error in
             let text = "\(error)"
-            return text.contains("role shard-0 accepts evidence of kind sev-snp") && text.contains("no configfs-tsm report interface")
+            return text.contains("role shard-0 accepts evidence of kind sev-snp")
+                && text.contains("no configfs-tsm report interface")
         }
     }
 
@@ -49,7 +53,9 @@ struct NodeEvidenceTests {
         #expect(try provider(["sev-snp", "simulated"], platformKey: true, configFS: false).kind == .simulated)
         // No platform key on this host: a TEE the policy does not accept is no way out.
         try FileManager.default.removeItem(at: directory.appendingPathComponent(PlatformKey.secretFileName))
-        #expect(throws: NodeEvidence.Failure.self) { _ = try provider(["simulated"], platformKey: false, configFS: true) }
+        #expect(throws: NodeEvidence.Failure.self) {
+            _ = try provider(["simulated"], platformKey: false, configFS: true)
+        }
     }
 
     @Test func aKindThisBuildCannotCollectIsNamed() throws {

@@ -9,10 +9,15 @@ struct LoadTestCoreTests {
     let start = ContinuousClock.now
     let unknownEpoch = ClientError.pipeline(code: ErrorCode.unknownEpoch.rawValue, message: "stale")
 
-    func plan(_ mode: LoadTestPlan.Mode, warmUp: Duration = .seconds(1), duration: Duration? = .seconds(2), requests: Int? = nil)
+    func plan(
+        _ mode: LoadTestPlan.Mode, warmUp: Duration = .seconds(1), duration: Duration? = .seconds(2),
+        requests: Int? = nil
+    )
         -> LoadTestPlan
     {
-        LoadTestPlan(mode: mode, warmUp: warmUp, duration: duration, requests: requests, bodies: [[1], [2], [3]], jobTimeout: .seconds(5))
+        LoadTestPlan(
+            mode: mode, warmUp: warmUp, duration: duration, requests: requests, bodies: [[1], [2], [3]],
+            jobTimeout: .seconds(5))
     }
 
     /// Sends everything due at `now` and returns it, recording each under a fresh id.
@@ -50,7 +55,8 @@ struct LoadTestCoreTests {
     }
 
     @Test func aClosedLoopKeepsItsWindowFull() {
-        var core = LoadTestCore(plan: plan(.closedLoop(concurrency: 3), warmUp: .zero, duration: nil, requests: 5), start: start)
+        var core = LoadTestCore(
+            plan: plan(.closedLoop(concurrency: 3), warmUp: .zero, duration: nil, requests: 5), start: start)
         let first = drain(&core, at: start)
         #expect(first.count == 3)
         #expect(drain(&core, at: start + .milliseconds(1)).isEmpty, "full window")
@@ -65,7 +71,8 @@ struct LoadTestCoreTests {
     }
 
     @Test func unansweredJobsTimeOutAfterTheirDeadlineAndAGrace() {
-        var core = LoadTestCore(plan: plan(.closedLoop(concurrency: 2), warmUp: .zero, duration: nil, requests: 2), start: start)
+        var core = LoadTestCore(
+            plan: plan(.closedLoop(concurrency: 2), warmUp: .zero, duration: nil, requests: 2), start: start)
         let sent = drain(&core, at: start)
         #expect(core.expire(at: start + .seconds(7)).isEmpty, "5 s deadline + 2 s grace not yet over")
         #expect(Set(core.expire(at: start + .milliseconds(7001))) == Set(sent.map(\.0)))
@@ -74,7 +81,8 @@ struct LoadTestCoreTests {
     }
 
     @Test func aJobRefusedForAStaleEpochIsResentOnceAfterOneRefreshASecond() {
-        var core = LoadTestCore(plan: plan(.closedLoop(concurrency: 2), warmUp: .zero, duration: nil, requests: 2), start: start)
+        var core = LoadTestCore(
+            plan: plan(.closedLoop(concurrency: 2), warmUp: .zero, duration: nil, requests: 2), start: start)
         let sent = drain(&core, at: start)
         let first = core.answered(sent[0].0, .failure(unknownEpoch), at: start + .milliseconds(5), canResend: true)
         #expect(first?.refreshFirst == true && first?.send.resend == true && first?.send.due == sent[0].1.due)
@@ -87,9 +95,11 @@ struct LoadTestCoreTests {
         #expect(core.answered(again, .failure(unknownEpoch), at: start + .milliseconds(8), canResend: true) == nil)
         #expect(core.tally.errorsByCode == ["unknown_epoch": 1])
         // Without a way to refresh, the refusal is simply an error.
-        var plain = LoadTestCore(plan: plan(.closedLoop(concurrency: 1), warmUp: .zero, duration: nil, requests: 1), start: start)
+        var plain = LoadTestCore(
+            plan: plan(.closedLoop(concurrency: 1), warmUp: .zero, duration: nil, requests: 1), start: start)
         let only = drain(&plain, at: start)
-        #expect(plain.answered(only[0].0, .failure(unknownEpoch), at: start + .milliseconds(1), canResend: false) == nil)
+        #expect(
+            plain.answered(only[0].0, .failure(unknownEpoch), at: start + .milliseconds(1), canResend: false) == nil)
         #expect(plain.tally.errors == 1)
     }
 
@@ -101,8 +111,10 @@ struct LoadTestCoreTests {
         let closed = plan(.closedLoop(concurrency: 5)).share(worker: 1, of: 2)
         #expect(closed.mode == .closedLoop(concurrency: 2))
 
-        var a = LoadTestCore(plan: plan(.closedLoop(concurrency: 1), warmUp: .zero, duration: nil, requests: 1), start: start)
-        var b = LoadTestCore(plan: plan(.closedLoop(concurrency: 1), warmUp: .zero, duration: nil, requests: 1), start: start)
+        var a = LoadTestCore(
+            plan: plan(.closedLoop(concurrency: 1), warmUp: .zero, duration: nil, requests: 1), start: start)
+        var b = LoadTestCore(
+            plan: plan(.closedLoop(concurrency: 1), warmUp: .zero, duration: nil, requests: 1), start: start)
         let sentA = drain(&a, at: start)
         let sentB = drain(&b, at: start)
         _ = a.answered(sentA[0].0, .success([]), at: start + .milliseconds(10), canResend: false)
@@ -111,7 +123,8 @@ struct LoadTestCoreTests {
         merged.merge(b.tally)
         #expect(merged.results == 2 && merged.totalSent == 2 && merged.histogram.totalCount == 2)
         #expect(merged.milliseconds(atPercentile: 100) >= 29.9)
-        let result = LoadTestResult(plan: plan(.closedLoop(concurrency: 2)), workers: 2, tally: merged, clientCPUSeconds: 0)
+        let result = LoadTestResult(
+            plan: plan(.closedLoop(concurrency: 2)), workers: 2, tally: merged, clientCPUSeconds: 0)
         #expect(result.workers == 2 && result.results == 2)
     }
 

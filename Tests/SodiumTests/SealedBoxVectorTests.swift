@@ -1,6 +1,6 @@
 import Foundation
-import TestVectors
 import Sodium
+import TestVectors
 import Testing
 
 /// Decodes a hex field, failing the test (not crashing) when it is missing or not hex.
@@ -113,7 +113,9 @@ struct SealedBoxVectorTests {
             if entry["expect"] == "reject" {
                 let sender = try BoxSecretKey(secret: SecureBytes(copying: try bytes(entry["sender_sk"])))
                 let lowOrder = try BoxPublicKey(bytes: try bytes(entry["recipient_pk"]))
-                #expect(throws: SodiumError.lowOrderPoint) { try Box.seal([1, 2, 3], nonce: nonce, to: lowOrder, from: sender) }
+                #expect(throws: SodiumError.lowOrderPoint) {
+                    try Box.seal([1, 2, 3], nonce: nonce, to: lowOrder, from: sender)
+                }
                 continue
             }
             let plaintext = try bytes(entry["plaintext"])
@@ -133,7 +135,8 @@ struct SealedBoxVectorTests {
         // secretbox with the beforenm key gives the same ciphertext as the box.
         let secretbox = try #require(kat["secretbox"] as? [String: String])
         let key = SecureBytes(copying: try bytes(secretbox["key"]))
-        let sealed = try SecretBox.seal(try bytes(secretbox["plaintext"]), nonce: try bytes(secretbox["nonce"]), key: key)
+        let sealed = try SecretBox.seal(
+            try bytes(secretbox["plaintext"]), nonce: try bytes(secretbox["nonce"]), key: key)
         #expect(sealed == (try bytes(secretbox["ciphertext"])))
         #expect(
             try SecretBox.open(sealed, nonce: try bytes(secretbox["nonce"]), key: key).copyBytes()

@@ -22,13 +22,17 @@ struct SodiumTests {
             #expect(throws: SodiumError.couldNotOpen) { try SealedBox.open(tampered, with: recipient) }
         }
         for length in [0, 1, 47, 48, sealed.count - 1] {
-            #expect(throws: SodiumError.couldNotOpen) { try SealedBox.open(Array(sealed.prefix(length)), with: recipient) }
+            #expect(throws: SodiumError.couldNotOpen) {
+                try SealedBox.open(Array(sealed.prefix(length)), with: recipient)
+            }
         }
     }
 
     @Test func twoSealsOfTheSameMessageDiffer() throws {
         let recipient = BoxKeyPair.generate()
-        #expect(try SealedBox.seal([1, 2, 3], to: recipient.publicKey) != SealedBox.seal([1, 2, 3], to: recipient.publicKey))
+        #expect(
+            try SealedBox.seal([1, 2, 3], to: recipient.publicKey)
+                != SealedBox.seal([1, 2, 3], to: recipient.publicKey))
     }
 
     @Test func signaturesVerifyOnlyForTheSignedMessageAndKey() throws {
@@ -52,14 +56,19 @@ struct SodiumTests {
         let second = try SigningKeyPair(seed: SecureBytes(copying: seed))
         #expect(first.publicKey == second.publicKey)
         #expect(first.secretKey.seed.copyBytes() == seed)
-        #expect(try SigningKeyPair(secretKey: SigningSecretKey(secret: first.secretKey.secret)).publicKey == first.publicKey)
+        #expect(
+            try SigningKeyPair(secretKey: SigningSecretKey(secret: first.secretKey.secret)).publicKey == first.publicKey
+        )
     }
 
     @Test func hashesMatchKnownAnswers() {
-        #expect(Hex.encode(SHA256.hash(Array("abc".utf8))) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+        #expect(
+            Hex.encode(SHA256.hash(Array("abc".utf8)))
+                == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
         #expect(
             Hex.encode(SHA512.hash(Array("abc".utf8)))
-                == "ddaf35a193617abacc417349ae20413112e6fa4e89a97ea20a9eeee64b55d39a2192992a274fc1a836ba3c23a3feebbd454d4423643ce80e2a9ac94fa54ca49f")
+                == "ddaf35a193617abacc417349ae20413112e6fa4e89a97ea20a9eeee64b55d39a2192992a274fc1a836ba3c23a3feebbd454d4423643ce80e2a9ac94fa54ca49f"
+        )
         #expect(Hex.encode(SHA256.hash([])) == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
         var incremental = SHA256.Hasher()
         incremental.update(Array("a".utf8))
@@ -68,7 +77,8 @@ struct SodiumTests {
         // BLAKE2b-512 of the empty string (RFC 7693 appendix / reference implementation).
         #expect(
             Hex.encode(BLAKE2b.hash([], outputLength: 64))
-                == "786a02f742015903c6c6fd852552d272912f4740e15847618a86e217f71f5419d25e1031afee585313896444934eb04b903a685b1448b755d56f701afe9be2ce")
+                == "786a02f742015903c6c6fd852552d272912f4740e15847618a86e217f71f5419d25e1031afee585313896444934eb04b903a685b1448b755d56f701afe9be2ce"
+        )
         #expect(BLAKE2b.hash([1], key: [9]) != BLAKE2b.hash([1]))
     }
 
@@ -76,7 +86,9 @@ struct SodiumTests {
         let key = SecureBytes.random(count: 32)
         let nonce = SecureRandom.bytes(24)
         let sealed = XChaCha20Poly1305.seal(Array("weights".utf8), key: key, nonce: nonce, associatedData: [1])
-        #expect(try XChaCha20Poly1305.open(sealed, key: key, nonce: nonce, associatedData: [1]).copyBytes() == Array("weights".utf8))
+        #expect(
+            try XChaCha20Poly1305.open(sealed, key: key, nonce: nonce, associatedData: [1]).copyBytes()
+                == Array("weights".utf8))
         #expect(throws: SodiumError.couldNotOpen) {
             try XChaCha20Poly1305.open(sealed, key: key, nonce: nonce, associatedData: [2])
         }
@@ -121,8 +133,11 @@ struct SodiumTests {
 struct SodiumRefusalTests {
     /// A peer-supplied reply key that is a low-order point must be refused, not crash the stage.
     @Test func sealingToALowOrderKeyIsRefused() throws {
-        let lowOrder = try BoxPublicKey(bytes: Hex.decode("e0eb7a7c3b41b8ae1656e3faf19fc46ada098deb9c32b1fd866205165f49b800")!)
+        let lowOrder = try BoxPublicKey(
+            bytes: Hex.decode("e0eb7a7c3b41b8ae1656e3faf19fc46ada098deb9c32b1fd866205165f49b800")!)
         #expect(throws: SodiumError.lowOrderPoint) { try SealedBox.seal([1, 2, 3], to: lowOrder) }
-        #expect(throws: SodiumError.lowOrderPoint) { try SealedBox.seal([], to: try BoxPublicKey(bytes: Array(repeating: 0, count: 32))) }
+        #expect(throws: SodiumError.lowOrderPoint) {
+            try SealedBox.seal([], to: try BoxPublicKey(bytes: Array(repeating: 0, count: 32)))
+        }
     }
 }

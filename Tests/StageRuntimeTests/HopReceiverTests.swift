@@ -8,7 +8,8 @@ import Wire
 @Suite("Hop receiver")
 struct HopReceiverTests {
     static let now: UInt64 = 1_800_000_000_000
-    static let limits = HopReceiver.Limits(maxDeadlineMilliseconds: 300_000, clockAllowanceMilliseconds: 60_000, maxRemembered: 4)
+    static let limits = HopReceiver.Limits(
+        maxDeadlineMilliseconds: 300_000, clockAllowanceMilliseconds: 60_000, maxRemembered: 4)
 
     let frontKeys = BoxKeyPair.generate()
     let midKeys = BoxKeyPair.generate()
@@ -33,17 +34,20 @@ struct HopReceiverTests {
         let signing = SigningKeyPair.generate()
         return HopReceiver(
             keys: StageKeys(
-                role: "mid", position: 1, boxKeys: [5: midKeys], signing: [5: signing], certificate: Self.certificate("mid", signing),
+                role: "mid", position: 1, boxKeys: [5: midKeys], signing: [5: signing],
+                certificate: Self.certificate("mid", signing),
                 upstream: (role: "pre", signingKeys: [5: frontSigning.publicKey]), downstream: nil),
             limits: Self.limits)
     }
 
     func request(
-        id: JobID = .random(), sealedID: JobID? = nil, expiresAt: UInt64 = now + 30_000, deadline: UInt64 = now + 30_000,
+        id: JobID = .random(), sealedID: JobID? = nil, expiresAt: UInt64 = now + 30_000,
+        deadline: UInt64 = now + 30_000,
         epoch: UInt32 = 5, hop: UInt16 = 0, type: MessageType = .work
     ) throws -> [[UInt8]] {
         let envelope = JobEnvelope(
-            jobID: sealedID ?? id, expiresAt: expiresAt, replyKey: BoxKeyPair.generate().publicKey.bytes, body: [1, 2, 3])
+            jobID: sealedID ?? id, expiresAt: expiresAt, replyKey: BoxKeyPair.generate().publicKey.bytes,
+            body: [1, 2, 3])
         let sealed = try SealedBox.seal(envelope.encoded(), to: frontKeys.publicKey)
         let header = MessageHeader(type: type, epoch: epoch, jobID: id, deadline: deadline, hop: hop)
         return PipelineMessage(header: header, body: [sealed, []]).frames
@@ -127,7 +131,9 @@ struct HopReceiverTests {
     @Test func malformedFramesAndTheWrongTypeForTheStagesPlace() throws {
         var receiver = front
         #expect(refusal(receiver.receive(frames: [[1, 2, 3]], now: Self.now))?.1 == "malformed")
-        #expect(refusal(receiver.receive(frames: try request(type: .workBundle).dropLast(), now: Self.now))?.1 == "malformed")
+        #expect(
+            refusal(receiver.receive(frames: try request(type: .workBundle).dropLast(), now: Self.now))?.1
+                == "malformed")
         // Only bundles past the front stage.
         var second = mid
         #expect(refusal(second.receive(frames: try request(hop: 1), now: Self.now))! == (.malformed, "malformed"))
@@ -139,25 +145,39 @@ struct HopReceiverTests {
         var second = mid
         // Sent for hop 1 but relabelled, or signed for hop 2 and arriving as 1.
         for hop: UInt16 in [0, 2, 777, 65535] {
-            #expect(refusal(second.receive(frames: try bundle(arrivingHop: hop), now: Self.now))! == (.malformed, "hop"))
+            #expect(
+                refusal(second.receive(frames: try bundle(arrivingHop: hop), now: Self.now))! == (.malformed, "hop"))
         }
-        #expect(refusal(second.receive(frames: try bundle(signedHop: 2, arrivingHop: 1), now: Self.now))! == (.badSender, "sender"))
+        #expect(
+            refusal(second.receive(frames: try bundle(signedHop: 2, arrivingHop: 1), now: Self.now))! == (
+                .badSender, "sender"
+            ))
     }
 
     @Test func deadlinesPastOrBeyondThePipelinesLongestAreRefused() throws {
         var receiver = front
-        #expect(refusal(receiver.receive(frames: try request(deadline: Self.now), now: Self.now))! == (.deadlineExceeded, "deadline"))
+        #expect(
+            refusal(receiver.receive(frames: try request(deadline: Self.now), now: Self.now))! == (
+                .deadlineExceeded, "deadline"
+            ))
         let tooFar = Self.now + 300_000 + 60_000 + 1
-        #expect(refusal(receiver.receive(frames: try request(deadline: tooFar), now: Self.now))! == (.malformed, "deadline"))
+        #expect(
+            refusal(receiver.receive(frames: try request(deadline: tooFar), now: Self.now))! == (.malformed, "deadline")
+        )
         var second = mid
-        #expect(refusal(second.receive(frames: try bundle(deadline: tooFar), now: Self.now))! == (.malformed, "deadline"))
+        #expect(
+            refusal(second.receive(frames: try bundle(deadline: tooFar), now: Self.now))! == (.malformed, "deadline"))
     }
 
     @Test func theClientsSealedExpiryBoundsARequest() throws {
         var receiver = front
-        #expect(refusal(receiver.receive(frames: try request(expiresAt: Self.now), now: Self.now))! == (.deadlineExceeded, "expiry"))
+        #expect(
+            refusal(receiver.receive(frames: try request(expiresAt: Self.now), now: Self.now))! == (
+                .deadlineExceeded, "expiry"
+            ))
         let tooFar = Self.now + 300_000 + 60_000 + 1
-        #expect(refusal(receiver.receive(frames: try request(expiresAt: tooFar), now: Self.now))! == (.malformed, "expiry"))
+        #expect(
+            refusal(receiver.receive(frames: try request(expiresAt: tooFar), now: Self.now))! == (.malformed, "expiry"))
         // A captured request resent later with a fresh clear deadline: still remembered until it
         // expires, refused by its expiry after that.
         let captured = JobID.random()
@@ -176,12 +196,16 @@ struct HopReceiverTests {
 
     @Test func aRequestWhoseSealedJobIDDiffersFromItsHeaderIsRefused() throws {
         var receiver = front
-        #expect(refusal(receiver.receive(frames: try request(sealedID: .random()), now: Self.now))! == (.malformed, "binding"))
+        #expect(
+            refusal(receiver.receive(frames: try request(sealedID: .random()), now: Self.now))! == (
+                .malformed, "binding"
+            ))
     }
 
     @Test func aBundleNotSignedByTheUpstreamRoleIsRefused() throws {
         var second = mid
-        #expect(refusal(second.receive(frames: try bundle(signer: .generate()), now: Self.now))! == (.badSender, "sender"))
+        #expect(
+            refusal(second.receive(frames: try bundle(signer: .generate()), now: Self.now))! == (.badSender, "sender"))
         var frames = try bundle()
         frames[3] = Array(repeating: 0, count: 64)
         #expect(refusal(second.receive(frames: frames, now: Self.now))! == (.badSender, "sender"))
@@ -203,7 +227,10 @@ struct HopReceiverTests {
         let id = JobID.random()
         let garbage = try SealedBox.seal([7, 7, 7], to: frontKeys.publicKey)
         let header = MessageHeader(type: .work, epoch: 5, jobID: id, deadline: Self.now + 1000, hop: 0)
-        #expect(refusal(receiver.receive(frames: [header.encoded(), garbage, []], now: Self.now))! == (.malformed, "envelope"))
+        #expect(
+            refusal(receiver.receive(frames: [header.encoded(), garbage, []], now: Self.now))! == (
+                .malformed, "envelope"
+            ))
     }
 
     @Test func whenItCanRememberNoMoreItRefusesAsBusyRatherThanForget() throws {
@@ -217,7 +244,9 @@ struct HopReceiverTests {
         #expect(receiver.rememberedCount == 4)
         #expect(refusal(receiver.receive(frames: try request(), now: Self.now))! == (.busy, "replay-capacity"))
         // Once those requests expire they are forgotten, and there is room again.
-        guard case .success = receiver.receive(frames: try request(expiresAt: Self.now + 90_000, deadline: Self.now + 90_000), now: Self.now + 60_000)
+        guard
+            case .success = receiver.receive(
+                frames: try request(expiresAt: Self.now + 90_000, deadline: Self.now + 90_000), now: Self.now + 60_000)
         else {
             Issue.record("still full after every remembered request expired")
             return

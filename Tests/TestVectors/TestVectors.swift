@@ -31,7 +31,9 @@ public enum TestVectors {
 
     /// An ISO 8601 instant, for verifying at the fixed times the vectors' README names.
     public static func date(_ text: String) -> Date {
-        guard let date = try? Date(text, strategy: .iso8601) else { preconditionFailure("not an ISO 8601 time: \(text)") }
+        guard let date = try? Date(text, strategy: .iso8601) else {
+            preconditionFailure("not an ISO 8601 time: \(text)")
+        }
         return date
     }
 }

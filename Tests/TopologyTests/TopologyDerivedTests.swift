@@ -169,7 +169,9 @@ struct TopologyDerivedTests {
                 .replacingOccurrences(of: "[3, 6]", with: "[2, 6]"))
         // Any edit of the file changes the digest every node's evidence binds.
         #expect(moved.digest != base.digest)
-        #expect(moved.stageConfigurationBytes(role: "shard-0", modelFileDigests: [:]) != base.stageConfigurationBytes(role: "shard-0", modelFileDigests: [:]))
+        #expect(
+            moved.stageConfigurationBytes(role: "shard-0", modelFileDigests: [:])
+                != base.stageConfigurationBytes(role: "shard-0", modelFileDigests: [:]))
         let shard0 = Self.withoutDigest(base.stageConfigurationBytes(role: "shard-0", modelFileDigests: [:]))
         let shard1 = Self.withoutDigest(base.stageConfigurationBytes(role: "shard-1", modelFileDigests: [:]))
         #expect(shard0.hasSuffix(#""topology":"t"}"#))

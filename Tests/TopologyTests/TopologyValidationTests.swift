@@ -199,7 +199,9 @@ struct TopologyValidationTests {
             label: "policy for an unknown role",
             yaml: valid(
                 replacing: "  endpoint: tcp://127.0.0.1:6550",
-                with: "  endpoint: tcp://127.0.0.1:6550\n  policy: {roles: {shard-9: {evidence: {simulated: {allowDebug: true}}}}}"),
+                with:
+                    "  endpoint: tcp://127.0.0.1:6550\n  policy: {roles: {shard-9: {evidence: {simulated: {allowDebug: true}}}}}"
+            ),
             expected: [
                 "kms.policy.roles.shard-9: unknown role (roles are gateway, preprocessor, shard-0, shard-1, postprocessor)"
             ]),
@@ -216,8 +218,12 @@ struct TopologyValidationTests {
             label: "minimum TCB on simulated evidence",
             yaml: valid(
                 replacing: "  endpoint: tcp://127.0.0.1:6550",
-                with: "  endpoint: tcp://127.0.0.1:6550\n  policy: {roles: {shard-0: {evidence: {simulated: {minimumTCB: 7}}}}}"),
-            expected: ["kms.policy.roles.shard-0.evidence.simulated.minimumTCB: cannot be checked on simulated evidence"]),
+                with:
+                    "  endpoint: tcp://127.0.0.1:6550\n  policy: {roles: {shard-0: {evidence: {simulated: {minimumTCB: 7}}}}}"
+            ),
+            expected: [
+                "kms.policy.roles.shard-0.evidence.simulated.minimumTCB: cannot be checked on simulated evidence"
+            ]),
         Case(
             label: "mixed sev-snp and simulated with a TCB floor (no downgrade)",
             yaml: valid(
@@ -251,8 +257,12 @@ struct TopologyValidationTests {
             label: "measurement neither hex nor reference-build",
             yaml: valid(
                 replacing: "  endpoint: tcp://127.0.0.1:6550",
-                with: "  endpoint: tcp://127.0.0.1:6550\n  policy: {default: {evidence: {simulated: {measurements: [abc]}}}}"),
-            expected: ["kms.policy.default.evidence.simulated.measurements[0]: \"abc\" is neither hex nor \"reference-build\""]),
+                with:
+                    "  endpoint: tcp://127.0.0.1:6550\n  policy: {default: {evidence: {simulated: {measurements: [abc]}}}}"
+            ),
+            expected: [
+                "kms.policy.default.evidence.simulated.measurements[0]: \"abc\" is neither hex nor \"reference-build\""
+            ]),
         Case(
             label: "misspelt key",
             yaml: valid(replacing: "layers: [0, 3]}", with: "layers: [0, 3], replica: 2}"),
@@ -311,7 +321,8 @@ struct TopologyValidationTests {
             label: "host needed with several hosts",
             yaml: valid(
                 replacing: "model:",
-                with: "hosts: {a: {address: 127.0.0.1, platformKey: a.pub}, b: {address: 127.0.0.2, platformKey: b.pub}}\nmodel:"
+                with:
+                    "hosts: {a: {address: 127.0.0.1, platformKey: a.pub}, b: {address: 127.0.0.2, platformKey: b.pub}}\nmodel:"
             )
             .replacingOccurrences(of: "kind: tokenizer}", with: "kind: tokenizer, host: a}"),
             expected: [
@@ -327,7 +338,10 @@ struct TopologyValidationTests {
                 replacing: "model:",
                 with: "hosts: {a: {address: 127.0.0.1, platformKey: a.pub}, b: {address: 127.0.0.2}}\nmodel:"
             )
-            .replacingOccurrences(of: "  endpoint: tcp://127.0.0.1:6550", with: "  host: a\n  endpoint: tcp://127.0.0.1:6550\n  platformKeys: [k.pub]")
+            .replacingOccurrences(
+                of: "  endpoint: tcp://127.0.0.1:6550",
+                with: "  host: a\n  endpoint: tcp://127.0.0.1:6550\n  platformKeys: [k.pub]"
+            )
             .replacingOccurrences(of: "gateway:\n", with: "gateway:\n  host: a\n")
             .replacingOccurrences(of: "kind: tokenizer}", with: "kind: tokenizer, host: a}")
             .replacingOccurrences(of: "layers: [0, 3]}", with: "layers: [0, 3], host: b}")
@@ -484,7 +498,9 @@ extension TopologyValidationTests {
         let yaml = Self.valid(replacing: "layers: [3, 6]", with: "layers: [3, 9]")
             .replacingOccurrences(
                 of: "  endpoint: tcp://127.0.0.1:6550",
-                with: "  endpoint: tcp://127.0.0.1:6550\n  policy: {roles: {shard-1: {evidence: {simulated: {allowDebug: true}}}, shard-2: {}}}")
+                with:
+                    "  endpoint: tcp://127.0.0.1:6550\n  policy: {roles: {shard-1: {evidence: {simulated: {allowDebug: true}}}, shard-2: {}}}"
+            )
         #expect(
             Self.problems(yaml) == [
                 "stages[2].layers: range 3..<9 exceeds the model's 6 layers",

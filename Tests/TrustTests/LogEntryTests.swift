@@ -73,7 +73,8 @@ struct LogEntryTests {
         #expect(vmpl.digest != Self.samplePolicy.digest)
         #expect(try ReleasePolicy(canonicalBytes: vmpl.canonicalBytes).roles["shard-0"]?.evidence["sev-snp"]?.vmpl == 1)
         var hostData = Self.samplePolicy
-        hostData.roles["shard-0"]!.evidence["sev-snp"]!.sevSNP = SEVSNPPolicy(hostData: String(repeating: "ab", count: 32))
+        hostData.roles["shard-0"]!.evidence["sev-snp"]!.sevSNP = SEVSNPPolicy(
+            hostData: String(repeating: "ab", count: 32))
         #expect(hostData.digest != Self.samplePolicy.digest)
         #expect(throws: CanonicalDecodingError.self) {
             try ReleasePolicy(canonicalBytes: Array("sealpipe-policy-v1".utf8))

@@ -99,7 +99,8 @@ struct WeightSealerTests {
         let key = SecureBytes.random(count: 32)
         let big = (0..<(5 << 19)).map { UInt8(truncatingIfNeeded: $0 &* 31) }
         let file = try WeightSealer.seal(
-            shard: 2, role: "shard-2", tensors: ["w": PlainTensor(dtype: "U8", shape: [big.count], bytes: big)], key: key)
+            shard: 2, role: "shard-2", tensors: ["w": PlainTensor(dtype: "U8", shape: [big.count], bytes: big)],
+            key: key)
         #expect(file.count > big.count + 3 * 16)
         #expect(try WeightSealer.open(file, role: "shard-2", key: key).copyBytes(of: "w") == big)
         #expect(throws: SealedWeightsError.self) {

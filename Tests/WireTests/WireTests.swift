@@ -6,7 +6,8 @@ struct WireTests {
     let jobID = JobID(bytes: Array(0..<16))!
 
     @Test func headerRoundTripsWithItsDocumentedLayout() throws {
-        let header = MessageHeader(type: .work, code: 0, epoch: 7, jobID: jobID, deadline: 0x0102_0304_0506_0708, hop: 2)
+        let header = MessageHeader(
+            type: .work, code: 0, epoch: 7, jobID: jobID, deadline: 0x0102_0304_0506_0708, hop: 2)
         let bytes = header.encoded()
         #expect(bytes.count == 36)
         #expect(Array(bytes[0..<8]) == [1, 4, 0, 0, 7, 0, 0, 0])
@@ -24,7 +25,9 @@ struct WireTests {
         #expect(throws: WireError.trailingBytes(what: "header", count: 1)) { try MessageHeader(decoding: good + [0]) }
         var version = good
         version[0] = 9
-        #expect(throws: WireError.unsupportedVersion(what: "header", version: 9)) { try MessageHeader(decoding: version) }
+        #expect(throws: WireError.unsupportedVersion(what: "header", version: 9)) {
+            try MessageHeader(decoding: version)
+        }
         var type = good
         type[1] = 200
         #expect(throws: WireError.unknownType(200)) { try MessageHeader(decoding: type) }
@@ -51,7 +54,8 @@ struct WireTests {
 
     @Test func envelopeAndResultRoundTripAndRefuseDamage() throws {
         let envelope = JobEnvelope(
-            jobID: jobID, expiresAt: 1_700_000_123_456, replyKey: Array(repeating: 9, count: 32), body: Array("text".utf8))
+            jobID: jobID, expiresAt: 1_700_000_123_456, replyKey: Array(repeating: 9, count: 32),
+            body: Array("text".utf8))
         let bytes = envelope.encoded()
         #expect(bytes.count == JobEnvelope.overhead + 4)
         #expect(Array(bytes[17..<25]) == [0x40, 0x4a, 0xe7, 0xcf, 0x8b, 0x01, 0x00, 0x00], "the expiry, little-endian")
@@ -61,14 +65,18 @@ struct WireTests {
         #expect(decoded.replyKey == envelope.replyKey)
         #expect(decoded.body == envelope.body)
         #expect(throws: WireError.self) { try JobEnvelope(decoding: Array(bytes.dropLast())) }
-        #expect(throws: WireError.trailingBytes(what: "job envelope", count: 1)) { try JobEnvelope(decoding: bytes + [0]) }
+        #expect(throws: WireError.trailingBytes(what: "job envelope", count: 1)) {
+            try JobEnvelope(decoding: bytes + [0])
+        }
         var lying = bytes
         lying[57] = 0xff  // body length claims far more than is there
         #expect(throws: WireError.self) { try JobEnvelope(decoding: lying) }
         // Version 1 carried no expiry, so nothing bounded its replay: refused.
         var first = bytes
         first[0] = 1
-        #expect(throws: WireError.unsupportedVersion(what: "job envelope", version: 1)) { try JobEnvelope(decoding: first) }
+        #expect(throws: WireError.unsupportedVersion(what: "job envelope", version: 1)) {
+            try JobEnvelope(decoding: first)
+        }
 
         let result = JobResult(jobID: jobID, body: [1, 2, 3])
         let reopened = try JobResult(decoding: result.encoded())
@@ -113,13 +121,15 @@ struct WireTests {
         let header = MessageHeader(type: .forward, epoch: 3, jobID: jobID, deadline: 99)
         let base = HopSignature.signedBytes(from: "shard-0", to: "shard-1", header: header, ciphertext: [1, 2])
         #expect(base != HopSignature.signedBytes(from: "shard-1", to: "shard-0", header: header, ciphertext: [1, 2]))
-        #expect(base != HopSignature.signedBytes(from: "shard-0", to: "postprocessor", header: header, ciphertext: [1, 2]))
+        #expect(
+            base != HopSignature.signedBytes(from: "shard-0", to: "postprocessor", header: header, ciphertext: [1, 2]))
         var later = header
         later.deadline = 100
         #expect(base != HopSignature.signedBytes(from: "shard-0", to: "shard-1", header: later, ciphertext: [1, 2]))
         var otherEpoch = header
         otherEpoch.epoch = 4
-        #expect(base != HopSignature.signedBytes(from: "shard-0", to: "shard-1", header: otherEpoch, ciphertext: [1, 2]))
+        #expect(
+            base != HopSignature.signedBytes(from: "shard-0", to: "shard-1", header: otherEpoch, ciphertext: [1, 2]))
         #expect(base != HopSignature.signedBytes(from: "shard-0", to: "shard-1", header: header, ciphertext: [1, 3]))
         // "ab"+"c" and "a"+"bc" must not collide: names are length-prefixed.
         #expect(
@@ -135,7 +145,9 @@ struct WireTests {
         #expect(try BundleTable(decoding: bytes) == table)
         #expect(table.latestDeadline == 9)
         #expect(throws: WireError.self) { try BundleTable(decoding: Array(bytes.dropLast())) }
-        #expect(throws: WireError.trailingBytes(what: "bundle table", count: 1)) { try BundleTable(decoding: bytes + [0]) }
+        #expect(throws: WireError.trailingBytes(what: "bundle table", count: 1)) {
+            try BundleTable(decoding: bytes + [0])
+        }
         #expect(throws: WireError.invalidField(what: "bundle table", reason: "a bundle carries 1...4096 jobs, not 0")) {
             try BundleTable(decoding: [0, 0])
         }
@@ -169,19 +181,26 @@ struct WireTests {
         var fixed = [UInt8](repeating: 0, count: BundleEnvelope.encodedCount(bodyCounts: [3, 0]))
         fixed.withUnsafeMutableBytes { raw in
             var writer = RawByteWriter(raw)
-            BundleEnvelope.encode(envelope.jobs.map { JobEnvelope.Parts(
-                jobID: $0.jobID, expiresAt: $0.expiresAt, replyKey: $0.replyKey, body: $0.body) }, into: &writer)
+            BundleEnvelope.encode(
+                envelope.jobs.map {
+                    JobEnvelope.Parts(
+                        jobID: $0.jobID, expiresAt: $0.expiresAt, replyKey: $0.replyKey, body: $0.body)
+                }, into: &writer)
             #expect(writer.isFull)
         }
         #expect(fixed == sealed)
         #expect(throws: WireError.self) { try BundleEnvelope(decoding: Array(sealed.dropLast())) }
-        #expect(throws: WireError.trailingBytes(what: "bundle envelope", count: 2)) { try BundleEnvelope(decoding: sealed + [0, 0]) }
+        #expect(throws: WireError.trailingBytes(what: "bundle envelope", count: 2)) {
+            try BundleEnvelope(decoding: sealed + [0, 0])
+        }
         var lying = sealed
         lying[3 + 56] = 0xff  // the first body's length claims far more than is there
         #expect(throws: WireError.self) { try BundleEnvelope(decoding: lying) }
         var version = sealed
         version[0] = 1
-        #expect(throws: WireError.unsupportedVersion(what: "bundle envelope", version: 1)) { try BundleEnvelope(decoding: version) }
+        #expect(throws: WireError.unsupportedVersion(what: "bundle envelope", version: 1)) {
+            try BundleEnvelope(decoding: version)
+        }
     }
 
     @Test func bundleMessagesHaveFourFrames() throws {
@@ -202,7 +221,8 @@ struct WireTests {
             _ header: MessageHeader, _ table: [UInt8], _ box: [UInt8], from: String = "shard-0", to: String = "shard-1",
             hop: UInt16 = 2
         ) -> [UInt8]? {
-            HopSignature.bundleSignedBytes(from: from, to: to, receivingHop: hop, header: header, table: table, sealedBox: box)
+            HopSignature.bundleSignedBytes(
+                from: from, to: to, receivingHop: hop, header: header, table: table, sealedBox: box)
         }
         let base = try #require(bytes(header, table, box))
         // The receiving hop is signed: a bundle for hop 2 does not verify as hop 3, 0 or 65535.

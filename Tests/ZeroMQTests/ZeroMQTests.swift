@@ -175,7 +175,8 @@ struct ZeroMQTests {
         let endpoint = try server.bind("tcp://127.0.0.1:*")
         let client = try context.socket(.push)
         let clientKeys = CurveKeys.make()
-        try client.setCurveClient(serverKey: serverKeys.public, publicKey: clientKeys.public, secretKey: clientKeys.secret)
+        try client.setCurveClient(
+            serverKey: serverKeys.public, publicKey: clientKeys.public, secretKey: clientKeys.secret)
         try client.connect(endpoint)
         try client.send([[9, 9]])
         #expect(try server.receive(timeout: .seconds(5)) == [[9, 9]])

@@ -232,7 +232,8 @@ struct CollateralEvaluation {
             let miscMask = UInt32(identity.miscselectMask, radix: 16),
             qeReport.miscSelect & miscMask == misc & miscMask
         else { return (nil, "QE MISCSELECT does not match the QE Identity") }
-        guard let attributes = Hex.decode(spaced: identity.attributes), let mask = Hex.decode(spaced: identity.attributesMask),
+        guard let attributes = Hex.decode(spaced: identity.attributes),
+            let mask = Hex.decode(spaced: identity.attributesMask),
             attributes.count == 16, mask.count == 16,
             zip(zip(qeReport.attributes, attributes), mask).allSatisfy({ ($0.0 & $1) == ($0.1 & $1) })
         else { return (nil, "QE ATTRIBUTES do not match the QE Identity") }

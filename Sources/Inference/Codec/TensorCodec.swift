@@ -29,7 +29,9 @@ public enum TensorCodec {
     public static let maximumElements = 1 << 28
 
     enum Kind: UInt8 {
-        case tokenIDs = 1, hiddenStates = 2, embeddings = 3
+        case tokenIDs = 1
+        case hiddenStates = 2
+        case embeddings = 3
     }
 
     /// Bytes of `payload`'s encoding (so a caller can encode into memory it sized, e.g. secret memory).

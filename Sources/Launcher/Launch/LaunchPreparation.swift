@@ -10,11 +10,15 @@ public import Topology
 /// shards. Each step is skipped when already done, so launching twice changes nothing.
 public enum LaunchPreparation {
     /// Runs the steps this host needs; `progress` receives one line per step.
-    public static func prepare(topology: Topology, host: String?, platformKeyDirectory: URL, progress: (String) -> Void) throws {
+    public static func prepare(topology: Topology, host: String?, platformKeyDirectory: URL, progress: (String) -> Void)
+        throws
+    {
         let runsBroker = host == nil || host == topology.keyBroker.host
         if runsBroker {
             for path in [topology.keyBroker.statePath, topology.keyBroker.rootKeyPath] {
-                if let warning = try PrivateDirectory.prepare(URL(fileURLWithPath: path).deletingLastPathComponent().path) {
+                if let warning = try PrivateDirectory.prepare(
+                    URL(fileURLWithPath: path).deletingLastPathComponent().path)
+                {
                     progress("warning: \(warning)")
                 }
             }
@@ -25,12 +29,15 @@ public enum LaunchPreparation {
         }
         // This host's own platform key (each host of several has its own; the secret never leaves it).
         let hostsHere = host.map { [$0] } ?? topology.hosts.map(\.name)
-        for directory in Set(hostsHere.map { platformKeyFile(topology: topology, host: $0, default: platformKeyDirectory) }
-            .map { $0.deletingLastPathComponent() })
-        where !FileManager.default.fileExists(atPath: directory.appendingPathComponent(PlatformKey.secretFileName).path) {
+        for directory in Set(
+            hostsHere.map { platformKeyFile(topology: topology, host: $0, default: platformKeyDirectory) }
+                .map { $0.deletingLastPathComponent() })
+        where !FileManager.default.fileExists(atPath: directory.appendingPathComponent(PlatformKey.secretFileName).path)
+        {
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
             _ = try PlatformKey.create(in: directory)
-            progress("created a simulated-TEE platform key in \(directory.path) (SIMULATION: not a hardware root of trust)")
+            progress(
+                "created a simulated-TEE platform key in \(directory.path) (SIMULATION: not a hardware root of trust)")
         }
         if runsBroker {
             // The broker trusts each host's public key; they are copied here, never the secrets.
@@ -38,7 +45,8 @@ public enum LaunchPreparation {
                 guard let path = other.platformKeyPath, !FileManager.default.fileExists(atPath: path) else { continue }
                 throw LaunchError.missingPlatformKey(host: other.name, path: path)
             }
-            let store = try KeyBrokerStore(path: topology.keyBroker.statePath, rootKeyPath: topology.keyBroker.rootKeyPath)
+            let store = try KeyBrokerStore(
+                path: topology.keyBroker.statePath, rootKeyPath: topology.keyBroker.rootKeyPath)
             // The gateway and the nodes pin this key from their first moment, so it is written
             // before any of them starts (the broker makes its identity on first use).
             let identity = Hex.encode(try store.identity().publicKey.bytes)
@@ -78,6 +86,7 @@ public enum LaunchPreparation {
 
     /// Where the launcher records the broker's identity key for clients to pin.
     public static func brokerIdentityFile(topology: Topology) -> URL {
-        URL(fileURLWithPath: topology.keyBroker.statePath).deletingLastPathComponent().appendingPathComponent("kms-identity.pub")
+        URL(fileURLWithPath: topology.keyBroker.statePath).deletingLastPathComponent().appendingPathComponent(
+            "kms-identity.pub")
     }
 }

@@ -1,8 +1,8 @@
 public import Foundation
 public import Logging
 public import ServiceLifecycle
-public import Topology
 import TimeUnits
+public import Topology
 
 /// Starts one host's share of a topology as child `sealpipe` processes and supervises them:
 /// waits for each to announce readiness, restarts crashed ones with backoff, and on shutdown
@@ -26,7 +26,8 @@ public final class Launcher: Service, @unchecked Sendable {
         public var environment: [String: String]
 
         public init(
-            executable: URL, arguments: @escaping @Sendable (ServiceSpec) -> [String], policy: RestartPolicy = RestartPolicy(),
+            executable: URL, arguments: @escaping @Sendable (ServiceSpec) -> [String],
+            policy: RestartPolicy = RestartPolicy(),
             environment: [String: String] = [:]
         ) {
             self.executable = executable
@@ -63,7 +64,8 @@ public final class Launcher: Service, @unchecked Sendable {
         self.logger = logger
         self.onAllReady = onAllReady
         self.onShutdown = onShutdown
-        self.state = SupervisorState(services: services, policy: options.policy, seed: UInt64.random(in: 0...UInt64.max))
+        self.state = SupervisorState(
+            services: services, policy: options.policy, seed: UInt64.random(in: 0...UInt64.max))
     }
 
     /// Starts every service and supervises them until the supervisor finishes: after a drain on
@@ -156,7 +158,8 @@ public final class Launcher: Service, @unchecked Sendable {
         }
         process.terminationHandler = { [weak self] ended in
             let status: SupervisorState.ExitStatus =
-                ended.terminationReason == .uncaughtSignal ? .signaled(ended.terminationStatus) : .exited(ended.terminationStatus)
+                ended.terminationReason == .uncaughtSignal
+                ? .signaled(ended.terminationStatus) : .exited(ended.terminationStatus)
             guard let launcher = self else { return }
             launcher.queue.async {
                 if launcher.processes[name] === ended { launcher.processes[name] = nil }

@@ -1,6 +1,7 @@
 import Foundation
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A service started by `sealpipe launch` stops with it: if the launcher dies (even by

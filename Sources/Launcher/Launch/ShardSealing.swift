@@ -34,14 +34,18 @@ public enum ShardSealing {
             var tensors: [String: PlainTensor] = [:]
             for name in ShardWeights.tensorNames(in: file, layers: layers, embeddings: shard == 0) {
                 guard let info = file.tensors[name] else { continue }
-                tensors[name] = PlainTensor(dtype: info.dtype.rawValue, shape: info.shape, bytes: try file.data(of: name))
+                tensors[name] = PlainTensor(
+                    dtype: info.dtype.rawValue, shape: info.shape, bytes: try file.data(of: name))
             }
             // A shard whose file was lost is sealed again under the key the broker already holds.
             let key = try existingKey ?? store.registerWeightKey(role: stage.name)
             let sealed = try WeightSealer.seal(shard: shard, role: stage.name, tensors: tensors, key: key)
-            try FileManager.default.createDirectory(at: target.deletingLastPathComponent(), withIntermediateDirectories: true)
+            try FileManager.default.createDirectory(
+                at: target.deletingLastPathComponent(), withIntermediateDirectories: true)
             try Data(sealed).write(to: target, options: .atomic)
-            progress("\(stage.name): sealed \(tensors.count) tensors of layers \(layers) (\(sealed.count / 1_048_576) MiB) to \(target.path)")
+            progress(
+                "\(stage.name): sealed \(tensors.count) tensors of layers \(layers) (\(sealed.count / 1_048_576) MiB) to \(target.path)"
+            )
             written.append(target)
         }
         return written

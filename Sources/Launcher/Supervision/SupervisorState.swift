@@ -1,4 +1,5 @@
 public import Topology
+
 /// The supervisor of one host's share of a topology, as a value: it is told what happened
 /// (`Event`) and at what time, and answers what to do (`Action`). The launcher around it does
 /// the I/O (fork, signals, timers); this type does none, so every path is tested with an

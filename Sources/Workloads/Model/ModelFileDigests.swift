@@ -27,7 +27,8 @@ public enum ModelFileDigests {
     /// The digests for `role`: none for the echo workload, the gateway or a topology without a
     /// model directory; otherwise one per file of `ModelDirectory.filesReadInClear` present.
     public static func compute(topology: Topology, role: String) throws(Failure) -> [String: String] {
-        guard let directory = topology.model.directory, let stage = topology.stage(named: role), stage.kind != .echo else {
+        guard let directory = topology.model.directory, let stage = topology.stage(named: role), stage.kind != .echo
+        else {
             return [:]
         }
         return try compute(directory: URL(fileURLWithPath: directory))

@@ -28,7 +28,8 @@ public enum ShardWeights {
 
     /// Opens a worker's sealed shard with the released key and builds its weights.
     public static func load(
-        from file: URL, role: String, key: SecureBytes, configuration: BertConfiguration, layers: Range<Int>, embeddings: Bool
+        from file: URL, role: String, key: SecureBytes, configuration: BertConfiguration, layers: Range<Int>,
+        embeddings: Bool
     ) throws -> ModelWeights {
         let sealed = try [UInt8](Data(contentsOf: file))
         let opened = try WeightSealer.open(sealed, role: role, key: key)

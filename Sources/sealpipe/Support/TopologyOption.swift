@@ -1,11 +1,11 @@
 import ArgumentParser
-import Foundation
-import Topology
-import StageRuntime
-import Workloads
-import Node
-import Launcher
 import BrokerClient
+import Foundation
+import Launcher
+import Node
+import StageRuntime
+import Topology
+import Workloads
 
 /// `--topology FILE`, shared by every command that reads one; loading prints every problem.
 struct TopologyOption: ParsableArguments {

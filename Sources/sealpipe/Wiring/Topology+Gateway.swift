@@ -10,7 +10,8 @@ extension Topology {
             roles: stageRoles,
             replicaTrust: try ReplicaTrust(brokerIdentityKey: brokerIdentityKey, pipelineID: name),
             maxInFlight: gateway.maxInFlight, maxPayloadBytes: gateway.maxPayload,
-            defaultDeadline: gateway.deadline, maxDeadline: gateway.maxDeadline, replicaTimeout: gateway.heartbeatTimeout,
+            defaultDeadline: gateway.deadline, maxDeadline: gateway.maxDeadline,
+            replicaTimeout: gateway.heartbeatTimeout,
             maxAttempts: gateway.maxAttempts)
     }
 }

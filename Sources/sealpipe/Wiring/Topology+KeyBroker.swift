@@ -1,10 +1,10 @@
 import Attestation
 import Foundation
-import Sodium
 public import KeyBroker
+import Sodium
+import TimeUnits
 public import Topology
 import Workloads
-import TimeUnits
 
 extension Topology {
     /// The key broker's configuration for this pipeline: the attested roles (every stage; the
@@ -15,7 +15,10 @@ extension Topology {
     public func keyBrokerConfiguration(executableDigest: [UInt8]) throws -> KeyBrokerConfiguration {
         var roles = stageRoles.map { role in
             KeyBrokerConfiguration.Role(
-                name: role, neighbours: [previousRole(of: role), nextRole(of: role)].compactMap { $0 }.filter { stageRoles.contains($0) },
+                name: role,
+                neighbours: [previousRole(of: role), nextRole(of: role)].compactMap { $0 }.filter {
+                    stageRoles.contains($0)
+                },
                 hasWeightShard: stage(named: role)?.kind == .encoder)
         }
         let policy = ReleasePolicy(roles: releasePolicy.roles.filter { stageRoles.contains($0.key) })
@@ -46,7 +49,8 @@ extension Topology {
         }
         var configuration = KeyBrokerConfiguration(
             pipelineID: name, endpoint: keyBroker.endpoint.description, statePath: keyBroker.statePath,
-            rootKeyPath: keyBroker.rootKeyPath, roles: roles, frontRole: stageRoles.first!, resultRole: stageRoles.last!,
+            rootKeyPath: keyBroker.rootKeyPath, roles: roles, frontRole: stageRoles.first!,
+            resultRole: stageRoles.last!,
             policy: policy, epochSeconds: keyBroker.epoch.secondsValue, graceSeconds: keyBroker.grace.secondsValue,
             manifestTTLSeconds: keyBroker.manifestTTL.secondsValue, trustedPlatformKeys: platformKeys,
             collateralDirectory: keyBroker.collateralPath)
