@@ -34,8 +34,17 @@ public struct KubernetesRenderer: Sendable {
         var warnings: [String] = []
         let classes = try build.runtimeClasses(topology, warnings: &warnings)
         let simulated = Set(topology.stageRoles.filter { (classes[$0] ?? nil) == nil })
-        let plans = try ServicePlan.plans(
+        var plans = try ServicePlan.plans(
             for: topology, deployed: deployed, replicaFromHostname: true, simulatedRoles: simulated)
+        // The broker learns each confidential stage pod's initdata digest, which HOST_DATA (SEV-SNP) or
+        // MRCONFIGID (TDX) carries: a pod launched with any other configuration gets no keys.
+        let brokerIndex = plans.firstIndex { if case .keyBroker = $0.role { true } else { false } }
+        for plan in plans {
+            guard case .stage = plan.role, (classes[plan.component] ?? nil) != nil, let brokerIndex else { continue }
+            let initData = InitData(
+                topologyDigest: deployed.digest, role: plan.component, image: options.image, commands: [plan.command])
+            plans[brokerIndex].arguments += ["--host-data", "\(plan.component)=\(initData.digest)"]
+        }
 
         var objects: [ManifestValue] = [build.namespaceObject(simulated: !simulated.isEmpty)]
         objects.append(

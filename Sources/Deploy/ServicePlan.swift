@@ -12,7 +12,7 @@ struct ServicePlan {
     let role: Role
     /// `kms`, `gateway` or the stage's name: the component label and the policy's role.
     let component: String
-    let arguments: [String]
+    var arguments: [String]
     /// TCP ports the container listens on, by name, besides metrics.
     let ports: [(name: String, port: Int)]
     let cpu: Int

@@ -49,6 +49,15 @@ struct KMSCommand: ParsableCommand {
                 """)
         var expectTopologyDigest: String?
 
+        @Option(
+            name: .customLong("host-data"),
+            help: """
+                ROLE=SHA256 (hex): the configuration a confidential pod of ROLE is launched with, as its \
+                HOST_DATA (SEV-SNP) or MRCONFIGID (TDX, zero-padded) carries it: the digest of its CoCo initdata \
+                document. Given by `sealpipe render kubernetes`; repeat for each role.
+                """)
+        var hostData: [String] = []
+
         @Flag(
             help: """
                 Before serving, create the root key if missing and seal missing weight shards (what a containerised \
@@ -95,6 +104,20 @@ struct KMSCommand: ParsableCommand {
                 }
                 let digest = try SimulatedTEE.executableDigest(of: SimulatedTEE.runningExecutable)
                 configuration = try loaded.keyBrokerConfiguration(executableDigest: digest)
+                // Under Confidential Containers the launch configuration is the pod's initdata, not
+                // the role's configuration bytes: a report must carry its digest, or no keys.
+                for entry in hostData {
+                    let parts = entry.split(separator: "=", maxSplits: 1).map(String.init)
+                    guard parts.count == 2, loaded.stageRoles.contains(parts[0]),
+                        let digest = Hex.decode(parts[1].lowercased()), digest.count == 32
+                    else {
+                        throw ValidationError(
+                            "--host-data \(entry): want ROLE=SHA256 with a stage role and 64 hex digits")
+                    }
+                    var digests = configuration.configurationDigests ?? [:]
+                    digests[parts[0]] = Hex.encode(digest + [UInt8](repeating: 0, count: 16))
+                    configuration.configurationDigests = digests
+                }
                 if metrics == nil { metrics = (loaded.keyBroker.metrics.host, loaded.keyBroker.metrics.port) }
             default:
                 throw ValidationError("give exactly one of --config FILE or --topology FILE")

@@ -253,6 +253,23 @@ struct KubernetesRenderTests {
         #expect(digest.hasPrefix(rendering.initDataDigests["shard-0"] ?? "-"))
     }
 
+    @Test("the broker is told each confidential pod's initdata digest, which its HOST_DATA must carry")
+    func brokerPinsInitData() throws {
+        let rendering = try DeployFixture.kubernetes(DeployFixture.minilm(evidence: "sev-snp"))
+        let broker = try #require(rendering.object(kind: "StatefulSet", name: "minilm-kms"))
+        let args = try #require(broker.at("spec.template.spec.containers.0.args")?.stringListValue)
+        for stage in ["preprocessor", "shard-0", "shard-1", "postprocessor"] {
+            let digest = try #require(rendering.initDataDigests[stage])
+            let index = try #require(args.firstIndex(of: "\(stage)=\(digest)"))
+            #expect(args[index - 1] == "--host-data")
+        }
+        // A simulated pipeline has no initdata, so the broker pins none.
+        let simulated = try DeployFixture.kubernetes(DeployFixture.minilm(evidence: "simulated"))
+        let plain = try #require(simulated.object(kind: "StatefulSet", name: "minilm-kms"))
+        let plainArgs = try #require(plain.at("spec.template.spec.containers.0.args")?.stringListValue)
+        #expect(!plainArgs.contains("--host-data"))
+    }
+
     @Test("the simulated policy renders with its warning, no runtime class, and an annotation")
     func simulatedWarning() throws {
         let rendering = try DeployFixture.kubernetes(DeployFixture.topology("minilm.yaml"))
