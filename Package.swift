@@ -166,7 +166,6 @@ let package = Package(
                 "Deploy",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
-                .product(name: "Histogram", package: "hdrhistogram-swift"),
                 serviceLifecycle,
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ],
@@ -186,14 +185,16 @@ let package = Package(
         .testTarget(
             name: "InferenceTests", dependencies: ["Inference"], exclude: ["Fixtures"], swiftSettings: strictSettings),
         .testTarget(
-            name: "AttestationTests", dependencies: ["Attestation", "Sodium", "TestVectors"],
+            name: "AttestationTests",
+            dependencies: ["Attestation", "Sodium", "TestVectors", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: strictSettings),
         .testTarget(
-            name: "TrustTests", dependencies: ["Trust", "Sodium", "TestVectors"], swiftSettings: strictSettings),
+            name: "TrustTests", dependencies: ["Trust", "Attestation", "Wire", "Sodium", "TestVectors"],
+            swiftSettings: strictSettings),
         .testTarget(
             name: "GatewayTests",
             dependencies: [
-                "Gateway", "ZeroMQ", "Wire", .product(name: "Crypto", package: "swift-crypto"),
+                "Gateway", "Wire", .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"), serviceLifecycle,
             ],
             swiftSettings: strictSettings),
@@ -218,9 +219,8 @@ let package = Package(
         .testTarget(
             name: "PipelineTests",
             dependencies: [
-                "Topology", "StageRuntime", "Workloads", "Node", "Gateway", "KeyBroker", "SealpipeClient", "Sodium",
-                "ZeroMQ",
-                "Wire", "Trust", "Attestation",
+                "Topology", "StageRuntime", "Workloads", "Node", "Gateway", "SealpipeClient", "Sodium", "ZeroMQ", "Wire",
+                "Trust", "Attestation", .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strictSettings),
         .testTarget(

@@ -57,6 +57,31 @@ def imports_in(directory: pathlib.Path) -> dict[str, set[str]]:
     return found
 
 
+def dependency_list_problems(root: pathlib.Path, dump: dict) -> list[str]:
+    """Package.swift's lists against the imports: every target (tests too) declares exactly the
+    project modules and package products its sources import, no more and no fewer."""
+    targets = {t["name"]: t for t in dump["targets"]}
+    products = {d["product"][0] for t in dump["targets"] for d in t["dependencies"] if "product" in d}
+    known = (set(targets) - {n for n, t in targets.items() if t["type"] == "system"}) | products
+    problems = []
+    for name, target in sorted(targets.items()):
+        if target["type"] == "system":
+            continue
+        path = root / (target.get("path") or ("Tests/" if target["type"] == "test" else "Sources/") + name)
+        imported = {i for i in imports_in(path) if i in known and i != name}
+        declared = set()
+        for dependency in target["dependencies"]:
+            for key in ("byName", "target", "product"):
+                if key in dependency:
+                    declared.add(dependency[key][0])
+        declared -= {n for n, t in targets.items() if t["type"] == "system"}
+        for missing in sorted(imported - declared):
+            problems.append(f"Package.swift: {name} imports {missing} without declaring it")
+        for unused in sorted(declared - imported):
+            problems.append(f"Package.swift: {name} declares {unused} but imports it nowhere")
+    return problems
+
+
 def main() -> int:
     root = pathlib.Path(__file__).resolve().parent.parent
     sources = pathlib.Path(sys.argv[1]) if len(sys.argv) > 1 else root / "Sources"
@@ -92,6 +117,8 @@ def main() -> int:
                     continue
                 if declared in project and declared not in ALLOWED[name]:
                     problems.append(f"Package.swift: {name} depends on {declared}, which it may not import")
+
+        problems += dependency_list_problems(root, dump)
 
     for problem in problems:
         print(f"[architecture] {problem}", file=sys.stderr)
