@@ -123,17 +123,10 @@ public struct HopReceiver: Sendable {
                     jobID: header.jobID,
                     check: "hop"))
         }
-        guard header.deadline > now else {
-            return .failure(
-                Refusal(
-                    code: .deadlineExceeded, reason: "the hop's deadline has passed", jobID: header.jobID,
-                    check: "deadline"))
-        }
-        guard header.deadline <= limits.latestAcceptable(now: now) else {
-            return .failure(
-                Refusal(
-                    code: .malformed, reason: "the hop's deadline lies beyond the pipeline's longest deadline",
-                    jobID: header.jobID, check: "deadline"))
+        if let refusal = checkWindow(
+            header.deadline, now: now, what: "the hop's deadline", check: "deadline", of: header)
+        {
+            return .failure(refusal)
         }
         guard seen.count < limits.maxRemembered else {
             return .failure(
@@ -165,17 +158,10 @@ public struct HopReceiver: Sendable {
                     check: "binding"))
         }
         // The client's sealed expiry, not the gateway's clear deadline, bounds a replay.
-        guard envelope.expiresAt > now else {
-            return .failure(
-                Refusal(
-                    code: .deadlineExceeded, reason: "the client's request has expired", jobID: header.jobID,
-                    check: "expiry"))
-        }
-        guard envelope.expiresAt <= limits.latestAcceptable(now: now) else {
-            return .failure(
-                Refusal(
-                    code: .malformed, reason: "the client's expiry lies beyond the pipeline's longest deadline",
-                    jobID: header.jobID, check: "expiry"))
+        if let refusal = checkWindow(
+            envelope.expiresAt, now: now, what: "the client's request expiry", check: "expiry", of: header)
+        {
+            return .failure(refusal)
         }
         seen[header.jobID] = envelope.expiresAt
         // The job keeps the gateway's deadline (it is what the gateway enforces, and what the last
@@ -252,6 +238,22 @@ public struct HopReceiver: Sendable {
                 body: job.body)
         }
         return .success(Accepted(bundleID: header.jobID, epoch: header.epoch, jobs: jobs))
+    }
+
+    /// A deadline or expiry must lie ahead of `now`, and not beyond the pipeline's longest
+    /// deadline (plus the clock allowance): what may be remembered for replay must end.
+    private func checkWindow(_ time: UInt64, now: UInt64, what: String, check: String, of header: MessageHeader)
+        -> Refusal?
+    {
+        if time <= now {
+            return Refusal(code: .deadlineExceeded, reason: "\(what) has passed", jobID: header.jobID, check: check)
+        }
+        if time > limits.latestAcceptable(now: now) {
+            return Refusal(
+                code: .malformed, reason: "\(what) lies beyond the pipeline's longest deadline", jobID: header.jobID,
+                check: check)
+        }
+        return nil
     }
 
     private func checkReplayAndEpoch(_ header: MessageHeader) -> Refusal? {
