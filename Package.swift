@@ -219,7 +219,8 @@ let package = Package(
         .testTarget(
             name: "PipelineTests",
             dependencies: [
-                "Topology", "StageRuntime", "Workloads", "Node", "Gateway", "SealpipeClient", "Sodium", "ZeroMQ", "Wire",
+                "Topology", "StageRuntime", "Workloads", "Node", "Gateway", "SealpipeClient", "Sodium", "ZeroMQ",
+                "Wire",
                 "Trust", "Attestation", .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strictSettings),
