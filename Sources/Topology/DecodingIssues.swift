@@ -90,17 +90,47 @@ struct AnyCodingKey: CodingKey {
 /// Reads one mapping of a topology file: rejects keys it does not know (a typo must not pass
 /// silently) and turns a wrongly typed value into a recorded issue and `nil`, so decoding goes
 /// on and finds the rest.
-struct FieldReader<Key: CodingKey & CaseIterable> {
+/// A record of the topology file: every field optional, read leniently. It lists its fields once
+/// (name in the file, property), and this one mechanism decodes every record: a field of the
+/// wrong type is recorded and left nil (so every other problem is still found), and a key no
+/// field names is recorded with the nearest known one.
+protocol LenientRecord: Decodable {
+    init()
+    /// Each field: its key in the file and the property it fills.
+    static var fields: [LenientField<Self>] { get }
+}
+
+extension LenientRecord {
+    init(from decoder: any Decoder) throws {
+        self.init()
+        let fields = Self.fields
+        let reader = try FieldReader(decoder, known: fields.map(\.name))
+        for field in fields { field.read(&self, reader) }
+    }
+}
+
+/// One field of a `LenientRecord`: its key, and how to fill its property from a `FieldReader`.
+struct LenientField<Record> {
+    let name: String
+    let read: (inout Record, FieldReader) -> Void
+
+    init<Value: Decodable>(_ name: String, _ property: WritableKeyPath<Record, Value?>) {
+        self.name = name
+        read = { record, reader in record[keyPath: property] = reader(name, as: Value.self) }
+    }
+}
+
+/// Reads one mapping's fields by name, recording unknown keys and wrongly typed values.
+struct FieldReader {
     private let container: KeyedDecodingContainer<AnyCodingKey>
     private let issues: DecodingIssues
     private let codingPath: [any CodingKey]
 
     /// Fails (and the parent records it) only when the value is not a mapping at all.
-    init(_ decoder: any Decoder, keys: Key.Type) throws {
+    init(_ decoder: any Decoder, known: [String]) throws {
         container = try decoder.container(keyedBy: AnyCodingKey.self)
         issues = DecodingIssues.from(decoder)
         codingPath = decoder.codingPath
-        let known = Key.allCases.map(\.stringValue)
         for key in container.allKeys.sorted(by: { $0.stringValue < $1.stringValue })
         where !known.contains(key.stringValue) {
             var message = FieldReader.unknownKey
@@ -115,9 +145,9 @@ struct FieldReader<Key: CodingKey & CaseIterable> {
 
     static var unknownKey: String { "unknown key" }
 
-    /// The value at `key`: `nil` when absent or null, or when it has the wrong type (recorded).
-    func callAsFunction<T: Decodable>(_ key: Key, as type: T.Type = T.self) -> T? {
-        let anyKey = AnyCodingKey(stringValue: key.stringValue)
+    /// The value at `name`: `nil` when absent or null, or when it has the wrong type (recorded).
+    func callAsFunction<T: Decodable>(_ name: String, as type: T.Type = T.self) -> T? {
+        let anyKey = AnyCodingKey(stringValue: name)
         do {
             return try container.decodeIfPresent(T.self, forKey: anyKey)
         } catch {

@@ -3,7 +3,7 @@ import Attestation
 /// The topology file exactly as written: every field optional and loosely typed (durations and
 /// sizes as text), so that the resolver can apply defaults and report every problem with its
 /// place. Nothing outside this module sees these types.
-struct RawTopology: Decodable {
+struct RawTopology: LenientRecord {
     var name: String?
     var model: RawModel?
     var hosts: [String: Lenient<RawHost>]?
@@ -12,48 +12,45 @@ struct RawTopology: Decodable {
     var metrics: RawMetrics?
     var stages: [Lenient<RawStage>]?
 
-    enum Keys: String, CodingKey, CaseIterable { case name, model, hosts, kms, gateway, metrics, stages }
-
-    init(from decoder: any Decoder) throws {
-        let read = try FieldReader(decoder, keys: Keys.self)
-        name = read(.name)
-        model = read(.model)
-        hosts = read(.hosts)
-        kms = read(.kms)
-        gateway = read(.gateway)
-        metrics = read(.metrics)
-        stages = read(.stages)
+    static var fields: [LenientField<Self>] {
+        [
+            .init("name", \.name),
+            .init("model", \.model),
+            .init("hosts", \.hosts),
+            .init("kms", \.kms),
+            .init("gateway", \.gateway),
+            .init("metrics", \.metrics),
+            .init("stages", \.stages),
+        ]
     }
 
-    struct RawModel: Decodable {
+    struct RawModel: LenientRecord {
         var kind: String?
         var directory: String?
         var layers: Int?
 
-        enum Keys: String, CodingKey, CaseIterable { case kind, directory, layers }
-
-        init(from decoder: any Decoder) throws {
-            let read = try FieldReader(decoder, keys: Keys.self)
-            kind = read(.kind)
-            directory = read(.directory)
-            layers = read(.layers)
+        static var fields: [LenientField<Self>] {
+            [
+                .init("kind", \.kind),
+                .init("directory", \.directory),
+                .init("layers", \.layers),
+            ]
         }
     }
 
-    struct RawHost: Decodable {
+    struct RawHost: LenientRecord {
         var address: String?
         var platformKey: String?
 
-        enum Keys: String, CodingKey, CaseIterable { case address, platformKey }
-
-        init(from decoder: any Decoder) throws {
-            let read = try FieldReader(decoder, keys: Keys.self)
-            address = read(.address)
-            platformKey = read(.platformKey)
+        static var fields: [LenientField<Self>] {
+            [
+                .init("address", \.address),
+                .init("platformKey", \.platformKey),
+            ]
         }
     }
 
-    struct RawKeyBroker: Decodable {
+    struct RawKeyBroker: LenientRecord {
         var host: String?
         var endpoint: String?
         var state: String?
@@ -65,68 +62,59 @@ struct RawTopology: Decodable {
         var metrics: String?
         var collateral: String?
 
-        enum Keys: String, CodingKey, CaseIterable {
-            case host, endpoint, state, rootKey, platformKeys, rotation, manifestTTL, policy, metrics, collateral
-        }
-
-        init(from decoder: any Decoder) throws {
-            let read = try FieldReader(decoder, keys: Keys.self)
-            host = read(.host)
-            endpoint = read(.endpoint)
-            state = read(.state)
-            rootKey = read(.rootKey)
-            platformKeys = read(.platformKeys)
-            rotation = read(.rotation)
-            manifestTTL = read(.manifestTTL)
-            policy = read(.policy)
-            metrics = read(.metrics)
-            collateral = read(.collateral)
+        static var fields: [LenientField<Self>] {
+            [
+                .init("host", \.host),
+                .init("endpoint", \.endpoint),
+                .init("state", \.state),
+                .init("rootKey", \.rootKey),
+                .init("platformKeys", \.platformKeys),
+                .init("rotation", \.rotation),
+                .init("manifestTTL", \.manifestTTL),
+                .init("policy", \.policy),
+                .init("metrics", \.metrics),
+                .init("collateral", \.collateral),
+            ]
         }
     }
 
-    struct RawRotation: Decodable {
+    struct RawRotation: LenientRecord {
         var epoch: String?
         var grace: String?
 
-        enum Keys: String, CodingKey, CaseIterable { case epoch, grace }
-
-        init(from decoder: any Decoder) throws {
-            let read = try FieldReader(decoder, keys: Keys.self)
-            epoch = read(.epoch)
-            grace = read(.grace)
+        static var fields: [LenientField<Self>] {
+            [
+                .init("epoch", \.epoch),
+                .init("grace", \.grace),
+            ]
         }
     }
 
-    struct RawPolicy: Decodable {
+    struct RawPolicy: LenientRecord {
         var defaults: RawRolePolicy?
         var roles: [String: RawRolePolicy]?
 
-        enum Keys: String, CodingKey, CaseIterable {
-            case defaults = "default"
-            case roles
-        }
-
-        init(from decoder: any Decoder) throws {
-            let read = try FieldReader(decoder, keys: Keys.self)
-            defaults = read(.defaults)
-            roles = read(.roles)
+        static var fields: [LenientField<Self>] {
+            [
+                .init("default", \.defaults),
+                .init("roles", \.roles),
+            ]
         }
     }
 
     /// A role's policy: each accepted evidence kind with its own constraints.
-    struct RawRolePolicy: Decodable {
+    struct RawRolePolicy: LenientRecord {
         var evidence: [String: Lenient<RawEvidencePolicy>]?
 
-        enum Keys: String, CodingKey, CaseIterable { case evidence }
-
-        init(from decoder: any Decoder) throws {
-            let read = try FieldReader(decoder, keys: Keys.self)
-            evidence = read(.evidence)
+        static var fields: [LenientField<Self>] {
+            [
+                .init("evidence", \.evidence)
+            ]
         }
     }
 
     /// What evidence of one kind must show; which fields may appear depends on the kind.
-    struct RawEvidencePolicy: Decodable {
+    struct RawEvidencePolicy: LenientRecord {
         var measurements: [String]?
         var allowDebug: Bool?
         var minimumTCB: UInt64?
@@ -135,23 +123,20 @@ struct RawTopology: Decodable {
         var tdx: TDXPolicy?
         var nvidiaGPU: NVIDIAGPUPolicy?
 
-        enum Keys: String, CodingKey, CaseIterable {
-            case measurements, allowDebug, minimumTCB, vmpl, sevSNP, tdx, nvidiaGPU
-        }
-
-        init(from decoder: any Decoder) throws {
-            let read = try FieldReader(decoder, keys: Keys.self)
-            measurements = read(.measurements)
-            allowDebug = read(.allowDebug)
-            minimumTCB = read(.minimumTCB)
-            vmpl = read(.vmpl)
-            sevSNP = read(.sevSNP)
-            tdx = read(.tdx)
-            nvidiaGPU = read(.nvidiaGPU)
+        static var fields: [LenientField<Self>] {
+            [
+                .init("measurements", \.measurements),
+                .init("allowDebug", \.allowDebug),
+                .init("minimumTCB", \.minimumTCB),
+                .init("vmpl", \.vmpl),
+                .init("sevSNP", \.sevSNP),
+                .init("tdx", \.tdx),
+                .init("nvidiaGPU", \.nvidiaGPU),
+            ]
         }
     }
 
-    struct RawGateway: Decodable {
+    struct RawGateway: LenientRecord {
         var host: String?
         var front: String?
         var backend: String?
@@ -163,50 +148,45 @@ struct RawTopology: Decodable {
         var maxAttempts: Int?
         var metrics: String?
 
-        enum Keys: String, CodingKey, CaseIterable {
-            case host, front, backend, maxInFlight, maxPayload, deadline, maxDeadline, heartbeat, maxAttempts, metrics
-        }
-
-        init(from decoder: any Decoder) throws {
-            let read = try FieldReader(decoder, keys: Keys.self)
-            host = read(.host)
-            front = read(.front)
-            backend = read(.backend)
-            maxInFlight = read(.maxInFlight)
-            maxPayload = read(.maxPayload)
-            deadline = read(.deadline)
-            maxDeadline = read(.maxDeadline)
-            heartbeat = read(.heartbeat)
-            maxAttempts = read(.maxAttempts)
-            metrics = read(.metrics)
+        static var fields: [LenientField<Self>] {
+            [
+                .init("host", \.host),
+                .init("front", \.front),
+                .init("backend", \.backend),
+                .init("maxInFlight", \.maxInFlight),
+                .init("maxPayload", \.maxPayload),
+                .init("deadline", \.deadline),
+                .init("maxDeadline", \.maxDeadline),
+                .init("heartbeat", \.heartbeat),
+                .init("maxAttempts", \.maxAttempts),
+                .init("metrics", \.metrics),
+            ]
         }
     }
 
-    struct RawHeartbeat: Decodable {
+    struct RawHeartbeat: LenientRecord {
         var interval: String?
         var timeout: String?
 
-        enum Keys: String, CodingKey, CaseIterable { case interval, timeout }
-
-        init(from decoder: any Decoder) throws {
-            let read = try FieldReader(decoder, keys: Keys.self)
-            interval = read(.interval)
-            timeout = read(.timeout)
+        static var fields: [LenientField<Self>] {
+            [
+                .init("interval", \.interval),
+                .init("timeout", \.timeout),
+            ]
         }
     }
 
-    struct RawMetrics: Decodable {
+    struct RawMetrics: LenientRecord {
         var basePort: Int?
 
-        enum Keys: String, CodingKey, CaseIterable { case basePort }
-
-        init(from decoder: any Decoder) throws {
-            let read = try FieldReader(decoder, keys: Keys.self)
-            basePort = read(.basePort)
+        static var fields: [LenientField<Self>] {
+            [
+                .init("basePort", \.basePort)
+            ]
         }
     }
 
-    struct RawStage: Decodable {
+    struct RawStage: LenientRecord {
         var name: String?
         var kind: String?
         var host: String?
@@ -217,34 +197,30 @@ struct RawTopology: Decodable {
         var threads: Int?
         var metrics: String?
 
-        enum Keys: String, CodingKey, CaseIterable {
-            case name, kind, host, replicas, layers, batching, queue, threads, metrics
-        }
-
-        init(from decoder: any Decoder) throws {
-            let read = try FieldReader(decoder, keys: Keys.self)
-            name = read(.name)
-            kind = read(.kind)
-            host = read(.host)
-            replicas = read(.replicas)
-            layers = read(.layers)
-            batching = read(.batching)
-            queue = read(.queue)
-            threads = read(.threads)
-            metrics = read(.metrics)
+        static var fields: [LenientField<Self>] {
+            [
+                .init("name", \.name),
+                .init("kind", \.kind),
+                .init("host", \.host),
+                .init("replicas", \.replicas),
+                .init("layers", \.layers),
+                .init("batching", \.batching),
+                .init("queue", \.queue),
+                .init("threads", \.threads),
+                .init("metrics", \.metrics),
+            ]
         }
     }
 
-    struct RawBatching: Decodable {
+    struct RawBatching: LenientRecord {
         var maxBatch: Int?
         var maxDelay: String?
 
-        enum Keys: String, CodingKey, CaseIterable { case maxBatch, maxDelay }
-
-        init(from decoder: any Decoder) throws {
-            let read = try FieldReader(decoder, keys: Keys.self)
-            maxBatch = read(.maxBatch)
-            maxDelay = read(.maxDelay)
+        static var fields: [LenientField<Self>] {
+            [
+                .init("maxBatch", \.maxBatch),
+                .init("maxDelay", \.maxDelay),
+            ]
         }
     }
 }

@@ -13,7 +13,7 @@ struct TopologyResolver {
 
     init(decodingIssues: [TopologyIssue]) {
         issues = decodingIssues
-        droppedPaths = decodingIssues.filter { !$0.message.hasPrefix(FieldReader<RawTopology.Keys>.unknownKey) }
+        droppedPaths = decodingIssues.filter { !$0.message.hasPrefix(FieldReader.unknownKey) }
             .map(\.path)
     }
 
