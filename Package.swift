@@ -59,7 +59,7 @@ let package = Package(
         .target(
             name: "Attestation",
             dependencies: [
-                "Sodium",
+                "Sodium", "Wire",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "_CryptoExtras", package: "swift-crypto"),
                 .product(name: "SwiftASN1", package: "swift-asn1"),

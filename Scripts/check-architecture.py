@@ -25,7 +25,7 @@ ALLOWED = {
     "ZeroMQ": {"CZeroMQ", "TimeUnits"},
     "Sodium": {"CSodium"},
     "Inference": {"COpenBLAS"},
-    "Attestation": {"Sodium"},
+    "Attestation": {"Sodium", "Wire"},
     "Trust": {"Sodium", "Wire", "Attestation"},
     # Pure: Sodium only for the file's digest and hex, no service and no I/O beyond reading the file.
     "Topology": {"Sodium", "Attestation"},

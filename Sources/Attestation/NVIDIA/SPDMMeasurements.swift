@@ -31,7 +31,7 @@ struct SPDMMeasurements: Sendable {
 
     init(bytes: [UInt8]) throws(AttestationError) {
         func bad(_ reason: String) -> AttestationError { .malformed(what: "GPU report", reason: reason) }
-        var reader = ByteReader(bytes, context: "GPU report")
+        var reader = ReportReader(bytes, context: "GPU report")
         let request = try reader.take(Self.requestSize, "GET_MEASUREMENTS request")
         guard request[0] == 0x10 || request[0] == 0x11 || request[0] == 0x12 else {
             throw bad("request SPDM version 0x\(String(request[0], radix: 16)) is not 1.0–1.2")
@@ -50,7 +50,7 @@ struct SPDMMeasurements: Sendable {
         let blockCount = Int(try reader.take(1, "block count")[0])
         let lengthBytes = try reader.take(3, "measurement record length")
         let recordLength = Int(lengthBytes[0]) | Int(lengthBytes[1]) << 8 | Int(lengthBytes[2]) << 16
-        var record = ByteReader(try reader.take(recordLength, "measurement record"), context: "GPU report")
+        var record = ReportReader(try reader.take(recordLength, "measurement record"), context: "GPU report")
         var blocks: [Block] = []
         var seen: Set<UInt8> = []
         while record.remaining > 0 {
@@ -58,7 +58,7 @@ struct SPDMMeasurements: Sendable {
             let specification = try record.take(1, "measurement specification")[0]
             guard specification == 0x01 else { throw bad("block \(index) is not a DMTF measurement") }
             let size = Int(try record.u16("block size"))
-            var block = ByteReader(try record.take(size, "measurement block \(index)"), context: "GPU report")
+            var block = ReportReader(try record.take(size, "measurement block \(index)"), context: "GPU report")
             let valueType = try block.take(1, "value type")[0]
             let valueSize = Int(try block.u16("value size"))
             let value = try block.take(valueSize, "measurement value \(index)")
@@ -72,7 +72,7 @@ struct SPDMMeasurements: Sendable {
         self.blocks = blocks
         responderNonce = try reader.take(32, "responder nonce")
         let opaqueLength = Int(try reader.u16("opaque data length"))
-        var opaqueReader = ByteReader(try reader.take(opaqueLength, "opaque data"), context: "GPU report")
+        var opaqueReader = ReportReader(try reader.take(opaqueLength, "opaque data"), context: "GPU report")
         var opaque: [UInt16: [UInt8]] = [:]
         while opaqueReader.remaining > 0 {
             let type = try opaqueReader.u16("opaque field type")

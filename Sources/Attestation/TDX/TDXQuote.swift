@@ -1,3 +1,5 @@
+import Wire
+
 /// An Intel TDX DCAP quote, version 4 (TD 1.0 body) or 5 (TD 1.0 or TD 1.5 body), with ECDSA
 /// P-256 attestation key and certification data type 6 (QE report) holding type 5 (PCK chain).
 ///
@@ -34,7 +36,7 @@ struct TDXQuote: Sendable {
     let trailingByteCount: Int
 
     init(bytes: [UInt8]) throws(AttestationError) {
-        var reader = ByteReader(bytes, context: "TDX quote")
+        var reader = ReportReader(bytes, context: "TDX quote")
         func bad(_ reason: String) -> AttestationError { .malformed(what: "TDX quote", reason: reason) }
         guard bytes.count >= Self.headerSize else { throw bad("\(bytes.count) bytes is shorter than the header") }
         version = try reader.u16("version")
@@ -72,7 +74,7 @@ struct TDXQuote: Sendable {
         guard signatureDataSize <= reader.remaining else {
             throw bad("signature data size \(signatureDataSize) exceeds the \(reader.remaining) bytes left")
         }
-        var signature = ByteReader(try reader.take(signatureDataSize, "signature data"), context: "TDX quote")
+        var signature = ReportReader(try reader.take(signatureDataSize, "signature data"), context: "TDX quote")
         trailingByteCount = reader.remaining
         quoteSignature = try signature.take(64, "quote signature")
         attestationKey = try signature.take(64, "attestation key")
@@ -198,36 +200,35 @@ struct SGXReportBody: Sendable {
     }
 }
 
-/// Little-endian reads that fail with the name of the field that did not fit.
-struct ByteReader {
-    let bytes: [UInt8]
-    /// What is being read ("TDX quote", "SPDM response"), for errors.
+/// Little-endian fields of a report or quote, read with the project's one byte reader (`Wire`),
+/// with errors that name the field and the offset.
+struct ReportReader {
+    private var reader: Wire.ByteReader<[UInt8]>
+    /// What is being read ("TDX quote", "GPU report"), for errors.
     let context: String
-    private(set) var offset = 0
 
     init(_ bytes: [UInt8], context: String) {
-        self.bytes = bytes
+        reader = Wire.ByteReader(bytes, context: context, byteOrder: .littleEndian)
         self.context = context
     }
 
-    var remaining: Int { bytes.count - offset }
+    var offset: Int { reader.offset }
+    var remaining: Int { reader.remaining }
 
     mutating func take(_ count: Int, _ what: String) throws(AttestationError) -> [UInt8] {
-        guard count >= 0, count <= remaining else {
-            throw .malformed(
-                what: context, reason: "truncated: \(what) needs \(count) bytes at offset \(offset), \(remaining) left")
-        }
-        defer { offset += count }
-        return Array(bytes[offset..<offset + count])
+        do { return try reader.readBytes(count) } catch { throw truncated(count, what) }
     }
 
     mutating func u16(_ what: String) throws(AttestationError) -> UInt16 {
-        let b = try take(2, what)
-        return UInt16(b[0]) | UInt16(b[1]) << 8
+        do { return try reader.readUInt16() } catch { throw truncated(2, what) }
     }
 
     mutating func u32(_ what: String) throws(AttestationError) -> UInt32 {
-        let b = try take(4, what)
-        return UInt32(b[0]) | UInt32(b[1]) << 8 | UInt32(b[2]) << 16 | UInt32(b[3]) << 24
+        do { return try reader.readUInt32() } catch { throw truncated(4, what) }
+    }
+
+    private func truncated(_ count: Int, _ what: String) -> AttestationError {
+        .malformed(
+            what: context, reason: "truncated: \(what) needs \(count) bytes at offset \(offset), \(remaining) left")
     }
 }
