@@ -5,6 +5,7 @@ import Foundation
 import Node
 import Sodium
 import Synchronization
+import TimeUnits
 import Topology
 import Workloads
 import ZeroMQ
@@ -140,6 +141,6 @@ struct BenchAttestCommand: AsyncParsableCommand {
         let sorted = durations.sorted()
         let rank = Int((fraction * Double(sorted.count)).rounded(.up))
         let value = sorted[min(max(rank, 1), sorted.count) - 1]
-        return Double(value.components.seconds) * 1e3 + Double(value.components.attoseconds) / 1e15
+        return value.secondsValue * 1e3
     }
 }
