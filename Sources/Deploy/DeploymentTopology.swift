@@ -20,6 +20,9 @@ public struct DeploymentTopology: Sendable, Hashable {
         /// The volume the broker fills, where the stages read: sealed shards (`ROLE.sealed`, beside
         /// the broker's state as `sealpipe launch` keeps them) and the model's non-weight files.
         public static let weights = "/var/lib/sealpipe/state/weights"
+        /// The broker's identity public key, which the broker writes into the weights volume and
+        /// the gateway and every node pin.
+        public static let brokerIdentity = "/var/lib/sealpipe/state/weights/kms-identity.pub"
         /// The topology's model directory: the non-weight files the broker copied.
         public static let model = "/var/lib/sealpipe/state/weights/model"
         /// The whole model, weights included: the broker's model volume, mounted in its pod only.

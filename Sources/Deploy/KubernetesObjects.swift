@@ -176,19 +176,21 @@ struct KubernetesObjects {
                 mounts.append(
                     ServicePlan.mount("platform", at: Paths.platform + "/platform.pub", subPath: "platform.pub"))
             }
-        case .gateway:
+        case .gateway, .stage:
+            // The whole volume, never a subPath: the kubelet would create a missing subPath as an
+            // empty directory where the broker has yet to write a shard or its identity (which the
+            // gateway and every node pin).
+            volumes.append(
+                [
+                    "name": "weights",
+                    "persistentVolumeClaim": ["claimName": .string(names.weights), "readOnly": true],
+                ])
+            mounts.append(ServicePlan.mount("weights", at: Paths.weights))
+        }
+        switch plan.role {
+        case .keyBroker, .gateway:
             break
         case .stage:
-            if hasModel {
-                volumes.append(
-                    [
-                        "name": "weights",
-                        "persistentVolumeClaim": ["claimName": .string(names.weights), "readOnly": true],
-                    ])
-                // The whole volume, never a subPath: the kubelet would create a missing subPath as an
-                // empty directory where the broker has yet to write a shard.
-                mounts.append(ServicePlan.mount("weights", at: Paths.weights))
-            }
             if plan.usesPlatformKey {
                 volumes.append([
                     "name": "platform", "hostPath": ["path": .string(Paths.platform), "type": "Directory"],

@@ -66,6 +66,9 @@ public struct PodmanRenderer: Sendable {
         var pipelinePods: [ManifestValue] = []
         let hasModel = topology.model.directory != nil
         let grace = ServicePlan.gracePeriodSeconds(topology)
+        // The broker's identity, which it wrote beside the shards before this file is played.
+        let identityVolume = hostPath("identity", directory + "/weights/kms-identity.pub", type: "File")
+        let identityMount = ServicePlan.mount("identity", at: DeploymentTopology.Paths.brokerIdentity)
         for plan in plans {
             switch plan.role {
             case .keyBroker:
@@ -81,10 +84,11 @@ public struct PodmanRenderer: Sendable {
                 mounts.append(ServicePlan.mount("platform", at: DeploymentTopology.Paths.platform + "/platform.pub"))
                 brokerPods.append(pod(broker, plan: plan, grace: grace, volumes: volumes, mounts: mounts))
             case .gateway:
-                pipelinePods.append(pod(gateway, plan: plan, grace: grace, volumes: [], mounts: []))
+                pipelinePods.append(
+                    pod(gateway, plan: plan, grace: grace, volumes: [identityVolume], mounts: [identityMount]))
             case .stage(let stage):
-                var volumes: [ManifestValue] = []
-                var mounts: [ManifestValue] = []
+                var volumes: [ManifestValue] = [identityVolume]
+                var mounts: [ManifestValue] = [identityMount]
                 if hasModel {
                     volumes.append(hostPath("model", directory + "/weights/model", type: "Directory"))
                     mounts.append(ServicePlan.mount("model", at: DeploymentTopology.Paths.model))

@@ -55,7 +55,10 @@ struct ServicePlan {
                 ] + (topology.model.directory == nil ? [] : ["--model-source", DeploymentTopology.Paths.modelSource]),
                 ports: [("kms", brokerPort)], cpu: 1, memoryMiB: 1024, usesPlatformKey: !simulatedRoles.isEmpty),
             ServicePlan(
-                role: .gateway, component: "gateway", arguments: ["gateway", "--topology", topologyPath],
+                role: .gateway, component: "gateway",
+                arguments: [
+                    "gateway", "--topology", topologyPath, "--broker-key", DeploymentTopology.Paths.brokerIdentity,
+                ],
                 ports: [("front", front), ("backend", backend)], cpu: 1, memoryMiB: 512, usesPlatformKey: false),
         ]
         for stage in topology.stages {
@@ -63,6 +66,7 @@ struct ServicePlan {
             if replicaFromHostname { arguments.append("--replica-from-hostname") }
             arguments += ["--metrics-port", String(DeploymentTopology.metricsPort)]
             arguments += ["--platform-key", DeploymentTopology.Paths.platform + "/platform.key"]
+            arguments += ["--broker-key", DeploymentTopology.Paths.brokerIdentity]
             if stage.kind == .encoder {
                 arguments += ["--weights", DeploymentTopology.Paths.weights + "/\(stage.name).sealed"]
             }

@@ -1,6 +1,7 @@
 import Foundation
 import KeyBroker
 import Launcher
+import Sodium
 import Topology
 
 /// What a containerised key broker does before it serves (`sealpipe kms --prepare`): its root key
@@ -25,10 +26,19 @@ enum BrokerPreparation {
             try RootKey.create(at: topology.keyBroker.rootKeyPath)
             progress("created the key broker's root key at \(topology.keyBroker.rootKeyPath) (mode 0600)")
         }
+        let store = try KeyBrokerStore(path: topology.keyBroker.statePath, rootKeyPath: topology.keyBroker.rootKeyPath)
+        // The gateway and every node pin the broker's identity from their first moment: it goes
+        // into the volume the broker fills for them (beside the sealed shards), never its own.
+        let shared = URL(fileURLWithPath: topology.keyBroker.statePath).deletingLastPathComponent()
+            .appendingPathComponent("weights")
+        try fileManager.createDirectory(at: shared, withIntermediateDirectories: true)
+        let identityFile = shared.appendingPathComponent("kms-identity.pub")
+        try Data((Hex.encode(try store.identity().publicKey.bytes) + "\n").utf8).write(
+            to: identityFile, options: .atomic)
+        progress("wrote the key broker's identity to \(identityFile.path)")
         guard topology.stages.contains(where: { $0.kind == .encoder }), let directory = topology.model.directory else {
             return
         }
-        let store = try KeyBrokerStore(path: topology.keyBroker.statePath, rootKeyPath: topology.keyBroker.rootKeyPath)
         try ShardSealing.sealMissing(topology: topology, store: store, modelDirectory: modelSource, progress: progress)
         guard let modelSource, modelSource != directory else { return }
         let copied = try copyPublicFiles(from: URL(fileURLWithPath: modelSource), to: URL(fileURLWithPath: directory))
