@@ -61,12 +61,12 @@ done
 podman pod ps --filter name=minilm
 
 say "Swift client from the host"
-"$sealpipe" submit --front tcp://127.0.0.1:5555 --kms tcp://127.0.0.1:5550 --kms-key "$identity" --verbose \
+"$sealpipe" submit --allow-simulated --front tcp://127.0.0.1:5555 --kms tcp://127.0.0.1:5550 --kms-key "$identity" --verbose \
     "A man is playing a guitar on stage." "Someone performs music with a guitar." "A cat sleeps on a warm windowsill."
 
 say "Python client from the host"
 printf '%s\n' '{"text": "A man is playing a guitar on stage."}' \
-    | python3 Scripts/client.py --front tcp://127.0.0.1:5555 --kms tcp://127.0.0.1:5550 --kms-key "$identity" \
+    | python3 Scripts/client.py --allow-simulated --front tcp://127.0.0.1:5555 --kms tcp://127.0.0.1:5550 --kms-key "$identity" \
     | python3 -c 'import json, sys; print(len(json.loads(sys.stdin.readline())["embedding"]), "floats back")'
 
 say "take it down (SIGTERM drains each service)"
