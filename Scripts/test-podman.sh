@@ -141,9 +141,10 @@ import sys
 documents = sys.stdin.read().split("---\n")
 print("---\n" + next(d for d in documents if "minilm-edited-0" in d), end="")' >"$work/edited.yaml"
 podman kube play --network "$network" "$work/edited.yaml" >/dev/null
-wait_for_log minilm-kms-kms 'check=topology' 60
+# The broker logs one JSON line per refusal (sampled), naming the check.
+wait_for_log minilm-kms-kms '"check":"topology"' 60
 podman logs minilm-edited-0-postprocessor 2>&1 | grep -q "topology" || fail "the edited pod's refusal does not name the check"
-say "edited topology refused: $(podman logs minilm-kms-kms 2>&1 | grep 'check=topology' | tail -1 | sed 's/^.*warning //')"
+say "edited topology refused: $(podman logs minilm-kms-kms 2>&1 | grep '"check":"topology"' | tail -1)"
 podman kube down "$work/edited.yaml" >/dev/null
 
 podman kube down "$work/out/pipeline.yaml" >/dev/null
