@@ -232,4 +232,30 @@ import Testing
         #expect(throws: AttestationError.self) { try notRIM.resolvingManifests(now: Self.signedAt, read: read) }
         #expect(try NVIDIAGPUPolicy().resolvingManifests(now: Self.signedAt, read: read) == NVIDIAGPUPolicy())
     }
+
+    @Test("1,000 mutated RIMs each end in a verdict; one that still verifies reads the same measurements")
+    func mutations() throws {
+        var generator = SystemRandomNumberGenerator()
+        let original = try TestVectors.bytes(Self.driverFile)
+        let reference = try Self.driver().measurements
+        let alphabet = Array("<>/=\"' &;#x:ns0ab12\n".utf8)
+        for _ in 0..<1_000 {
+            var bytes = original
+            switch Int.random(in: 0..<3, using: &generator) {
+            case 0:
+                for _ in 0..<Int.random(in: 1...4, using: &generator) {
+                    bytes[Int.random(in: 0..<bytes.count, using: &generator)] = alphabet.randomElement(
+                        using: &generator)!
+                }
+            case 1: bytes = Array(bytes.prefix(Int.random(in: 0..<bytes.count, using: &generator)))
+            default:
+                let at = Int.random(in: 0..<bytes.count, using: &generator)
+                bytes.removeSubrange(at..<min(bytes.count, at + Int.random(in: 1...16, using: &generator)))
+            }
+            guard let rim = try? NVIDIARIM(bytes: bytes) else { continue }
+            if rim.signatureProblem(now: Self.signedAt) == nil {
+                #expect(rim.measurements == reference, "a changed RIM verified")
+            }
+        }
+    }
 }

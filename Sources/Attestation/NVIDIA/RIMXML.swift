@@ -91,8 +91,8 @@ struct RIMXML: Sendable {
                 throw .malformed(what: "RIM", reason: "\(bytes.count) bytes is over the \(RIMXML.maximumSize) accepted")
             }
             guard String(validating: bytes, as: UTF8.self) != nil else { throw bad("not UTF-8 text") }
-            skipSpace()
-            if starts("<?xml") {
+            // Only an XML declaration may precede the root ("<?xml-stylesheet" is a processing instruction).
+            if starts("<?xml ") {
                 guard let end = find("?>") else { throw bad("the XML declaration does not end") }
                 index = end + 2
             }
