@@ -109,6 +109,9 @@ import Testing
             ("<!-- c --><SoftwareIdentity/>", "comments"),
             ("<!DOCTYPE x><SoftwareIdentity/>", "DTDs"),
             ("<SoftwareIdentity xmlns=\"urn:other\" tagId=\"t\"/>", "SoftwareIdentity"),
+            ("<SoftwareIdentity xmlns:a=\"urn:a\"><b:x/></SoftwareIdentity>", "prefix b is not declared"),
+            ("<a:SoftwareIdentity xmlns:a=\"urn:a\" xmlns:b=\"urn:a\" a:x=\"1\" b:x=\"2\"/>", "two attributes"),
+            ("<SoftwareIdentity xmlns:a=\"\"/>", "undeclares prefix a"),
         ])
     func malformedDocuments(_ input: (String, String)) {
         let error = #expect(throws: AttestationError.self) { try NVIDIARIM(bytes: Array(input.0.utf8)) }

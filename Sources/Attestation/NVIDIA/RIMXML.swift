@@ -58,6 +58,46 @@ struct RIMXML: Sendable {
     init(bytes input: [UInt8]) throws(AttestationError) {
         var parser = Parser(input: input)
         root = try parser.document()
+        try Self.checkNamespaces(root, inScope: [:])
+    }
+
+    /// Namespace well-formedness, which the canonical form relies on: every prefix used is
+    /// declared, no prefix is undeclared (`xmlns:p=""`), and no element has two attributes with the
+    /// same namespace and local name.
+    private static func checkNamespaces(_ element: Element, inScope above: [String: String]) throws(AttestationError) {
+        func bad(_ reason: String) -> AttestationError {
+            .malformed(what: "RIM", reason: "<\(element.name)>: \(reason)")
+        }
+        var inScope = above
+        for (prefix, uri) in element.declarations {
+            if prefix.isEmpty {
+                inScope[""] = uri
+                continue
+            }
+            guard prefix != "xml", prefix != "xmlns" else { throw bad("declares the reserved prefix \(prefix)") }
+            guard !uri.isEmpty else { throw bad("undeclares prefix \(prefix)") }
+            inScope[prefix] = uri
+        }
+        guard element.prefix.isEmpty || inScope[element.prefix] != nil else {
+            throw bad("prefix \(element.prefix) is not declared")
+        }
+        var expandedNames: Set<String> = []
+        for attribute in element.attributes where attribute.name != "xmlns" && !attribute.name.hasPrefix("xmlns:") {
+            var uri = ""
+            var local = attribute.name
+            if let colon = attribute.name.firstIndex(of: ":") {
+                let prefix = String(attribute.name[..<colon])
+                guard let declared = inScope[prefix], !prefix.isEmpty else {
+                    throw bad("attribute prefix \(prefix) is not declared")
+                }
+                uri = declared
+                local = String(attribute.name[attribute.name.index(after: colon)...])
+            }
+            guard expandedNames.insert(uri + " " + local).inserted else {
+                throw bad("two attributes are both {\(uri)}\(local)")
+            }
+        }
+        for child in element.elements { try checkNamespaces(child, inScope: inScope) }
     }
 
     private struct Parser {
