@@ -230,7 +230,8 @@ let package = Package(
         .testTarget(
             name: "EndToEndTests",
             dependencies: [
-                "SealpipeClient", "BrokerClient", "Attestation", "Sodium", "ZeroMQ", "Wire", "Trust", "Observability", "Inference",
+                "SealpipeClient", "BrokerClient", "Attestation", "Sodium", "ZeroMQ", "Wire", "Trust", "Observability",
+                "Inference",
             ],
             swiftSettings: strictSettings),
     ]
