@@ -10,26 +10,42 @@ extension PythonInteropTests {
         let broker = SigningKeyPair.generate()
         var manifest: PipelineManifest
 
-        /// Only what `client.py` reads (docs/protocol.md §2: a minimal client checks the
-        /// signature, the times, the epoch bound and the policy summary); the policy entry and
-        /// its proof, which a full verifier checks, are `ManifestVerifierTests`' business.
-        init(kinds: [String: [String]]) {
+        /// A manifest every check of docs/protocol.md §5.2 passes (but `simulated-evidence`, when
+        /// a role accepts it): a real policy-change entry for a policy accepting `kinds`, in a
+        /// signed log of three entries with its inclusion proof, and the policy's summary.
+        init(kinds: [String: [String]]) throws {
             let now = UInt64(Date().timeIntervalSince1970 * 1000)
+            let measurement = String(repeating: "ab", count: 48)
             let summary = kinds.keys.sorted().map { role in
                 RolePolicySummary(
                     role: role,
                     evidence: kinds[role]!.sorted().map {
-                        .init(kind: $0, allowDebug: false, measurements: [String(repeating: "ab", count: 48)])
+                        .init(kind: $0, allowDebug: false, measurements: [measurement])
                     })
             }
+            // The policy's canonical bytes (docs/protocol.md §7.1), written out: keys sorted.
+            let roles = kinds.keys.sorted().map { role in
+                let evidence = kinds[role]!.sorted().map {
+                    "\"\($0)\":{\"allowDebug\":false,\"measurements\":[\"\(measurement)\"]}"
+                }
+                return "\"\(role)\":{\"evidence\":{\(evidence.joined(separator: ","))}}"
+            }
+            let policy = Array("sealpipe-policy-v3\n{\"roles\":{\(roles.joined(separator: ","))}}".utf8)
+            let entry = LogEntry.policyChange(
+                .init(time: now, pipelineID: "interop", policy: policy, previousPolicyDigest: [])
+            ).encoded
+            var tree = MerkleTree()
+            tree.append(leafData: [0])
+            tree.append(leafData: entry)
+            tree.append(leafData: [2])
             manifest = PipelineManifest(
                 pipelineID: "interop", frontRole: "preprocessor",
                 frontKey: EpochPublicKey(epoch: 7, key: BoxKeyPair.generate().publicKey), previousFrontKey: nil,
-                resultRole: "postprocessor", resultSigner: SigningKeyPair.generate().publicKey, policyDigest: [],
-                policyEntry: [], policyEntryIndex: 0,
-                treeHead: SignedTreeHead.sign(treeSize: 0, rootHash: SHA256.hash([]), timestamp: now, with: broker),
-                policyInclusionProof: [], issuedAt: now - 1000, expiresAt: now + 60_000, epochEndsAt: now + 30_000,
-                graceMilliseconds: 30_000, policySummary: summary
+                resultRole: "postprocessor", resultSigner: SigningKeyPair.generate().publicKey,
+                policyDigest: SHA256.hash(policy), policyEntry: entry, policyEntryIndex: 1,
+                treeHead: SignedTreeHead.sign(treeSize: 3, rootHash: tree.root, timestamp: now, with: broker),
+                policyInclusionProof: try tree.inclusionProof(index: 1, size: 3), issuedAt: now - 1000,
+                expiresAt: now + 60_000, epochEndsAt: now + 30_000, graceMilliseconds: 30_000, policySummary: summary
             ).signed(with: broker)
         }
 
@@ -68,7 +84,7 @@ extension PythonInteropTests {
     }
 
     @Test func pythonClientRefusesSimulatedEvidenceUnlessAllowed() throws {
-        let simulated = ManifestCase(kinds: [
+        let simulated = try ManifestCase(kinds: [
             "preprocessor": ["simulated"], "shard-0": ["sev-snp", "simulated"], "postprocessor": ["sev-snp"],
         ])
         let refused = try simulated.runClient([])
@@ -81,20 +97,38 @@ extension PythonInteropTests {
         #expect(allowed.errors.contains("WARNING: SIMULATED pipeline: preprocessor, shard-0 accept simulated evidence"))
         #expect(allowed.errors.contains("client.py: shard-0: sev-snp (debug refused, 1 measurement); simulated"))
 
-        let hardware = ManifestCase(kinds: ["preprocessor": ["sev-snp"], "postprocessor": ["sev-snp"]])
+        let hardware = try ManifestCase(kinds: ["preprocessor": ["sev-snp"], "postprocessor": ["sev-snp"]])
         let accepted = try hardware.runClient([])
         #expect(accepted.sentJob, "\(accepted.errors)")
         #expect(!accepted.errors.contains("SIMULATED"))
     }
 
+    @Test func pythonClientRefusesAnUnloggedPolicyOrAWrongProof() throws {
+        // Re-signed by the broker, so only the log checks can tell: a policy digest the logged
+        // policy does not have, and a proof for another index.
+        var unlogged = try ManifestCase(kinds: ["preprocessor": ["sev-snp"], "postprocessor": ["sev-snp"]])
+        unlogged.manifest.policyDigest = SHA256.hash([1])
+        unlogged.manifest = unlogged.manifest.signed(with: unlogged.broker)
+        let refused = try unlogged.runClient([])
+        #expect(refused.status != 0 && !refused.sentJob)
+        #expect(refused.errors.contains("(policy-entry)"), "\(refused.errors)")
+
+        var misplaced = try ManifestCase(kinds: ["preprocessor": ["sev-snp"], "postprocessor": ["sev-snp"]])
+        misplaced.manifest.policyEntryIndex = 0
+        misplaced.manifest = misplaced.manifest.signed(with: misplaced.broker)
+        let wrongProof = try misplaced.runClient([])
+        #expect(wrongProof.status != 0 && !wrongProof.sentJob)
+        #expect(wrongProof.errors.contains("(inclusion-proof)"), "\(wrongProof.errors)")
+    }
+
     @Test func pythonClientRefusesAnAlteredSummaryAndAManifestThatOutlivesItsEpoch() throws {
-        var hidden = ManifestCase(kinds: ["preprocessor": ["simulated"], "postprocessor": ["sev-snp"]])
+        var hidden = try ManifestCase(kinds: ["preprocessor": ["simulated"], "postprocessor": ["sev-snp"]])
         hidden.manifest.policySummary[1].evidence[0].kind = "sev-snp"
         let altered = try hidden.runClient([])
         #expect(altered.status != 0 && !altered.sentJob)
         #expect(altered.errors.contains("the manifest is not signed by the pinned key broker"))
 
-        var late = ManifestCase(kinds: ["preprocessor": ["sev-snp"]])
+        var late = try ManifestCase(kinds: ["preprocessor": ["sev-snp"]])
         late.manifest.expiresAt = late.manifest.epochEndsAt + late.manifest.graceMilliseconds + 1
         late.manifest = late.manifest.signed(with: late.broker)
         let outlives = try late.runClient([])
