@@ -318,7 +318,7 @@ def check(checks, name, test, compared=None):
     return passed
 
 
-def verify_manifest(m, pinned_key, now_ms, allow_simulated, pinned_policy_digest=None):
+def verify_manifest(m, pinned_key, now_ms, allow_simulated, pinned_policy_digest=None, expected_measurements=None):
     """Every check of §5.2, each reported; the manifest is usable only if none failed."""
     from nacl.exceptions import BadSignatureError
     from nacl.signing import VerifyKey
@@ -385,7 +385,27 @@ def verify_manifest(m, pinned_key, now_ms, allow_simulated, pinned_policy_digest
         check(checks, "policy-digest", lambda: (bytes(g("policyDigest")) == pinned_policy_digest,
                                                 f"manifest {bytes(g('policyDigest')).hex()}, pinned "
                                                 f"{pinned_policy_digest.hex()}"))
-    check(checks, "measurements", lambda: (None, "no expected measurements given"))
+
+    def measurements():
+        """For each role the user named: the policy allows only measurements the user listed, and one at least."""
+        if not expected_measurements:
+            return None, "no expected measurements given"
+        if "policy" not in state:
+            return False, "no decoded policy to compare the measurements with"
+        summary = {r["role"]: r for r in policy_summary(state["policy"], False)}
+        problems = []
+        for role, allowed in sorted(expected_measurements.items()):
+            if role not in summary:
+                problems.append(f"{role}: not in the policy")
+                continue
+            listed = {m for e in summary[role]["evidence"] for m in e["measurements"]}
+            if listed - allowed:
+                problems.append(f"{role}: unexpected measurement {','.join(sorted(listed - allowed))}")
+            if not listed:
+                problems.append(f"{role}: the policy names no measurement")
+        return not problems, "; ".join(problems) or "the policy allows only the expected measurements"
+    check(checks, "measurements", measurements,
+          {role: sorted(values) for role, values in (expected_measurements or {}).items()})
 
     def simulated():
         roles = [r["role"] for r in g("policySummary") if any(e["kind"] == "simulated" for e in r["evidence"])]
@@ -631,8 +651,12 @@ def show_summary(summary):
 def checked_manifest(broker, args, report):
     """Fetches the manifest and refuses it (exits) unless every check passed."""
     manifest = broker.manifest()
+    expected = {}
+    for pin in args.measurement:
+        role, _, value = pin.partition("=")
+        expected.setdefault(role, set()).add(value.lower())
     checks, _ = verify_manifest(manifest, broker.pinned, int(time.time() * 1000), args.allow_simulated,
-                                bytes.fromhex(args.policy_digest) if args.policy_digest else None)
+                                bytes.fromhex(args.policy_digest) if args.policy_digest else None, expected)
     report["manifest"] = {key: _try(lambda: value(manifest)) for key, value in REPORTED_MANIFEST_VALUES.items()}
     report["manifest"]["pinnedBrokerKey"] = broker.pinned.hex()
     report["manifestChecks"] = checks
@@ -696,7 +720,8 @@ def run(args):
         expires_at = int(time.time() * 1000) + timeout_ms  # sealed: the front stage refuses it after this
         envelope = request_envelope(job, expires_at, bytes(reply.public_key), body, bool(args.receipts))
         header = HEADER.pack(1, SUBMIT, 0, manifest["frontKey"]["epoch"], job, timeout_ms, 0, 0)
-        socket.send_multipart([header, SealedBox(PublicKey(bytes.fromhex(manifest["frontKey"]["key"]))).encrypt(envelope)])
+        front_key = PublicKey(bytes.fromhex(manifest["frontKey"]["key"]))
+        socket.send_multipart([header, SealedBox(front_key).encrypt(envelope)])
         pending[job] = {"line": number, "reply": reply, "body": body, "resent": resent, "manifest": manifest}
 
     for number, line in enumerate(lines, 1):
@@ -898,6 +923,13 @@ def self_test():
         copy = json.loads(json.dumps(manifest))
         alter(copy)
         refusals[name] = (copy, pinned, m["expiresAt"] if name == "expiry" else now, True)
+    only_a = {"preprocessor": {"aa" * 48}}
+    refusals["measurements"] = (manifest, pinned, now, True, None, only_a)
+    refusals["policy-digest"] = (manifest, pinned, now, True, bytes(32))
+    both = dict(only_a, preprocessor={"aa" * 48, "bb" * 48, "cc" * 48})
+    pinned_checks = verify_manifest(manifest, pinned, now, True, sha256(canonical), both)[0]
+    expect("manifest pins", all(c["outcome"] == "passed" for c in pinned_checks),
+           "; ".join(f"{c['check']}: {c['detail']}" for c in pinned_checks if c["outcome"] != "passed"))
     for name, arguments in refusals.items():
         failed = [c["check"] for c in verify_manifest(*arguments)[0] if c["outcome"] == "failed"]
         expect(f"manifest check {name}", name in failed, f"not refused (failed: {failed})")
@@ -947,6 +979,8 @@ def main():
     parser.add_argument("--kms-key", help="the key broker's identity, 64 hex digits")
     parser.add_argument("--kms-key-file", default=".sealpipe/minilm/kms-identity.pub")
     parser.add_argument("--policy-digest", help="refuse a manifest whose policy digest is not this (64 hex digits)")
+    parser.add_argument("--measurement", action="append", default=[], metavar="ROLE=HEX",
+                        help="refuse a policy that allows ROLE any measurement not given this way (repeatable)")
     parser.add_argument("--timeout", type=float, default=60.0, help="seconds per job (at most the gateway's maxDeadline)")
     parser.add_argument("--allow-simulated", action="store_true",
                         help="use a pipeline whose policy accepts simulated evidence (development and tests only)")
