@@ -7,9 +7,13 @@ import Foundation
 public struct ReleasePolicy: Sendable, Hashable, Codable {
     /// Policies by role name (`gateway`, `preprocessor`, `shard-0`, …, `postprocessor`).
     public var roles: [String: RolePolicy]
+    /// The stage roles in pipeline order, front stage first: the path every job takes, which a
+    /// receipt chain must follow. `nil` in policies logged before receipts existed.
+    public var path: [String]?
 
-    public init(roles: [String: RolePolicy]) {
+    public init(roles: [String: RolePolicy], path: [String]? = nil) {
         self.roles = roles
+        self.path = path
     }
 }
 
@@ -23,9 +27,14 @@ public struct RolePolicy: Sendable, Hashable, Codable {
     /// Evidence kind (`simulated`, `sev-snp`, `tdx`, `sev-snp+nvidia-gpu`, `tdx+nvidia-gpu`) →
     /// what evidence of that kind must show.
     public var evidence: [String: EvidencePolicy]
+    /// Lower-case hex SHA-256 of the role's model shard (an encoder stage's weights, as sealed):
+    /// the model version this role serves. The broker hands it to the node with its keys and logs
+    /// it with the release; the node refuses to serve a shard with other content.
+    public var shardDigest: String?
 
-    public init(evidence: [String: EvidencePolicy]) {
+    public init(evidence: [String: EvidencePolicy], shardDigest: String? = nil) {
         self.evidence = evidence
+        self.shardDigest = shardDigest
     }
 
     /// The accepted kinds, sorted.

@@ -118,6 +118,18 @@ public final class KeyBrokerClient: Sendable {
         return manifest
     }
 
+    /// The log entry at `index`, proven (`ProvenEntry`) to lie in a tree head signed by
+    /// `brokerKey`; asked for on the calling thread, like `fetchManifestWaiting`.
+    public func provenEntryWaiting(at index: UInt64, brokerKey: SigningPublicKey) throws -> [UInt8] {
+        let reply = try Self.exchangeWaiting(
+            try KMSRequest.entry(index: index).encoded(), endpoint: endpoint, timeout: timeout, context: context)
+        let response = try Self.response(to: reply)
+        guard let entry = response.entry, let head = response.treeHead, let proof = response.proof else {
+            throw KeyBrokerClientError.malformedReply("entry reply without an entry, tree head and proof")
+        }
+        return try ProvenEntry.check(entry: entry, index: index, head: head, proof: proof, brokerKey: brokerKey)
+    }
+
     /// Fetches the manifest and verifies it; throws `.manifestRejected` with the report unless every check passed.
     /// A policy that accepts simulated evidence for any role is refused unless `allowSimulated`.
     public func fetchVerifiedManifest(
@@ -262,4 +274,24 @@ extension KeyBrokerClientError {
 
     /// Unreachable or busy: a node should try again rather than exit (and be counted as a crash).
     public var isWorthRetrying: Bool { isUnreachable || isBusy }
+}
+
+/// The key broker's log as a live broker serves it, each entry proven against the pinned broker
+/// key when fetched (and kept, so a batch of receipts citing the same release costs one fetch).
+public final class BrokerLog: ProvenLog {
+    private let client: KeyBrokerClient
+    private let brokerKey: SigningPublicKey
+    private var fetched: [UInt64: [UInt8]] = [:]
+
+    public init(client: KeyBrokerClient, brokerKey: SigningPublicKey) {
+        self.client = client
+        self.brokerKey = brokerKey
+    }
+
+    public func entry(at index: UInt64) throws -> [UInt8] {
+        if let entry = fetched[index] { return entry }
+        let entry = try client.provenEntryWaiting(at: index, brokerKey: brokerKey)
+        fetched[index] = entry
+        return entry
+    }
 }

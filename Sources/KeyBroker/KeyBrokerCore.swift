@@ -245,6 +245,16 @@ public final class KeyBrokerCore: Sendable {
                 return KMSResponse(status: .ok, proof: try store.inclusionProof(index: index, treeSize: treeSize))
             case .consistencyProof(let from, let to):
                 return KMSResponse(status: .ok, proof: try store.consistencyProof(from: from, to: to))
+            case .entry(let index):
+                guard let head = try store.latestTreeHead(), index < head.treeSize,
+                    let entry = try store.entry(at: index)
+                else {
+                    return KMSResponse(
+                        status: .error(code: ErrorCode.malformedRequest, message: "no log entry at index \(index)"))
+                }
+                return KMSResponse(
+                    status: .ok, treeHead: head,
+                    proof: try store.inclusionProof(index: index, treeSize: head.treeSize), entry: entry)
             }
         } catch let error as MerkleProofError {
             metrics.failed()
@@ -374,18 +384,25 @@ public final class KeyBrokerCore: Sendable {
             return try refuse(failed?.name ?? CheckName.evidence, failed?.detail ?? "the verifier made no check")
         }
 
-        let bundle = try bundle(for: request.role)
-        let sealed = try bundle.sealed(to: request.ephemeralPublicKey)
-        let signature = BundleRelease.sign(
-            nonce: request.nonce, ephemeralKey: request.ephemeralPublicKey, sealedBundle: sealed, identity: identity)
-        try store.append(
+        var bundle = try bundle(for: request.role)
+        // Logged before the bundle is sealed: the bundle carries its own release's index, which
+        // the role's receipts cite, and the entry names the signing keys those receipts verify
+        // under and the model shard the policy lists for the role.
+        bundle.shardDigest = rolePolicy.shardDigest.flatMap { Hex.decode($0.lowercased()) } ?? []
+        bundle.releaseIndex = try store.append(
             .keyRelease(
                 .init(
                     time: now, role: request.role, epoch: bundle.schedule.epoch,
                     evidenceKind: request.evidence.kind.rawValue,
                     measurement: claims.measurement, ephemeralKeyFingerprint: fingerprint,
-                    includesWeightKey: bundle.weightKey != nil)),
+                    includesWeightKey: bundle.weightKey != nil, policyIndex: try policyEntryIndex(),
+                    modelDigest: bundle.shardDigest,
+                    signingKeys: Dictionary(
+                        uniqueKeysWithValues: bundle.signingKeys.map { ($0.epoch, $0.keyPair.publicKey.bytes) }))),
             now: now)
+        let sealed = try bundle.sealed(to: request.ephemeralPublicKey)
+        let signature = BundleRelease.sign(
+            nonce: request.nonce, ephemeralKey: request.ephemeralPublicKey, sealedBundle: sealed, identity: identity)
         let elapsed = ContinuousClock.now - started
         metrics.released(role: request.role, seconds: elapsed.secondsValue)
         logger.notice(
@@ -447,6 +464,14 @@ public final class KeyBrokerCore: Sendable {
             weightKey: description.hasWeightShard ? try store.weightKey(role: role) : nil, certificate: certificate)
     }
 
+    /// Index of the policy-change entry in force.
+    private func policyEntryIndex() throws -> UInt64 {
+        guard let indexBytes = try store.meta("policy-entry-index"), indexBytes.count == 8 else {
+            throw KeyBrokerError.storeCorrupt("no policy entry index")
+        }
+        return indexBytes.reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
+    }
+
     /// A freshly signed manifest: front key(s), result signer, the policy summary, the policy
     /// entry with its inclusion proof under the latest tree head; it expires after
     /// `manifestTTLSeconds` or at the current epoch's end plus grace, whichever comes first.
@@ -460,10 +485,7 @@ public final class KeyBrokerCore: Sendable {
                 EpochPublicKey(epoch: epoch.epoch, key: $0.publicKey)
             }
         }
-        guard let indexBytes = try store.meta("policy-entry-index"), indexBytes.count == 8 else {
-            throw KeyBrokerError.storeCorrupt("no policy entry index")
-        }
-        let index = indexBytes.reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
+        let index = try policyEntryIndex()
         guard let head = try store.latestTreeHead(), let entry = try store.entry(at: index) else {
             throw KeyBrokerError.storeCorrupt("no tree head or policy entry")
         }

@@ -110,8 +110,9 @@ public enum StageNode {
         }
         return StageKeys(
             role: role, position: position, boxKeys: boxKeys, signing: signing, certificate: bundle.certificate,
-            upstream: upstream,
-            downstream: downstream)
+            upstream: upstream, downstream: downstream,
+            receiptContext: .init(
+                pipelineID: bundle.pipelineID, releaseIndex: bundle.releaseIndex, shardDigest: bundle.shardDigest))
     }
 
     /// The workload for `stage`: tokenizer, encoder shard (weights from its sealed file), pooling, or echo.
@@ -149,7 +150,8 @@ public enum StageNode {
             let first = topology.stages.first { $0.kind == .encoder }?.name == stage.name
             let started = ContinuousClock.now
             let weights = try ShardWeights.load(
-                from: file, role: stage.name, key: key, configuration: configuration, layers: layers, embeddings: first)
+                from: file, role: stage.name, key: key, expectedDigest: bundle.shardDigest,
+                configuration: configuration, layers: layers, embeddings: first)
             logger.info(
                 "opened sealed shard",
                 metadata: [

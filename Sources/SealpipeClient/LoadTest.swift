@@ -279,8 +279,10 @@ public final class LoadTester: Sendable {
         while !core.isFinished(at: clock.now) {
             while let due = core.nextSend(at: clock.now) { try send(due) }
             if let (id, answer) = try client.receive(pending: jobs, timeout: core.waitBudget(at: clock.now)) {
-                try handle(id, answer)
-                while let (id, answer) = try client.receive(pending: jobs, timeout: .zero) { try handle(id, answer) }
+                try handle(id, answer.map(\.body))
+                while let (id, answer) = try client.receive(pending: jobs, timeout: .zero) {
+                    try handle(id, answer.map(\.body))
+                }
             }
             for id in core.expire(at: clock.now) { jobs[id] = nil }
             let now = clock.now

@@ -1,6 +1,7 @@
 import Foundation
 import Sodium
 import TimeUnits
+public import Trust
 public import Wire
 import ZeroMQ
 
@@ -41,6 +42,14 @@ public final class PipelineClient {
         /// The result signer of the epoch the job was sealed under.
         let resultSigner: (role: String, key: SigningPublicKey)
         public let sentAt: ContinuousClock.Instant
+        /// For a job that asked for receipts: its pipeline, epoch and request digest.
+        let receiptRequest: (pipelineID: String, epoch: UInt32, requestDigest: [UInt8])?
+    }
+
+    /// A job's answer: the result's body and, when asked for, the job's receipts.
+    public struct JobOutput: Sendable {
+        public var body: [UInt8]
+        public var receipts: ReceiptFile?
     }
 
     /// The timeout of a job sent without one: the topologies' default deadline.
@@ -49,22 +58,30 @@ public final class PipelineClient {
     /// Seals and sends one job; `timeout` is how long the client waits for it. The same timeout
     /// travels twice: in clear for the gateway, and sealed (as an absolute expiry) for the front
     /// stage, which refuses the request once it has expired, so it cannot be replayed later.
-    public func send(_ body: [UInt8], timeout: Duration? = nil) throws -> PendingJob {
+    ///
+    /// With `receipts`, every stage adds a signed receipt and the result carries the chain
+    /// (`JobOutput.receipts`), which `ReceiptVerifier` checks against the key broker's log.
+    public func send(_ body: [UInt8], timeout: Duration? = nil, receipts: Bool = false) throws -> PendingJob {
         let id = JobID.random()
         let replyKeys = BoxKeyPair.generate()
         let milliseconds = UInt64(max(1, (timeout ?? Self.defaultTimeout).wholeMilliseconds))
         let expiresAt = UInt64(Date().timeIntervalSince1970 * 1000) + milliseconds
-        let envelope = JobEnvelope(jobID: id, expiresAt: expiresAt, replyKey: replyKeys.publicKey.bytes, body: body)
+        let envelope = JobEnvelope(
+            jobID: id, expiresAt: expiresAt, replyKey: replyKeys.publicKey.bytes, options: receipts ? .receipts : [],
+            body: body)
         let sealed = try SealedBox.seal(envelope.encoded(), to: target.frontKey)
         let header = MessageHeader(type: .submit, epoch: target.epoch, jobID: id, deadline: milliseconds)
         try socket.send([header.encoded(), sealed])
-        return PendingJob(id: id, replyKeys: replyKeys, resultSigner: target.resultSigner, sentAt: .now)
+        return PendingJob(
+            id: id, replyKeys: replyKeys, resultSigner: target.resultSigner, sentAt: .now,
+            receiptRequest: receipts
+                ? (target.pipelineID, target.epoch, ReceiptDigest.of(body, replyKey: replyKeys.publicKey.bytes)) : nil)
     }
 
     /// Receives one answer (waiting at most `timeout`) and matches it to a pending job.
     /// Returns `nil` on timeout; answers for unknown jobs are skipped.
     public func receive(pending: [JobID: PendingJob], timeout: Duration) throws -> (
-        JobID, Result<[UInt8], ClientError>
+        JobID, Result<JobOutput, ClientError>
     )? {
         let deadline = ContinuousClock.now + timeout
         while true {
@@ -73,7 +90,7 @@ public final class PipelineClient {
             guard let message = try? PipelineMessage(frames: frames), let job = pending[message.header.jobID] else {
                 continue
             }
-            return (job.id, open(message, for: job))
+            return (job.id, openOutput(message, for: job))
         }
     }
 
@@ -84,14 +101,22 @@ public final class PipelineClient {
     public func submit(
         _ bodies: [[UInt8]], timeout: Duration = .seconds(60), refreshTarget: (() throws -> PipelineTarget)? = nil
     ) throws -> [Result<[UInt8], ClientError>] {
+        try submitJobs(bodies, timeout: timeout, refreshTarget: refreshTarget).map { $0.map(\.body) }
+    }
+
+    /// `submit`, answering each job with its body and — with `receipts` — its receipts.
+    public func submitJobs(
+        _ bodies: [[UInt8]], timeout: Duration = .seconds(60), receipts: Bool = false,
+        refreshTarget: (() throws -> PipelineTarget)? = nil
+    ) throws -> [Result<JobOutput, ClientError>] {
         var pending: [JobID: PendingJob] = [:]
         var order: [JobID] = []
         for body in bodies {
-            let job = try send(body, timeout: timeout)
+            let job = try send(body, timeout: timeout, receipts: receipts)
             pending[job.id] = job
             order.append(job.id)
         }
-        var answers: [JobID: Result<[UInt8], ClientError>] = [:]
+        var answers: [JobID: Result<JobOutput, ClientError>] = [:]
         var deadline = ContinuousClock.now + timeout + .seconds(1)
         // Jobs sent again under a fresh manifest: the original id (kept for the order) by the new one.
         var resentFor: [JobID: JobID] = [:]
@@ -104,7 +129,7 @@ public final class PipelineClient {
             if let refreshTarget, RotationResend.callsForResend(answer, alreadyResent: resentFor[id] != nil) {
                 if rotation.refreshFirst(at: .now), let fresh = try? refreshTarget() { try retarget(fresh) }
                 if let index = order.firstIndex(of: original) {
-                    let job = try send(bodies[index], timeout: timeout)
+                    let job = try send(bodies[index], timeout: timeout, receipts: receipts)
                     pending[job.id] = job
                     resentFor[job.id] = original
                     deadline = max(deadline, ContinuousClock.now + timeout + .seconds(1))
@@ -118,6 +143,12 @@ public final class PipelineClient {
 
     /// Checks the last stage's signature, opens with the job's reply key, and checks the job id.
     public func open(_ message: PipelineMessage, for job: PendingJob) -> Result<[UInt8], ClientError> {
+        openOutput(message, for: job).map(\.body)
+    }
+
+    /// `open`, with the job's receipts when it asked for them: a job that asked and got none, or
+    /// a chain that does not decode, is refused.
+    public func openOutput(_ message: PipelineMessage, for job: PendingJob) -> Result<JobOutput, ClientError> {
         switch message.header.type {
         case .error:
             var text = String(decoding: message.body[0], as: UTF8.self)
@@ -142,7 +173,19 @@ public final class PipelineClient {
             else {
                 return .failure(.malformedAnswer("the sealed result does not name this job"))
             }
-            return .success(result.body)
+            guard let request = job.receiptRequest else { return .success(JobOutput(body: result.body)) }
+            guard let chain = result.receipts else {
+                return .failure(.malformedAnswer("receipts were asked for, and the result carries none"))
+            }
+            guard let receipts = try? ReceiptChain.decode(chain) else {
+                return .failure(.malformedAnswer("the result's receipt chain does not decode"))
+            }
+            let file = ReceiptFile(
+                pipelineID: request.pipelineID, jobID: job.id, epoch: request.epoch,
+                requestDigest: request.requestDigest,
+                resultDigest: ReceiptDigest.of(result.body, replyKey: job.replyKeys.publicKey.bytes), receipts: receipts
+            )
+            return .success(JobOutput(body: result.body, receipts: file))
         default:
             return .failure(.malformedAnswer("unexpected \(message.header.type) message"))
         }

@@ -12,11 +12,14 @@ public struct PipelineTarget: Sendable {
     public var epoch: UInt32
     /// The last role's name and signing key: a result not signed by it is refused.
     public var resultSigner: (role: String, key: SigningPublicKey)
+    /// The pipeline's id, which receipts are signed for.
+    public var pipelineID: String
 
     public init(
         frontEndpoint: String, frontKey: BoxPublicKey, epoch: UInt32,
-        resultSigner: (role: String, key: SigningPublicKey)
+        resultSigner: (role: String, key: SigningPublicKey), pipelineID: String = ""
     ) {
+        self.pipelineID = pipelineID
         self.frontEndpoint = frontEndpoint
         self.frontKey = frontKey
         self.epoch = epoch
@@ -32,6 +35,6 @@ extension PipelineTarget {
         }
         self.init(
             frontEndpoint: frontEndpoint, frontKey: manifest.frontKey.key, epoch: epoch,
-            resultSigner: (role: manifest.resultRole, key: manifest.resultSigner))
+            resultSigner: (role: manifest.resultRole, key: manifest.resultSigner), pipelineID: manifest.pipelineID)
     }
 }

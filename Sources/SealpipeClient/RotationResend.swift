@@ -8,7 +8,7 @@ struct RotationResend {
     private var lastRefresh: ContinuousClock.Instant?
 
     /// Whether `answer` calls for sending its job again: `unknown_epoch`, to a job not yet resent.
-    static func callsForResend(_ answer: Result<[UInt8], ClientError>, alreadyResent: Bool) -> Bool {
+    static func callsForResend(_ answer: Result<some Any, ClientError>, alreadyResent: Bool) -> Bool {
         guard !alreadyResent, case .failure(let error) = answer else { return false }
         return error.code == .unknownEpoch
     }

@@ -70,13 +70,27 @@ public struct HopReceiver: Sendable {
         /// The job's input: decrypted plaintext, so in secret memory, copied there straight from
         /// the secret memory the hop was opened into.
         public let body: SecureBytes
+        /// What the client asked for (receipts), carried to every later stage.
+        public let options: JobOptions
+        /// The receipts of the stages before this one (an encoded `ReceiptChain`, or empty).
+        public let receipts: [UInt8]
 
-        public init(jobID: JobID, deadline: UInt64, expiresAt: UInt64, replyKey: [UInt8], body: SecureBytes) {
+        public init(
+            jobID: JobID, deadline: UInt64, expiresAt: UInt64, replyKey: [UInt8], body: SecureBytes,
+            options: JobOptions = [], receipts: [UInt8] = []
+        ) {
             self.jobID = jobID
             self.deadline = deadline
             self.expiresAt = expiresAt
             self.replyKey = replyKey
             self.body = body
+            self.options = options
+            self.receipts = receipts
+        }
+
+        /// The receipt digest of the job's input (`ReceiptDigest`), for a job that asked for receipts.
+        public var inputDigest: [UInt8] {
+            body.withUnsafeBytes { ReceiptDigest.of(raw: $0, replyKey: replyKey) }
         }
     }
 
@@ -168,7 +182,7 @@ public struct HopReceiver: Sendable {
         // stage signs for the client); the expiry served above to bound replays.
         let job = AcceptedJob(
             jobID: header.jobID, deadline: header.deadline, expiresAt: envelope.expiresAt,
-            replyKey: envelope.replyKey, body: envelope.body)
+            replyKey: envelope.replyKey, body: envelope.body, options: envelope.options)
         return .success(Accepted(bundleID: nil, epoch: header.epoch, jobs: [job]))
     }
 
@@ -235,7 +249,7 @@ public struct HopReceiver: Sendable {
         let jobs = zip(bundle, table.entries).map { job, entry in
             AcceptedJob(
                 jobID: job.jobID, deadline: entry.deadline, expiresAt: job.expiresAt, replyKey: job.replyKey,
-                body: job.body)
+                body: job.body, options: job.options, receipts: job.receipts)
         }
         return .success(Accepted(bundleID: header.jobID, epoch: header.epoch, jobs: jobs))
     }
@@ -296,8 +310,9 @@ public struct HopReceiver: Sendable {
         -> JobEnvelope.Parts<SecureBytes>
     {
         JobEnvelope.Parts(
-            jobID: parts.jobID, expiresAt: parts.expiresAt, replyKey: parts.replyKey,
-            body: SecureBytes(copying: UnsafeRawBufferPointer(rebasing: plaintext[parts.body])))
+            jobID: parts.jobID, expiresAt: parts.expiresAt, replyKey: parts.replyKey, options: parts.options,
+            body: SecureBytes(copying: UnsafeRawBufferPointer(rebasing: plaintext[parts.body])),
+            receipts: parts.receipts)
     }
 
     private mutating func purgeExpired(now: UInt64) {

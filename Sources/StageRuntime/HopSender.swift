@@ -1,3 +1,4 @@
+import Foundation
 public import Sodium
 public import Wire
 
@@ -6,6 +7,8 @@ public import Wire
 /// with this role's key of that epoch.
 public struct HopSender: Sendable {
     public let keys: StageKeys
+    /// This replica's number, named in its receipts.
+    public let replica: UInt16
 
     /// The stage holds no key of `what` for the epoch its jobs travel under.
     public struct MissingKey: Error, Sendable, CustomStringConvertible {
@@ -14,8 +17,9 @@ public struct HopSender: Sendable {
         public var description: String { "no \(what) for epoch \(epoch)" }
     }
 
-    public init(keys: StageKeys) {
+    public init(keys: StageKeys, replica: UInt16 = 0) {
         self.keys = keys
+        self.replica = replica
     }
 
     /// True when this stage seals results to clients instead of bundles to a next role.
@@ -34,11 +38,14 @@ public struct HopSender: Sendable {
             throw MissingKey(what: "signing key of \(keys.role)", epoch: epoch)
         }
         let table = BundleTable(entries: outputs.map { .init(jobID: $0.job.jobID, deadline: $0.job.deadline) })
-        let jobs = outputs.map {
+        let jobs = try outputs.map {
             JobEnvelope.Parts(
-                jobID: $0.job.jobID, expiresAt: $0.job.expiresAt, replyKey: $0.job.replyKey, body: $0.output)
+                jobID: $0.job.jobID, expiresAt: $0.job.expiresAt, replyKey: $0.job.replyKey, options: $0.job.options,
+                body: $0.output, receipts: try receipts(for: $0.job, output: $0.output, epoch: epoch, signing: signing))
         }
-        let plaintext = SecureBytes.encoding(count: BundleEnvelope.encodedCount(bodyCounts: jobs.map(\.body.count))) {
+        let plaintext = SecureBytes.encoding(
+            count: BundleEnvelope.encodedCount(sizes: jobs.map { (body: $0.body.count, receipts: $0.receipts.count) })
+        ) {
             BundleEnvelope.encode(jobs, into: &$0)
         }
         let ciphertext = try SealedBox.seal(plaintext, to: boxKey)
@@ -60,8 +67,13 @@ public struct HopSender: Sendable {
             throw MissingKey(what: "signing key of \(keys.role)", epoch: epoch)
         }
         let replyKey = try BoxPublicKey(bytes: job.replyKey)
-        let plaintext = SecureBytes.encoding(count: JobResult.encodedCount(bodyCount: output.count)) {
-            JobResult.encode(jobID: job.jobID, body: output, into: &$0)
+        let chain =
+            job.options.contains(.receipts)
+            ? try receipts(for: job, output: output, epoch: epoch, signing: signing) : nil
+        let plaintext = SecureBytes.encoding(
+            count: JobResult.encodedCount(bodyCount: output.count, receiptCount: chain?.count)
+        ) {
+            JobResult.encode(jobID: job.jobID, body: output, receipts: chain, into: &$0)
         }
         let ciphertext = try SealedBox.seal(plaintext, to: replyKey)
         let header = MessageHeader(type: .forward, epoch: epoch, jobID: job.jobID, deadline: job.deadline)
@@ -69,6 +81,25 @@ public struct HopSender: Sendable {
             for: HopSignature.signedBytes(
                 from: keys.role, to: HopSignature.clientRole, header: header, ciphertext: ciphertext))
         return PipelineMessage(header: header, body: [ciphertext, signature])
+    }
+
+    /// The job's receipt chain with this stage's receipt appended, for a job that asked for
+    /// receipts (empty otherwise): what it took in and gave out (`ReceiptDigest`), under which
+    /// epoch, with the keys of which logged release and which model shard, signed with this
+    /// role's key of the epoch.
+    func receipts(for job: HopReceiver.AcceptedJob, output: SecureBytes, epoch: UInt32, signing: SigningKeyPair)
+        throws(WireError) -> [UInt8]
+    {
+        guard job.options.contains(.receipts) else { return [] }
+        let context = keys.receiptContext
+        var receipt = StageReceipt(
+            role: keys.role, replica: replica, epoch: epoch, releaseIndex: context.releaseIndex,
+            shardDigest: context.shardDigest, inputDigest: job.inputDigest,
+            outputDigest: output.withUnsafeBytes { ReceiptDigest.of(raw: $0, replyKey: job.replyKey) },
+            time: UInt64(max(0, Date().timeIntervalSince1970 * 1000)))
+        receipt.signature = signing.signature(
+            for: receipt.signedBytes(pipelineID: context.pipelineID, jobID: job.jobID))
+        return try ReceiptChain.appending(receipt, to: job.receipts)
     }
 
     /// A `reject` telling the gateway to end a job, or every job of a bundle, with `code`.

@@ -27,12 +27,30 @@ public struct StageKeys: Sendable {
     /// The role to seal output to, with its box keys by epoch; `nil` for the last stage, which
     /// seals results to each client's reply key.
     public var downstream: (role: String, boxKeys: [UInt32: BoxPublicKey])?
+    /// What this stage's receipts name: the pipeline, the log index of the key release these
+    /// keys came in, and the model shard the policy lists for the role (empty if none).
+    public var receiptContext: ReceiptContext
+
+    /// The release facts a stage's receipts carry beside its signature.
+    public struct ReceiptContext: Sendable, Equatable {
+        public var pipelineID: String
+        public var releaseIndex: UInt64
+        public var shardDigest: [UInt8]
+
+        public init(pipelineID: String, releaseIndex: UInt64, shardDigest: [UInt8]) {
+            self.pipelineID = pipelineID
+            self.releaseIndex = releaseIndex
+            self.shardDigest = shardDigest
+        }
+    }
 
     public init(
         role: String, position: UInt16, boxKeys: [UInt32: BoxKeyPair], signing: [UInt32: SigningKeyPair],
         certificate: RoleCertificate, upstream: (role: String, signingKeys: [UInt32: SigningPublicKey])?,
-        downstream: (role: String, boxKeys: [UInt32: BoxPublicKey])?
+        downstream: (role: String, boxKeys: [UInt32: BoxPublicKey])?,
+        receiptContext: ReceiptContext = ReceiptContext(pipelineID: "", releaseIndex: 0, shardDigest: [])
     ) {
+        self.receiptContext = receiptContext
         self.role = role
         self.position = position
         self.boxKeys = boxKeys

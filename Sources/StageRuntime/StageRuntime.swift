@@ -236,7 +236,7 @@ public final class StageRuntime: Service {
                 logger.error("workload returned \(outcomes.count) outcomes for \(jobs.count) inputs")
                 outcomes = Array(repeating: .failure("the stage's workload failed"), count: jobs.count)
             }
-            var output = StageOutput(sender: HopSender(keys: keys.withLock { $0 }))
+            var output = StageOutput(sender: HopSender(keys: keys.withLock { $0 }, replica: UInt16(settings.replica)))
             var offset = 0
             for hop in hops {
                 let slice = Array(zip(hop.jobs, outcomes[offset..<offset + hop.jobs.count]))

@@ -28,6 +28,14 @@ public struct DecryptedWeights: Sendable {
         }
     }
 
+    /// SHA-256 of the whole opened plaintext: the shard's content hash
+    /// (`WeightSealer.contentDigest(of:)` of the tensors it was sealed from).
+    public var contentDigest: [UInt8] {
+        var hasher = SHA256.Hasher()
+        plaintext.withUnsafeBytes { hasher.update(raw: $0) }
+        return hasher.finalize()
+    }
+
     private static func parseIndex(
         _ buffer: UnsafeRawBufferPointer
     ) throws(CanonicalDecodingError) -> (tensors: [String: TensorInfo], dataStart: Int) {

@@ -16,6 +16,9 @@ public enum KMSRequest: Sendable, Hashable, Codable {
     case inclusionProof(index: UInt64, treeSize: UInt64)
     /// Consistency proof between two tree sizes.
     case consistencyProof(from: UInt64, to: UInt64)
+    /// The log entry at `index` (canonical bytes), with its inclusion proof under the latest
+    /// signed tree head: what a receipt verifier fetches for each key release a receipt cites.
+    case entry(index: UInt64)
 
     /// Largest request the broker reads; evidence with a certificate chain fits well within.
     public static let maximumEncodedSize = 1 << 20
@@ -63,11 +66,15 @@ public struct KMSResponse: Sendable, Hashable, Codable {
     public var manifest: PipelineManifest?
     public var treeHead: SignedTreeHead?
     public var proof: [[UInt8]]?
+    /// A log entry's canonical bytes (`entry` requests).
+    public var entry: [UInt8]?
 
     public init(
         status: KMSStatus, nonce: NonceGrant? = nil, sealedBundle: [UInt8]? = nil, bundleSignature: [UInt8]? = nil,
-        manifest: PipelineManifest? = nil, treeHead: SignedTreeHead? = nil, proof: [[UInt8]]? = nil
+        manifest: PipelineManifest? = nil, treeHead: SignedTreeHead? = nil, proof: [[UInt8]]? = nil,
+        entry: [UInt8]? = nil
     ) {
+        self.entry = entry
         self.status = status
         self.nonce = nonce
         self.sealedBundle = sealedBundle

@@ -4,7 +4,7 @@ public import Wire
 /// Everything one role needs to run, released by the broker only after attestation and
 /// sealed to the node's ephemeral key. Secrets live in `SecureBytes` end to end.
 public struct KeyBundle: Sendable {
-    static let magic = Array("sealpipe-bundle-v2".utf8)
+    static let magic = Array("sealpipe-bundle-v3".utf8)
 
     public var role: String
     public var pipelineID: String
@@ -21,12 +21,20 @@ public struct KeyBundle: Sendable {
     /// The broker's certificate for the current epoch's signing key: the replica's proof of its
     /// role to the gateway.
     public var certificate: RoleCertificate
+    /// Index in the broker's log of the key-release entry for this very bundle (which names its
+    /// signing keys): what the role's receipts cite. Set once the release is logged.
+    public var releaseIndex: UInt64
+    /// SHA-256 of the role's model shard as the policy lists it (empty for roles without one):
+    /// the node refuses to serve a shard whose decrypted content hashes to anything else.
+    public var shardDigest: [UInt8]
 
     public init(
         role: String, pipelineID: String, schedule: EpochSchedule, boxKeys: [EpochKeyPair],
         signingKeys: [EpochSigningKeyPair], neighbours: [NeighbourKeys], weightKey: SecureBytes?,
-        certificate: RoleCertificate
+        certificate: RoleCertificate, releaseIndex: UInt64 = 0, shardDigest: [UInt8] = []
     ) {
+        self.releaseIndex = releaseIndex
+        self.shardDigest = shardDigest
         self.role = role
         self.pipelineID = pipelineID
         self.schedule = schedule
@@ -110,6 +118,8 @@ public struct KeyBundle: Sendable {
         w.bool(weightKey != nil)
         if let weightKey { w.secret(weightKey) }
         w.data(certificate.encoded())
+        w.u64(releaseIndex)
+        w.data(shardDigest)
         return w.finish()
     }
 
@@ -186,10 +196,14 @@ public struct KeyBundle: Sendable {
         guard let certificate = try? RoleCertificate(decoding: try r.data("certificate")) else {
             throw .invalidValue(what: "certificate")
         }
+        let releaseIndex = try r.u64("releaseIndex")
+        let shardDigest = try r.data("shardDigest")
+        guard shardDigest.isEmpty || shardDigest.count == 32 else { throw .invalidValue(what: "shardDigest") }
         try r.finish()
         return KeyBundle(
             role: role, pipelineID: pipelineID, schedule: schedule, boxKeys: boxKeys, signingKeys: signingKeys,
-            neighbours: neighbours, weightKey: weightKey, certificate: certificate)
+            neighbours: neighbours, weightKey: weightKey, certificate: certificate, releaseIndex: releaseIndex,
+            shardDigest: shardDigest)
     }
 
     /// Seals the encoded bundle to a node's ephemeral key.

@@ -7,7 +7,10 @@ public enum LogEntry: Sendable, Hashable {
     case epochRotation(EpochRotation)
     case weightKeyRegistration(WeightKeyRegistration)
 
-    static let formatVersion: UInt8 = 1
+    /// Version 2 added the key release's policy index, model digest and signing keys; entries
+    /// of version 1 (written before) still decode, with those empty.
+    static let formatVersion: UInt8 = 2
+    static let firstFormatVersion: UInt8 = 1
 
     /// Longest encoded entry `init(encoded:)` accepts. The broker's store decodes every entry
     /// before writing it, so it never writes one that `sealpipe ledger verify` cannot read.
@@ -45,11 +48,22 @@ public enum LogEntry: Sendable, Hashable {
         public var ephemeralKeyFingerprint: [UInt8]
         /// Whether the bundle carried the role's weight-shard key.
         public var includesWeightKey: Bool
+        /// Index of the policy-change entry in force when the keys were released.
+        public var policyIndex: UInt64
+        /// SHA-256 of the role's model shard, as the policy lists it; empty for roles without one.
+        public var modelDigest: [UInt8]
+        /// The role's Ed25519 signing public keys the release carried, by key epoch: what the
+        /// role's receipts (and hops) signed under those epochs verify against.
+        public var signingKeys: [UInt64: [UInt8]]
 
         public init(
             time: UInt64, role: String, epoch: UInt64, evidenceKind: String, measurement: String,
-            ephemeralKeyFingerprint: [UInt8], includesWeightKey: Bool
+            ephemeralKeyFingerprint: [UInt8], includesWeightKey: Bool, policyIndex: UInt64 = 0,
+            modelDigest: [UInt8] = [], signingKeys: [UInt64: [UInt8]] = [:]
         ) {
+            self.policyIndex = policyIndex
+            self.modelDigest = modelDigest
+            self.signingKeys = signingKeys
             self.time = time
             self.role = role
             self.epoch = epoch
@@ -139,8 +153,9 @@ public enum LogEntry: Sendable, Hashable {
         }
     }
 
-    /// Canonical bytes: version u8, type u8, then the fields in declaration order
-    /// (integers big-endian, strings and byte strings with a u32 length, maps sorted by key).
+    /// Canonical bytes: version u8 (2), type u8, then the fields in declaration order
+    /// (integers big-endian, strings and byte strings with a u32 length, maps as a u32 count and
+    /// their pairs sorted by key).
     public var encoded: [UInt8] {
         var w = CanonicalWriter()
         w.u8(Self.formatVersion)
@@ -160,6 +175,13 @@ public enum LogEntry: Sendable, Hashable {
             w.string(e.measurement)
             w.data(e.ephemeralKeyFingerprint)
             w.bool(e.includesWeightKey)
+            w.u64(e.policyIndex)
+            w.data(e.modelDigest)
+            w.u32(UInt32(e.signingKeys.count))
+            for epoch in e.signingKeys.keys.sorted() {
+                w.u64(epoch)
+                w.data(e.signingKeys[epoch]!)
+            }
         case .refusal(let e):
             w.u8(3)
             w.u64(e.time)
@@ -196,7 +218,9 @@ public enum LogEntry: Sendable, Hashable {
         guard bytes.count <= Self.maximumEncodedBytes else { throw .invalidValue(what: "entry length") }
         var r = CanonicalReader(bytes)
         let version = try r.u8("version")
-        guard version == Self.formatVersion else { throw .unsupportedVersion(version) }
+        guard version == Self.formatVersion || version == Self.firstFormatVersion else {
+            throw .unsupportedVersion(version)
+        }
         switch try r.u8("type") {
         case 1:
             self = .policyChange(
@@ -204,12 +228,27 @@ public enum LogEntry: Sendable, Hashable {
                     time: try r.u64("time"), pipelineID: try r.string("pipelineID"), policy: try r.data("policy"),
                     previousPolicyDigest: try r.data("previousPolicyDigest")))
         case 2:
-            self = .keyRelease(
-                KeyRelease(
-                    time: try r.u64("time"), role: try r.string("role"), epoch: try r.u64("epoch"),
-                    evidenceKind: try r.string("evidenceKind"), measurement: try r.string("measurement"),
-                    ephemeralKeyFingerprint: try r.data("ephemeralKeyFingerprint"),
-                    includesWeightKey: try r.bool("includesWeightKey")))
+            var release = KeyRelease(
+                time: try r.u64("time"), role: try r.string("role"), epoch: try r.u64("epoch"),
+                evidenceKind: try r.string("evidenceKind"), measurement: try r.string("measurement"),
+                ephemeralKeyFingerprint: try r.data("ephemeralKeyFingerprint"),
+                includesWeightKey: try r.bool("includesWeightKey"))
+            if version >= 2 {
+                release.policyIndex = try r.u64("policyIndex")
+                release.modelDigest = try r.data("modelDigest")
+                let count = try r.u32("signingKeys")
+                for _ in 0..<count {
+                    // Each pair is at least 12 bytes: a count beyond what is left is refused here,
+                    // before anything is read for it.
+                    guard r.remaining >= 12 else { throw .truncated(what: "signingKeys") }
+                    let epoch = try r.u64("signingKeys.epoch")
+                    guard release.signingKeys[epoch] == nil else {
+                        throw .invalidValue(what: "signingKeys (repeated epoch)")
+                    }
+                    release.signingKeys[epoch] = try r.data("signingKeys.key")
+                }
+            }
+            self = .keyRelease(release)
         case 3:
             self = .refusal(
                 Refusal(

@@ -18,6 +18,8 @@ public enum ManifestVerifier {
         case policyEntry = "policy-entry"
         /// The manifest's policy summary is exactly the summary of the logged policy.
         case policySummary = "policy-summary"
+        /// `modelVersion` is the digest of the summary's shard digests.
+        case modelVersion = "model-version"
         case inclusionProof = "inclusion-proof"
         case policyDigest = "policy-digest"
         case measurements
@@ -117,6 +119,15 @@ public enum ManifestVerifier {
         } else {
             record(.policySummary, false, "no verified policy to compare the summary with")
         }
+
+        let modelVersion = RolePolicySummary.modelVersion(of: manifest.policySummary)
+        let versionMatches = modelVersion == manifest.modelVersion
+        record(
+            .modelVersion, versionMatches,
+            versionMatches
+                ? "model version \(modelVersion) is the digest of the roles' shard digests"
+                : "model version \(manifest.modelVersion) is not the digest of the roles' shard digests (\(modelVersion))"
+        )
 
         do {
             try MerkleProof.verifyInclusion(

@@ -5,8 +5,9 @@ public import Sodium
 /// protects it) and in full, with proof the policy is in the log. Signed by the broker's
 /// identity key over `signedBytes`.
 public struct PipelineManifest: Sendable, Hashable, Codable {
-    /// Version 2 added the policy summary and the epoch bound on `expiresAt`.
-    public static let currentVersion: UInt8 = 2
+    /// Version 2 added the policy summary and the epoch bound on `expiresAt`; version 3 each
+    /// role's shard digest and the model version.
+    public static let currentVersion: UInt8 = 3
 
     public var version: UInt8
     public var pipelineID: String
@@ -41,6 +42,8 @@ public struct PipelineManifest: Sendable, Hashable, Codable {
     /// What the policy in force demands of each role (`RolePolicySummary.summaries(of:)` of the
     /// logged policy), sorted by role.
     public var policySummary: [RolePolicySummary]
+    /// The model version the pipeline serves: `RolePolicySummary.modelVersion(of: policySummary)`.
+    public var modelVersion: String
     /// Ed25519 signature by the broker identity key over `signedBytes`.
     public var signature: [UInt8]
 
@@ -51,8 +54,9 @@ public struct PipelineManifest: Sendable, Hashable, Codable {
         policyEntry: [UInt8],
         policyEntryIndex: UInt64, treeHead: SignedTreeHead, policyInclusionProof: [[UInt8]], issuedAt: UInt64,
         expiresAt: UInt64, epochEndsAt: UInt64, graceMilliseconds: UInt64, policySummary: [RolePolicySummary],
-        signature: [UInt8] = []
+        modelVersion: String? = nil, signature: [UInt8] = []
     ) {
+        self.modelVersion = modelVersion ?? RolePolicySummary.modelVersion(of: policySummary)
         self.version = version
         self.pipelineID = pipelineID
         self.frontRole = frontRole
@@ -73,11 +77,11 @@ public struct PipelineManifest: Sendable, Hashable, Codable {
         self.signature = signature
     }
 
-    /// Every field but the signature, canonically encoded after the ASCII context `sealpipe-manifest-v2`
+    /// Every field but the signature, canonically encoded after the ASCII context `sealpipe-manifest-v3`
     /// (the layout is in `docs/protocol.md` §5.1).
     public var signedBytes: [UInt8] {
         var w = CanonicalWriter()
-        w.fixed(Array("sealpipe-manifest-v2".utf8))
+        w.fixed(Array("sealpipe-manifest-v3".utf8))
         w.u8(version)
         w.string(pipelineID)
         w.string(frontRole)
@@ -103,6 +107,7 @@ public struct PipelineManifest: Sendable, Hashable, Codable {
         w.u64(graceMilliseconds)
         w.u32(UInt32(policySummary.count))
         for role in policySummary { role.write(to: &w) }
+        w.string(modelVersion)
         return w.bytes
     }
 

@@ -1,4 +1,5 @@
 public import Attestation
+import Sodium
 
 /// What the policy in force demands of one role, as a client reads it in the manifest: each
 /// evidence kind the broker accepts for the role, whether a debuggable guest is acceptable
@@ -27,10 +28,13 @@ public struct RolePolicySummary: Sendable, Hashable, Codable, CustomStringConver
     public var role: String
     /// Accepted evidence, sorted by kind.
     public var evidence: [Evidence]
+    /// Lower-case hex SHA-256 of the role's model shard, or "" for a role without one.
+    public var shardDigest: String
 
-    public init(role: String, evidence: [Evidence]) {
+    public init(role: String, evidence: [Evidence], shardDigest: String = "") {
         self.role = role
         self.evidence = evidence
+        self.shardDigest = shardDigest
     }
 
     /// The summary of every role of `policy`, sorted by role name: the only form a manifest
@@ -43,8 +47,25 @@ public struct RolePolicySummary: Sendable, Hashable, Codable, CustomStringConver
                     kind: entry.kind, allowDebug: entry.allowDebug,
                     measurements: Set(entry.measurements.map { $0.lowercased() }).sorted())
             }
-            return RolePolicySummary(role: role, evidence: byKind.keys.sorted().map { byKind[$0]! })
+            return RolePolicySummary(
+                role: role, evidence: byKind.keys.sorted().map { byKind[$0]! },
+                shardDigest: policy.roles[role]!.shardDigest?.lowercased() ?? "")
         }
+    }
+
+    /// The model version of a pipeline whose policy summary is `summaries`: lower-case hex
+    /// SHA-256 of `"sealpipe-model-version-v1"` · for each role with a shard digest, in the
+    /// summaries' (role) order, `string(role)` · the 32-byte digest. Any changed shard is another
+    /// version; a pipeline without shards has the digest of the domain alone.
+    public static func modelVersion(of summaries: [RolePolicySummary]) -> String {
+        var writer = CanonicalWriter()
+        writer.fixed(Array("sealpipe-model-version-v1".utf8))
+        for summary in summaries {
+            guard let digest = Hex.decode(summary.shardDigest), !digest.isEmpty else { continue }
+            writer.string(summary.role)
+            writer.fixed(digest)
+        }
+        return Hex.encode(SHA256.hash(writer.bytes))
     }
 
     /// Whether the role accepts simulated evidence, which no hardware stands behind.
@@ -60,10 +81,12 @@ public struct RolePolicySummary: Sendable, Hashable, Codable, CustomStringConver
         return "\(role): " + (kinds.isEmpty ? "no evidence accepted" : kinds.joined(separator: "; "))
     }
 
-    /// Canonical bytes, as the manifest signature covers them: `string(role) · u32 n · n ×
-    /// (string(kind) · u8 allowDebug · u32 m · m × string(measurement))`.
+    /// Canonical bytes, as the manifest signature covers them: `string(role) ·
+    /// string(shardDigest) · u32 n · n × (string(kind) · u8 allowDebug · u32 m · m ×
+    /// string(measurement))`.
     func write(to writer: inout CanonicalWriter) {
         writer.string(role)
+        writer.string(shardDigest)
         writer.u32(UInt32(evidence.count))
         for entry in evidence {
             writer.string(entry.kind)

@@ -19,24 +19,7 @@ public enum WeightSealer {
     ) throws(SealedWeightsError) -> [UInt8] {
         guard key.count == XChaCha20Poly1305.keyByteCount else { throw .wrongKeyLength(key.count) }
         guard chunkSize > 0, chunkSize <= 1 << 30 else { throw .malformed("chunk size \(chunkSize)") }
-        var index = CanonicalWriter()
-        var offset: UInt64 = 0
-        let names = tensors.keys.sorted()
-        index.u32(UInt32(names.count))
-        for name in names {
-            let tensor = tensors[name]!
-            index.string(name)
-            index.string(tensor.dtype)
-            index.u32(UInt32(tensor.shape.count))
-            for dimension in tensor.shape { index.u64(UInt64(dimension)) }
-            index.u64(offset)
-            index.u64(UInt64(tensor.bytes.count))
-            offset += UInt64(tensor.bytes.count)
-        }
-        var stream = index.bytes
-        stream.reserveCapacity(stream.count + Int(offset))
-        for name in names { stream += tensors[name]!.bytes }
-
+        let stream = plaintextStream(tensors)
         let chunkCount = max(1, (stream.count + chunkSize - 1) / chunkSize)
         let header = Header(
             role: role, shard: UInt64(shard), chunkSize: UInt32(chunkSize), plaintextLength: UInt64(stream.count),
@@ -58,6 +41,37 @@ public enum WeightSealer {
             )
         }
         return output
+    }
+
+    /// The plaintext a shard file seals: the tensor index (u32 count; per tensor, by name: name,
+    /// dtype, u32 rank, u64 dimensions, u64 offset, u64 length) then every tensor's bytes in the
+    /// same order. One byte form for given tensors, so its SHA-256 names the shard's content.
+    static func plaintextStream(_ tensors: [String: PlainTensor]) -> [UInt8] {
+        var index = CanonicalWriter()
+        var offset: UInt64 = 0
+        let names = tensors.keys.sorted()
+        index.u32(UInt32(names.count))
+        for name in names {
+            let tensor = tensors[name]!
+            index.string(name)
+            index.string(tensor.dtype)
+            index.u32(UInt32(tensor.shape.count))
+            for dimension in tensor.shape { index.u64(UInt64(dimension)) }
+            index.u64(offset)
+            index.u64(UInt64(tensor.bytes.count))
+            offset += UInt64(tensor.bytes.count)
+        }
+        var stream = index.bytes
+        stream.reserveCapacity(stream.count + Int(offset))
+        for name in names { stream += tensors[name]!.bytes }
+        return stream
+    }
+
+    /// SHA-256 of the shard's plaintext (`plaintextStream`): the shard's content hash, which the
+    /// policy lists and an opened shard must match (`DecryptedWeights.contentDigest`), whatever
+    /// key and salt sealed it.
+    public static func contentDigest(of tensors: [String: PlainTensor]) -> [UInt8] {
+        SHA256.hash(plaintextStream(tensors))
     }
 
     /// Opens a sealed shard file for `role`; refuses another shard's file, a wrong key, and

@@ -61,23 +61,30 @@ public struct BundleTable: Sendable, Hashable {
     }
 }
 
-/// The plaintext of a sealed bundle: one `JobEnvelope` per job, in the order of the table.
+/// The plaintext of a sealed bundle: one job per entry of the table, in its order.
 ///
-/// Layout: version u8 (2) · count u16 · per job: job id 16 · the client's expiry u64 · reply
-/// key 32 · body (u32 length + bytes). One seal, one open and one signature carry the whole bundle, which is what makes a
-/// hop's cryptography cost per bundle instead of per job.
+/// Layout: version u8 (3) · count u16 · per job: job id 16 · the client's expiry u64 · reply
+/// key 32 · options u8 · body (u32 length + bytes) · receipts so far (u32 length + a
+/// `ReceiptChain`, or nothing when the job asked for none). One seal, one open and one
+/// signature carry the whole bundle, which is what makes a hop's cryptography cost per bundle
+/// instead of per job.
 public struct BundleEnvelope: Sendable {
-    public static let version: UInt8 = 2
-    public var jobs: [JobEnvelope]
+    public static let version: UInt8 = 3
+    /// Bytes per job besides its body and receipts.
+    static let perJobOverhead = JobID.byteCount + 8 + JobEnvelope.replyKeyByteCount + 1 + 4 + 4
+    /// Longest receipt chain a job may carry between stages.
+    public static let maximumReceiptBytes = 64 * 1024
 
-    public init(jobs: [JobEnvelope]) {
+    public var jobs: [JobEnvelope.Parts<[UInt8]>]
+
+    public init(jobs: [JobEnvelope.Parts<[UInt8]>]) {
         precondition((1...BundleTable.maxJobs).contains(jobs.count), "a bundle carries 1...\(BundleTable.maxJobs) jobs")
         self.jobs = jobs
     }
 
-    /// Bytes of the encoding of a bundle whose bodies have these sizes.
-    public static func encodedCount(bodyCounts: some Sequence<Int>) -> Int {
-        3 + bodyCounts.reduce(0) { $0 + JobEnvelope.overhead - 1 + $1 }
+    /// Bytes of the encoding of a bundle whose jobs have bodies and receipts of these sizes.
+    public static func encodedCount(sizes: some Sequence<(body: Int, receipts: Int)>) -> Int {
+        3 + sizes.reduce(0) { $0 + perJobOverhead + $1.body + $1.receipts }
     }
 
     /// Encodes a bundle of `jobs` (1…`BundleTable.maxJobs`) into `writer`.
@@ -89,7 +96,9 @@ public struct BundleEnvelope: Sendable {
             writer.write(bytes: job.jobID.bytes)
             writer.write(job.expiresAt)
             writer.write(bytes: job.replyKey)
+            writer.write(job.options.rawValue)
             writer.writeLengthPrefixed(view: job.body)
+            writer.writeLengthPrefixed(job.receipts)
         }
     }
 
@@ -105,9 +114,8 @@ public struct BundleEnvelope: Sendable {
             throw .invalidField(
                 what: "bundle envelope", reason: "a bundle carries 1...\(BundleTable.maxJobs) jobs, not \(count)")
         }
-        let smallest = JobID.byteCount + JobEnvelope.replyKeyByteCount + 4
-        guard reader.remaining >= count * smallest else {
-            throw .truncated(what: "bundle envelope", needed: count * smallest, available: reader.remaining)
+        guard reader.remaining >= count * perJobOverhead else {
+            throw .truncated(what: "bundle envelope", needed: count * perJobOverhead, available: reader.remaining)
         }
         var jobs: [JobEnvelope.Parts<Range<Int>>] = []
         jobs.reserveCapacity(count)
@@ -115,26 +123,32 @@ public struct BundleEnvelope: Sendable {
             let id = JobID(bytes: try reader.readBytes(JobID.byteCount))!
             let expiresAt = try reader.readUInt64()
             let replyKey = try reader.readBytes(JobEnvelope.replyKeyByteCount)
+            let options = try JobOptions(validating: reader.readUInt8())
             let body = try reader.readLengthPrefixedRange(limit: reader.remaining)
-            jobs.append(JobEnvelope.Parts(jobID: id, expiresAt: expiresAt, replyKey: replyKey, body: body))
+            let receipts = try reader.readLengthPrefixed(limit: Self.maximumReceiptBytes)
+            guard options.contains(.receipts) || receipts.isEmpty else {
+                throw .invalidField(what: "bundle envelope", reason: "receipts for a job that asked for none")
+            }
+            jobs.append(
+                JobEnvelope.Parts(
+                    jobID: id, expiresAt: expiresAt, replyKey: replyKey, options: options, body: body,
+                    receipts: receipts))
         }
         try reader.expectEnd()
         return jobs
     }
 
     public func encoded() -> [UInt8] {
-        var writer = ByteWriter(capacity: Self.encodedCount(bodyCounts: jobs.map(\.body.count)))
-        Self.encode(
-            jobs.map {
-                JobEnvelope.Parts(jobID: $0.jobID, expiresAt: $0.expiresAt, replyKey: $0.replyKey, body: $0.body)
-            },
-            into: &writer)
+        var writer = ByteWriter(capacity: Self.encodedCount(sizes: jobs.map { ($0.body.count, $0.receipts.count) }))
+        Self.encode(jobs, into: &writer)
         return writer.bytes
     }
 
     public init(decoding bytes: [UInt8]) throws(WireError) {
         jobs = try Self.parts(decoding: bytes).map {
-            JobEnvelope(jobID: $0.jobID, expiresAt: $0.expiresAt, replyKey: $0.replyKey, body: Array(bytes[$0.body]))
+            JobEnvelope.Parts(
+                jobID: $0.jobID, expiresAt: $0.expiresAt, replyKey: $0.replyKey, options: $0.options,
+                body: Array(bytes[$0.body]), receipts: $0.receipts)
         }
     }
 }

@@ -28,6 +28,7 @@ struct Sealpipe: AsyncParsableCommand {
             EmbedCommand.self,
             BenchCommand.self,
             EvidenceCommand.self,
+            ReceiptCommand.self,
             CollateralCommand.self,
             PlatformCommand.self,
             RenderCommand.self,

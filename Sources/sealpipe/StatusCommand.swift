@@ -7,6 +7,7 @@ import Observability
 import StageRuntime
 import Topology
 import Workloads
+import ZeroMQ
 
 /// `sealpipe status`: each service's state, queue depth and counters, read from the metrics
 /// endpoints the topology names (so it works from any machine that can reach them).
@@ -28,6 +29,7 @@ struct StatusCommand: ParsableCommand {
         if let host, services.isEmpty { throw ValidationError("no services on host \"\(host)\"") }
         print("pipeline \(topology.name): front \(topology.frontEndpoint)")
         if let warning = EvidenceBanner.simulatedWarning(EvidenceBanner.summaries(of: topology)) { print(warning) }
+        if !json { print(modelVersionLine(topology: topology)) }
         let header = ["SERVICE", "STATE", "QUEUE", "IN-FLIGHT", "RECEIVED", "DONE", "REFUSED", "DETAIL"]
         var rows: [[String]] = []
         for service in services {
@@ -78,5 +80,22 @@ struct StatusCommand: ParsableCommand {
                 row.enumerated().map { $1.padding(toLength: widths[$0], withPad: " ", startingAt: 0) }.joined(
                     separator: "  "))
         }
+    }
+
+    /// The model version the key broker's manifest names, with each shard's content hash. Read
+    /// for display only; clients verify the manifest before trusting it.
+    func modelVersionLine(topology: Topology) -> String {
+        guard let context = try? ZMQContext(),
+            let manifest = try? KeyBrokerClient(
+                endpoint: topology.keyBrokerEndpoint.description, context: context, timeout: .seconds(2)
+            ).fetchManifestWaiting()
+        else {
+            return "model version: unknown (no manifest from the key broker at \(topology.keyBrokerEndpoint))"
+        }
+        let shards = manifest.policySummary.filter { !$0.shardDigest.isEmpty }.map {
+            "\($0.role) sha256:\($0.shardDigest.prefix(16))…"
+        }
+        return "model version \(manifest.modelVersion)"
+            + (shards.isEmpty ? " (no model shards)" : " (\(shards.joined(separator: ", ")))")
     }
 }

@@ -36,6 +36,16 @@ struct SubmitCommand: AsyncParsableCommand {
     @Argument(help: "Texts to embed; their cosine similarities are printed.")
     var texts: [String] = []
 
+    @Option(
+        help: """
+            Ask every stage for a signed receipt and write each job's chain to DIR/JOBID.receipt.json, verified \
+            against the key broker's log as it arrives (`sealpipe receipt verify` checks them again later).
+            """)
+    var receipts: String?
+
+    @Option(help: "Write every client-side check (manifest, result signatures, receipts) with its values as JSON.")
+    var verifyReport: String?
+
     /// A fresh verified target, for jobs refused because the pipeline's keys rotated meanwhile.
     var refresh: () throws -> PipelineTarget {
         let location = location
@@ -43,30 +53,105 @@ struct SubmitCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let target = try location.resolveTarget()
-        let client = try PipelineClient(target: target)
+        let reportFile = verifyReport
+        let resolved = try location.resolve { report in
+            // A refused manifest is reported too: which checks failed, with their values.
+            guard let reportFile else { return }
+            try? report.json().write(to: URL(fileURLWithPath: reportFile), options: .atomic)
+        }
+        let client = try PipelineClient(target: resolved.target)
         let jobTimeout = Duration.milliseconds(Int64(location.timeout * 1000))
+        if let receipts {
+            try FileManager.default.createDirectory(
+                at: URL(fileURLWithPath: receipts), withIntermediateDirectories: true)
+        }
+        var checks = JobChecks(submit: self, resolved: resolved)
+        defer { checks.finish() }
         if texts.isEmpty {
-            let failures = try embedLines(client: client, timeout: jobTimeout)
-            if failures > 0 { throw ExitCode(1) }
+            let failures = try embedLines(client: client, timeout: jobTimeout, checks: &checks)
+            if failures > 0 || checks.receiptFailures > 0 { throw ExitCode(1) }
         } else {
-            let answers = try client.submit(texts.map { Array($0.utf8) }, timeout: jobTimeout, refreshTarget: refresh)
+            let answers = try client.submitJobs(
+                texts.map { Array($0.utf8) }, timeout: jobTimeout, receipts: receipts != nil, refreshTarget: refresh)
             var vectors: [[Float]] = []
             for (index, answer) in answers.enumerated() {
+                checks.record(index: index, answer: answer)
                 switch answer {
-                case .success(let body):
-                    vectors.append(EmbeddingCodec.decode(body) ?? [])
+                case .success(let output):
+                    vectors.append(EmbeddingCodec.decode(output.body) ?? [])
                 case .failure(let error):
                     FileHandle.standardError.write(Data("job \(index): \(error)\n".utf8))
                     throw ExitCode(1)
                 }
             }
             Output.line(SimilarityMatrix.render(texts: texts, vectors: vectors))
+            if checks.receiptFailures > 0 { throw ExitCode(1) }
+        }
+    }
+
+    /// Writes and verifies receipts as answers arrive, and gathers the verification report.
+    struct JobChecks {
+        let receiptDirectory: String?
+        let reportFile: String?
+        let resultSigner: String
+        var report: VerificationReport
+        let log: BrokerLog?
+        var receiptFailures = 0
+        var index = 0
+
+        init(submit: SubmitCommand, resolved: PipelineLocation.Resolved) {
+            receiptDirectory = submit.receipts
+            reportFile = submit.verifyReport
+            resultSigner = "\(resolved.manifest.resultRole) \(Hex.encode(resolved.manifest.resultSigner.bytes))"
+            report = VerificationReport(
+                manifest: resolved.manifest, report: resolved.report, pinnedBrokerKey: resolved.pinnedBrokerKey)
+            if submit.receipts != nil, let endpoint = resolved.brokerEndpoint, let context = try? ZMQContext() {
+                log = BrokerLog(
+                    client: KeyBrokerClient(endpoint: endpoint, context: context, timeout: .seconds(5)),
+                    brokerKey: resolved.pinnedBrokerKey)
+            } else {
+                log = nil
+            }
+        }
+
+        mutating func record(index: Int, answer: Result<PipelineClient.JobOutput, ClientError>) {
+            var verified: (file: String, report: ReceiptVerificationReport)?
+            if let receiptDirectory, case .success(let output) = answer, let file = output.receipts {
+                let path = URL(fileURLWithPath: receiptDirectory).appendingPathComponent("\(file.jobID).receipt.json")
+                do {
+                    try file.json().write(to: path, options: .atomic)
+                } catch {
+                    FileHandle.standardError.write(Data("job \(index): cannot write \(path.path): \(error)\n".utf8))
+                }
+                if let log {
+                    let result = ReceiptVerifier.verify(file, log: log)
+                    verified = (path.path, result)
+                    if !result.passed {
+                        receiptFailures += 1
+                        let failed = result.failedChecks.map(\.rawValue).joined(separator: ", ")
+                        FileHandle.standardError.write(Data("job \(index): receipts FAILED (\(failed))\n".utf8))
+                    }
+                } else {
+                    receiptFailures += 1
+                    FileHandle.standardError.write(
+                        Data("job \(index): receipts not verified: no key broker endpoint to read the log from\n".utf8))
+                }
+            }
+            report.add(index: index, answer: answer, resultSigner: resultSigner, receipts: verified)
+        }
+
+        func finish() {
+            guard let reportFile else { return }
+            do {
+                try report.json().write(to: URL(fileURLWithPath: reportFile), options: .atomic)
+            } catch {
+                FileHandle.standardError.write(Data("--verify-report \(reportFile): cannot write: \(error)\n".utf8))
+            }
         }
     }
 
     /// JSON lines in, JSON lines out in order; returns how many lines failed.
-    func embedLines(client: PipelineClient, timeout: Duration) throws -> Int {
+    func embedLines(client: PipelineClient, timeout: Duration, checks: inout JobChecks) throws -> Int {
         let handle: FileHandle
         if let input, input != "-" {
             guard let opened = FileHandle(forReadingAtPath: input) else {
@@ -82,8 +167,9 @@ struct SubmitCommand: AsyncParsableCommand {
         var window: [(line: Int, text: Result<String, JSONLinesEmbedder.LineError>)] = []
         func flush() throws {
             let texts = window.compactMap { try? $0.text.get() }
-            var answers = try client.submit(texts.map { Array($0.utf8) }, timeout: timeout, refreshTarget: refresh)
-                .makeIterator()
+            var answers = try client.submitJobs(
+                texts.map { Array($0.utf8) }, timeout: timeout, receipts: receipts != nil, refreshTarget: refresh
+            ).makeIterator()
             for entry in window {
                 switch entry.text {
                 case .failure(let error):
@@ -91,9 +177,15 @@ struct SubmitCommand: AsyncParsableCommand {
                     FileHandle.standardError.write(Data("line \(error.line): \(error.message)\n".utf8))
                     Output.line(JSONLinesEmbedder.errorLine(error))
                 case .success:
-                    switch answers.next() {
-                    case .success(let body)?:
-                        Output.line(JSONLinesEmbedder.resultLine(EmbeddingCodec.decode(body) ?? [], tokens: nil))
+                    let answer = answers.next()
+                    if let answer {
+                        checks.record(index: checks.index, answer: answer)
+                        checks.index += 1
+                    }
+                    switch answer {
+                    case .success(let output)?:
+                        Output.line(
+                            JSONLinesEmbedder.resultLine(EmbeddingCodec.decode(output.body) ?? [], tokens: nil))
                     case .failure(let error)?:
                         failures += 1
                         let lineError = JSONLinesEmbedder.LineError(line: entry.line, message: "\(error)")
@@ -148,6 +240,20 @@ struct PipelineLocation: ParsableArguments {
     /// checks (with `--verbose`) and the simulated-evidence warning; a refresh after a key
     /// rotation passes false, having said it once.
     func resolveTarget(announce: Bool = true) throws -> PipelineTarget {
+        try resolve(announce: announce).target
+    }
+
+    /// A verified target, with the manifest, its checks and where the broker is.
+    struct Resolved {
+        var target: PipelineTarget
+        var manifest: PipelineManifest
+        var report: ManifestVerificationReport
+        var pinnedBrokerKey: SigningPublicKey
+        var brokerEndpoint: String?
+    }
+
+    /// `refused`, if given, gets the report of a manifest that failed its checks before this throws.
+    func resolve(announce: Bool = true, refused: ((VerificationReport) -> Void)? = nil) throws -> Resolved {
         let topology = (front == nil || (kms == nil && manifest == nil)) || kmsKey == nil ? try? options.load() : nil
         guard let frontEndpoint = front ?? topology?.frontEndpoint.description else {
             throw ValidationError("no front endpoint: pass --front or a valid --topology")
@@ -167,19 +273,21 @@ struct PipelineLocation: ParsableArguments {
             throw ValidationError("--kms-key: expected 64 hex digits, an Ed25519 public key")
         }
         let fetched: PipelineManifest
+        let brokerEndpoint = kms ?? topology?.keyBrokerEndpoint.description
         if let manifest {
             fetched = try JSONDecoder().decode(
                 PipelineManifest.self, from: Data(contentsOf: URL(fileURLWithPath: manifest)))
         } else {
-            guard let endpoint = kms ?? topology?.keyBrokerEndpoint.description else {
+            guard let endpoint = brokerEndpoint else {
                 throw ValidationError("no key broker endpoint: pass --kms, --manifest or a valid --topology")
             }
             let broker = KeyBrokerClient(endpoint: endpoint, context: try ZMQContext(), timeout: .seconds(5))
             fetched = try broker.fetchManifestWaiting()
         }
         func say(_ line: String) { FileHandle.standardError.write(Data((line + "\n").utf8)) }
+        let report: ManifestVerificationReport
         do throws(ManifestRejection) {
-            let report = try KeyBrokerClient.verify(fetched, pinnedBrokerKey: pinned, allowSimulated: allowSimulated)
+            report = try KeyBrokerClient.verify(fetched, pinnedBrokerKey: pinned, allowSimulated: allowSimulated)
             if announce && verbose {
                 for result in report.results {
                     let mark = result.passed.map { $0 ? "✓" : "✗" } ?? "-"
@@ -189,6 +297,7 @@ struct PipelineLocation: ParsableArguments {
                 for role in fetched.policySummary { say("  \(role)") }
             }
         } catch {
+            refused?(VerificationReport(manifest: fetched, report: error.report, pinnedBrokerKey: pinned))
             say("refusing to submit: \(error)")
             if error.refusedOnlyForSimulatedEvidence {
                 let roles = fetched.rolesAcceptingSimulatedEvidence.joined(separator: ", ")
@@ -204,7 +313,9 @@ struct PipelineLocation: ParsableArguments {
                 "WARNING: SIMULATED pipeline: \(simulated.joined(separator: ", ")) accept simulated evidence, "
                     + "so no hardware protects them (allowed by --allow-simulated)")
         }
-        return try PipelineTarget(manifest: fetched, frontEndpoint: frontEndpoint)
+        return Resolved(
+            target: try PipelineTarget(manifest: fetched, frontEndpoint: frontEndpoint), manifest: fetched,
+            report: report, pinnedBrokerKey: pinned, brokerEndpoint: brokerEndpoint)
     }
 
 }

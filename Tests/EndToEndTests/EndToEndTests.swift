@@ -152,7 +152,7 @@ struct EndToEndTests {
             pending[job.id] = job
             // A steady load of about 40 jobs a second; collect answers as they come.
             while let (id, answer) = try client.receive(pending: pending, timeout: .milliseconds(25)) {
-                outcomes[id] = answer
+                outcomes[id] = answer.map(\.body)
                 pending[id] = nil
             }
             if index == 60, !killed {
@@ -164,7 +164,7 @@ struct EndToEndTests {
         while !pending.isEmpty, Date().timeIntervalSince(start) < 150,
             let (id, answer) = try client.receive(pending: pending, timeout: .seconds(30))
         {
-            outcomes[id] = answer
+            outcomes[id] = answer.map(\.body)
             pending[id] = nil
         }
         #expect(pending.isEmpty, "every accepted job ends with a result or an explicit error")

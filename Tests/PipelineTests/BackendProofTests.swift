@@ -125,7 +125,7 @@ struct BackendProofTests {
         while answers.count < 2,
             let (id, answer) = try client.receive(pending: [before.id: before, after.id: after], timeout: .seconds(10))
         {
-            answers[id] = answer
+            answers[id] = answer.map(\.body)
         }
         #expect((try? answers[before.id]?.get()) == Array("sealed before the rotation".utf8))
         // This pipeline's last stage still signs with the old key: under the new target, refused.

@@ -261,8 +261,9 @@ struct InProcessPipelineTests {
         let deadline = UInt64(Date().timeIntervalSince1970 * 1000) + 10_000
         let table = BundleTable(entries: [.init(jobID: id, deadline: deadline)]).encoded()
         let envelope = BundleEnvelope(jobs: [
-            JobEnvelope(
-                jobID: id, expiresAt: deadline, replyKey: BoxKeyPair.generate().publicKey.bytes, body: [1, 2, 3])
+            JobEnvelope.Parts(
+                jobID: id, expiresAt: deadline, replyKey: BoxKeyPair.generate().publicKey.bytes,
+                body: [UInt8]([1, 2, 3]))
         ])
         let sealed = try SealedBox.seal(envelope.encoded(), to: midKeys.publicKey)
         let header = MessageHeader(type: .workBundle, epoch: 1, jobID: .random(), deadline: deadline, hop: 1)

@@ -131,9 +131,9 @@ struct LoadTestCoreTests {
     /// The one key-rotation rule the client library and the load test share: `unknown_epoch`
     /// only, each job once, a refresh at most once a second.
     @Test func rotationResendsEachJobOnceAndRefreshesAtMostOnceASecond() {
-        #expect(RotationResend.callsForResend(.failure(unknownEpoch), alreadyResent: false))
-        #expect(!RotationResend.callsForResend(.failure(unknownEpoch), alreadyResent: true))
-        #expect(!RotationResend.callsForResend(.failure(.timedOut), alreadyResent: false))
+        #expect(RotationResend.callsForResend(Result<[UInt8], ClientError>.failure(unknownEpoch), alreadyResent: false))
+        #expect(!RotationResend.callsForResend(Result<[UInt8], ClientError>.failure(unknownEpoch), alreadyResent: true))
+        #expect(!RotationResend.callsForResend(Result<[UInt8], ClientError>.failure(.timedOut), alreadyResent: false))
         #expect(!RotationResend.callsForResend(.success([1]), alreadyResent: false))
         var rotation = RotationResend()
         let answers = [

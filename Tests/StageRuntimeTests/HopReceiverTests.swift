@@ -60,7 +60,8 @@ struct HopReceiverTests {
     ) throws -> [[UInt8]] {
         let table = BundleTable(entries: tableJobs.map { .init(jobID: $0, deadline: deadline) }).encoded()
         let jobs = (sealedJobs ?? tableJobs).map {
-            JobEnvelope(jobID: $0, expiresAt: deadline, replyKey: BoxKeyPair.generate().publicKey.bytes, body: [9])
+            JobEnvelope.Parts(
+                jobID: $0, expiresAt: deadline, replyKey: BoxKeyPair.generate().publicKey.bytes, body: [UInt8]([9]))
         }
         let sealed = try SealedBox.seal(BundleEnvelope(jobs: jobs).encoded(), to: midKeys.publicKey)
         var header = MessageHeader(type: .workBundle, epoch: 5, jobID: id, deadline: deadline, hop: signedHop)
@@ -123,7 +124,8 @@ struct HopReceiverTests {
         let message = try sender.bundle(id: .random(), epoch: 5, outputs: [(job, output)])
         let opened = try SealedBox.open(message.body[1], with: midKeys).copyBytes()
         let expected = BundleEnvelope(jobs: [
-            JobEnvelope(jobID: job.jobID, expiresAt: job.expiresAt, replyKey: job.replyKey, body: [7, 7, 7])
+            JobEnvelope.Parts(
+                jobID: job.jobID, expiresAt: job.expiresAt, replyKey: job.replyKey, body: [UInt8]([7, 7, 7]))
         ])
         #expect(opened == expected.encoded())
     }

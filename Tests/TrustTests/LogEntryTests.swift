@@ -10,7 +10,9 @@ struct LogEntryTests {
         .keyRelease(
             .init(
                 time: 2, role: "shard-0", epoch: 3, evidenceKind: "simulated", measurement: "ab",
-                ephemeralKeyFingerprint: [UInt8](repeating: 7, count: 32), includesWeightKey: true)),
+                ephemeralKeyFingerprint: [UInt8](repeating: 7, count: 32), includesWeightKey: true, policyIndex: 1,
+                modelDigest: [UInt8](repeating: 5, count: 32),
+                signingKeys: [3: [UInt8](repeating: 3, count: 32), 2: [UInt8](repeating: 2, count: 32)])),
         .refusal(
             .init(
                 time: 3, role: "shard-1", check: "nonce-reused", evidenceKind: "simulated", ephemeralKeyFingerprint: [],
@@ -43,7 +45,39 @@ struct LogEntryTests {
     @Test("the encoding is exact: known bytes for a weight-key entry")
     func knownBytes() {
         let entry = LogEntry.weightKeyRegistration(.init(time: 0x0102, role: "s", keyID: [0xAA]))
-        #expect(entry.encoded == [1, 5, 0, 0, 0, 0, 0, 0, 1, 2, 0, 0, 0, 1, 0x73, 0, 0, 0, 1, 0xAA])
+        #expect(entry.encoded == [2, 5, 0, 0, 0, 0, 0, 0, 1, 2, 0, 0, 0, 1, 0x73, 0, 0, 0, 1, 0xAA])
+    }
+
+    @Test("a key release of format 1, logged before receipts, still decodes, with no policy, model or keys")
+    func firstFormatKeyRelease() throws {
+        var w: [UInt8] = [1, 2]
+        func u32(_ v: Int) {
+            w += [UInt8(v >> 24 & 0xff), UInt8(v >> 16 & 0xff), UInt8(v >> 8 & 0xff), UInt8(v & 0xff)]
+        }
+        func u64(_ v: Int) {
+            u32(0)
+            u32(v)
+        }
+        func string(_ text: String) {
+            u32(text.utf8.count)
+            w += Array(text.utf8)
+        }
+        u64(2)
+        string("shard-0")
+        u64(3)
+        string("simulated")
+        string("ab")
+        u32(1)
+        w += [7]
+        w += [1]
+        guard case .keyRelease(let release) = try LogEntry(encoded: w) else {
+            Issue.record("not a key release")
+            return
+        }
+        #expect(release.role == "shard-0" && release.epoch == 3 && release.includesWeightKey)
+        #expect(release.policyIndex == 0 && release.modelDigest.isEmpty && release.signingKeys.isEmpty)
+        // Re-encoded, it is a format-2 entry: the store keeps the logged bytes, never re-encodes them.
+        #expect(release.policyIndex == 0 && LogEntry.keyRelease(release).encoded.first == 2)
     }
 
     @Test("truncated, extended, unknown-version and unknown-type entries are refused")
@@ -51,7 +85,12 @@ struct LogEntryTests {
         let bytes = Self.entries[1].encoded
         #expect(throws: CanonicalDecodingError.self) { try LogEntry(encoded: Array(bytes.dropLast())) }
         #expect(throws: CanonicalDecodingError.trailingBytes(count: 1)) { try LogEntry(encoded: bytes + [0]) }
-        #expect(throws: CanonicalDecodingError.unsupportedVersion(2)) { try LogEntry(encoded: [2] + bytes.dropFirst()) }
+        #expect(throws: CanonicalDecodingError.unsupportedVersion(3)) { try LogEntry(encoded: [3] + bytes.dropFirst()) }
+        // A signing-key count larger than the bytes left is refused before anything is read for it.
+        var lying = bytes
+        let countOffset = bytes.count - 2 * (8 + 4 + 32) - 4
+        lying.replaceSubrange(countOffset..<countOffset + 4, with: [0xff, 0xff, 0xff, 0xff])
+        #expect(throws: CanonicalDecodingError.self) { try LogEntry(encoded: lying) }
         #expect(throws: CanonicalDecodingError.invalidValue(what: "type")) { try LogEntry(encoded: [1, 77]) }
     }
 

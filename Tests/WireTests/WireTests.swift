@@ -155,7 +155,7 @@ struct WireTests {
         #expect(throws: WireError.truncated(what: "bundle table", needed: 4096 * 24, available: 24)) {
             try BundleTable(decoding: [0x00, 0x10] + Array(bytes.dropFirst(2).prefix(24)))
         }
-        #expect(throws: WireError.truncated(what: "bundle envelope", needed: 4096 * 52, available: 0)) {
+        #expect(throws: WireError.truncated(what: "bundle envelope", needed: 4096 * 65, available: 0)) {
             try BundleEnvelope(decoding: [BundleEnvelope.version, 0x00, 0x10])
         }
         let twice = BundleTable(entries: [.init(jobID: jobID, deadline: 5)]).encoded()
@@ -164,8 +164,10 @@ struct WireTests {
         }
 
         let envelope = BundleEnvelope(jobs: [
-            JobEnvelope(jobID: jobID, expiresAt: 7, replyKey: Array(repeating: 1, count: 32), body: [1, 2, 3]),
-            JobEnvelope(jobID: other, expiresAt: 8, replyKey: Array(repeating: 2, count: 32), body: []),
+            JobEnvelope.Parts(jobID: jobID, expiresAt: 7, replyKey: Array(repeating: 1, count: 32), body: [1, 2, 3]),
+            JobEnvelope.Parts(
+                jobID: other, expiresAt: 8, replyKey: Array(repeating: 2, count: 32), options: .receipts, body: [],
+                receipts: [0]),
         ])
         let sealed = envelope.encoded()
         let decoded = try BundleEnvelope(decoding: sealed)
@@ -173,19 +175,18 @@ struct WireTests {
         #expect(decoded.jobs.map(\.expiresAt) == [7, 8])
         #expect(decoded.jobs.map(\.body) == [[1, 2, 3], []])
         #expect(decoded.jobs[1].replyKey == Array(repeating: 2, count: 32))
+        #expect(decoded.jobs.map(\.options) == [[], .receipts])
+        #expect(decoded.jobs.map(\.receipts) == [[], [0]])
         // Decoded in place (as a stage does over secret memory): the bodies are ranges of the
         // buffer, and encoding into a fixed buffer gives the very bytes of the array encoding.
         let parts = try sealed.withUnsafeBytes { try BundleEnvelope.parts(decoding: $0) }
         #expect(parts.map { Array(sealed[$0.body]) } == [[1, 2, 3], []])
         #expect(parts.map(\.jobID) == [jobID, other])
-        var fixed = [UInt8](repeating: 0, count: BundleEnvelope.encodedCount(bodyCounts: [3, 0]))
+        var fixed = [UInt8](
+            repeating: 0, count: BundleEnvelope.encodedCount(sizes: [(body: 3, receipts: 0), (body: 0, receipts: 1)]))
         fixed.withUnsafeMutableBytes { raw in
             var writer = RawByteWriter(raw)
-            BundleEnvelope.encode(
-                envelope.jobs.map {
-                    JobEnvelope.Parts(
-                        jobID: $0.jobID, expiresAt: $0.expiresAt, replyKey: $0.replyKey, body: $0.body)
-                }, into: &writer)
+            BundleEnvelope.encode(envelope.jobs, into: &writer)
             #expect(writer.isFull)
         }
         #expect(fixed == sealed)
@@ -194,7 +195,7 @@ struct WireTests {
             try BundleEnvelope(decoding: sealed + [0, 0])
         }
         var lying = sealed
-        lying[3 + 56] = 0xff  // the first body's length claims far more than is there
+        lying[3 + 57] = 0xff  // the first body's length claims far more than is there
         #expect(throws: WireError.self) { try BundleEnvelope(decoding: lying) }
         var version = sealed
         version[0] = 1

@@ -30,13 +30,9 @@ public enum ShardSealing {
                 progress("\(stage.name): sealed shard present at \(target.path)")
                 continue
             }
-            guard let layers = stage.layers else { continue }
-            var tensors: [String: PlainTensor] = [:]
-            for name in ShardWeights.tensorNames(in: file, layers: layers, embeddings: shard == 0) {
-                guard let info = file.tensors[name] else { continue }
-                tensors[name] = PlainTensor(
-                    dtype: info.dtype.rawValue, shape: info.shape, bytes: try file.data(of: name))
-            }
+            guard let layers = stage.layers,
+                let tensors = try ShardWeights.plainTensors(of: stage.name, topology: topology, file: file)
+            else { continue }
             // A shard whose file was lost is sealed again under the key the broker already holds.
             let key = try existingKey ?? store.registerWeightKey(role: stage.name)
             let sealed = try WeightSealer.seal(shard: shard, role: stage.name, tensors: tensors, key: key)

@@ -21,7 +21,13 @@ extension Topology {
                 },
                 hasWeightShard: stage(named: role)?.kind == .encoder)
         }
-        let policy = ReleasePolicy(roles: releasePolicy.roles.filter { stageRoles.contains($0.key) })
+        var policy = ReleasePolicy(roles: releasePolicy.roles.filter { stageRoles.contains($0.key) }, path: stageRoles)
+        // The model version: each encoder shard's content hash, from the broker host's model (the
+        // copy the shards are sealed from). Released with the keys, logged with the release, named
+        // in receipts; a node whose sealed shard holds anything else refuses to serve.
+        for (role, digest) in try ShardWeights.contentDigests(topology: self) {
+            policy.roles[role]?.shardDigest = digest
+        }
         func load(_ path: String, place: String) throws -> String {
             do {
                 return Hex.encode(try PlatformKey.loadPublicKey(from: URL(fileURLWithPath: path)).bytes)
