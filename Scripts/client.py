@@ -435,11 +435,9 @@ def _try(function):
 # --- jobs (§8–§11) -----------------------------------------------------------------------------
 
 def request_envelope(job, expires_at, reply_public_key, body, receipts):
-    """§9.1: version 2, or version 3 with the options byte when receipts are asked for."""
-    if receipts:
-        return (Writer("little").int(3, 1).raw(job).int(expires_at, 8).raw(reply_public_key)
-                .int(RECEIPTS_OPTION, 1).data(body).bytes())
-    return Writer("little").int(2, 1).raw(job).int(expires_at, 8).raw(reply_public_key).data(body).bytes()
+    """§9.1 and §11.1: version 3, whose options byte asks for receipts (0x01) or nothing."""
+    return (Writer("little").int(3, 1).raw(job).int(expires_at, 8).raw(reply_public_key)
+            .int(RECEIPTS_OPTION if receipts else 0, 1).data(body).bytes())
 
 
 def result_signed_bytes(role, header, sealed_result):
@@ -543,6 +541,8 @@ def verify_receipts(receipt_file, fetch_entry):
     """Every check of §11.4 on one receipt file, each reported by name."""
     checks, job = [], bytes.fromhex(receipt_file["jobID"])
     try:
+        if receipt_file.get("format") != "sealpipe-receipt-v1":
+            raise Malformed(f"format {receipt_file.get('format')}, expected sealpipe-receipt-v1")
         receipts = [decode_receipts(b"\x01" + bytes.fromhex(r))[0][0] for r in receipt_file["receipts"]]
         check(checks, "format", lambda: (bool(receipts), f"{len(receipts)} receipts decode"))
     except Exception as error:
@@ -841,8 +841,9 @@ def self_test():
     signer = SigningKey(seeds["postprocessorSigningSeed"])
     boxes = [PrivateKey.from_seed(seeds[k]).public_key for k in
              ("frontBoxSeed", "previousFrontBoxSeed", "replyBoxSeed", "nodeEphemeralBoxSeed")]
+    shard, previous_shard = SigningKey(seeds["shard0SigningSeed"]), SigningKey(seeds["shard0PreviousSigningSeed"])
     expect("public-keys", ex["public-keys"] == bytes(broker.verify_key) + bytes(signer.verify_key)
-           + b"".join(bytes(b) for b in boxes))
+           + b"".join(bytes(b) for b in boxes) + bytes(shard.verify_key) + bytes(previous_shard.verify_key))
     front, previous_front, reply = (bytes(b) for b in boxes[:3])
 
     h = inputs["header"]
@@ -851,11 +852,7 @@ def self_test():
     expect("header", ex["header"] == header(h))
     e = inputs["request-envelope"]
     expect("request-envelope", ex["request-envelope"] == request_envelope(
-        bytes.fromhex(e["jobID"]), e["expiresAt"], reply, e["body"].encode(), receipts=False))
-    if "request-envelope-v3" in ex:
-        e3 = inputs["request-envelope-v3"]
-        expect("request-envelope-v3", ex["request-envelope-v3"] == request_envelope(
-            bytes.fromhex(e3["jobID"]), e3["expiresAt"], reply, e3["body"].encode(), receipts=True))
+        bytes.fromhex(e["jobID"]), e["expiresAt"], reply, e["body"].encode(), receipts=e["options"] == 1))
     r = inputs["result"]
     job = bytes.fromhex(r["jobID"])
     expect("result-plaintext", decode_result(ex["result-plaintext"], job) == (bytes.fromhex(r["body"]), None))
@@ -876,8 +873,9 @@ def self_test():
            and change["previousPolicyDigest"].hex() == entries["policyChange"]["previousPolicyDigest"])
     release = decode_log_entry(ex["log-entry-key-release"])
     expected = dict(entries["keyRelease"])
-    expect("log-entry-key-release", release["type"] == "key-release" and all(
-        (release[k].hex() if isinstance(release[k], bytes) else release[k]) == v for k, v in expected.items()))
+    expect("log-entry-key-release", release["type"] == "key-release" and release["version"] == 2 and all(
+        (release[k].hex() if isinstance(release[k], bytes) else release[k]) == v for k, v in expected.items())
+        and release["signingKeys"] == {6: bytes(previous_shard.verify_key), 7: bytes(shard.verify_key)})
 
     leaves = [f"leaf {i}".encode() for i in range(5)] + [ex["log-entry-policy-change"], ex["log-entry-key-release"]]
     root = tree_root([leaf_hash(leaf) for leaf in leaves])
@@ -897,7 +895,7 @@ def self_test():
     expect("tree-head-signature", tree_head_valid(head, bytes(broker.verify_key)))
 
     m = inputs["manifest"]
-    manifest = {"version": 2, "pipelineID": entries["policyChange"]["pipelineID"], "frontRole": m["frontRole"],
+    manifest = {"version": 3, "pipelineID": entries["policyChange"]["pipelineID"], "frontRole": m["frontRole"],
                 "frontKey": {"epoch": m["frontEpoch"], "key": front.hex()},
                 "previousFrontKey": {"epoch": m["previousFrontEpoch"], "key": previous_front.hex()},
                 "resultRole": m["resultRole"], "resultSigner": bytes(signer.verify_key).hex(),
@@ -905,7 +903,9 @@ def self_test():
                 "treeHead": head,
                 "policyInclusionProof": [list(ex["inclusion-proof-5-of-7"][i:i + 32]) for i in range(32, 128, 32)],
                 **{k: m[k] for k in ("issuedAt", "expiresAt", "epochEndsAt", "graceMilliseconds")},
-                "policySummary": policy_summary(policy, False)}
+                "policySummary": policy_summary(policy, True)}
+    manifest["modelVersion"] = model_version(manifest["policySummary"])
+    expect("model-version", ex["model-version"].hex() == manifest["modelVersion"])
     expect("manifest-signed-bytes", ex["manifest-signed-bytes"] == manifest_signed_bytes(manifest))
     manifest["signature"] = list(broker.sign(manifest_signed_bytes(manifest)).signature)
     expect("manifest-signature", ex["manifest-signature"] == bytes(manifest["signature"]))
@@ -919,7 +919,8 @@ def self_test():
                         ("expiry", lambda c: None), ("policy-entry", lambda c: c.update(policyDigest=[0] * 32)),
                         ("policy-summary", lambda c: c["policySummary"].pop()),
                         ("inclusion-proof", lambda c: c.update(policyEntryIndex=4)),
-                        ("tree-head-signature", lambda c: c["treeHead"].update(timestamp=1))):
+                        ("tree-head-signature", lambda c: c["treeHead"].update(timestamp=1)),
+                        ("model-version", lambda c: c.update(modelVersion="0" * 64))):
         copy = json.loads(json.dumps(manifest))
         alter(copy)
         refusals[name] = (copy, pinned, m["expiresAt"] if name == "expiry" else now, True)
@@ -934,22 +935,7 @@ def self_test():
         failed = [c["check"] for c in verify_manifest(*arguments)[0] if c["outcome"] == "failed"]
         expect(f"manifest check {name}", name in failed, f"not refused (failed: {failed})")
 
-    if "receipt" in ex:
-        self_test_receipts(inputs, ex, expect, signer, reply)
-    if "manifest-v3-signed-bytes" in ex:
-        mv = inputs["manifest-v3"]
-        v3 = dict(manifest, version=3, policySummary=policy_summary(decode_policy(ex["policy-v3-canonical-bytes"]), True))
-        v3.update({k: mv[k] for k in mv if k in v3})
-        v3["modelVersion"] = model_version(v3["policySummary"])
-        expect("model-version", ex["model-version"] == bytes.fromhex(v3["modelVersion"]))
-        v3["policyDigest"] = list(sha256(ex["policy-v3-canonical-bytes"]))
-        expect("manifest-v3-signed-bytes", ex["manifest-v3-signed-bytes"] == manifest_signed_bytes(v3))
-    if "log-entry-key-release-v2" in ex:
-        release = decode_log_entry(ex["log-entry-key-release-v2"])
-        v2 = inputs["log-entry-key-release-v2"]
-        expect("log-entry-key-release-v2", release["version"] == 2 and release["policyIndex"] == v2["policyIndex"]
-               and release["modelDigest"].hex() == v2["modelDigest"]
-               and release["signingKeys"] == {int(k): bytes(signer.verify_key) for k in v2["signingKeyEpochs"]})
+    self_test_receipts(inputs, ex, expect, shard, reply, {5: leaves[5], 6: leaves[6]})
 
     for failure in failures:
         print(f"client.py --self-test: {failure}", file=sys.stderr)
@@ -957,19 +943,51 @@ def self_test():
     return 1 if failures else 0
 
 
-def self_test_receipts(inputs, ex, expect, signer, reply):
-    """Receipt, result v2 and digest examples (§11)."""
-    ri = inputs["receipt"]
+def self_test_receipts(inputs, ex, expect, shard, reply, log):
+    """§11: the receipt's digests, signed bytes, encoding and result chain, then every check of
+    §11.4 on a receipt file of this one receipt against the example log (entries 5 and 6)."""
+    ri, pipeline = inputs["receipt"], inputs["log-entries"]["policyChange"]["pipelineID"]
     job = bytes.fromhex(ri["jobID"])
+    input_digest, output_digest = (keyed_digest(bytes.fromhex(ri[k]), reply) for k in ("input", "output"))
+    expect("receipt-input-digest", ex["receipt-input-digest"] == input_digest)
+    expect("receipt-output-digest", ex["receipt-output-digest"] == output_digest)
     [(fields, encoded)] = decode_receipts(b"\x01" + ex["receipt"])
-    expect("receipt", encoded == ex["receipt"] and fields["role"] == ri["role"]
-           and fields["releaseIndex"] == ri["releaseIndex"])
-    expect("receipt-signed-bytes", ex["receipt-signed-bytes"] == receipt_signed_bytes(ri["pipelineID"], job, fields))
-    expect("receipt", signer.sign(ex["receipt-signed-bytes"]).signature == fields["signature"], "signature differs")
-    expect("receipt-input-digest", ex["receipt-input-digest"] == keyed_digest(ri["input"].encode(), reply))
-    if "result-plaintext-v2" in ex:
-        body, chain = decode_result(ex["result-plaintext-v2"], job)
-        expect("result-plaintext-v2", chain is not None and decode_receipts(chain)[0][1] == ex["receipt"])
+    expect("receipt", encoded == ex["receipt"] and fields["role"] == ri["role"] and fields["replica"] == ri["replica"]
+           and fields["epoch"] == ri["epoch"] and fields["releaseIndex"] == ri["releaseIndex"]
+           and fields["shardDigest"].hex() == ri["shardDigest"] and fields["inputDigest"] == input_digest
+           and fields["outputDigest"] == output_digest and fields["time"] == ri["time"])
+    expect("receipt-signed-bytes", ex["receipt-signed-bytes"] == receipt_signed_bytes(pipeline, job, fields))
+    expect("receipt", shard.sign(ex["receipt-signed-bytes"]).signature == fields["signature"], "signature differs")
+    body, chain = decode_result(ex["result-plaintext-v2"], job)
+    expect("result-plaintext-v2", body == bytes.fromhex(inputs["result"]["body"])
+           and [e for _, e in decode_receipts(chain)] == [ex["receipt"]])
+
+    receipt_file = {"format": "sealpipe-receipt-v1", "pipelineID": pipeline, "jobID": ri["jobID"],
+                    "epoch": ri["epoch"], "requestDigest": input_digest.hex(), "resultDigest": output_digest.hex(),
+                    "receipts": [ex["receipt"].hex()]}
+
+    def fetch(index):
+        if index not in log:
+            raise RuntimeError(f"no entry {index} in the example log")
+        return log[index]
+
+    def failed(file):
+        return sorted(c["check"] for c in verify_receipts(file, fetch) if c["outcome"] == "failed")
+    # One receipt is not the policy's path (preprocessor, shard-0, postprocessor): only `path` fails.
+    expect("receipt checks", failed(receipt_file) == ["path"], f"failed: {failed(receipt_file)}")
+    tampered = {
+        "signature": dict(receipt_file, jobID="ff" * 16),
+        "job-epoch": dict(receipt_file, epoch=6),
+        "request-digest": dict(receipt_file, requestDigest="00" * 32),
+        "result-digest": dict(receipt_file, resultDigest="00" * 32),
+        "pipeline": dict(receipt_file, pipelineID="other"),
+        "release-entry": dict(receipt_file, receipts=[ex["receipt"].replace(bytes([6]) + bytes(7), bytes([5]) + bytes(7))
+                                                      .hex()]),
+        "format": dict(receipt_file, receipts=[ex["receipt"][:-1].hex()]),
+        "format ": dict(receipt_file, format="sealpipe-receipt-v0"),
+    }
+    for name, file in tampered.items():
+        expect(f"receipt check {name}", name.strip() in failed(file), f"not refused (failed: {failed(file)})")
 
 
 def main():

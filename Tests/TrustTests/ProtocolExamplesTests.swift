@@ -16,7 +16,8 @@ struct ProtocolExamplesTests {
         "policy-canonical-bytes", "policy-digest", "log-entry-policy-change", "log-entry-key-release",
         "inclusion-proof-5-of-7", "inclusion-proof-6-of-7", "tree-head-signed-bytes", "tree-head-signature",
         "manifest-signed-bytes", "manifest-signature", "role-certificate-signed-bytes", "role-certificate",
-        "announcement-signed-bytes", "bundle-signed-bytes", "bundle-release-signed-bytes",
+        "announcement-signed-bytes", "bundle-signed-bytes", "bundle-release-signed-bytes", "model-version",
+        "receipt-input-digest", "receipt-output-digest", "receipt-signed-bytes", "receipt", "result-plaintext-v2",
     ]
 
     static var repositoryRoot: URL {
@@ -244,15 +245,19 @@ struct ExampleBuilder {
         let previousFront = try BoxKeyPair(seed: try keys.bytes("previousFrontBoxSeed"))
         let reply = try BoxKeyPair(seed: try keys.bytes("replyBoxSeed"))
         let node = try BoxKeyPair(seed: try keys.bytes("nodeEphemeralBoxSeed"))
+        let shard = try SigningKeyPair(seed: try keys.bytes("shard0SigningSeed"))
+        let previousShard = try SigningKeyPair(seed: try keys.bytes("shard0PreviousSigningSeed"))
         out["public-keys"] =
             broker.publicKey.bytes + resultSigner.publicKey.bytes + front.publicKey.bytes
-            + previousFront.publicKey.bytes + reply.publicKey.bytes + node.publicKey.bytes
+            + previousFront.publicKey.bytes + reply.publicKey.bytes + node.publicKey.bytes + shard.publicKey.bytes
+            + previousShard.publicKey.bytes
 
         out["header"] = try header(try input("header")).encoded()
 
         let request = try input("request-envelope")
         out["request-envelope"] = JobEnvelope(
             jobID: try jobID(request), expiresAt: try request.u64("expiresAt"), replyKey: reply.publicKey.bytes,
+            options: JobOptions(rawValue: UInt8(try request.u64("options"))),
             body: Array(try request.string("body").utf8)
         ).encoded()
 
@@ -281,7 +286,9 @@ struct ExampleBuilder {
                 time: try release.u64("time"), role: try release.string("role"), epoch: try release.u64("epoch"),
                 evidenceKind: try release.string("evidenceKind"), measurement: try release.string("measurement"),
                 ephemeralKeyFingerprint: try release.bytes("ephemeralKeyFingerprint"),
-                includesWeightKey: try release.bool("includesWeightKey")))
+                includesWeightKey: try release.bool("includesWeightKey"), policyIndex: try release.u64("policyIndex"),
+                modelDigest: try release.bytes("modelDigest"),
+                signingKeys: [6: previousShard.publicKey.bytes, 7: shard.publicKey.bytes]))
         out["log-entry-policy-change"] = policyEntry.encoded
         out["log-entry-key-release"] = releaseEntry.encoded
 
@@ -314,6 +321,26 @@ struct ExampleBuilder {
         ).signed(with: broker)
         out["manifest-signed-bytes"] = manifest.signedBytes
         out["manifest-signature"] = manifest.signature
+        out["model-version"] = Hex.decode(manifest.modelVersion)
+
+        let receiptInput = try input("receipt")
+        let receiptJob = try jobID(receiptInput)
+        let inputDigest = ReceiptDigest.of(try receiptInput.bytes("input"), replyKey: reply.publicKey.bytes)
+        let outputDigest = ReceiptDigest.of(try receiptInput.bytes("output"), replyKey: reply.publicKey.bytes)
+        out["receipt-input-digest"] = inputDigest
+        out["receipt-output-digest"] = outputDigest
+        var receipt = StageReceipt(
+            role: try receiptInput.string("role"), replica: UInt16(try receiptInput.u64("replica")),
+            epoch: UInt32(try receiptInput.u64("epoch")), releaseIndex: try receiptInput.u64("releaseIndex"),
+            shardDigest: try receiptInput.bytes("shardDigest"), inputDigest: inputDigest, outputDigest: outputDigest,
+            time: try receiptInput.u64("time"))
+        let receiptSigned = receipt.signedBytes(pipelineID: try change.string("pipelineID"), jobID: receiptJob)
+        receipt.signature = shard.signature(for: receiptSigned)
+        out["receipt-signed-bytes"] = receiptSigned
+        out["receipt"] = receipt.encoded()
+        out["result-plaintext-v2"] = JobResult(
+            jobID: receiptJob, body: try result.bytes("body"), receipts: ReceiptChain.encode([receipt])
+        ).encoded()
 
         let certificateInput = try input("role-certificate")
         let certificate = RoleCertificate(
