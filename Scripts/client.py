@@ -648,9 +648,15 @@ def show_summary(summary):
         print(f"client.py: {role['role']}: {kinds or 'no evidence accepted'}", file=sys.stderr)
 
 
-def checked_manifest(broker, args, report):
-    """Fetches the manifest and refuses it (exits) unless every check passed."""
-    manifest = broker.manifest()
+def checked_manifest(broker, args, report, first=True):
+    """Fetches the manifest; refuses it unless every check passed: the first one by exiting (nothing
+    was sealed yet), a later one (a refresh, §9.3) by returning None, so no other job is lost."""
+    try:
+        manifest = broker.manifest()
+    except RuntimeError as error:
+        if first:
+            sys.exit(f"client.py: {error}")
+        return None
     expected = {}
     for pin in args.measurement:
         role, _, value = pin.partition("=")
@@ -662,14 +668,16 @@ def checked_manifest(broker, args, report):
     report["manifestChecks"] = checks
     failed = [c for c in checks if c["outcome"] == "failed"]
     if failed:
-        write_report(args, report)
         for failure in failed:
             print(f"client.py: refusing: {failure['detail']} ({failure['check']})", file=sys.stderr)
+        if not first:
+            return None
+        write_report(args, report)
         sys.exit(1)
-    if args.verbose:
+    if args.verbose and first:
         show_summary(manifest["policySummary"])
     simulated = [r["role"] for r in manifest["policySummary"] if any(e["kind"] == "simulated" for e in r["evidence"])]
-    if simulated:
+    if simulated and first:
         print(f"client.py: WARNING: SIMULATED pipeline: {', '.join(simulated)} accept simulated evidence, "
               "so no hardware protects them (allowed by --allow-simulated)", file=sys.stderr)
     return manifest
@@ -748,12 +756,13 @@ def run(args):
         number, reply = sent["line"], sent["reply"]
         job_checks = checks_by_line.setdefault(number, [])
         if kind == ERROR:
-            if code == UNKNOWN_EPOCH and not sent["resent"]:  # §9.3: fresh manifest, fresh job, once
+            if code == UNKNOWN_EPOCH and not sent["resent"] and manifest:  # §9.3: fresh manifest and job, once
                 if time.time() - last_refresh >= 1:
-                    manifest, last_refresh = checked_manifest(broker, args, report), time.time()
-                send(number, sent["body"], True)
-                deadline = max(deadline, time.time() + args.timeout + 1)
-                continue
+                    manifest, last_refresh = checked_manifest(broker, args, report, first=False), time.time()
+                if manifest:
+                    send(number, sent["body"], True)
+                    deadline = max(deadline, time.time() + args.timeout + 1)
+                    continue
             message = f"{code}: {frames[1].decode(errors='replace') if len(frames) > 1 else ''}"
             if len(frames) > 2 and frames[2]:  # a stage's detail, sealed to this job's reply key (unsigned: a hint)
                 try:
@@ -782,6 +791,7 @@ def run(args):
                 raise Malformed("receipts were asked for and the result carries none")
         except Exception as error:
             outputs[number] = {"error": f"the result could not be opened: {error}", "line": number}
+            job_checks.append({"check": "result", "outcome": "failed", "detail": str(error), "compared": {}})
             continue
         outputs[number] = {"embedding": list(struct.unpack(f"<{len(body) // 4}f", body))}
         report["jobs"].append({"index": number, "jobID": job.hex(), "checks": job_checks, "receiptFile": None})

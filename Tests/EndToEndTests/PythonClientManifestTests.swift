@@ -2,12 +2,14 @@ import Foundation
 import Sodium
 import Testing
 import Trust
+import Wire
 import ZeroMQ
 
 extension PythonInteropTests {
     /// A manifest signed here, as the key broker signs one, served to `Scripts/client.py`.
     struct ManifestCase {
         let broker = SigningKeyPair.generate()
+        let front = BoxKeyPair.generate()
         var manifest: PipelineManifest
 
         /// A manifest every check of docs/protocol.md §5.2 passes (but `simulated-evidence`, when
@@ -40,7 +42,7 @@ extension PythonInteropTests {
             tree.append(leafData: [2])
             manifest = PipelineManifest(
                 pipelineID: "interop", frontRole: "preprocessor",
-                frontKey: EpochPublicKey(epoch: 7, key: BoxKeyPair.generate().publicKey), previousFrontKey: nil,
+                frontKey: EpochPublicKey(epoch: 7, key: front.publicKey), previousFrontKey: nil,
                 resultRole: "postprocessor", resultSigner: SigningKeyPair.generate().publicKey,
                 policyDigest: SHA256.hash(policy), policyEntry: entry, policyEntryIndex: 1,
                 treeHead: SignedTreeHead.sign(treeSize: 3, rootHash: tree.root, timestamp: now, with: broker),
@@ -134,5 +136,53 @@ extension PythonInteropTests {
         let outlives = try late.runClient([])
         #expect(outlives.status != 0 && !outlives.sentJob)
         #expect(outlives.errors.contains("the manifest outlives its key epoch plus grace"))
+    }
+
+    /// docs/protocol.md §9.3: a job refused as unknown_epoch is sent once more under a fresh
+    /// manifest, as a new request (new job id, new reply key), and never a third time.
+    @Test func pythonClientResendsAnUnknownEpochJobOnceAsANewRequest() throws {
+        let pipeline = try ManifestCase(kinds: ["preprocessor": ["sev-snp"], "postprocessor": ["sev-snp"]])
+        let context = try ZMQContext()
+        let kms = try context.socket(.router)
+        let kmsEndpoint = try kms.bind("tcp://127.0.0.1:*")
+        let front = try context.socket(.router)
+        let frontEndpoint = try front.bind("tcp://127.0.0.1:*")
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = [
+            "python3", PythonPeer.repositoryRoot.appendingPathComponent("Scripts/client.py").path, "--kms",
+            kmsEndpoint, "--front", frontEndpoint, "--kms-key", Hex.encode(pipeline.broker.publicKey.bytes),
+            "--timeout", "5",
+        ]
+        let stdin = Pipe()
+        let stdout = Pipe()
+        process.standardInput = stdin
+        process.standardOutput = stdout
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        stdin.fileHandleForWriting.write(Data("{\"text\": \"abcd\"}\n".utf8))
+        try stdin.fileHandleForWriting.close()
+
+        var sent: [(jobID: JobID, replyKey: [UInt8])] = []
+        for attempt in 0..<2 {
+            let request = try #require(try kms.receive(timeout: .seconds(20)), "no manifest request \(attempt)")
+            try kms.send([request[0], [], try KMSResponse(status: .ok, manifest: pipeline.manifest).encoded()])
+            let job = try #require(try front.receive(timeout: .seconds(10)), "no job sent on attempt \(attempt)")
+            let header = try MessageHeader(decoding: job[1])
+            let envelope = try SealedBox.open(job[2], with: pipeline.front).withUnsafeBytes {
+                try JobEnvelope(decoding: Array($0))
+            }
+            #expect(envelope.jobID == header.jobID, "the sealed job id is the header's")
+            sent.append((header.jobID, envelope.replyKey))
+            let refusal = PipelineMessage.error(.unknownEpoch, jobID: header.jobID, message: "key epoch 7 has ended")
+            try front.send([job[0]] + refusal.frames)
+        }
+        #expect(sent[0].jobID != sent[1].jobID, "a resent job has a new job id")
+        #expect(sent[0].replyKey != sent[1].replyKey, "a resent job has a new reply key")
+        #expect(try front.receive(timeout: .seconds(2)) == nil, "a job is resent once, never twice")
+        let status = PythonPeer(process: process).waitForExit()
+        let output = String(decoding: stdout.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(status != 0)
+        #expect(output.contains("4: key epoch 7 has ended"), "\(output)")
     }
 }
