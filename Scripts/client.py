@@ -357,7 +357,8 @@ def verify_manifest(m, pinned_key, now_ms, allow_simulated, pinned_policy_digest
         state["policy"] = decode_policy(entry["policy"])
         same = digest == bytes(g("policyDigest")) and entry["pipelineID"] == g("pipelineID")
         return same, (f"SHA-256 of the logged policy {digest.hex()}, manifest policyDigest "
-                      f"{bytes(g('policyDigest')).hex()}; entry pipeline {entry['pipelineID']}, manifest {g('pipelineID')}")
+                      f"{bytes(g('policyDigest')).hex()}; entry pipeline {entry['pipelineID']}, "
+                      f"manifest {g('pipelineID')}")
     check(checks, "policy-entry", policy_entry, {"policyDigest": _try(lambda: bytes(g("policyDigest")).hex())})
 
     def summary():
@@ -579,7 +580,8 @@ def verify_receipts(receipt_file, fetch_entry):
     for hop, receipt in enumerate(receipts):
         release = releases.get(receipt["releaseIndex"])
         if release and release["role"] != receipt["role"]:
-            problems.append(f"hop {hop}: release {receipt['releaseIndex']} is of {release['role']}, not {receipt['role']}")
+            problems.append(f"hop {hop}: release {receipt['releaseIndex']} is of {release['role']}, "
+                            f"not {receipt['role']}")
     check(checks, "ledger", lambda: (not unsound, "; ".join(unsound) or
                                      "every cited entry is in a tree head signed by the pinned broker key"))
     wrong = [f"policy {i} is of pipeline {p[0]}" for i, p in sorted(policies.items())
@@ -593,7 +595,8 @@ def verify_receipts(receipt_file, fetch_entry):
                                    f"receipts' roles {roles}, the policy's path {[list(p) for p in paths]}"),
           {"roles": roles, "paths": [list(p) for p in paths]})
     check(checks, "job-epoch", lambda: (all(r["epoch"] == receipt_file["epoch"] for r in receipts),
-                                        f"job epoch {receipt_file['epoch']}, receipts {[r['epoch'] for r in receipts]}"))
+                                        f"job epoch {receipt_file['epoch']}, "
+                                        f"receipts {[r['epoch'] for r in receipts]}"))
     check(checks, "release-entry", lambda: (not problems, "; ".join(sorted(set(problems))) or
                                             "every release index is a key release of its role"))
     from nacl.exceptions import BadSignatureError
@@ -607,8 +610,8 @@ def verify_receipts(receipt_file, fetch_entry):
             continue
         key = release["signingKeys"].get(receipt["epoch"])
         if key is None:
-            epoch_problems.append(f"hop {hop} ({receipt['role']}): release {receipt['releaseIndex']} has no signing key "
-                                  f"for epoch {receipt['epoch']}")
+            epoch_problems.append(f"hop {hop} ({receipt['role']}): release {receipt['releaseIndex']} has no "
+                                  f"signing key for epoch {receipt['epoch']}")
             signature_problems.append(f"hop {hop}: no released key for its epoch")
         else:
             try:
@@ -621,8 +624,8 @@ def verify_receipts(receipt_file, fetch_entry):
         listed = policy[1]["roles"].get(receipt["role"], {}).get("shardDigest", "").lower() if policy else None
         named, logged = receipt["shardDigest"].hex(), release["modelDigest"].hex()
         if named != logged or named != listed:
-            shard_problems.append(f"hop {hop} ({receipt['role']}): receipt {named or 'none'}, release {logged or 'none'}, "
-                                  f"policy {listed if listed is not None else 'unreadable'}")
+            shard_problems.append(f"hop {hop} ({receipt['role']}): receipt {named or 'none'}, "
+                                  f"release {logged or 'none'}, policy {listed if listed is not None else 'unreadable'}")
     check(checks, "release-epoch", lambda: (not epoch_problems, "; ".join(epoch_problems) or
                                             "every release carried its receipt's epoch key"))
     check(checks, "signature", lambda: (not signature_problems, "; ".join(signature_problems) or
@@ -991,8 +994,9 @@ def self_test_receipts(inputs, ex, expect, shard, reply, log):
         "request-digest": dict(receipt_file, requestDigest="00" * 32),
         "result-digest": dict(receipt_file, resultDigest="00" * 32),
         "pipeline": dict(receipt_file, pipelineID="other"),
-        "release-entry": dict(receipt_file, receipts=[ex["receipt"].replace(bytes([6]) + bytes(7), bytes([5]) + bytes(7))
-                                                      .hex()]),
+        # Release index 6 (u64 little-endian) cited as 5: the policy change, not a key release.
+        "release-entry": dict(receipt_file, receipts=[
+            ex["receipt"].replace(bytes([6]) + bytes(7), bytes([5]) + bytes(7)).hex()]),
         "format": dict(receipt_file, receipts=[ex["receipt"][:-1].hex()]),
         "format ": dict(receipt_file, format="sealpipe-receipt-v0"),
     }
@@ -1009,7 +1013,8 @@ def main():
     parser.add_argument("--policy-digest", help="refuse a manifest whose policy digest is not this (64 hex digits)")
     parser.add_argument("--measurement", action="append", default=[], metavar="ROLE=HEX",
                         help="refuse a policy that allows ROLE any measurement not given this way (repeatable)")
-    parser.add_argument("--timeout", type=float, default=60.0, help="seconds per job (at most the gateway's maxDeadline)")
+    parser.add_argument("--timeout", type=float, default=60.0,
+                        help="seconds per job (at most the gateway's maxDeadline)")
     parser.add_argument("--allow-simulated", action="store_true",
                         help="use a pipeline whose policy accepts simulated evidence (development and tests only)")
     parser.add_argument("--verbose", action="store_true", help="print the evidence kinds protecting each role")
