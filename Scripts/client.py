@@ -625,7 +625,8 @@ def verify_receipts(receipt_file, fetch_entry):
         named, logged = receipt["shardDigest"].hex(), release["modelDigest"].hex()
         if named != logged or named != listed:
             shard_problems.append(f"hop {hop} ({receipt['role']}): receipt {named or 'none'}, "
-                                  f"release {logged or 'none'}, policy {listed if listed is not None else 'unreadable'}")
+                                  f"release {logged or 'none'}, "
+                                  f"policy {listed if listed is not None else 'unreadable'}")
     check(checks, "release-epoch", lambda: (not epoch_problems, "; ".join(epoch_problems) or
                                             "every release carried its receipt's epoch key"))
     check(checks, "signature", lambda: (not signature_problems, "; ".join(signature_problems) or
