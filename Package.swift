@@ -230,7 +230,7 @@ let package = Package(
         .testTarget(
             name: "EndToEndTests",
             dependencies: [
-                "SealpipeClient", "BrokerClient", "Sodium", "ZeroMQ", "Wire", "Trust", "Observability", "Inference",
+                "SealpipeClient", "BrokerClient", "Attestation", "Sodium", "ZeroMQ", "Wire", "Trust", "Observability", "Inference",
             ],
             swiftSettings: strictSettings),
     ]

@@ -41,6 +41,15 @@ say "Swift client: sealed jobs, cosine similarity of the embeddings"
     "Shares dropped steeply at the start of the week." \
     "A cat sleeps on a warm windowsill."
 
+say "receipts: every stage signs for each job; verified against the key broker's log, offline"
+receipts="$(mktemp -d -t sealpipe-demo-receipts.XXXXXX)"
+"$SEALPIPE" submit --topology Topologies/minilm.yaml --allow-simulated --receipts "$receipts" \
+    --verify-report "$receipts/report.json" "Receipts name every attested stage that touched this sentence." >/dev/null
+"$SEALPIPE" ledger export --db .sealpipe/minilm/kms.sqlite --output "$receipts/ledger.json"
+"$SEALPIPE" receipt verify "$receipts"/*.receipt.json --ledger "$receipts/ledger.json" \
+    --kms-key "$(cat .sealpipe/minilm/kms-identity.pub)"
+rm -rf "$receipts"
+
 say "Python client (pyzmq + PyNaCl, Scripts/client.py) on the same sentences as JSON lines"
 printf '%s\n' '{"text": "A man is playing a guitar on stage."}' '{"text": "Someone performs music with a guitar."}' \
     | python3 Scripts/client.py --front tcp://127.0.0.1:5555 --kms tcp://127.0.0.1:5550 \

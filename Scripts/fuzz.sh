@@ -15,12 +15,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 scratch=.build-fuzz
-targets="header envelope bundle result announcement tensorcodec safetensors tokenizer sevsnp-report sevsnp-certs kms topology"
+targets="header envelope bundle result receipt announcement tensorcodec safetensors tokenizer sevsnp-report sevsnp-certs kms topology"
 
 # The SwiftPM targets whose objects a harness links, and any sources compiled into it.
 modules_for() {
     case "$1" in
-        header | envelope | bundle | result | announcement) echo "Wire" ;;
+        header | envelope | bundle | result | receipt | announcement) echo "Wire" ;;
         tensorcodec | safetensors | tokenizer) echo "Inference" ;;
         sevsnp-report | sevsnp-certs) echo "Attestation" ;;
         kms) echo "Trust" ;;

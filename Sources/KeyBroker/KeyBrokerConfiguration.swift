@@ -130,7 +130,9 @@ public struct KeyBrokerConfiguration: Sendable, Codable, Hashable {
         guard nonceTTLSeconds > 0 else { throw .configuration("nonceTTLSeconds: must be positive") }
     }
 
-    /// The policy with `reference-build` replaced by each role's reference measurement: what the broker enforces and logs.
+    /// The policy with `reference-build` replaced by each role's reference measurement, and NVIDIA
+    /// RIM files (`nvidiaGPU.referenceManifests`) read into reference values: what the broker
+    /// enforces and logs.
     public func resolvedPolicy() throws(KeyBrokerError) -> ReleasePolicy {
         var resolved = policy
         for (name, rolePolicy) in policy.roles {
@@ -141,6 +143,16 @@ public struct KeyBrokerConfiguration: Sendable, Codable, Hashable {
                     resolved.roles[name]!.evidence[kind]!.measurements = measurements.map { Hex.encode($0) }
                 } catch {
                     throw .configuration("policy.\(name).evidence.\(kind).measurements: \(error)")
+                }
+                // RIM files become reference values once, at start, with their signatures checked.
+                if let gpu = constraints.nvidiaGPU, gpu.referenceManifests?.isEmpty == false {
+                    do {
+                        resolved.roles[name]!.evidence[kind]!.nvidiaGPU = try gpu.resolvingManifests(now: Date()) {
+                            [UInt8](try Data(contentsOf: URL(fileURLWithPath: $0)))
+                        }
+                    } catch {
+                        throw .configuration("policy.\(name).evidence.\(kind).nvidiaGPU.referenceManifests: \(error)")
+                    }
                 }
             }
         }

@@ -14,6 +14,10 @@ import ZeroMQ
 ///   hop's cost: what a loaded pipeline pays for it.
 /// - `hopLatency`: the same hop one at a time, in wall time: what one job waits, including
 ///   thread wake-ups that cost little CPU.
+/// - `hopWithReceipts`: the streamed hop for a job that asked for receipts and arrives with one
+///   upstream receipt (so the sender keys two digests, signs its receipt and re-encodes the
+///   chain, and the receiver carries it on), in the same alternating rounds: the difference is
+///   what receipts cost per job per stage.
 public enum HopBenchmark {
     public struct Result: Sendable, Codable {
         public var payloadBytes: Int
@@ -23,6 +27,12 @@ public enum HopBenchmark {
         public var hopLatencyMicroseconds: Double
         /// `hopMicroseconds / sealOpenMicroseconds`: both CPU time.
         public var ratio: Double
+        /// The streamed hop of a job with receipts, CPU time.
+        public var hopWithReceiptsMicroseconds: Double
+        /// Bytes of one stage's receipt (a 7-byte role with a shard digest, as `shard-0`'s).
+        public var receiptBytes: Int
+        /// Bytes receipts add to one job's result through `Topologies/minilm.yaml`'s four stages.
+        public var receiptBytesPerJob: Int
     }
 
     public static func run(payloadBytes: Int, iterations: Int) throws -> Result {
@@ -61,9 +71,17 @@ public enum HopBenchmark {
         let endpoint = try pull.bind("tcp://127.0.0.1:*")
         let push = try context.socket(.push)
         try push.connect(endpoint)
-        func sendHop() throws {
+        // What a job with receipts carries in from upstream: one receipt.
+        let upstreamChain = ReceiptChain.encode([
+            StageReceipt(
+                role: "preprocessor", replica: 0, epoch: 1, releaseIndex: 1, shardDigest: [],
+                inputDigest: [UInt8](repeating: 1, count: 32), outputDigest: [UInt8](repeating: 2, count: 32), time: 1,
+                signature: [UInt8](repeating: 3, count: 64))
+        ])
+        func sendHop(receipts: Bool = false) throws {
             let job = HopReceiver.AcceptedJob(
-                jobID: .random(), deadline: deadline, expiresAt: deadline, replyKey: reply, body: securePayload)
+                jobID: .random(), deadline: deadline, expiresAt: deadline, replyKey: reply, body: securePayload,
+                options: receipts ? .receipts : [], receipts: receipts ? upstreamChain : [])
             var message = try sender.bundle(id: .random(), epoch: 1, outputs: [(job, securePayload)])
             message.header.type = .workBundle
             message.header.hop = 1
@@ -96,6 +114,7 @@ public enum HopBenchmark {
         let perRound = max(1, iterations / rounds)
         var sealOpenCosts: [Double] = []
         var hopCosts: [Double] = []
+        var receiptHopCosts: [Double] = []
         for _ in 0..<rounds {
             sealOpenCosts.append(
                 try ProcessCPU.measure { for _ in 0..<perRound { try sealOpen() } } * 1e6 / Double(perRound))
@@ -106,14 +125,31 @@ public enum HopBenchmark {
                     for _ in 0..<perRound { try sendHop() }
                     try receiving.wait()
                 } * 1e6 / Double(perRound))
+            let receivingWithReceipts = ReceiverThread(count: perRound) { try receiveHop() }
+            receiptHopCosts.append(
+                try ProcessCPU.measure {
+                    receivingWithReceipts.start()
+                    for _ in 0..<perRound { try sendHop(receipts: true) }
+                    try receivingWithReceipts.wait()
+                } * 1e6 / Double(perRound))
         }
         let sealOpenMicroseconds = median(sealOpenCosts)
         let hopMicroseconds = median(hopCosts)
         return Result(
             payloadBytes: payloadBytes, iterations: perRound * rounds, sealOpenMicroseconds: sealOpenMicroseconds,
             hopMicroseconds: hopMicroseconds, hopLatencyMicroseconds: latency.microsecondsValue / Double(iterations),
-            ratio: hopMicroseconds / sealOpenMicroseconds)
+            ratio: hopMicroseconds / sealOpenMicroseconds, hopWithReceiptsMicroseconds: median(receiptHopCosts),
+            receiptBytes: StageReceipt.encodedCount(roleBytes: 7, shardDigestCount: 32),
+            receiptBytesPerJob: Self.minilmReceiptBytes)
     }
+
+    /// Receipts' bytes in one result of `Topologies/minilm.yaml`: the chain's count byte, its
+    /// four receipts (the two encoder shards with shard digests) and the result's length field.
+    static let minilmReceiptBytes =
+        1 + 4
+        + [("preprocessor", 0), ("shard-0", 32), ("shard-1", 32), ("postprocessor", 0)].reduce(0) {
+            $0 + StageReceipt.encodedCount(roleBytes: $1.0.utf8.count, shardDigestCount: $1.1)
+        }
 
     /// Alternating rounds of baseline and hop measurement.
     static let rounds = 5

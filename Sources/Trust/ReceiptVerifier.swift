@@ -72,11 +72,12 @@ public enum ProvenLogError: Error, Sendable, CustomStringConvertible {
 /// policy in force at that release lists; and the stages' inputs and outputs chain from the
 /// client's request to its result.
 public enum ReceiptVerifier {
+    /// Stable check names, in the order they are reported.
     public enum Check: String, Sendable, CaseIterable, Codable {
-        /// The log is sound: the export verifies, or each fetched entry is proven in a signed head.
-        case ledger
         /// Every receipt decodes.
         case format
+        /// The log is sound: the export verifies, or each fetched entry is proven in a signed head.
+        case ledger
         /// The logged policies name the receipt file's pipeline.
         case pipeline
         /// The receipts' roles are the policy's path, in order, each once.
@@ -195,7 +196,9 @@ public enum ReceiptVerifier {
                 receipt.epoch == file.epoch ? nil : "hop \(hop) (\(receipt.role)) is in epoch \(receipt.epoch)"
             }, "every receipt is in epoch \(file.epoch)")
 
-        record(.releaseEntry, uniqueReleaseProblems, "every release index is a key release of its role")
+        record(
+            .releaseEntry, uniqueReleaseProblems,
+            "key releases " + receipts.map { "\($0.role)@\($0.releaseIndex)" }.joined(separator: ", "))
 
         var epochProblems: [String] = []
         var signatureProblems: [String] = []
@@ -231,26 +234,36 @@ public enum ReceiptVerifier {
                         + "\(logged.isEmpty ? "none" : logged), policy lists \(listed.isEmpty ? "none" : listed)")
             }
         }
-        record(.releaseEpoch, epochProblems, "every release carried its receipt's epoch key")
-        record(.signature, signatureProblems, "every receipt is signed by its role's released key")
-        record(.shardDigest, shardProblems, "every shard digest is the logged and listed one")
+        record(.releaseEpoch, epochProblems, "every release carried a signing key for epoch \(file.epoch)")
+        record(
+            .signature, signatureProblems,
+            "signed for job \(file.jobID) by "
+                + receipts.map { receipt in
+                    let key = releases[receipt.releaseIndex]?.signingKeys[UInt64(receipt.epoch)] ?? []
+                    return "\(receipt.role) \(Hex.encode(key).prefix(16))…"
+                }.joined(separator: ", "))
+        record(
+            .shardDigest, shardProblems,
+            "shards "
+                + receipts.map { "\($0.role)=\($0.shardDigest.isEmpty ? "none" : Hex.encode($0.shardDigest))" }
+                .joined(separator: ", ") + " as logged and listed")
 
         record(
             .digestChain,
             zip(receipts, receipts.dropFirst()).enumerated().compactMap { hop, pair in
                 pair.0.outputDigest == pair.1.inputDigest
                     ? nil : "hop \(hop) (\(pair.0.role)) output is not hop \(hop + 1) (\(pair.1.role)) input"
-            }, "each stage's output is the next stage's input")
+            }, "\(max(0, receipts.count - 1)) links: each stage's output is the next stage's input")
         record(
             .requestDigest,
             receipts.first.map { Hex.encode($0.inputDigest) == file.requestDigest.lowercased() } == true
                 ? [] : ["the front stage's input digest is not the request's (\(file.requestDigest))"],
-            "the front stage took the client's request")
+            "the front stage's input is the request's digest \(file.requestDigest)")
         record(
             .resultDigest,
             receipts.last.map { Hex.encode($0.outputDigest) == file.resultDigest.lowercased() } == true
                 ? [] : ["the last stage's output digest is not the result's (\(file.resultDigest))"],
-            "the last stage gave the client's result")
+            "the last stage's output is the result's digest \(file.resultDigest)")
         return ReceiptVerificationReport(results: results)
     }
 }

@@ -31,6 +31,12 @@ struct BenchHopCommand: ParsableCommand {
                     "payload %d B: seal+open %.1f µs CPU, hop %.1f µs CPU (ratio %.2f×); one hop at a time: %.1f µs wall",
                 result.payloadBytes, result.sealOpenMicroseconds, result.hopMicroseconds, result.ratio,
                 result.hopLatencyMicroseconds))
+        Output.line(
+            String(
+                format:
+                    "with receipts: hop %.1f µs CPU (+%.1f µs per job per stage); %d B per receipt, %d B per minilm job",
+                result.hopWithReceiptsMicroseconds, result.hopWithReceiptsMicroseconds - result.hopMicroseconds,
+                result.receiptBytes, result.receiptBytesPerJob))
         if let json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]

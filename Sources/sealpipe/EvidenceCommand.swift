@@ -17,7 +17,8 @@ struct EvidenceCommand: ParsableCommand {
                   sealpipe evidence verify --kind sev-snp report.bin --vcek vcek.der --chain chain.pem --at 2025-01-01T00:00:00Z
                   sealpipe evidence verify --kind simulated report.bin --platform-key platform.pub --measurement HEX
                   sealpipe evidence verify --kind tdx quote.dat --collateral collateral.json --mrtd HEX
-                  sealpipe evidence verify --kind nvidia-gpu report.txt --cert-chain chain.pem --nonce HEX
+                  sealpipe evidence verify --kind nvidia-gpu report.txt --cert-chain chain.pem --nonce HEX \
+                      --rim driver.swidtag --rim vbios.swidtag
                 A TDX quote without --collateral is refused unless --allow-missing-collateral is given.
                 """)
 
@@ -55,6 +56,13 @@ struct EvidenceCommand: ParsableCommand {
             help: "NVIDIA GPU: the expected 32-byte request nonce in hex. Without it the nonce is shown, not checked.")
         var nonce: String?
 
+        @Option(
+            help: """
+                NVIDIA GPU: a driver or VBIOS reference integrity manifest (RIM, SWID tag); repeatable. Its \
+                signature is checked at --at and every active measurement must match.
+                """)
+        var rim: [String] = []
+
         @Option(help: "Verify as of this time (ISO 8601, e.g. 2025-01-01T00:00:00Z); default now.")
         var at: String?
 
@@ -85,6 +93,7 @@ struct EvidenceCommand: ParsableCommand {
                 ("--platform-key", !platformKey.isEmpty),
                 ("--collateral", collateral != nil), ("--allow-missing-collateral", allowMissingCollateral),
                 ("--mrtd", !mrtd.isEmpty), ("--cert-chain", certChain != nil), ("--nonce", nonce != nil),
+                ("--rim", !rim.isEmpty),
                 ("--measurement", !measurement.isEmpty), ("--report-data", reportData != nil),
                 ("--allow-debug", allowDebug), ("--min-tcb", minTcb != nil), ("--vmpl", vmpl != nil),
             ]
@@ -101,7 +110,7 @@ struct EvidenceCommand: ParsableCommand {
                     "--collateral", "--allow-missing-collateral", "--mrtd", "--measurement", "--report-data",
                     "--allow-debug",
                 ]
-            case .nvidiaGPU: allowed = ["--cert-chain", "--nonce"]
+            case .nvidiaGPU: allowed = ["--cert-chain", "--nonce", "--rim"]
             default:
                 throw ValidationError(
                     "--kind: unknown evidence kind \"\(kind)\" (sev-snp, tdx, nvidia-gpu or simulated)")
@@ -122,6 +131,7 @@ struct EvidenceCommand: ParsableCommand {
             var certificates: [[UInt8]] = []
             var policy = EvidencePolicy(measurements: [], allowDebug: allowDebug)
             var collateralProblem: String?
+            var rimProblems: [String] = []
             switch evidenceKind {
             case .sevSNP:
                 guard let vcek else { throw ValidationError("--kind sev-snp needs --vcek CERT") }
@@ -156,7 +166,14 @@ struct EvidenceCommand: ParsableCommand {
                 let chainBytes = try readFile(certChain)
                 // A chain file that is not PEM or DER is bad evidence, refused by the chain check.
                 certificates = (try? CertificateFile.derCertificates(from: chainBytes)) ?? [chainBytes]
-                verifier = NVIDIAGPUVerifier()
+                // A RIM that does not read as one is refused by the gpu-rim check, naming the file.
+                var rims: [NVIDIARIM] = []
+                for path in rim {
+                    do { rims.append(try NVIDIARIM(bytes: try readFile(path))) } catch let error as AttestationError {
+                        rimProblems.append("\(path): \(error)")
+                    }
+                }
+                verifier = try NVIDIAGPUVerifier(rims: rims)
                 policy.allowDebug = false
             default:
                 throw ValidationError("--kind: unknown evidence kind \"\(kind)\"")
@@ -185,6 +202,16 @@ struct EvidenceCommand: ParsableCommand {
                 gpuNonce: expectedNonce, policy: policy, now: now)
             if let collateralProblem, let index = result.checks.firstIndex(where: { $0.name == "collateral" }) {
                 result.checks[index] = .init("collateral", passed: false, detail: collateralProblem)
+            }
+            if !rimProblems.isEmpty {
+                let name = NVIDIAGPUVerifier.CheckName.rim
+                var detail = rimProblems.joined(separator: "; ")
+                if let index = result.checks.firstIndex(where: { $0.name == name }) {
+                    if !result.checks[index].passed { detail += "; " + result.checks[index].detail }
+                    result.checks[index] = .init(name, passed: false, detail: detail)
+                } else {
+                    result.checks.append(.init(name, passed: false, detail: detail))
+                }
             }
             print(json ? result.renderedJSON() : result.renderedText())
             guard result.passed else {

@@ -73,6 +73,26 @@ struct EvidenceCommandTests {
         #expect(rootOnly.status == 1 && rootOnly.error.contains("gpu-chain"))
     }
 
+    @Test(
+        "NVIDIA GPU with --rim: the 545.00 RIMs verify but the 550.90.07 report's blocks differ; a bad RIM fails gpu-rim"
+    )
+    func nvidiaRIM() throws {
+        let report = Self.vector("nvidia/nvtrust/hopperAttestationReport.txt")
+        let chain = Self.vector("nvidia/nvtrust/hopperCertChain.txt")
+        let nonce = "931d8dd0add203ac3d8b4fbde75e115278eefcdceac5b87671a748f32364dfcb"
+        let driver = Self.vector("nvidia/nvtrust/Driver_RIM_test_no_gpu.swidtag")
+        let vbios = Self.vector("nvidia/nvtrust/1010_0200_882_96005E0001_test_no_gpu.swidtag")
+        let base = ["--kind", "nvidia-gpu", report, "--cert-chain", chain, "--nonce", nonce]
+        let refused = try Self.run(base + ["--at", "2025-01-01T00:00:00Z", "--rim", driver, "--rim", vbios])
+        #expect(refused.status == 1 && refused.error.contains("gpu-measurements"), "\(refused.output)")
+        #expect(!refused.error.contains("gpu-rim") && refused.output.contains("✓ gpu-rim"))
+        let expired = try Self.run(base + ["--at", "2025-07-01T00:00:00Z", "--rim", driver])
+        #expect(expired.status == 1 && expired.error.contains("gpu-rim"))
+        let notRIM = try Self.run(base + ["--at", "2025-01-01T00:00:00Z", "--rim", chain])
+        #expect(notRIM.status == 1 && notRIM.error.contains("gpu-rim") && notRIM.output.contains(chain))
+        #expect(try Self.run(["--kind", "tdx", Self.vector("tdx/dcap-qvl/tdx_quote"), "--rim", driver]).status == 2)
+    }
+
     @Test("usage errors exit 2")
     func usage() throws {
         let quote = Self.vector("tdx/dcap-qvl/tdx_quote")

@@ -2,6 +2,7 @@ import Attestation
 import Foundation
 import KeyBroker
 import Sodium
+import TestVectors
 import Testing
 import Trust
 
@@ -226,5 +227,34 @@ struct KeyBrokerStateTests {
             ])
         let decoded = try JSONDecoder().decode(KeyBrokerConfiguration.self, from: JSONEncoder().encode(f.configuration))
         #expect(decoded == f.configuration)
+    }
+
+    @Test("nvidiaGPU.referenceManifests are read when the policy is resolved; a RIM that does not verify stops it")
+    func rimManifests() throws {
+        let f = try BrokerFixture()
+        var configuration = f.configuration
+        func withManifests(_ paths: [String]) -> KeyBrokerConfiguration {
+            var changed = configuration
+            changed.policy.roles["shard-1"] = RolePolicy(evidence: [
+                "tdx+nvidia-gpu": EvidencePolicy(
+                    measurements: [String(repeating: "00", count: 48)],
+                    nvidiaGPU: NVIDIAGPUPolicy(referenceManifests: paths))
+            ])
+            return changed
+        }
+        // The vendored RIM's signer expired on 2025-06-26, so resolving it now refuses, naming the field.
+        configuration = withManifests([TestVectors.url("nvidia/nvtrust/Driver_RIM_test_no_gpu.swidtag").path])
+        let expired = #expect(throws: KeyBrokerError.self) { try configuration.resolvedPolicy() }
+        #expect(
+            expired.map { "\($0)".contains("shard-1.evidence.tdx+nvidia-gpu.nvidiaGPU.referenceManifests") } == true,
+            "\(String(describing: expired))")
+        #expect(expired.map { "\($0)".contains("expired") } == true, "\(String(describing: expired))")
+        configuration = withManifests(["/nonexistent/driver.swidtag"])
+        #expect(throws: KeyBrokerError.self) { try configuration.resolvedPolicy() }
+        // Without manifests nothing is read.
+        configuration = withManifests([])
+        #expect(
+            try configuration.resolvedPolicy().roles["shard-1"]?.evidence["tdx+nvidia-gpu"]?.nvidiaGPU?
+                .referenceMeasurements == nil)
     }
 }

@@ -5,7 +5,7 @@ import Sodium
 /// Verifies an NVIDIA GPU's SPDM measurement report: the device certificate chain to the pinned
 /// NVIDIA Device Identity CA, the ECDSA P-384 signature over the request and response, the
 /// request nonce, the leaf's FWID against the report's, the confidential-computing feature
-/// flag, and the policy's reference measurements and versions.
+/// flag, and the reference measurements (the policy's, and NVIDIA's signed RIMs) and versions.
 ///
 /// `evidence.report` is the request ‖ response bytes; `evidence.certificates` the DER chain,
 /// leaf first (the root may end it).
@@ -22,6 +22,7 @@ public struct NVIDIAGPUVerifier: EvidenceVerifier {
         public static let nonce = "gpu-nonce"
         public static let fwid = "gpu-fwid"
         public static let ccMode = "gpu-cc-mode"
+        public static let rim = "gpu-rim"
         public static let measurements = "gpu-measurements"
         public static let versions = "gpu-versions"
     }
@@ -40,16 +41,39 @@ public struct NVIDIAGPUVerifier: EvidenceVerifier {
 
     /// Revocation lists for the device chain (NVIDIA publishes CRLs for its intermediates).
     let crls: [CertificateRevocationList]
+    /// Reference integrity manifests (driver and VBIOS) whose active measurements the report must
+    /// match, besides the policy's `referenceMeasurements`.
+    let rims: [NVIDIARIM]
+    /// The trust anchor of the device chain: always the pinned NVIDIA Device Identity CA, except in
+    /// tests (see `init(crls:testRoot:)`).
+    let root: X509Certificate
 
     /// - Parameter crls: DER CRLs for the device chain; a certificate one of them lists (by its
     ///   issuer) fails `gpu-chain`. CRLs that do not parse are refused here.
-    public init(crls: [[UInt8]] = []) throws(AttestationError) {
+    /// - Parameter rims: NVIDIA's driver and VBIOS RIMs; their signatures are checked at
+    ///   verification time (`gpu-rim`) and their active measurements checked (`gpu-measurements`).
+    public init(crls: [[UInt8]] = [], rims: [NVIDIARIM] = []) throws(AttestationError) {
         self.crls = try crls.map { der throws(AttestationError) in try CertificateRevocationList(derEncoded: der) }
+        self.rims = rims
+        root = Self.deviceRoot
+    }
+
+    /// A verifier anchored at `testRoot` instead of the pinned root, so tests can sign reports that
+    /// differ from a valid one in exactly one fact. `internal`: reachable only through
+    /// `@testable import`, never from the command, a topology or any public API.
+    init(
+        crls: [CertificateRevocationList] = [], rims: [NVIDIARIM] = [], testRoot: X509Certificate
+    ) {
+        self.crls = crls
+        self.rims = rims
+        root = testRoot
     }
 
     /// The verifier without revocation lists.
     public init() {
         crls = []
+        rims = []
+        root = Self.deviceRoot
     }
 
     public func verify(_ evidence: Evidence, expectations: Expectations, now: Date) -> VerificationResult {
@@ -71,7 +95,7 @@ public struct NVIDIAGPUVerifier: EvidenceVerifier {
 
         var leaf: X509Certificate?
         switch CertificateChain.verify(
-            evidence.certificates, root: Self.deviceRoot, now: now, crls: crls, what: "GPU certificate chain")
+            evidence.certificates, root: root, now: now, crls: crls, what: "GPU certificate chain")
         {
         case .failure(let error):
             record(CheckName.chain, error.description, ok: "")
@@ -81,7 +105,7 @@ public struct NVIDIAGPUVerifier: EvidenceVerifier {
             record(
                 CheckName.chain,
                 certificates.first?.isCertificateAuthority == true ? "the GPU leaf is a CA certificate" : nil,
-                ok: "\(names) ← pinned NVIDIA Device Identity CA")
+                ok: "\(names) ← pinned \(root.subjectCommonName ?? "root")")
         }
 
         if case .p384(let key)? = leaf?.ecdsaKey {
@@ -129,23 +153,7 @@ public struct NVIDIAGPUVerifier: EvidenceVerifier {
         }
 
         let policy = expectations.policy.nvidiaGPU ?? NVIDIAGPUPolicy()
-        if let references = policy.referenceMeasurements {
-            var problems: [String] = []
-            for (key, accepted) in references.sorted(by: { $0.key < $1.key }) {
-                guard let index = UInt8(key), let block = report.blocks.first(where: { $0.index == index }) else {
-                    problems.append("block \(key) is not in the report")
-                    continue
-                }
-                if !accepted.contains(where: { Hex.decode(spaced: $0) == block.value }) {
-                    problems.append("block \(key) \(Hex.encode(block.value.prefix(8)))… matches no reference value")
-                }
-            }
-            record(
-                CheckName.measurements, problems.isEmpty ? nil : problems.joined(separator: "; "),
-                ok: "\(references.count) measurement blocks match their reference values")
-        } else {
-            record(CheckName.measurements, nil, ok: "no reference measurements in the policy; not checked")
-        }
+        checks += measurementChecks(report, policy: policy, now: now)
         let driver = report.text(SPDMMeasurements.driverVersion) ?? "?"
         let vbios = report.vbiosVersionText ?? "?"
         var versionProblems: [String] = []
@@ -164,5 +172,62 @@ public struct NVIDIAGPUVerifier: EvidenceVerifier {
             reportData: Hex.encode(report.requestNonce),
             platform: "NVIDIA GPU (\(leaf?.subjectCommonName ?? "unknown device"), driver \(driver), VBIOS \(vbios))")
         return VerificationResult(kind: evidence.kind, checks: checks, claims: claims)
+    }
+}
+
+extension NVIDIAGPUVerifier {
+    /// `gpu-rim` (when RIMs are given) and `gpu-measurements`: every reference the policy lists
+    /// and every active measurement of the RIMs must be in the report with an accepted value.
+    func measurementChecks(_ report: SPDMMeasurements, policy: NVIDIAGPUPolicy, now: Date)
+        -> [VerificationResult.Check]
+    {
+        var checks: [VerificationResult.Check] = []
+        var references: [(source: String, block: String, accepted: [String])] = []
+        for (key, accepted) in (policy.referenceMeasurements ?? [:]).sorted(by: { $0.key < $1.key }) {
+            references.append(("policy", key, accepted))
+        }
+        if !rims.isEmpty {
+            var problems = rims.compactMap { rim in
+                rim.signatureProblem(now: now).map { "RIM \(rim.version): \($0)" }
+            }
+            do {
+                for (key, accepted) in try NVIDIARIM.referenceMeasurements(rims) {
+                    references.append(("RIM", key, accepted))
+                }
+            } catch {
+                problems.append("\(error)")
+            }
+            let names = rims.map { "\($0.product) \($0.version)" }.joined(separator: ", ")
+            checks.append(
+                .init(
+                    CheckName.rim, passed: problems.isEmpty,
+                    detail: problems.isEmpty
+                        ? "RIMs \(names) signed by a chain to the pinned NVIDIA CoRIM signing Root CA"
+                        : problems.joined(separator: "; ")))
+        }
+        guard !references.isEmpty else {
+            checks.append(.init(CheckName.measurements, passed: true, detail: "no reference measurements; not checked"))
+            return checks
+        }
+        var problems: [String] = []
+        for reference in references.sorted(by: { (Int($0.block) ?? 0, $0.source) < (Int($1.block) ?? 0, $1.source) }) {
+            guard let index = UInt8(reference.block), let block = report.blocks.first(where: { $0.index == index })
+            else {
+                problems.append("block \(reference.block) (\(reference.source)) is not in the report")
+                continue
+            }
+            if !reference.accepted.contains(where: { Hex.decode(spaced: $0) == block.value }) {
+                problems.append(
+                    "block \(reference.block) \(Hex.encode(block.value.prefix(8)))… matches no \(reference.source) "
+                        + "reference value")
+            }
+        }
+        checks.append(
+            .init(
+                CheckName.measurements, passed: problems.isEmpty,
+                detail: problems.isEmpty
+                    ? "\(references.count) measurement blocks match their reference values"
+                    : problems.joined(separator: "; ")))
+        return checks
     }
 }

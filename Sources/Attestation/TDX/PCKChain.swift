@@ -7,10 +7,13 @@ struct PCKChain {
     private(set) var problem: String?
     private(set) var summary = ""
 
-    init(der: [[UInt8]], now: Date, crls: [CertificateRevocationList] = []) {
+    init(
+        der: [[UInt8]], now: Date, crls: [CertificateRevocationList] = [],
+        root: X509Certificate = TDXVerifier.intelRoot
+    ) {
         // The leaf is read even when the chain fails, so the QE report check still says something.
         leaf = der.first.flatMap { try? X509Certificate(derEncoded: $0) }
-        switch CertificateChain.verify(der, root: TDXVerifier.intelRoot, now: now, crls: crls, what: "PCK chain") {
+        switch CertificateChain.verify(der, root: root, now: now, crls: crls, what: "PCK chain") {
         case .failure(let error):
             problem = error.description
         case .success(let certificates):
@@ -24,7 +27,7 @@ struct PCKChain {
                 problem = "PCK leaf \(certificates[0].displayName) is a CA certificate"
             }
             summary =
-                "\(certificates[0].displayName) ← \(certificates[1].displayName) ← pinned Intel SGX Root CA; "
+                "\(certificates[0].displayName) ← \(certificates[1].displayName) ← pinned \(root.subjectCommonName ?? "root"); "
                 + "PCK valid until \(X509Certificate.format(certificates[0].notAfter))"
         }
     }

@@ -14,6 +14,8 @@ struct CollateralEvaluation {
     let collateral: TDXCollateral
     let policy: TDXPolicy
     let now: Date
+    /// The pinned Intel SGX Root CA (a test root only through `TDXVerifier.init(collateral:testRoot:)`).
+    let root: X509Certificate
 
     typealias Check = VerificationResult.Check
     typealias Name = TDXVerifier.CheckName
@@ -28,7 +30,6 @@ struct CollateralEvaluation {
         func record(_ name: String, _ problem: String?, ok: @autoclosure () -> String) {
             checks.append(.init(name, passed: problem == nil, detail: problem ?? ok()))
         }
-        let root = TDXVerifier.intelRoot
 
         // Root CA CRL: signed by the pinned root, current.
         let rootCRL = try? CertificateRevocationList(derEncoded: collateral.rootCACRL)
@@ -199,7 +200,7 @@ struct CollateralEvaluation {
     private func signedJSONProblem(
         _ bytes: [UInt8], signature: [UInt8], chain pem: String, crls: [CertificateRevocationList], what: String
     ) -> String? {
-        switch Self.chain(pem, root: TDXVerifier.intelRoot, now: now, crls: crls, what: "\(what) issuer chain") {
+        switch Self.chain(pem, root: root, now: now, crls: crls, what: "\(what) issuer chain") {
         case .failure(let error): return error.description
         case .success(let certificates):
             guard case .p256(let key)? = certificates.first?.ecdsaKey else {

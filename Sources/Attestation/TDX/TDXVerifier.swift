@@ -43,8 +43,21 @@ public struct TDXVerifier: EvidenceVerifier {
     /// Collateral to pick from by FMSPC (a cache's contents, or one `--collateral` file).
     public let collateral: [TDXCollateral]
 
+    /// The trust anchor every chain must end at: always the pinned Intel SGX Root CA, except in
+    /// tests (see `init(collateral:testRoot:)`).
+    let root: X509Certificate
+
     public init(collateral: [TDXCollateral] = []) {
         self.collateral = collateral
+        root = Self.intelRoot
+    }
+
+    /// A verifier anchored at `testRoot` instead of the pinned root, so tests can sign quotes and
+    /// collateral that differ from a valid set in exactly one fact. `internal`: reachable only
+    /// through `@testable import`, never from the command, a topology or any public API.
+    init(collateral: [TDXCollateral], testRoot: X509Certificate) {
+        self.collateral = collateral
+        root = testRoot
     }
 
     /// The Intel SGX Root CA, pinned: the DER whose SHA-256 is `pinnedRootFingerprint`.
@@ -88,7 +101,7 @@ public struct TDXVerifier: EvidenceVerifier {
                 : "QE vendor id \(Hex.encode(quote.qeVendorID)) is not Intel's", ok: "Intel quoting enclave")
 
         // PCK chain, QE report, attestation key.
-        let chain = PCKChain(der: quote.pckChain, now: now)
+        let chain = PCKChain(der: quote.pckChain, now: now, root: root)
         record(CheckName.pckChain, chain.problem, ok: chain.summary)
         let qeReport = SGXReportBody(bytes: quote.qeReport)
         record(
@@ -113,7 +126,7 @@ public struct TDXVerifier: EvidenceVerifier {
             record(CheckName.collateral, nil, ok: "collateral for FMSPC \(Hex.encode(extensions.fmspc))")
             checks += CollateralEvaluation(
                 quote: quote, qeReport: qeReport, chain: chain, pck: extensions, collateral: found,
-                policy: tdxPolicy, now: now
+                policy: tdxPolicy, now: now, root: root
             ).checks()
         } else {
             let fmspc = chain.leaf.flatMap { try? PCKExtensions(certificate: $0) }.map { Hex.encode($0.fmspc) }
