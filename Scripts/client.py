@@ -368,6 +368,11 @@ def verify_manifest(m, pinned_key, now_ms, allow_simulated, pinned_policy_digest
         return expected == g("policySummary"), f"{len(expected)} roles in the logged policy"
     check(checks, "policy-summary", summary)
 
+    if m.get("version") == 3:
+        check(checks, "model-version", lambda: (model_version(g("policySummary")) == g("modelVersion"),
+                                                f"manifest {g('modelVersion')}, recomputed "
+                                                f"{model_version(g('policySummary'))}"),
+              {"modelVersion": m.get("modelVersion")})
     def inclusion():
         root = inclusion_root(leaf_hash(bytes(g("policyEntry"))), g("policyEntryIndex"), g("treeHead", "treeSize"),
                               [bytes(n) for n in g("policyInclusionProof")])
@@ -375,11 +380,6 @@ def verify_manifest(m, pinned_key, now_ms, allow_simulated, pinned_policy_digest
                                                           f"{root.hex()}, tree head root "
                                                           f"{bytes(g('treeHead', 'rootHash')).hex()}")
     check(checks, "inclusion-proof", inclusion, {"index": m.get("policyEntryIndex")})
-    if m.get("version") == 3:
-        check(checks, "model-version", lambda: (model_version(g("policySummary")) == g("modelVersion"),
-                                                f"manifest {g('modelVersion')}, recomputed "
-                                                f"{model_version(g('policySummary'))}"),
-              {"modelVersion": m.get("modelVersion")})
     if pinned_policy_digest is None:
         check(checks, "policy-digest", lambda: (None, "no pinned policy digest"))
     else:
