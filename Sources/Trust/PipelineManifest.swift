@@ -78,7 +78,7 @@ public struct PipelineManifest: Sendable, Hashable, Codable {
     }
 
     /// Every field but the signature, canonically encoded after the ASCII context `sealpipe-manifest-v3`
-    /// (the layout is in `docs/protocol.md` §2).
+    /// (the layout is in `docs/protocol.md` §5.1).
     public var signedBytes: [UInt8] {
         var w = CanonicalWriter()
         w.fixed(Array("sealpipe-manifest-v3".utf8))
