@@ -111,6 +111,27 @@ extension EndToEndTests {
             #expect(failed.contains(entry.expected), "\(entry.name): failed \(failed), expected \(entry.expected)")
         }
 
+        // The Python client, written from docs/protocol.md, asks for receipts too, verifies them
+        // itself, and what it writes verifies with `sealpipe receipt verify`.
+        let python = try pipeline.run(
+            [
+                "python3", LaunchedPipeline.repositoryRoot.appendingPathComponent("Scripts/client.py").path,
+                "--kms-key", key, "--front", "tcp://127.0.0.1:5555", "--kms", "tcp://127.0.0.1:5550",
+                "--allow-simulated", "--receipts", "py-receipts", "--verify-report", "py-report.json",
+            ], executable: URL(fileURLWithPath: "/usr/bin/env"),
+            input: Data(lines.split(separator: "\n").prefix(5).joined(separator: "\n").utf8))
+        #expect(python.status == 0, "\(python.errors)")
+        let pythonFiles = try FileManager.default.contentsOfDirectory(
+            atPath: directory.appendingPathComponent("py-receipts").path
+        ).filter { $0.hasSuffix(".receipt.json") }
+        #expect(pythonFiles.count == 5)
+        let pythonVerified = try pipeline.run(
+            ["receipt", "verify", "--ledger", "ledger.json", "--kms-key", key]
+                + pythonFiles.map { "py-receipts/\($0)" })
+        // The ledger was exported before these jobs: their releases are in it (stages attested
+        // before the first job), so it still proves them.
+        #expect(pythonVerified.status == 0, "\(pythonVerified.output)")
+
         // Online, against the running broker, the honest receipts verify too.
         let online = try pipeline.run(
             ["receipt", "verify", "--kms", "tcp://127.0.0.1:5550", "--kms-key", key, paths[0], paths[49]])
