@@ -249,7 +249,7 @@ if has("ort"):
         mine.append((f"Swift int8, {int8.get('blasCore', 'engine')}", {s: rate(int8, s) for s in ("short", "medium")}))
     anchors = [(name, {s: float(v[s]["32"]) for s in ("short", "medium")}, v) for name, v in
                ((f"ONNX Runtime {ort['onnxruntime_version']} fp32 (BERT-fused)", ort["variants"]["fp32"]),
-                (f"ONNX Runtime {ort['onnxruntime_version']} int8 (dynamic quantization)", ort["variants"]["int8"]))]
+                (f"ONNX Runtime {ort['onnxruntime_version']} int8 (dynamic, per-channel)", ort["variants"]["int8"]))]
     lines += ["", f"**Against ONNX Runtime** (issue 15): batch 32, sentences/s, same sets, 2 intra-op threads; the ONNX "
               "model exported from the local files with `torch.onnx`, fused by `onnxruntime.transformers.optimizer` "
               "(bert), tokenization and mean pooling inside the timing (`Scripts/bench/ort_bench.py`). "
