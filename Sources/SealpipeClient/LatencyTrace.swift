@@ -91,7 +91,8 @@ public struct LatencyTrace: Sendable, Encodable {
     public var table: String {
         func ms(_ value: Double) -> String { value.formatted(decimals: value >= 10 ? 1 : 3) }
         var lines = [
-            "per-hop trace (stage histograms, this run's deltas; ms; open per hop, compute per batch, seal per output)",
+            "per-hop trace (stage histograms over the run, warm-up included; ms; open per hop, compute per batch, "
+                + "seal per output)",
             "stage                 jobs   wait mean  wait p50  open   compute  batch  seal   in stage mean  p50",
         ]
         for stage in stages {
