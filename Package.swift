@@ -206,7 +206,8 @@ let package = Package(
             ],
             swiftSettings: strictSettings),
         .testTarget(
-            name: "SealpipeClientTests", dependencies: ["SealpipeClient", "Wire"], swiftSettings: strictSettings),
+            name: "SealpipeClientTests", dependencies: ["SealpipeClient", "Wire", "Observability"],
+            swiftSettings: strictSettings),
         .testTarget(
             name: "StageRuntimeTests", dependencies: ["StageRuntime", "Sodium", "Wire"], swiftSettings: strictSettings),
         .testTarget(

@@ -1,13 +1,34 @@
 #!/usr/bin/env bash
 # One side-by-side run on the same sentences: the single-process Swift model, the sealed
 # pipeline of Topologies/minilm.yaml, the same with two replicas per shard, sentence-transformers
-# on PyTorch, the echo pipeline's per-hop cost, and attestation and key-release latency with 16
-# nodes attesting at once. Writes the table, with ratios, into
-# docs/benchmarks.md between the "bench.sh" markers (and the raw JSON into out/bench/).
+# on PyTorch, ONNX Runtime (fp32, BERT-fused, and its int8 dynamic quantization), the echo
+# pipeline's per-hop cost, and attestation and key-release latency with 16 nodes attesting at
+# once. Writes the table, with ratios, into docs/benchmarks.md between the "bench.sh" markers
+# (and the raw JSON into out/bench/).
+#
+#   Scripts/bench.sh                    the whole run above
+#   Scripts/bench.sh --replicas 1,2,4   only the scaling sweep: the echo pipeline (and minilm, when
+#                                       its model files are present) with that many replicas per
+#                                       stage, saturated by one `sealpipe loadtest --workers N`;
+#                                       throughput and the pipeline's CPU per job (every pipeline
+#                                       process's process_cpu_seconds_total, the load generator
+#                                       excluded). Ports 5600-5699, metrics 9500-9599.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root="$(pwd)"
 say() { printf '[bench] %s\n' "$*" >&2; }
+
+replicas=""
+while (($#)); do
+    case "$1" in
+        --replicas)
+            [[ "${2:-}" =~ ^[1-9][0-9]*(,[1-9][0-9]*)*$ ]] || { echo "bench.sh: --replicas takes counts like 1,2,4" >&2; exit 2; }
+            replicas="$2"
+            shift 2
+            ;;
+        *) echo "bench.sh: unknown argument $1 (see the comment at the top)" >&2; exit 2 ;;
+    esac
+done
 
 Scripts/setup.sh >&2
 Scripts/fetch-model.sh >&2
@@ -18,6 +39,102 @@ out="$root/out/bench"
 mkdir -p "$out"
 short="$root/Scripts/bench/sentences-short.jsonl"
 medium="$root/Scripts/bench/sentences-medium.jsonl"
+
+# A topology argument: a shipped file's name (minilm.yaml), or an absolute path (a moved copy).
+topo() { case "$1" in /*) echo "$1" ;; *) echo "Topologies/$1" ;; esac; }
+# Launches a topology in a scratch directory and prints the launcher's pid and the directory
+# once it is up. Extra arguments prefix the command (an environment change).
+launch() {
+    local topology="$1" work
+    shift
+    work="$(mktemp -d -t sealpipe-bench.XXXXXX)"
+    mkdir -p "$work/models"
+    ln -s "$root/models/all-MiniLM-L6-v2" "$work/models/all-MiniLM-L6-v2"
+    ln -s "$root/Topologies" "$work/Topologies"
+    (cd "$work" && SEALPIPE_LOG_LEVEL=error exec "$@" "$bin" launch "$(topo "$topology")" >"$work/launch.log" 2>&1) &
+    local pid=$!
+    for _ in $(seq 1 600); do grep -q '"service":"launch"' "$work/launch.log" 2>/dev/null && break; sleep 0.2; done
+    grep -q '"service":"launch"' "$work/launch.log" || { cat "$work/launch.log" >&2; exit 1; }
+    echo "$pid $work"
+}
+stop() {  # SIGTERM drains the launcher; it is not this shell's child (process substitution), so poll.
+    kill -TERM "$1" 2>/dev/null || true
+    for _ in $(seq 1 300); do kill -0 "$1" 2>/dev/null || return 0; sleep 0.1; done
+    kill -KILL "$1" 2>/dev/null || true
+}
+loadtest() {  # work dir, topology, extra args...
+    local work="$1" topology="$2"
+    shift 2
+    # The shipped topologies run on the simulated TEE, which clients refuse unless allowed.
+    (cd "$work" && "$bin" loadtest --topology "$(topo "$topology")" --allow-simulated "$@" 2>/dev/null)
+}
+# Closed loop with 128 jobs in flight: enough for every stage to batch fully. Also records each
+# service's CPU seconds before and after, for the cost of a job by service.
+sustained() {  # work dir, topology, json name
+    local before after
+    before="$(cd "$1" && python3 "$root/Scripts/bench/cpu_seconds.py" "$bin" "$(topo "$2")" --by-service)"
+    loadtest "$1" "$2" --input "$short" --concurrency 128 --requests 4096 --warm-up 3 --json "$out/$3.json" >&2
+    after="$(cd "$1" && python3 "$root/Scripts/bench/cpu_seconds.py" "$bin" "$(topo "$2")" --by-service)"
+    echo "{\"before\": $before, \"after\": $after}" >"$out/$3-cpu.json"
+}
+
+# Scaling: each replica count, echo then minilm, on ports of their own; one load generator
+# with a worker per core keeps 256 jobs in flight. The pipeline's CPU per job is every pipeline
+# process's CPU time (broker, gateway, every replica) over the measured jobs, read from their
+# metrics before and after the measured run (the warm-up run before it is not counted).
+if [ -n "$replicas" ]; then
+    workers="$(nproc)"
+    scratch="$(mktemp -d -t sealpipe-scaling.XXXXXX)"
+    pipelines=(echo)
+    [ -f "$root/models/all-MiniLM-L6-v2/model.safetensors" ] && pipelines+=(minilm)
+    rm -f "$out"/scaling-*.json
+    for pipeline in "${pipelines[@]}"; do
+        for count in ${replicas//,/ }; do
+            moved="$scratch/$pipeline-$count.yaml"
+            python3 Scripts/bench/move_topology.py "Topologies/$pipeline.yaml" "$moved" --ports 5600 --metrics 9500 \
+                --replicas "$count" --name "$pipeline-x$count"
+            say "scaling: $pipeline, $count replica(s) per stage, $workers load workers, 256 in flight"
+            read -r pid work < <(launch "$moved")
+            requests=$([ "$pipeline" = echo ] && echo 20000 || echo 3000)
+            loadtest "$work" "$moved" --input "$short" --concurrency 256 --workers "$workers" --requests 1000 --warm-up 0 >/dev/null
+            before="$(cd "$work" && python3 "$root/Scripts/bench/cpu_seconds.py" "$bin" "$moved")"
+            loadtest "$work" "$moved" --input "$short" --concurrency 256 --workers "$workers" --requests "$requests" \
+                --warm-up 0 --json "$out/scaling-$pipeline-$count.json" >&2
+            after="$(cd "$work" && python3 "$root/Scripts/bench/cpu_seconds.py" "$bin" "$moved")"
+            python3 - "$out/scaling-$pipeline-$count.json" "$before" "$after" "$count" "$pipeline" <<'PY'
+import json, sys
+path, before, after, count, pipeline = sys.argv[1], float(sys.argv[2]), float(sys.argv[3]), int(sys.argv[4]), sys.argv[5]
+report = json.load(open(path))
+report.update(pipeline=pipeline, replicas=count, pipeline_cpu_seconds=after - before)
+json.dump(report, open(path, "w"), indent=2)
+PY
+            stop "$pid"
+        done
+    done
+    rm -rf "$scratch"
+    python3 - "$out" "$replicas" "$(nproc)" "$(uptime)" <<'PY'
+import json, os, sys
+out, counts, cores, load = sys.argv[1], [int(c) for c in sys.argv[2].split(",")], sys.argv[3], sys.argv[4]
+lines = [f"Scaling (`Scripts/bench.sh --replicas {sys.argv[2]}`, {cores} cores; load: `{load.strip()}`): "
+         "closed loop, 256 in flight, short sentences; CPU per job = every pipeline process's "
+         "process_cpu_seconds_total over the measured jobs, the load generator excluded.", "",
+         "| pipeline | replicas per stage | jobs/s | p50 ms | p99 ms | pipeline CPU ms per job | load generator CPU ms per job |",
+         "|---|---|---|---|---|---|---|"]
+for pipeline in ("echo", "minilm"):
+    for count in counts:
+        path = f"{out}/scaling-{pipeline}-{count}.json"
+        if not os.path.exists(path):
+            continue
+        r = json.load(open(path))
+        jobs = max(r["results"], 1)
+        lines.append(f"| {pipeline} | {count} | {r['throughput_per_s']:.0f} | {r['p50_ms']:.1f} | {r['p99_ms']:.1f} | "
+                     f"{r['pipeline_cpu_seconds'] * 1e3 / jobs:.3f} | {r['client_cpu_seconds'] * 1e3 / max(r['total_sent'], 1):.3f} |")
+text = "\n".join(lines)
+open(f"{out}/scaling.md", "w").write(text + "\n")
+print(text)
+PY
+    exit 0
+fi
 
 # This environment may pin OpenBLAS to an older kernel (OPENBLAS_CORETYPE, OPENBLAS_L2_SIZE)
 # because some OpenBLAS builds misbehave on its CPUs. Every figure is first taken as set; where
@@ -35,44 +152,17 @@ if [ -n "$pinned" ]; then
     "${native[@]}" python3 Scripts/bench/check_reference.py "$bin" | tee "$out/native-reference.txt" >&2
     "${native[@]}" "$bin" bench model --short "$short" --medium "$medium" --json "$out/swift-model-native.json" >&2
 fi
-say "2/6 sentence-transformers on PyTorch"
+# The engine's int8 path, where this build has one (`bench model --precision int8`).
+if "$bin" bench model --help 2>&1 | grep -q -- '--precision'; then
+    say "    the engine's int8 path (--precision int8)"
+    "$bin" bench model --precision int8 --short "$short" --medium "$medium" --json "$out/swift-model-int8.json" >&2
+else
+    say "    no int8 column: this sealpipe's \`bench model\` has no --precision flag"
+fi
+say "2/6 sentence-transformers on PyTorch, then ONNX Runtime (fp32 BERT-fused, and int8 dynamic quantization)"
 Scripts/bench/pytorch_bench.sh --threads 2 --json "$out/pytorch.json" >&2
-
-# Launches a topology in a scratch directory and prints the launcher's pid and the directory
-# once it is up. Extra arguments prefix the command (an environment change).
-launch() {
-    local topology="$1" work
-    shift
-    work="$(mktemp -d -t sealpipe-bench.XXXXXX)"
-    mkdir -p "$work/models"
-    ln -s "$root/models/all-MiniLM-L6-v2" "$work/models/all-MiniLM-L6-v2"
-    ln -s "$root/Topologies" "$work/Topologies"
-    (cd "$work" && SEALPIPE_LOG_LEVEL=error exec "$@" "$bin" launch "Topologies/$topology" >"$work/launch.log" 2>&1) &
-    local pid=$!
-    for _ in $(seq 1 600); do grep -q '"service":"launch"' "$work/launch.log" 2>/dev/null && break; sleep 0.2; done
-    grep -q '"service":"launch"' "$work/launch.log" || { cat "$work/launch.log" >&2; exit 1; }
-    echo "$pid $work"
-}
-stop() {  # SIGTERM drains the launcher; it is not this shell's child (process substitution), so poll.
-    kill -TERM "$1" 2>/dev/null || true
-    for _ in $(seq 1 300); do kill -0 "$1" 2>/dev/null || return 0; sleep 0.1; done
-    kill -KILL "$1" 2>/dev/null || true
-}
-loadtest() {  # work dir, topology, extra args...
-    local work="$1" topology="$2"
-    shift 2
-    # The shipped topologies run on the simulated TEE, which clients refuse unless allowed.
-    (cd "$work" && "$bin" loadtest --topology "Topologies/$topology" --allow-simulated "$@" 2>/dev/null)
-}
-# Closed loop with 128 jobs in flight: enough for every stage to batch fully. Also records each
-# service's CPU seconds before and after, for the cost of a job by service.
-sustained() {  # work dir, topology, json name
-    local before after
-    before="$(cd "$1" && python3 "$root/Scripts/bench/cpu_seconds.py" "$bin" "Topologies/$2" --by-service)"
-    loadtest "$1" "$2" --input "$short" --concurrency 128 --requests 4096 --warm-up 3 --json "$out/$3.json" >&2
-    after="$(cd "$1" && python3 "$root/Scripts/bench/cpu_seconds.py" "$bin" "Topologies/$2" --by-service)"
-    echo "{\"before\": $before, \"after\": $after}" >"$out/$3-cpu.json"
-}
+Scripts/bench/ort_bench.sh --threads 2 --json "$out/ort.json" >&2 \
+    || say "    ONNX Runtime anchors failed (see above); their rows are left out"
 
 say "3/6 sealed pipeline, Topologies/minilm.yaml (closed loop, 128 in flight, short sentences)"
 read -r pid work < <(launch minilm.yaml)
@@ -148,6 +238,38 @@ lines += ["", "| single-sentence latency, p50 | " + " | ".join(name for name, _ 
 for set_name in ("short", "medium"):
     values = [next(l["p50Milliseconds"] for l in r["latency"] if l["set"] == set_name) for _, r in engines]
     lines.append(f"| {set_name} | " + " | ".join(f"{v:.2f} ms" for v in values) + f" | {torch['latency_ms'][set_name]['p50']:.2f} ms |")
+if has("ort"):
+    ort = j("ort")
+    int8 = j("swift-model-int8") if has("swift-model-int8") else None
+    def rate(report, set_name):
+        return next(t["sentencesPerSecond"] for t in report["throughput"] if t["set"] == set_name and t["batchSize"] == 32)
+    # The engine's columns: each Swift measurement of this run, then its int8 path when it has one.
+    mine = [(name, {s: rate(r, s) for s in ("short", "medium")}) for name, r in engines]
+    if int8:
+        mine.append((f"Swift int8, {int8.get('blasCore', 'engine')}", {s: rate(int8, s) for s in ("short", "medium")}))
+    anchors = [(name, {s: float(v[s]["32"]) for s in ("short", "medium")}, v) for name, v in
+               ((f"ONNX Runtime {ort['onnxruntime_version']} fp32 (BERT-fused)", ort["variants"]["fp32"]),
+                (f"ONNX Runtime {ort['onnxruntime_version']} int8 (dynamic, per-channel)", ort["variants"]["int8"]))]
+    lines += ["", f"**Against ONNX Runtime** (issue 15): batch 32, sentences/s, same sets, 2 intra-op threads; the ONNX "
+              "model exported from the local files with `torch.onnx`, fused by `onnxruntime.transformers.optimizer` "
+              "(bert), tokenization and mean pooling inside the timing (`Scripts/bench/ort_bench.py`). "
+              + ("" if int8 else "No engine int8 column: this build's `sealpipe bench model` has no `--precision`. ")
+              + "Ratios are the engine's rate over the row's.", "",
+              "| engine | short | medium | " + " | ".join(f"{name}: short, medium" for name, _ in mine) + " |",
+              "|---|---|---|" + "---|" * len(mine)]
+    for name, values in mine:
+        lines.append(f"| {name} | {values['short']:.1f} | {values['medium']:.1f} |" + " |" * len(mine))
+    lines.append(f"| PyTorch (sentence-transformers) | {torch['short']['32']:.1f} | {torch['medium']['32']:.1f} | "
+                 + " | ".join(f"{v['short'] / torch['short']['32']:.2f}×, {v['medium'] / torch['medium']['32']:.2f}×"
+                              for _, v in mine) + " |")
+    for name, values, variant in anchors:
+        lines.append(f"| {name}, worst cosine to the fixture {variant['worst_cosine_to_reference']:.4f} | "
+                     f"{values['short']:.1f} | {values['medium']:.1f} | "
+                     + " | ".join(f"**{v['short'] / values['short']:.2f}×**, **{v['medium'] / values['medium']:.2f}×**"
+                                  for _, v in mine) + " |")
+    lines += ["", "| single-sentence latency, p50 | short | medium |", "|---|---|---|"]
+    for name, _, variant in anchors:
+        lines.append(f"| {name} | {variant['latency_ms']['short']['p50']:.2f} ms | {variant['latency_ms']['medium']['p50']:.2f} ms |")
 lines += ["", "**The sealed pipeline** (issue 6), short sentences, batch 32 for the model and PyTorch "
           f"(PyTorch: **{torch32:.1f}** sentences/s):", ""]
 lines += table(f"OpenBLAS core {swift['blasCore']} (as this environment sets it)", swift,

@@ -25,10 +25,16 @@ public struct BucketHistogram: Sendable, Hashable {
     }
 
     public mutating func observe(_ value: Double) {
+        observe(value, times: 1)
+    }
+
+    /// Records `value` `times` times at once (e.g. a wait shared by every job of a hop).
+    public mutating func observe(_ value: Double, times: UInt64) {
+        guard times > 0 else { return }
         let index = upperBounds.firstIndex { value <= $0 } ?? upperBounds.count
-        counts[index] += 1
-        sum += value
-        count += 1
+        counts[index] += times
+        sum += value * Double(times)
+        count += times
     }
 
     private static func pow2(_ exponent: Int) -> Double { Double(1 << exponent) }

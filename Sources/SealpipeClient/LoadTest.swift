@@ -194,9 +194,19 @@ public final class LoadTester: Sendable {
         throws
         -> LoadTestResult
     {
+        let cpuAtStart = ProcessMetrics.cpuSeconds()
+        let merged = try runTally(plan, workers: workers, progress: progress)
+        return LoadTestResult(
+            plan: plan, workers: max(1, workers), tally: merged,
+            clientCPUSeconds: ProcessMetrics.cpuSeconds() - cpuAtStart)
+    }
+
+    /// `run`'s merged figures before they become a report (what a load agent sends back).
+    func runTally(_ plan: LoadTestPlan, workers: Int, progress: @escaping @Sendable (Progress) -> Void = { _ in })
+        throws -> LoadTestTally
+    {
         let workers = max(1, workers)
         let start = ContinuousClock.now
-        let cpuAtStart = ProcessMetrics.cpuSeconds()
         let shares = (0..<workers).map { plan.share(worker: $0, of: workers) }
         let snapshots = Mutex([Progress?](repeating: nil, count: workers))
         let outcomes = Mutex([Result<LoadTestTally, any Error>?](repeating: nil, count: workers))
@@ -236,8 +246,7 @@ public final class LoadTester: Sendable {
             if merged == nil { merged = tally } else { merged!.merge(tally) }
         }
         guard let merged else { preconditionFailure("every worker ends with a tally or an error") }
-        return LoadTestResult(
-            plan: plan, workers: workers, tally: merged, clientCPUSeconds: ProcessMetrics.cpuSeconds() - cpuAtStart)
+        return merged
     }
 
     /// One worker: its own client, its share of the plan, until the share is done.

@@ -19,6 +19,11 @@ public struct StageCounters: Sendable {
     public var openSeconds = BucketHistogram.durations()
     public var sealSeconds = BucketHistogram.durations()
     public var computeSeconds = BucketHistogram.durations()
+    /// Per job: from its hop entering the compute queue to the compute thread taking it.
+    public var queueWaitSeconds = BucketHistogram.durations()
+    /// Per job: from its hop being taken off the socket to its output handed back for sending
+    /// (open, queue wait, compute and seal); what the stage adds to the job's latency.
+    public var residenceSeconds = BucketHistogram.durations()
     public var queueDepth = 0
     public var capacity = 0
     /// Attestations that released keys to this replica (at start, then one per key epoch).
@@ -62,6 +67,13 @@ public struct StageCounters: Sendable {
             labels: labels)
         exposition.histogram(
             "sealpipe_stage_compute_seconds", "Time to compute one batch.", computeSeconds, labels: labels)
+        exposition.histogram(
+            "sealpipe_stage_queue_wait_seconds", "Per job: time its hop waited for the compute thread.",
+            queueWaitSeconds, labels: labels)
+        exposition.histogram(
+            "sealpipe_stage_job_seconds",
+            "Per job: time in the stage, from its hop taken off the socket to its output handed back for sending.",
+            residenceSeconds, labels: labels)
         exposition.counter(
             "sealpipe_stage_attestations_total", "Attestations that released keys (at start, then one per key epoch).",
             Double(attestations), labels: labels)

@@ -116,7 +116,7 @@ public final class StageRuntime: Service {
         let outboxEndpoint = "inproc://stage-outbox-\(instance)"
         try outbox.bind(outboxEndpoint)
 
-        let queue = BatchQueue<HopReceiver.Accepted>(capacity: settings.capacity) { $0.jobs.count }
+        let queue = BatchQueue<QueuedHop>(capacity: settings.capacity) { $0.accepted.jobs.count }
         counters.withLock { $0.capacity = settings.capacity }
         let computeDone = DispatchSemaphore(value: 0)
         let computeThread = Thread { [self] in
@@ -189,7 +189,7 @@ public final class StageRuntime: Service {
     }
 
     private func handleIncoming(
-        _ frames: [[UInt8]], receiver: inout HopReceiver, queue: BatchQueue<HopReceiver.Accepted>, gateway: Socket,
+        _ frames: [[UInt8]], receiver: inout HopReceiver, queue: BatchQueue<QueuedHop>, gateway: Socket,
         warnings: inout WarningSampler
     ) {
         let started = ContinuousClock.now
@@ -202,7 +202,7 @@ public final class StageRuntime: Service {
                 $0.opens += 1
                 $0.openSeconds.observe(elapsed.secondsValue)
             }
-            if !queue.push(accepted) {
+            if !queue.push(QueuedHop(accepted: accepted, received: started)) {
                 let unit = accepted.bundleID ?? accepted.jobs[0].jobID
                 reply(HopSender.reject(jobID: unit, code: .busy, reason: "the stage's queue is full"), on: gateway)
                 counters.withLock { $0.rejected["busy", default: 0] += 1 }
@@ -219,14 +219,15 @@ public final class StageRuntime: Service {
         }
     }
 
-    private func computeLoop(context: ZMQContext, outboxEndpoint: String, queue: BatchQueue<HopReceiver.Accepted>)
+    private func computeLoop(context: ZMQContext, outboxEndpoint: String, queue: BatchQueue<QueuedHop>)
         throws
     {
         let outbox = try context.socket(.pair)
         try outbox.connect(outboxEndpoint)
         while true {
-            let hops = queue.nextBatch(maxBatch: settings.maxBatch, maxDelay: settings.maxDelay)
-            if hops.isEmpty { return }
+            let batch = queue.nextTimedBatch(maxBatch: settings.maxBatch, maxDelay: settings.maxDelay)
+            if batch.items.isEmpty { return }
+            let hops = batch.items.map(\.accepted)
             let jobs = hops.flatMap(\.jobs)
             let started = ContinuousClock.now
             var outcomes = workload.process(jobs.map(\.body))
@@ -245,7 +246,13 @@ public final class StageRuntime: Service {
             }
             output.finish()
             for message in output.messages { try outbox.send(message.frames) }
+            let sent = ContinuousClock.now
             counters.withLock {
+                for (hop, arrived) in zip(batch.items, batch.arrivals) {
+                    let jobCount = UInt64(hop.accepted.jobs.count)
+                    $0.queueWaitSeconds.observe((started - arrived).secondsValue, times: jobCount)
+                    $0.residenceSeconds.observe((sent - hop.received).secondsValue, times: jobCount)
+                }
                 $0.processed += output.processed
                 $0.failed += output.failed
                 $0.seals += output.sealTimes.count
@@ -254,6 +261,12 @@ public final class StageRuntime: Service {
                 $0.computeSeconds.observe(computed.secondsValue)
             }
         }
+    }
+
+    /// A hop waiting for the compute thread, with when the I/O thread took it off the socket.
+    struct QueuedHop: Sendable {
+        let accepted: HopReceiver.Accepted
+        let received: ContinuousClock.Instant
     }
 
     /// Tells the gateway the role, capacity and epochs, proven: the broker's certificate for the

@@ -12,6 +12,9 @@ struct LoadtestCommand: AsyncParsableCommand {
             sealpipe loadtest --rate 50 --duration 30 --json out.json --html out.html
             sealpipe loadtest --concurrency 16 --requests 2000
             sealpipe loadtest --sweep --p99-bound 200        finds the highest rate that keeps p99 under 200 ms
+            sealpipe loadtest --agent 10.0.0.2:5700          on each load host: serve plans from a coordinator
+            sealpipe loadtest --agents 10.0.0.2:5700,10.0.0.3:5700 --concurrency 512 --requests 100000
+                                                             splits the load over the agents, merges one report
             Open-loop latency counts from each job's intended send time (coordinated omission corrected).
             """)
 
@@ -59,7 +62,38 @@ struct LoadtestCommand: AsyncParsableCommand {
     @Option(help: "The p99 bound in milliseconds for --sweep.")
     var p99Bound: Double = 250
 
+    @Flag(
+        help: """
+            Also print where a job's time goes, hop by hop: every stage's queue wait, open, compute, seal and time \
+            in stage, from the stages' metrics (read from the topology's addresses before and after the run).
+            """)
+    var trace = false
+
+    @Option(
+        help: """
+            Serve as a load agent on this address (HOST:PORT): run the plans a coordinator sends against this \
+            command's pipeline (its topology and verified manifest), until stopped. Bind an address only the \
+            coordinator can reach.
+            """)
+    var agent: String?
+
+    @Option(
+        help: """
+            Coordinate load agents (HOST:PORT,…): each runs an equal share of this plan on --workers threads, at \
+            once; their figures, HDR histograms included, are merged into one report.
+            """)
+    var agents: String?
+
     func validate() throws {
+        if agent != nil && agents != nil {
+            throw ValidationError("give --agent (serve) or --agents (coordinate), not both")
+        }
+        if agents != nil && sweep {
+            throw ValidationError("--agents runs one plan; it cannot be combined with --sweep")
+        }
+        if let agent { _ = try Self.endpoint(agent, option: "--agent") }
+        if let agents { _ = try Self.agentEndpoints(agents) }
+        if trace && sweep { throw ValidationError("--trace measures one run; it cannot be combined with --sweep") }
         if rate != nil && concurrency != nil {
             throw ValidationError("give --rate (open loop) or --concurrency (closed loop), not both")
         }
@@ -70,13 +104,21 @@ struct LoadtestCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let pipelineTarget = try target.resolveTarget()
         let bodies = try loadBodies()
         let location = target
-        let tester = LoadTester(target: pipelineTarget, refreshTarget: { try location.resolveTarget(announce: false) })
+        // A coordinator sends no jobs itself: only its agents need the pipeline's manifest.
+        let tester =
+            try agents == nil
+            ? LoadTester(target: target.resolveTarget(), refreshTarget: { try location.resolveTarget(announce: false) })
+            : nil
+        if let agent, let tester {
+            try serveAsAgent(agent, tester: tester)
+            return
+        }
         let jobTimeout = Duration.milliseconds(Int64(target.timeout * 1000))
         let result: LoadTestResult
-        if sweep {
+        var latencyTrace: LatencyTrace?
+        if sweep, let tester {
             result = try runSweep(tester: tester, bodies: bodies, jobTimeout: jobTimeout)
         } else {
             let mode: LoadTestPlan.Mode =
@@ -89,18 +131,65 @@ struct LoadtestCommand: AsyncParsableCommand {
                 mode: mode, warmUp: .milliseconds(Int64(warmUp * 1000)), duration: measured, requests: requests,
                 bodies: bodies,
                 jobTimeout: jobTimeout)
-            result = try tester.run(plan, workers: workers, progress: Self.showProgress)
-            FileHandle.standardError.write(Data("\n".utf8))
+            let topology = trace ? try target.options.load() : nil
+            let before = try topology.map(StageScrape.samples(of:))
+            if let agents {
+                result = try LoadAgent.coordinate(plan, agents: Self.agentEndpoints(agents), workersPerAgent: workers)
+            } else if let tester {
+                result = try tester.run(plan, workers: workers, progress: Self.showProgress)
+                FileHandle.standardError.write(Data("\n".utf8))
+            } else {
+                preconditionFailure("a load test has a tester or agents")
+            }
+            if let topology, let before {
+                // The stages record a job's figures as it leaves them; let the last ones land.
+                try await Task.sleep(for: .milliseconds(200))
+                latencyTrace = LatencyTrace(
+                    roles: topology.stageRoles, before: before, after: try StageScrape.samples(of: topology),
+                    endToEndMeanMilliseconds: result.meanMilliseconds, endToEndP50Milliseconds: result.p50Milliseconds)
+            }
         }
         Output.line(Self.summary(result))
+        if let latencyTrace { Output.line(latencyTrace.table) }
         if let json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            try encoder.encode(result).write(to: URL(fileURLWithPath: json))
+            if let latencyTrace {
+                try encoder.encode(TracedResult(result: result, trace: latencyTrace)).write(
+                    to: URL(fileURLWithPath: json))
+            } else {
+                try encoder.encode(result).write(to: URL(fileURLWithPath: json))
+            }
         }
         if let html {
             try Data(LoadTestReport.html(result, title: "sealpipe loadtest").utf8).write(to: URL(fileURLWithPath: html))
         }
+    }
+
+    /// `--agent`: serve plans until the process is stopped.
+    func serveAsAgent(_ address: String, tester: LoadTester) throws {
+        let endpoint = try Self.endpoint(address, option: "--agent")
+        try LoadAgent.serve(
+            endpoint: endpoint, tester: tester,
+            onBound: { Output.line("load agent listening on \($0)") },
+            log: { FileHandle.standardError.write(Data("[agent] \($0)\n".utf8)) })
+    }
+
+    /// A ZeroMQ TCP endpoint from HOST:PORT (or a `tcp://` endpoint as it is).
+    static func endpoint(_ address: String, option: String) throws -> String {
+        if address.hasPrefix("tcp://") { return address }
+        guard let colon = address.lastIndex(of: ":"), let port = Int(address[address.index(after: colon)...]),
+            (1...65535).contains(port), colon != address.startIndex
+        else { throw ValidationError("\(option) \(address): expected HOST:PORT") }
+        return "tcp://\(address)"
+    }
+
+    static func agentEndpoints(_ list: String) throws -> [String] {
+        let endpoints = try list.split(separator: ",").map {
+            try endpoint($0.trimmingCharacters(in: .whitespaces), option: "--agents")
+        }
+        guard !endpoints.isEmpty else { throw ValidationError("--agents lists no agent") }
+        return endpoints
     }
 
     func runSweep(tester: LoadTester, bodies: [[UInt8]], jobTimeout: Duration) throws -> LoadTestResult {
@@ -163,6 +252,25 @@ struct LoadtestCommand: AsyncParsableCommand {
         }
         guard !bodies.isEmpty else { throw ValidationError("--input \(input): no lines") }
         return bodies
+    }
+
+    /// The JSON report with `--trace`: the usual figures, and the trace under `trace`.
+    struct TracedResult: Encodable {
+        let result: LoadTestResult
+        let trace: LatencyTrace
+
+        func encode(to encoder: any Encoder) throws {
+            try result.encode(to: encoder)
+            var container = encoder.container(keyedBy: Key.self)
+            try container.encode(trace, forKey: Key(stringValue: "trace"))
+        }
+
+        struct Key: CodingKey {
+            let stringValue: String
+            var intValue: Int? { nil }
+            init(stringValue: String) { self.stringValue = stringValue }
+            init?(intValue: Int) { nil }
+        }
     }
 
     static let builtInMix = [
