@@ -25,10 +25,15 @@ public struct LoadTestPlan: Sendable {
     public var bodies: [[UInt8]]
     /// The deadline each job carries; unanswered jobs count as `timeout` errors after it.
     public var jobTimeout: Duration
+    /// Whether every job asks for receipts (their cost, side by side with a run without); a job
+    /// whose result lacks them, or whose chain does not decode, counts as an error.
+    public var receipts: Bool
 
     public init(
-        mode: Mode, warmUp: Duration, duration: Duration?, requests: Int?, bodies: [[UInt8]], jobTimeout: Duration
+        mode: Mode, warmUp: Duration, duration: Duration?, requests: Int?, bodies: [[UInt8]], jobTimeout: Duration,
+        receipts: Bool = false
     ) {
+        self.receipts = receipts
         precondition(duration != nil || requests != nil, "a load test needs a duration or a request count")
         precondition(!bodies.isEmpty, "a load test needs at least one body")
         self.mode = mode
@@ -265,7 +270,7 @@ public final class LoadTester: Sendable {
         var lastProgress = start
 
         func send(_ send: LoadTestCore.Send) throws {
-            let job = try client.send(plan.bodies[send.body], timeout: plan.jobTimeout)
+            let job = try client.send(plan.bodies[send.body], timeout: plan.jobTimeout, receipts: plan.receipts)
             jobs[job.id] = job
             core.sent(send, as: job.id, at: job.sentAt)
         }

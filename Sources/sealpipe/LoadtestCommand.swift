@@ -69,6 +69,13 @@ struct LoadtestCommand: AsyncParsableCommand {
             """)
     var trace = false
 
+    @Flag(
+        help: """
+            Ask every stage for a receipt on every job (to measure what receipts cost, against a run without); a \
+            result without a decodable chain counts as an error. Not with --agents.
+            """)
+    var receipts = false
+
     @Option(
         help: """
             Serve as a load agent on this address (HOST:PORT): run the plans a coordinator sends against this \
@@ -93,6 +100,9 @@ struct LoadtestCommand: AsyncParsableCommand {
         }
         if let agent { _ = try Self.endpoint(agent, option: "--agent") }
         if let agents { _ = try Self.agentEndpoints(agents) }
+        if receipts && agents != nil {
+            throw ValidationError("--receipts runs on this host's workers, not with --agents")
+        }
         if trace && sweep { throw ValidationError("--trace measures one run; it cannot be combined with --sweep") }
         if rate != nil && concurrency != nil {
             throw ValidationError("give --rate (open loop) or --concurrency (closed loop), not both")
@@ -130,7 +140,7 @@ struct LoadtestCommand: AsyncParsableCommand {
             let plan = LoadTestPlan(
                 mode: mode, warmUp: .milliseconds(Int64(warmUp * 1000)), duration: measured, requests: requests,
                 bodies: bodies,
-                jobTimeout: jobTimeout)
+                jobTimeout: jobTimeout, receipts: receipts)
             let topology = trace ? try target.options.load() : nil
             let before = try topology.map(StageScrape.samples(of:))
             if let agents {
@@ -198,7 +208,7 @@ struct LoadtestCommand: AsyncParsableCommand {
             let plan = LoadTestPlan(
                 mode: .openLoop(ratePerSecond: rate), warmUp: .milliseconds(Int64(warmUp * 1000)), duration: step,
                 requests: nil,
-                bodies: bodies, jobTimeout: jobTimeout)
+                bodies: bodies, jobTimeout: jobTimeout, receipts: receipts)
             let result = try tester.run(plan, workers: workers)
             Output.line(
                 String(
