@@ -1,0 +1,89 @@
+/// One linear layer in int8: weights quantized per output channel and packed for oneDNN once,
+/// activations quantized per row on each call, the product dequantized into fp32.
+final class Int8Linear: Sendable {
+    /// Output features (rows of the PyTorch weight).
+    let n: Int
+    /// Input features.
+    let k: Int
+    private let packed: OneDNN.PackedWeights
+    private let library: OneDNN
+    private let scales: FloatBuffer
+    private let rowSums: Int32Buffer
+
+    /// Quantizes and packs `weight`, [n × k] (PyTorch's [out × in]); `name` is the tensor's,
+    /// for errors. `limit` is `Int8Linear.weightLimit(for:)`.
+    init(
+        _ weight: UnsafePointer<Float>, n: Int, k: Int, name: String, limit: Int, library: OneDNN
+    ) throws(ModelError) {
+        let values = Array(UnsafeBufferPointer(start: weight, count: n * k))
+        let quantized: Int8Quantizer.Weights
+        do {
+            quantized = try Int8Quantizer.quantizeWeights(values, rows: n, columns: k, limit: limit)
+        } catch {
+            throw .badFile(path: "model.safetensors", reason: "\(name) row \(error.row): \(error.reason)")
+        }
+        switch library.pack(quantized.values, n: n, k: k) {
+        case .success(let packed): self.packed = packed
+        case .failure(let failure): throw .unsupported("int8 \(name): \(failure.reason)")
+        }
+        self.n = n
+        self.k = k
+        self.library = library
+        scales = FloatBuffer(quantized.scales)
+        rowSums = Int32Buffer(quantized.rowSums)
+    }
+
+    /// The largest weight magnitude: 127 where the CPU has VNNI (exact u8·s8 dot products), 63
+    /// elsewhere, where oneDNN's AVX2 and AVX-512 kernels without VNNI use `vpmaddubsw`, whose
+    /// 16-bit sums of two products saturate beyond 32 767 (255·127·2 would; 255·63·2 does not).
+    static func weightLimit(for features: CPUFeatures) -> Int {
+        features.contains(.avx512vnni) || features.contains(.amxInt8) ? 127 : 63
+    }
+
+    /// oneDNN's implementation for `rows` rows (e.g. `brg:avx512_core_vnni`), for reports.
+    func implementation(rows: Int) -> String? {
+        library.primitive(rows: rows, weights: packed)?.implementation
+    }
+
+    /// c[m×n] += a[m×k]·Wᵀ for the rows `rows` of a (and of c), on the calling thread, with
+    /// scratch from `workspace`. Returns false if oneDNN failed (the caller then runs fp32).
+    func apply(
+        rows: Range<Int>, a: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>, workspace: Workspace
+    ) -> Bool {
+        let m = rows.count
+        guard m > 0 else { return true }
+        // Integer buffers carved from float slots: 4 bytes per float, so k/4 floats per u8 row.
+        let quantized = UnsafeMutableRawPointer(workspace.buffer(.quantized, count: (m * k + 3) / 4))
+            .assumingMemoryBound(to: UInt8.self)
+        let accumulator = UnsafeMutableRawPointer(workspace.buffer(.accumulator, count: m * n))
+            .assumingMemoryBound(to: Int32.self)
+        var rowScales: [Int8Quantizer.RowScale] = []
+        rowScales.reserveCapacity(m)
+        for (index, row) in rows.enumerated() {
+            rowScales.append(Int8Quantizer.quantizeRow(a + row * k, count: k, into: quantized + index * k))
+        }
+        guard library.multiply(rows: m, a: quantized, weights: packed, into: accumulator) else { return false }
+        for (index, row) in rows.enumerated() {
+            Int8Quantizer.dequantizeRow(
+                accumulator + index * n, row: rowScales[index], weightScales: scales.readOnly,
+                rowSums: rowSums.readOnly, n: n, adding: c + row * n)
+        }
+        return true
+    }
+}
+
+/// A fixed block of Int32 with a stable address (the weights' row sums).
+final class Int32Buffer: @unchecked Sendable {  // written only in init; read-only afterwards
+    let pointer: UnsafeMutablePointer<Int32>
+
+    init(_ values: [Int32]) {
+        pointer = .allocate(capacity: max(1, values.count))
+        values.withUnsafeBufferPointer { source in
+            if let base = source.baseAddress { pointer.initialize(from: base, count: values.count) }
+        }
+    }
+
+    var readOnly: UnsafePointer<Int32> { UnsafePointer(pointer) }
+
+    deinit { pointer.deallocate() }
+}
