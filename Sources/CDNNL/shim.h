@@ -28,6 +28,9 @@ typedef struct sealpipe_dnnl_api {
     __typeof__(&dnnl_primitive_create) primitive_create;
     __typeof__(&dnnl_primitive_execute) primitive_execute;
     __typeof__(&dnnl_primitive_destroy) primitive_destroy;
+    __typeof__(&dnnl_primitive_attr_create) primitive_attr_create;
+    __typeof__(&dnnl_primitive_attr_set_scratchpad_mode) primitive_attr_set_scratchpad_mode;
+    __typeof__(&dnnl_primitive_attr_destroy) primitive_attr_destroy;
     __typeof__(&dnnl_sgemm) sgemm;
     /// libgomp's, through libdnnl's dependencies (oneDNN's OpenMP runtime); may be NULL.
     void (*omp_set_num_threads)(int);
@@ -60,6 +63,9 @@ static inline const char *sealpipe_dnnl_open(const char *library, sealpipe_dnnl_
     SEALPIPE_DNNL_LOAD(primitive_create, dnnl_primitive_create)
     SEALPIPE_DNNL_LOAD(primitive_execute, dnnl_primitive_execute)
     SEALPIPE_DNNL_LOAD(primitive_destroy, dnnl_primitive_destroy)
+    SEALPIPE_DNNL_LOAD(primitive_attr_create, dnnl_primitive_attr_create)
+    SEALPIPE_DNNL_LOAD(primitive_attr_set_scratchpad_mode, dnnl_primitive_attr_set_scratchpad_mode)
+    SEALPIPE_DNNL_LOAD(primitive_attr_destroy, dnnl_primitive_attr_destroy)
     SEALPIPE_DNNL_LOAD(sgemm, dnnl_sgemm)
 #undef SEALPIPE_DNNL_LOAD
     api->omp_set_num_threads = (void (*)(int))dlsym(handle, "omp_set_num_threads");

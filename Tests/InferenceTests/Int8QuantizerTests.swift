@@ -79,7 +79,7 @@ struct Int8QuantizerTests {
     @Test(.enabled(if: EngineKernel.oneDNNVersion != nil, "oneDNN (libdnnl.so.2) not installed"))
     func anInt8ProductIsCloseToFP32() throws {
         let library = try OneDNN.shared.get()
-        let m = 23
+        let m = Int8Linear.rowBlock + 23  // a full block and a padded one
         let n = 40
         let k = 72
         var generator = SplitMix(seed: 15)
@@ -105,8 +105,8 @@ struct Int8QuantizerTests {
         let workspace = Workspace()
         let ran = a2.withUnsafeBufferPointer { pa in
             quantized.withUnsafeMutableBufferPointer { pc in
-                linear.apply(rows: 0..<m, a: pa.baseAddress!, c: pc.baseAddress!, workspace: workspace)
-                    && linear.apply(rows: 0..<0, a: pa.baseAddress!, c: pc.baseAddress!, workspace: workspace)
+                linear.apply(rows: 0..<m, a: pa.baseAddress!, c: pc.baseAddress!, workspace: workspace) == m
+                    && linear.apply(rows: 0..<0, a: pa.baseAddress!, c: pc.baseAddress!, workspace: workspace) == 0
             }
         }
         #expect(ran)

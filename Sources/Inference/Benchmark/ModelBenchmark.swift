@@ -40,6 +40,9 @@ public struct ModelBenchmark: Sendable {
         /// Best of the timed runs.
         public var sentencesPerSecond: Double
         public var medianSentencesPerSecond: Double
+        /// Sentences per second of process CPU time (all threads), best of the timed runs: the
+        /// figure that holds when other processes share the cores and wall-clock rates do not.
+        public var sentencesPerCPUSecond: Double
         public var meanTokens: Double
     }
 
@@ -77,14 +80,14 @@ public struct ModelBenchmark: Sendable {
             if let kernelWarning { lines.append("WARNING: \(kernelWarning)") }
             for kernel in Set(throughput.map(\.matrixKernel)).sorted() { lines.append("linear layers: \(kernel)") }
             for warning in precisionWarnings ?? [] { lines.append("WARNING: \(warning)") }
-            lines.append("precision set      batch  sentences/s (best)  (median)  mean tokens")
+            lines.append("precision set      batch  sentences/s (best)  (median)  per CPU-second  mean tokens")
             for row in throughput {
                 lines.append(
                     row.precision.padding(toLength: 10, withPad: " ", startingAt: 0)
                         + row.set.padding(toLength: 8, withPad: " ", startingAt: 0) + " "
                         + String(
-                            format: "%5d  %18.1f  %8.1f  %11.1f", row.batchSize, row.sentencesPerSecond,
-                            row.medianSentencesPerSecond, row.meanTokens))
+                            format: "%5d  %18.1f  %8.1f  %14.1f  %11.1f", row.batchSize, row.sentencesPerSecond,
+                            row.medianSentencesPerSecond, row.sentencesPerCPUSecond, row.meanTokens))
             }
             lines.append("precision set      latency p50 ms  p90 ms")
             for row in latency {
@@ -148,11 +151,14 @@ public struct ModelBenchmark: Sendable {
         for model in models { _ = try? model.embed(texts: Array(workload.prefix(max(2 * batchSize, 16)))) }
         let clock = ContinuousClock()
         var rates = [[Double]](repeating: [], count: models.count)
+        var cpuRates = [[Double]](repeating: [], count: models.count)
         for _ in 0..<repeats {
             for (index, model) in models.enumerated() {
                 let start = clock.now
+                let cpuStart = Self.processCPUSeconds()
                 for batch in batches { _ = try? model.embed(texts: batch) }
                 rates[index].append(Double(workload.count) / Self.seconds(clock.now - start))
+                cpuRates[index].append(Double(workload.count) / max(Self.processCPUSeconds() - cpuStart, 1e-9))
             }
         }
         let tokens = texts.reduce(0) { $0 + models[0].tokenizer.encode($1).count }
@@ -161,7 +167,8 @@ public struct ModelBenchmark: Sendable {
             return Throughput(
                 precision: model.precision.rawValue, matrixKernel: model.matrixKernel, set: set, batchSize: batchSize,
                 sentencesPerRun: workload.count, sentencesPerSecond: sorted.last!,
-                medianSentencesPerSecond: Self.percentile(sorted, 0.5), meanTokens: Double(tokens) / Double(texts.count))
+                medianSentencesPerSecond: Self.percentile(sorted, 0.5), sentencesPerCPUSecond: cpuRates[index].max()!,
+                meanTokens: Double(tokens) / Double(texts.count))
         }
     }
 
@@ -196,6 +203,13 @@ public struct ModelBenchmark: Sendable {
         let low = Int(position)
         let high = min(low + 1, sorted.count - 1)
         return sorted[low] + (sorted[high] - sorted[low]) * (position - Double(low))
+    }
+
+    /// CPU time of the whole process so far (every thread), in seconds.
+    static func processCPUSeconds() -> Double {
+        var time = timespec()
+        clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &time)
+        return Double(time.tv_sec) + Double(time.tv_nsec) * 1e-9
     }
 
     static func seconds(_ duration: Duration) -> Double {

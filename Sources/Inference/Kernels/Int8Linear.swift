@@ -46,30 +46,50 @@ final class Int8Linear: Sendable {
     }
 
     /// c[m×n] += a[m×k]·Wᵀ for the rows `rows` of a (and of c), on the calling thread, with
-    /// scratch from `workspace`. Returns false if oneDNN failed (the caller then runs fp32).
+    /// scratch from `workspace`. Returns the first row not done: `rows.upperBound`, unless
+    /// oneDNN failed, and then the caller runs the rows from there in fp32.
     func apply(
         rows: Range<Int>, a: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>, workspace: Workspace
-    ) -> Bool {
-        let m = rows.count
-        guard m > 0 else { return true }
+    ) -> Int {
+        guard !rows.isEmpty else { return rows.upperBound }
+        let block = Self.rowBlock
         // Integer buffers carved from float slots: 4 bytes per float, so k/4 floats per u8 row.
-        let quantized = UnsafeMutableRawPointer(workspace.buffer(.quantized, count: (m * k + 3) / 4))
+        let quantized = UnsafeMutableRawPointer(workspace.buffer(.quantized, count: (block * k + 3) / 4))
             .assumingMemoryBound(to: UInt8.self)
-        let accumulator = UnsafeMutableRawPointer(workspace.buffer(.accumulator, count: m * n))
+        let accumulator = UnsafeMutableRawPointer(workspace.buffer(.accumulator, count: block * n))
             .assumingMemoryBound(to: Int32.self)
-        var rowScales: [Int8Quantizer.RowScale] = []
-        rowScales.reserveCapacity(m)
-        for (index, row) in rows.enumerated() {
-            rowScales.append(Int8Quantizer.quantizeRow(a + row * k, count: k, into: quantized + index * k))
+        var rowScales = [Int8Quantizer.RowScale](repeating: .init(scale: 0, zeroPoint: 0), count: block)
+        for start in stride(from: rows.lowerBound, to: rows.upperBound, by: block) {
+            let count = min(block, rows.upperBound - start)
+            for index in 0..<count {
+                rowScales[index] = Int8Quantizer.quantizeRow(
+                    a + (start + index) * k, count: k, into: quantized + index * k)
+            }
+            // A short last block is padded with zero rows to a multiple of 16, whose results are
+            // dropped: every product then has one of a few shapes, each compiled once.
+            let padded = min(block, (count + 15) / 16 * 16)
+            (quantized + count * k).update(repeating: 0, count: (padded - count) * k)
+            let scratch = { (bytes: Int) -> UnsafeMutableRawPointer in
+                // 64-byte aligned inside a float slot with room to spare.
+                let raw = UnsafeMutableRawPointer(workspace.buffer(.dnnlScratchpad, count: (bytes + 64) / 4 + 1))
+                return raw.alignedUp(toMultipleOf: 64)
+            }
+            guard library.multiply(rows: padded, a: quantized, weights: packed, into: accumulator, scratch: scratch)
+            else {
+                return start
+            }
+            for index in 0..<count {
+                Int8Quantizer.dequantizeRow(
+                    accumulator + index * n, row: rowScales[index], weightScales: scales.readOnly,
+                    rowSums: rowSums.readOnly, n: n, adding: c + (start + index) * n)
+            }
         }
-        guard library.multiply(rows: m, a: quantized, weights: packed, into: accumulator) else { return false }
-        for (index, row) in rows.enumerated() {
-            Int8Quantizer.dequantizeRow(
-                accumulator + index * n, row: rowScales[index], weightScales: scales.readOnly,
-                rowSums: rowSums.readOnly, n: n, adding: c + row * n)
-        }
-        return true
+        return rows.upperBound
     }
+
+    /// Rows per oneDNN call: products run in blocks of this many rows (the last padded to a
+    /// multiple of 16), so that a layer needs at most 9 compiled shapes, whatever the batch.
+    static let rowBlock = 128
 }
 
 /// A fixed block of Int32 with a stable address (the weights' row sums).

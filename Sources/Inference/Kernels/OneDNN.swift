@@ -59,15 +59,25 @@ final class OneDNN: @unchecked Sendable {  // the function table and engine are 
     }
 
     /// A compiled primitive; destroyed when the last user lets go.
-    final class Primitive: @unchecked Sendable {  // oneDNN primitives are safe to execute from several threads
+    ///
+    /// Its scratchpad is the caller's (`dnnl_scratchpad_mode_user`): oneDNN's own global
+    /// scratchpad is shared, and two threads running the same primitive at once overwrite each
+    /// other's partial sums there (measured: wrong embeddings with 2 threads, right with 1).
+    final class Primitive: @unchecked Sendable {  // executing is thread-safe with a scratchpad per call
         let handle: dnnl_primitive_t
         /// oneDNN's implementation name, e.g. `brg:avx512_core_vnni`.
         let implementation: String
+        /// The scratchpad it needs, in the layout oneDNN asked for.
+        let scratchpad: dnnl_memory_desc_t
+        let scratchpadBytes: Int
         private let api: sealpipe_dnnl_api
 
-        init(handle: dnnl_primitive_t, implementation: String, api: sealpipe_dnnl_api) {
+        init(handle: dnnl_primitive_t, implementation: String, scratchpad: dnnl_memory_desc_t, api: sealpipe_dnnl_api) {
             self.handle = handle
             self.implementation = implementation
+            self.scratchpad = scratchpad
+            var descriptor = scratchpad
+            self.scratchpadBytes = api.memory_desc_get_size!(&descriptor)
             self.api = api
         }
 
@@ -108,8 +118,18 @@ final class OneDNN: @unchecked Sendable {  // the function table and engine are 
         guard api.matmul_desc_init!(&operation, &source, &weightDescriptor, nil, &destination) == dnnl_success else {
             return nil
         }
+        var attributes: dnnl_primitive_attr_t?
+        guard api.primitive_attr_create!(&attributes) == dnnl_success, let attributes else { return nil }
+        defer { _ = api.primitive_attr_destroy!(attributes) }
+        guard api.primitive_attr_set_scratchpad_mode!(attributes, dnnl_scratchpad_mode_user) == dnnl_success else {
+            return nil
+        }
+        // Kernels are compiled for the thread count of the creating thread: one, as they run.
+        api.omp_set_num_threads?(1)
         var descriptor: dnnl_primitive_desc_t?
-        guard api.primitive_desc_create!(&descriptor, &operation, nil, engine, nil) == dnnl_success else { return nil }
+        guard api.primitive_desc_create!(&descriptor, &operation, attributes, engine, nil) == dnnl_success else {
+            return nil
+        }
         return descriptor
     }
 
@@ -199,7 +219,11 @@ final class OneDNN: @unchecked Sendable {  // the function table and engine are 
         var handle: dnnl_primitive_t?
         guard api.primitive_create!(&handle, descriptor) == dnnl_success, let handle else { return nil }
         let name = withUnsafePointer(to: api) { sealpipe_dnnl_impl_name($0, descriptor) }.map { String(cString: $0) }
-        let compiled = Primitive(handle: handle, implementation: name ?? "unknown", api: api)
+        guard let scratchpad = api.primitive_desc_query_md!(descriptor, dnnl_query_scratchpad_md, 0)?.pointee else {
+            _ = api.primitive_destroy!(handle)
+            return nil
+        }
+        let compiled = Primitive(handle: handle, implementation: name ?? "unknown", scratchpad: scratchpad, api: api)
         return primitives.withLock { cache in
             if let raced = cache[shape] { return raced }
             if cache.count >= Self.cachedPrimitiveLimit { cache.removeAll() }
@@ -210,31 +234,38 @@ final class OneDNN: @unchecked Sendable {  // the function table and engine are 
 
     /// s32[m×n] = u8 `a`[m×k] · s8 weightsᵀ, on the calling thread only (oneDNN's OpenMP team is
     /// held to one thread: the encoder parallelises above it, as it does with OpenBLAS).
+    /// `scratch` gives the primitive's scratchpad (`scratchpadBytes(rows:weights:)`, 64-byte aligned).
     func multiply(
-        rows m: Int, a: UnsafePointer<UInt8>, weights: PackedWeights, into c: UnsafeMutablePointer<Int32>
+        rows m: Int, a: UnsafePointer<UInt8>, weights: PackedWeights, into c: UnsafeMutablePointer<Int32>,
+        scratch: (Int) -> UnsafeMutableRawPointer
     ) -> Bool {
         guard let primitive = primitive(rows: m, weights: weights),
             var source = plainDescriptor(rows: m, columns: weights.k, type: dnnl_u8),
             var destination = plainDescriptor(rows: m, columns: weights.n, type: dnnl_s32)
         else { return false }
+        var scratchpad = primitive.scratchpad
         api.omp_set_num_threads?(1)
         var sourceMemory: dnnl_memory_t?
         var destinationMemory: dnnl_memory_t?
+        var scratchpadMemory: dnnl_memory_t?
         var stream: dnnl_stream_t?
         defer {
             if let sourceMemory { _ = api.memory_destroy!(sourceMemory) }
             if let destinationMemory { _ = api.memory_destroy!(destinationMemory) }
+            if let scratchpadMemory { _ = api.memory_destroy!(scratchpadMemory) }
             if let stream { _ = api.stream_destroy!(stream) }
         }
         guard api.memory_create!(&sourceMemory, &source, engine, UnsafeMutableRawPointer(mutating: a)) == dnnl_success,
             api.memory_create!(&destinationMemory, &destination, engine, c) == dnnl_success,
+            api.memory_create!(&scratchpadMemory, &scratchpad, engine, scratch(primitive.scratchpadBytes))
+                == dnnl_success,
             api.stream_create!(&stream, engine, UInt32(dnnl_stream_default_flags.rawValue)) == dnnl_success
         else { return false }
         var arguments = [
             sealpipe_dnnl_arg(DNNL_ARG_SRC_0, sourceMemory), sealpipe_dnnl_arg(DNNL_ARG_WEIGHTS_0, weights.memory),
-            sealpipe_dnnl_arg(DNNL_ARG_DST_0, destinationMemory),
+            sealpipe_dnnl_arg(DNNL_ARG_DST_0, destinationMemory), sealpipe_dnnl_arg(DNNL_ARG_SCRATCHPAD, scratchpadMemory),
         ]
-        return api.primitive_execute!(primitive.handle, stream, 3, &arguments) == dnnl_success
+        return api.primitive_execute!(primitive.handle, stream, 4, &arguments) == dnnl_success
             && api.stream_wait!(stream) == dnnl_success
     }
 

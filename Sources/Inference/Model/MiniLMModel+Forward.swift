@@ -155,11 +155,12 @@ extension MiniLMModel {
             Parallel.forEach(parts) { part in
                 let rows = (part * block)..<min(m, (part + 1) * block)
                 guard !rows.isEmpty else { return }
-                if !int8.apply(rows: rows, a: a, c: c, workspace: workspaces[part]) {
+                let done = int8.apply(rows: rows, a: a, c: c, workspace: workspaces[part])
+                if done < rows.upperBound {
                     int8Fallbacks.add(1, ordering: .relaxed)
                     BLAS.gemm(
-                        m: rows.count, n: n, k: k, a: a + rows.lowerBound * k, lda: k, b: weight, ldb: k,
-                        transposeB: true, beta: 1, c: c + rows.lowerBound * n, ldc: n)
+                        m: rows.upperBound - done, n: n, k: k, a: a + done * k, lda: k, b: weight, ldb: k,
+                        transposeB: true, beta: 1, c: c + done * n, ldc: n)
                 }
                 if gelu { VectorMath.gelu(c + rows.lowerBound * n, count: rows.count * n) }
             }
