@@ -8,7 +8,9 @@ struct Int8QuantizerTests {
     static func quantize(_ row: [Float]) -> (Int8Quantizer.RowScale, [UInt8]) {
         var q = [UInt8](repeating: 7, count: row.count)
         let scale = row.withUnsafeBufferPointer { x in
-            q.withUnsafeMutableBufferPointer { Int8Quantizer.quantizeRow(x.baseAddress!, count: row.count, into: $0.baseAddress!) }
+            q.withUnsafeMutableBufferPointer {
+                Int8Quantizer.quantizeRow(x.baseAddress!, count: row.count, into: $0.baseAddress!)
+            }
         }
         return (scale, q)
     }
@@ -22,7 +24,8 @@ struct Int8QuantizerTests {
             let accumulator: [Int32] = [0, 0]
             c.withUnsafeMutableBufferPointer {
                 Int8Quantizer.dequantizeRow(
-                    accumulator, row: scale, weightScales: [0.5, 0.25], rowSums: [10, -3], n: 2, adding: $0.baseAddress!)
+                    accumulator, row: scale, weightScales: [0.5, 0.25], rowSums: [10, -3], n: 2, adding: $0.baseAddress!
+                )
             }
             #expect(c == [1.5, -2], "no NaN from 0/0, and nothing added")
         }

@@ -91,7 +91,8 @@ struct Int8Tests {
         let directory = try #require(TestSupport.modelDirectory)
         let whole = try #require(Self.int8Model)
         let first = try MiniLMModel(directory: directory, threads: 2, layers: 0..<3, precision: .int8)
-        let second = try MiniLMModel(directory: directory, threads: 2, layers: 3..<6, embeddings: false, precision: .int8)
+        let second = try MiniLMModel(
+            directory: directory, threads: 2, layers: 3..<6, embeddings: false, precision: .int8)
         let tokens = ["a shard runs its own layers", "in int8 too"].map(whole.tokenizer.encode)
         let states = try first.runLayers(0..<3, on: try first.embeddings(tokens: tokens))
         let sharded = second.pool(try second.runLayers(3..<6, on: states))

@@ -32,7 +32,8 @@ struct StagePrecisionTests {
 
     @Test func int8IsForEncodersOnly() {
         let yaml = TopologyValidationTests.valid(
-            replacing: "{name: postprocessor, kind: pooling}", with: "{name: postprocessor, kind: pooling, precision: int8}")
+            replacing: "{name: postprocessor, kind: pooling}",
+            with: "{name: postprocessor, kind: pooling, precision: int8}")
         #expect(TopologyValidationTests.problems(yaml) == ["stages[3].precision: only encoder stages run in int8"])
     }
 

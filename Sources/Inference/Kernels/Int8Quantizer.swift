@@ -27,7 +27,8 @@ enum Int8Quantizer {
     ///
     /// `limit` is 127, or 63 on CPUs without VNNI: there oneDNN multiplies with `vpmaddubsw`,
     /// whose 16-bit pair sums saturate beyond 255·63·2.
-    static func quantizeWeights(_ weights: [Float], rows: Int, columns: Int, limit: Int) throws(WeightError) -> Weights {
+    static func quantizeWeights(_ weights: [Float], rows: Int, columns: Int, limit: Int) throws(WeightError) -> Weights
+    {
         precondition(weights.count == rows * columns && (1...127).contains(limit), "quantizeWeights: bad shape")
         var values = [Int8](repeating: 0, count: weights.count)
         var scales = [Float](repeating: 0, count: rows)
@@ -75,8 +76,9 @@ enum Int8Quantizer {
         var index = 0
         while index + lanes <= count {
             let v = VectorMath.load(x, index)
-            low = pointwiseMin(low, v)
-            high = pointwiseMax(high, v)
+            // Masked blends, not pointwiseMin/Max: those stay generic (per-lane calls) here.
+            low = low.replacing(with: v, where: v .< low)
+            high = high.replacing(with: v, where: v .> high)
             poison += v * 0
             index += lanes
         }
@@ -100,15 +102,21 @@ enum Int8Quantizer {
         }
         let scale = (maximum - minimum) / 255
         let zeroPoint = min(max(Int32((-minimum / scale).rounded(.toNearestOrEven)), 0), 255)
+        // Rounding by adding 2^23: for y in [0, 255], y + 2^23 has ulp 1, so the hardware rounds
+        // to nearest even and round(y) is the low byte of its bits. (SIMD's rounding conversion to
+        // integers is not vectorised and cost more than the int8 product itself.)
         let inverse = Vector(repeating: 1 / scale)
-        let offset = SIMD8<Int32>(repeating: zeroPoint)
-        let floor = SIMD8<Int32>(repeating: 0)
-        let ceiling = SIMD8<Int32>(repeating: 255)
+        let offset = Vector(repeating: Float(zeroPoint))
+        let floor = Vector(repeating: 0)
+        let ceiling = Vector(repeating: 255)
+        let magic = Vector(repeating: 8_388_608)
         index = 0
         while index + lanes <= count {
-            let scaled = SIMD8<Int32>(VectorMath.load(x, index) * inverse, rounding: .toNearestOrEven) &+ offset
-            let clamped = scaled.clamped(lowerBound: floor, upperBound: ceiling)
-            UnsafeMutableRawPointer(q + index).storeBytes(of: SIMD8<UInt8>(truncatingIfNeeded: clamped), as: SIMD8<UInt8>.self)
+            var y = VectorMath.load(x, index) * inverse + offset
+            y = y.replacing(with: floor, where: y .< floor)
+            y = y.replacing(with: ceiling, where: y .> ceiling)
+            let bits = unsafeBitCast(y + magic, to: SIMD8<UInt32>.self)
+            for lane in 0..<lanes { q[index + lane] = UInt8(truncatingIfNeeded: bits[lane]) }
             index += lanes
         }
         while index < count {

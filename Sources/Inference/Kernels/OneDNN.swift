@@ -263,7 +263,8 @@ final class OneDNN: @unchecked Sendable {  // the function table and engine are 
         else { return false }
         var arguments = [
             sealpipe_dnnl_arg(DNNL_ARG_SRC_0, sourceMemory), sealpipe_dnnl_arg(DNNL_ARG_WEIGHTS_0, weights.memory),
-            sealpipe_dnnl_arg(DNNL_ARG_DST_0, destinationMemory), sealpipe_dnnl_arg(DNNL_ARG_SCRATCHPAD, scratchpadMemory),
+            sealpipe_dnnl_arg(DNNL_ARG_DST_0, destinationMemory),
+            sealpipe_dnnl_arg(DNNL_ARG_SCRATCHPAD, scratchpadMemory),
         ]
         return api.primitive_execute!(primitive.handle, stream, 4, &arguments) == dnnl_success
             && api.stream_wait!(stream) == dnnl_success
