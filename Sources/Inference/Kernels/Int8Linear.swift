@@ -6,7 +6,7 @@ final class Int8Linear: Sendable {
     /// Input features.
     let k: Int
     private let packed: OneDNN.PackedWeights
-    private let library: OneDNN
+    let library: OneDNN
     private let scales: FloatBuffer
     private let rowSums: Int32Buffer
 

@@ -112,10 +112,9 @@ public final class MiniLMModel: Sendable {
     /// The library and kernel of the linear layers, e.g. `OpenBLAS Haswell` in fp32 or
     /// `oneDNN 2.6.3 brg:avx512_core_vnni` in int8 (oneDNN's implementation for 128 rows).
     public var matrixKernel: String {
-        guard let layer = quantizedLayers?.first, let library = try? OneDNN.shared.get() else {
-            return "OpenBLAS \(BLAS.coreName)"
-        }
-        return "oneDNN \(library.version) \(layer.intermediate.implementation(rows: 128) ?? "unknown")"
+        guard let layer = quantizedLayers?.first else { return "OpenBLAS \(BLAS.coreName)" }
+        let implementation = layer.intermediate.implementation(rows: Int8Linear.rowBlock) ?? "unknown"
+        return "oneDNN \(layer.intermediate.library.version) \(implementation)"
     }
 
     /// Sentence embeddings of `texts`, in order: tokenise, encode all layers, mean-pool, normalise.
