@@ -73,10 +73,28 @@ struct Int8QuantizerTests {
         }
     }
 
-    @Test func theWeightLimitFollowsVNNI() {
-        #expect(Int8Linear.weightLimit(for: [.avx2, .fma]) == 63)
-        #expect(Int8Linear.weightLimit(for: [.avx512f, .avx512bw]) == 63)
-        #expect(Int8Linear.weightLimit(for: [.avx512f, .avx512bw, .avx512vnni]) == 127)
+    @Test func int8RunsOnlyWithVNNI() {
+        #expect(Int8Linear.range(for: [.avx2, .fma]) == nil)
+        #expect(Int8Linear.range(for: [.avx512f, .avx512bw]) == nil)
+        #expect(Int8Linear.range(for: [.avx512f, .avx512bw, .avx512vnni]) == .full)
+        #expect(Int8Linear.range(for: [.avx2, .fma, .amxTile, .amxInt8]) == .full)
+        for range in [Int8Range.sevenBitActivations, .sevenBitWeights] {
+            #expect(range.activations * range.weights * 2 <= 32_767, "no vpmaddubsw saturation")
+        }
+    }
+
+    @Test func sevenBitRowsStayBelow128() {
+        let row = (0..<21).map { Float($0) - 7.5 }
+        var q = [UInt8](repeating: 0, count: row.count)
+        let scale = row.withUnsafeBufferPointer { x in
+            q.withUnsafeMutableBufferPointer {
+                Int8Quantizer.quantizeRow(x.baseAddress!, count: row.count, into: $0.baseAddress!, levels: 127)
+            }
+        }
+        #expect(q.max() == 127 && q.min() == 0)
+        for (x, stored) in zip(row, q) {
+            #expect(abs(scale.scale * Float(Int32(stored) - scale.zeroPoint) - x) <= scale.scale * 0.5001)
+        }
     }
 
     @Test(.enabled(if: EngineKernel.oneDNNVersion != nil, "oneDNN (libdnnl.so.2) not installed"))
@@ -92,7 +110,7 @@ struct Int8QuantizerTests {
         for column in 0..<k { weight[column] = 0 }
         let a2 = a
         let linear = try weight.withUnsafeBufferPointer {
-            try Int8Linear($0.baseAddress!, n: n, k: k, name: "test", limit: 127, library: library)
+            try Int8Linear($0.baseAddress!, n: n, k: k, name: "test", range: .full, library: library)
         }
         var exact = [Float](repeating: 0.5, count: m * n)
         var quantized = exact

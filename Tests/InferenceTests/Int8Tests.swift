@@ -15,7 +15,11 @@ struct Int8Tests {
         try? MiniLMModel(directory: $0, threads: 2, precision: .int8)
     }
 
-    static var hasOneDNN: Bool { EngineKernel.oneDNNVersion != nil }
+    /// Whether int8 can run here: oneDNN opens and the CPU has VNNI (else the model runs fp32,
+    /// which `int8FallsBackWithoutVNNI` checks).
+    static var hasOneDNN: Bool {
+        EngineKernel.oneDNNVersion != nil && Int8Linear.range(for: EngineKernel.features) != nil
+    }
 
     struct Retrieval: Decodable {
         struct Query: Decodable {
@@ -98,6 +102,22 @@ struct Int8Tests {
         let sharded = second.pool(try second.runLayers(3..<6, on: states))
         let together = try whole.embed(tokens: tokens)
         for (a, b) in zip(sharded, together) { #expect(TestSupport.maxDifference(a, b) <= 1e-6) }
+    }
+
+    @Test(.enabled(if: EngineKernel.oneDNNVersion != nil, "oneDNN (libdnnl.so.2) not installed"))
+    func int8FallsBackWithoutVNNIAndSaysSo() throws {
+        let directory = try #require(TestSupport.modelDirectory)
+        let configuration = try BertConfiguration(directory: directory)
+        let file = try SafeTensors(contentsOf: directory.appendingPathComponent("model.safetensors"))
+        let weights = try ModelWeights(configuration: configuration, provider: file, layers: 0..<1)
+        let avx2: CPUFeatures = [.sse3, .ssse3, .sse41, .sse42, .avx, .avx2, .fma]
+        let model = try MiniLMModel(
+            configuration: configuration, tokenizer: try WordPieceTokenizer(directory: directory),
+            weights: weights, threads: 1, precision: .int8, library: OneDNN.shared, features: avx2)
+        #expect(model.precision == .fp32)
+        #expect(model.matrixKernel.hasPrefix("OpenBLAS "))
+        let warning = try #require(model.precisionWarning)
+        #expect(warning.contains("VNNI") && warning.contains("avx2,fma"))
     }
 
     @Test func missingOneDNNFallsBackToFP32AndSaysSo() throws {

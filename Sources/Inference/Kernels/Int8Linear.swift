@@ -7,18 +7,19 @@ final class Int8Linear: Sendable {
     let k: Int
     private let packed: OneDNN.PackedWeights
     let library: OneDNN
+    let range: Int8Range
     private let scales: FloatBuffer
     private let rowSums: Int32Buffer
 
     /// Quantizes and packs `weight`, [n × k] (PyTorch's [out × in]); `name` is the tensor's,
-    /// for errors. `limit` is `Int8Linear.weightLimit(for:)`.
+    /// for errors. `range` is `Int8Linear.range(for:)` of this CPU.
     init(
-        _ weight: UnsafePointer<Float>, n: Int, k: Int, name: String, limit: Int, library: OneDNN
+        _ weight: UnsafePointer<Float>, n: Int, k: Int, name: String, range: Int8Range, library: OneDNN
     ) throws(ModelError) {
         let values = Array(UnsafeBufferPointer(start: weight, count: n * k))
         let quantized: Int8Quantizer.Weights
         do {
-            quantized = try Int8Quantizer.quantizeWeights(values, rows: n, columns: k, limit: limit)
+            quantized = try Int8Quantizer.quantizeWeights(values, rows: n, columns: k, limit: range.weights)
         } catch {
             throw .badFile(path: "model.safetensors", reason: "\(name) row \(error.row): \(error.reason)")
         }
@@ -29,15 +30,18 @@ final class Int8Linear: Sendable {
         self.n = n
         self.k = k
         self.library = library
+        self.range = range
         scales = FloatBuffer(quantized.scales)
         rowSums = Int32Buffer(quantized.rowSums)
     }
 
-    /// The largest weight magnitude: 127 where the CPU has VNNI (exact u8·s8 dot products), 63
-    /// elsewhere, where oneDNN's AVX2 and AVX-512 kernels without VNNI use `vpmaddubsw`, whose
-    /// 16-bit sums of two products saturate beyond 32 767 (255·127·2 would; 255·63·2 does not).
-    static func weightLimit(for features: CPUFeatures) -> Int {
-        features.contains(.avx512vnni) || features.contains(.amxInt8) ? 127 : 63
+    /// The int8 ranges for a CPU, or nil where int8 cannot meet its accuracy bound. With VNNI
+    /// (or AMX-INT8) u8·s8 dot products are exact. Without, oneDNN's AVX2 and AVX-512 kernels use
+    /// `vpmaddubsw`, whose 16-bit sums of two products saturate beyond 32 767 (255·127·2 would),
+    /// so a range must shrink — and both ways measured below cosine 0.99 on the fixture: ±63
+    /// weights 0.9897 (two cases), 0–127 activations 0.972. There the model runs fp32 and says so.
+    static func range(for features: CPUFeatures) -> Int8Range? {
+        features.contains(.avx512vnni) || features.contains(.amxInt8) ? .full : nil
     }
 
     /// oneDNN's implementation for `rows` rows (e.g. `brg:avx512_core_vnni`), for reports.
@@ -63,7 +67,7 @@ final class Int8Linear: Sendable {
             let count = min(block, rows.upperBound - start)
             for index in 0..<count {
                 rowScales[index] = Int8Quantizer.quantizeRow(
-                    a + (start + index) * k, count: k, into: quantized + index * k)
+                    a + (start + index) * k, count: k, into: quantized + index * k, levels: range.activations)
             }
             // A short last block is padded with zero rows to a multiple of 16, whose results are
             // dropped: every product then has one of a few shapes, each compiled once.
@@ -106,4 +110,18 @@ final class Int32Buffer: @unchecked Sendable {  // written only in init; read-on
     var readOnly: UnsafePointer<Int32> { UnsafePointer(pointer) }
 
     deinit { pointer.deallocate() }
+}
+
+/// The integer ranges of the int8 path: weights in −weights…weights, activations in 0…activations.
+struct Int8Range: Equatable, Sendable {
+    let weights: Int
+    let activations: Int
+
+    /// CPUs with VNNI: s8 weights, u8 activations.
+    static let full = Int8Range(weights: 127, activations: 255)
+    /// What a CPU without VNNI would need so that `vpmaddubsw` cannot saturate (127·127·2 ≤ 32 767);
+    /// measured below the accuracy bound, so not used (`Int8Linear.range(for:)`).
+    static let sevenBitActivations = Int8Range(weights: 127, activations: 127)
+    /// The other way to avoid saturation (255·63·2 ≤ 32 767); also below the bound.
+    static let sevenBitWeights = Int8Range(weights: 63, activations: 255)
 }

@@ -25,8 +25,7 @@ enum Int8Quantizer {
     /// −limit…limit per row. A row of zeros gets scale 0 (it contributes nothing); a row with a
     /// NaN or infinity is refused, since it would silently poison every output of its channel.
     ///
-    /// `limit` is 127, or 63 on CPUs without VNNI: there oneDNN multiplies with `vpmaddubsw`,
-    /// whose 16-bit pair sums saturate beyond 255·63·2.
+    /// `limit` is `Int8Range.weights` (127).
     static func quantizeWeights(_ weights: [Float], rows: Int, columns: Int, limit: Int) throws(WeightError) -> Weights
     {
         precondition(weights.count == rows * columns && (1...127).contains(limit), "quantizeWeights: bad shape")
@@ -63,10 +62,13 @@ enum Int8Quantizer {
         var zeroPoint: Int32
     }
 
-    /// Quantizes `count` floats at `x` into `q`. A row of zeros gets scale 0 and all q = 0: it
+    /// Quantizes `count` floats at `x` into `q`, in 0…`levels` (`Int8Range.activations`: 255, or
+    /// 127 on CPUs without VNNI). A row of zeros gets scale 0 and all q = 0: it
     /// contributes exactly nothing. A row holding NaN or an infinity gets scale NaN, so its
     /// outputs are NaN as in fp32, and the stage codec refuses them rather than passing them on.
-    static func quantizeRow(_ x: UnsafePointer<Float>, count: Int, into q: UnsafeMutablePointer<UInt8>) -> RowScale {
+    static func quantizeRow(
+        _ x: UnsafePointer<Float>, count: Int, into q: UnsafeMutablePointer<UInt8>, levels: Int = 255
+    ) -> RowScale {
         typealias Vector = SIMD8<Float>
         let lanes = Vector.scalarCount
         var low = Vector.zero
@@ -100,15 +102,16 @@ enum Int8Quantizer {
             q.update(repeating: 0, count: count)
             return RowScale(scale: 0, zeroPoint: 0)
         }
-        let scale = (maximum - minimum) / 255
-        let zeroPoint = min(max(Int32((-minimum / scale).rounded(.toNearestOrEven)), 0), 255)
+        let top = Int32(levels)
+        let scale = (maximum - minimum) / Float(levels)
+        let zeroPoint = min(max(Int32((-minimum / scale).rounded(.toNearestOrEven)), 0), top)
         // Rounding by adding 2^23: for y in [0, 255], y + 2^23 has ulp 1, so the hardware rounds
         // to nearest even and round(y) is the low byte of its bits. (SIMD's rounding conversion to
         // integers is not vectorised and cost more than the int8 product itself.)
         let inverse = Vector(repeating: 1 / scale)
         let offset = Vector(repeating: Float(zeroPoint))
         let floor = Vector(repeating: 0)
-        let ceiling = Vector(repeating: 255)
+        let ceiling = Vector(repeating: Float(levels))
         let magic = Vector(repeating: 8_388_608)
         index = 0
         while index + lanes <= count {
@@ -121,7 +124,7 @@ enum Int8Quantizer {
         }
         while index < count {
             let scaled = Int32((x[index] / scale).rounded(.toNearestOrEven)) + zeroPoint
-            q[index] = UInt8(min(max(scaled, 0), 255))
+            q[index] = UInt8(min(max(scaled, 0), top))
             index += 1
         }
         return RowScale(scale: scale, zeroPoint: zeroPoint)

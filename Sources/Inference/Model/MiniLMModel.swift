@@ -66,10 +66,11 @@ public final class MiniLMModel: Sendable {
     }
 
     /// As the public initialiser, with the oneDNN to use for int8 given (tests pass one that
-    /// failed to open, to see the fall-back to fp32).
+    /// failed to open, to see the fall-back to fp32) and the CPU features that decide the int8
+    /// ranges (default: this CPU's; tests pass an AVX2-only CPU to see that fall-back too).
     init(
         configuration: BertConfiguration, tokenizer: WordPieceTokenizer, weights: ModelWeights, threads: Int?,
-        precision: Precision, library: Result<OneDNN, OneDNN.Unavailable>?
+        precision: Precision, library: Result<OneDNN, OneDNN.Unavailable>?, features: CPUFeatures = EngineKernel.features
     ) throws(ModelError) {
         guard weights.configuration == configuration else {
             throw .unsupported("weights were loaded for a different configuration")
@@ -79,19 +80,27 @@ public final class MiniLMModel: Sendable {
         self.weights = weights
         let count = max(1, threads ?? ProcessInfo.processInfo.activeProcessorCount)
         self.threadCount = count
-        switch (precision, library) {
-        case (.int8, .success(let library)?):
+        let range = Int8Linear.range(for: features)
+        switch (precision, library, range) {
+        case (.int8, .success(let library)?, let range?):
             var quantized: [QuantizedLayerWeights] = []
             for (offset, layer) in weights.layers.enumerated() {
                 quantized.append(
                     try QuantizedLayerWeights(
                         layer, index: weights.layerRange.lowerBound + offset, configuration: configuration,
-                        library: library))
+                        range: range, library: library))
             }
             quantizedLayers = quantized
             self.precision = .int8
             precisionWarning = nil
-        case (.int8, .failure(let failure)?):
+        case (.int8, .success?, nil):
+            quantizedLayers = nil
+            self.precision = .fp32
+            precisionWarning =
+                "int8 was asked for, but this CPU has neither AVX-512 VNNI nor AMX-INT8 (\(features.names)): "
+                + "without them int8 products saturate unless a range shrinks, which measured below cosine 0.99 to fp32; "
+                + "running fp32 on OpenBLAS."
+        case (.int8, .failure(let failure)?, _):
             quantizedLayers = nil
             self.precision = .fp32
             precisionWarning =

@@ -6,22 +6,24 @@ struct QuantizedLayerWeights: Sendable {
     var intermediate: Int8Linear
     var output: Int8Linear
 
-    init(_ layer: LayerWeights, index: Int, configuration c: BertConfiguration, library: OneDNN) throws(ModelError) {
+    /// `range` is `Int8Linear.range(for:)` of this CPU.
+    init(
+        _ layer: LayerWeights, index: Int, configuration c: BertConfiguration, range: Int8Range, library: OneDNN
+    ) throws(ModelError) {
         let h = c.hiddenSize
         let inner = c.intermediateSize
-        let limit = Int8Linear.weightLimit(for: EngineKernel.features)
         let prefix = "encoder.layer.\(index)."
         qkv = try Int8Linear(
             layer.qkvWeight.readOnly, n: 3 * h, k: h, name: prefix + "attention.self.{query,key,value}.weight",
-            limit: limit, library: library)
+            range: range, library: library)
         attentionOutput = try Int8Linear(
             layer.attentionOutputWeight.readOnly, n: h, k: h, name: prefix + "attention.output.dense.weight",
-            limit: limit, library: library)
+            range: range, library: library)
         intermediate = try Int8Linear(
             layer.intermediateWeight.readOnly, n: inner, k: h, name: prefix + "intermediate.dense.weight",
-            limit: limit, library: library)
+            range: range, library: library)
         output = try Int8Linear(
-            layer.outputWeight.readOnly, n: h, k: inner, name: prefix + "output.dense.weight", limit: limit,
+            layer.outputWeight.readOnly, n: h, k: inner, name: prefix + "output.dense.weight", range: range,
             library: library)
     }
 }
