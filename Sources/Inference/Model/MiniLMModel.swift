@@ -70,7 +70,8 @@ public final class MiniLMModel: Sendable {
     /// ranges (default: this CPU's; tests pass an AVX2-only CPU to see that fall-back too).
     init(
         configuration: BertConfiguration, tokenizer: WordPieceTokenizer, weights: ModelWeights, threads: Int?,
-        precision: Precision, library: Result<OneDNN, OneDNN.Unavailable>?, features: CPUFeatures = EngineKernel.features
+        precision: Precision, library: Result<OneDNN, OneDNN.Unavailable>?,
+        features: CPUFeatures = EngineKernel.features
     ) throws(ModelError) {
         guard weights.configuration == configuration else {
             throw .unsupported("weights were loaded for a different configuration")
