@@ -50,11 +50,7 @@ struct BenchModelCommand: AsyncParsableCommand {
         }
         var precisions: [Precision] = []
         for name in precision.split(separator: ",") {
-            do {
-                precisions.append(try Precision(parsing: name.trimmingCharacters(in: .whitespaces)))
-            } catch {
-                throw ValidationError("--precision \(precision): \(error)")
-            }
+            precisions.append(try EngineStartup.precision(name.trimmingCharacters(in: .whitespaces)))
         }
         guard !precisions.isEmpty, Set(precisions).count == precisions.count else {
             throw ValidationError("--precision must list distinct precisions (fp32, int8), not \(precision)")

@@ -32,14 +32,14 @@ struct EmbedCommand: AsyncParsableCommand {
     func validate() throws {
         guard batch >= 1 else { throw ValidationError("--batch must be at least 1, not \(batch)") }
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1, not \(threads)") }
-        do { _ = try Precision(parsing: precision) } catch { throw ValidationError("--precision: \(error)") }
+        _ = try EngineStartup.precision(precision)
     }
 
     func run() async throws {
         let loaded: MiniLMModel
         do {
             loaded = try MiniLMModel(
-                directory: URL(fileURLWithPath: model), threads: threads, precision: try Precision(parsing: precision))
+                directory: URL(fileURLWithPath: model), threads: threads, precision: try EngineStartup.precision(precision))
         } catch {
             throw ValidationError("--model \(model): \(error)")
         }

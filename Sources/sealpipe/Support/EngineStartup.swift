@@ -69,6 +69,17 @@ enum EngineStartup {
             ])
     }
 
+    /// A `--precision` value, or a usage error naming it and the known ones.
+    static func precision(_ text: String) throws -> Precision {
+        do {
+            return try Precision(parsing: text)
+        } catch .unsupported(let reason) {
+            throw ValidationError("--precision: unknown \(reason)")
+        } catch {
+            throw ValidationError("--precision: \(error)")
+        }
+    }
+
     /// Once a model is loaded: its precision and matrix kernel in `sealpipe_engine_info` and a
     /// log line, and a warning when it runs another precision than asked (int8 without oneDNN).
     static func reportModel(_ model: MiniLMModel) {
