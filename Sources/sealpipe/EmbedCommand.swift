@@ -39,7 +39,8 @@ struct EmbedCommand: AsyncParsableCommand {
         let loaded: MiniLMModel
         do {
             loaded = try MiniLMModel(
-                directory: URL(fileURLWithPath: model), threads: threads, precision: try EngineStartup.precision(precision))
+                directory: URL(fileURLWithPath: model), threads: threads,
+                precision: try EngineStartup.precision(precision))
         } catch {
             throw ValidationError("--model \(model): \(error)")
         }
