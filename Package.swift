@@ -35,6 +35,8 @@ let package = Package(
         .systemLibrary(name: "CZeroMQ", providers: [.apt(["libzmq3-dev"])]),
         .systemLibrary(name: "CSodium", pkgConfig: "libsodium", providers: [.apt(["libsodium-dev"])]),
         .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
+        // Header only: Inference opens libdnnl with dlopen, so a host without it still runs fp32.
+        .systemLibrary(name: "CDNNL", providers: [.apt(["libdnnl-dev"])]),
 
         // Duration conversions, written once; no dependencies.
         .target(name: "TimeUnits", dependencies: [], swiftSettings: strictSettings),
@@ -54,7 +56,7 @@ let package = Package(
         // The model's kernels are optimised even in debug builds: unoptimised Swift loops are ~20x
         // slower, which would make every end-to-end test wait on arithmetic.
         .target(
-            name: "Inference", dependencies: ["COpenBLAS"],
+            name: "Inference", dependencies: ["COpenBLAS", "CDNNL"],
             swiftSettings: strictSettings + [.unsafeFlags(["-O"], .when(configuration: .debug))]),
         .target(
             name: "Attestation",

@@ -7,7 +7,7 @@ set -euo pipefail
 # because crun refuses a hybrid cgroup layout; aardvark-dns for name resolution between pods;
 # catatonit for the pause process podman builds its pods' infra image from; iptables, which
 # netavark drives for the pods' network and published ports).
-debian_packages=(libzmq3-dev libsodium-dev libopenblas-dev pkg-config tcpdump prometheus iproute2
+debian_packages=(libzmq3-dev libsodium-dev libopenblas-dev libdnnl-dev pkg-config tcpdump prometheus iproute2
     podman runc netavark aardvark-dns catatonit iptables)
 python_packages=("pyzmq==27.3.0" "PyNaCl==1.6.2")
 # Offline Kubernetes schemas: the rendered manifests are validated against 1.30 and 1.34.

@@ -157,9 +157,14 @@ public enum StageNode {
                 metadata: [
                     "role": "\(stage.name)", "layers": "\(layers)", "seconds": "\(ContinuousClock.now - started)",
                 ])
+            let precision: Precision =
+                switch stage.precision {
+                case .fp32: .fp32
+                case .int8: .int8
+                }
             let model = try MiniLMModel(
                 configuration: configuration, tokenizer: try WordPieceTokenizer(directory: directory), weights: weights,
-                threads: stage.threads)
+                threads: stage.threads, precision: precision)
             return EncoderWorkload(model: model, layers: layers)
         }
     }

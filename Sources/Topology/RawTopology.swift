@@ -195,6 +195,7 @@ struct RawTopology: LenientRecord {
         var batching: RawBatching?
         var queue: Int?
         var threads: Int?
+        var precision: String?
         var metrics: String?
 
         static var fields: [LenientField<Self>] {
@@ -207,6 +208,7 @@ struct RawTopology: LenientRecord {
                 .init("batching", \.batching),
                 .init("queue", \.queue),
                 .init("threads", \.threads),
+                .init("precision", \.precision),
                 .init("metrics", \.metrics),
             ]
         }

@@ -19,12 +19,14 @@ public struct StageSpec: Sendable, Hashable {
     public let queue: Int
     /// Compute threads per replica (OpenBLAS and friends); set on purpose, never left to guess.
     public let threads: Int
+    /// The arithmetic of the encoder's linear layers; always `fp32` for other kinds.
+    public let precision: StagePrecision
     /// Where replica 0 serves metrics; replica `i` uses port `metrics.port + i`.
     public let metrics: MetricsAddress
 
     public init(
         name: String, kind: StageKind, host: String, replicas: Int, layers: Range<Int>?, maxBatch: Int,
-        maxDelay: Duration, queue: Int, threads: Int, metrics: MetricsAddress
+        maxDelay: Duration, queue: Int, threads: Int, precision: StagePrecision = .fp32, metrics: MetricsAddress
     ) {
         self.name = name
         self.kind = kind
@@ -35,6 +37,7 @@ public struct StageSpec: Sendable, Hashable {
         self.maxDelay = maxDelay
         self.queue = queue
         self.threads = threads
+        self.precision = precision
         self.metrics = metrics
     }
 

@@ -7,9 +7,10 @@ extension Topology {
     ///
     /// Sorted-key JSON with no spaces, identical in every run and on every platform. It holds
     /// what decides how the role treats data: the topology name, the role, its kind, layers and
-    /// batching, the roles it receives from and sends to, the model section, and the digest of
-    /// the whole topology file, so that a node started from an edited file (another edge,
-    /// address or policy) is measured differently. Returns `nil` for a role the topology lacks.
+    /// batching, its precision (only when not fp32, so fp32 stages keep their measurement), the
+    /// roles it receives from and sends to, the model section, and the digest of the whole
+    /// topology file, so that a node started from an edited file (another edge, address or
+    /// policy) is measured differently. Returns `nil` for a role the topology lacks.
     ///
     /// `modelFileDigests` (file name relative to the model directory → lower-case hex SHA-256)
     /// are the contents of every model file the role reads in clear (vocabulary, configuration):
@@ -35,6 +36,8 @@ extension Topology {
             members["maxDelayNanoseconds"] = .integer(UnitText.nanosecondCount(stage.maxDelay))
             members["queue"] = .integer(Int64(stage.queue))
             members["threads"] = .integer(Int64(stage.threads))
+            // Only when not the default, so that every fp32 stage keeps the measurement it had.
+            if stage.precision != .fp32 { members["precision"] = .string(stage.precision.rawValue) }
         } else {
             members["kind"] = .string(Topology.gatewayRole)
             members["maxInFlight"] = .integer(Int64(gateway.maxInFlight))

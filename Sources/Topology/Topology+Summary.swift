@@ -28,6 +28,7 @@ extension Topology {
             text += ", \(stage.replicas) replica\(stage.replicas == 1 ? "" : "s") on \(stage.host)"
             text += ", batch \(stage.maxBatch)/\(UnitText.format(stage.maxDelay)), queue \(stage.queue)"
             text += ", threads \(stage.threads)"
+            if stage.precision != .fp32 { text += ", \(stage.precision.rawValue)" }
             lines.append(text)
         }
         lines.append("services by host:")

@@ -381,6 +381,22 @@ struct TopologyResolver {
             valid = false
         }
 
+        var precision = StagePrecision.fp32
+        if let rawPrecision = raw.precision {
+            if let parsed = StagePrecision(rawValue: rawPrecision) {
+                if let kind, kind != .encoder, parsed != .fp32 {
+                    report(path + ".precision", "only encoder stages run in \(parsed.rawValue)")
+                    valid = false
+                } else {
+                    precision = parsed
+                }
+            } else {
+                let known = StagePrecision.allCases.map(\.rawValue).joined(separator: ", ")
+                report(path + ".precision", "unknown precision \"\(rawPrecision)\" (known: \(known))")
+                valid = false
+            }
+        }
+
         // Replica i serves metrics on port + i, so the stage takes `replicas` consecutive ports.
         let metricsAddress = metrics.next(
             explicit: raw.metrics, path: path + ".metrics", host: host, count: replicas ?? 1,
@@ -391,7 +407,7 @@ struct TopologyResolver {
         else { return nil }
         return StageSpec(
             name: name, kind: kind, host: host, replicas: replicas, layers: layers, maxBatch: maxBatch,
-            maxDelay: maxDelay, queue: queue, threads: threads, metrics: metricsAddress)
+            maxDelay: maxDelay, queue: queue, threads: threads, precision: precision, metrics: metricsAddress)
     }
 
     /// A minilm pipeline is tokenizer, encoders covering `0..<layers` in order, pooling.

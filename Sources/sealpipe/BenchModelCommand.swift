@@ -21,6 +21,13 @@ struct BenchModelCommand: AsyncParsableCommand {
     @Option(help: "Worker threads (default: all cores).")
     var threads: Int?
 
+    @Option(
+        help: """
+            Precisions of the linear layers, comma-separated (fp32, int8); several are measured side by side, \
+            interleaved.
+            """)
+    var precision: String = "fp32"
+
     @Option(help: "Batch sizes, comma-separated.")
     var batches: String = "1,8,32"
 
@@ -41,11 +48,21 @@ struct BenchModelCommand: AsyncParsableCommand {
         guard !sizes.isEmpty, sizes.allSatisfy({ $0 >= 1 }) else {
             throw ValidationError("--batches must list positive integers, not \(batches)")
         }
-        let loaded: MiniLMModel
-        do {
-            loaded = try MiniLMModel(directory: URL(fileURLWithPath: model), threads: threads)
-        } catch {
-            throw ValidationError("--model \(model): \(error)")
+        var precisions: [Precision] = []
+        for name in precision.split(separator: ",") {
+            precisions.append(try EngineStartup.precision(name.trimmingCharacters(in: .whitespaces)))
+        }
+        guard !precisions.isEmpty, Set(precisions).count == precisions.count else {
+            throw ValidationError("--precision must list distinct precisions (fp32, int8), not \(precision)")
+        }
+        var loaded: [MiniLMModel] = []
+        for precision in precisions {
+            do {
+                loaded.append(
+                    try MiniLMModel(directory: URL(fileURLWithPath: model), threads: threads, precision: precision))
+            } catch {
+                throw ValidationError("--model \(model) (\(precision.rawValue)): \(error)")
+            }
         }
         var sets: [(name: String, texts: [String])] = []
         for (name, path) in [("short", short), ("medium", medium)] {
@@ -57,7 +74,7 @@ struct BenchModelCommand: AsyncParsableCommand {
         }
         let chosen = sets
         let benchmark = ModelBenchmark(
-            model: loaded, sentencesPerRun: sentences, repeats: repeats, latencySamples: samples)
+            models: loaded, sentencesPerRun: sentences, repeats: repeats, latencySamples: samples)
         let report = await withCheckedContinuation { continuation in
             // Timed matrix work runs on its own thread, away from the cooperative pool.
             Thread.detachNewThread {

@@ -23,21 +23,28 @@ struct EmbedCommand: AsyncParsableCommand {
     @Option(help: "Worker threads (default: all cores).")
     var threads: Int?
 
+    @Option(help: "Precision of the linear layers: fp32 (default) or int8.")
+    var precision: String = Precision.fp32.rawValue
+
     @Flag(help: "Add the token ids as \"input_ids\".")
     var tokens = false
 
     func validate() throws {
         guard batch >= 1 else { throw ValidationError("--batch must be at least 1, not \(batch)") }
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1, not \(threads)") }
+        _ = try EngineStartup.precision(precision)
     }
 
     func run() async throws {
         let loaded: MiniLMModel
         do {
-            loaded = try MiniLMModel(directory: URL(fileURLWithPath: model), threads: threads)
+            loaded = try MiniLMModel(
+                directory: URL(fileURLWithPath: model), threads: threads,
+                precision: try EngineStartup.precision(precision))
         } catch {
             throw ValidationError("--model \(model): \(error)")
         }
+        EngineStartup.reportModel(loaded)
         let lines: [String]
         do {
             lines = try readLines()

@@ -86,6 +86,7 @@ struct NodeCommand: AsyncParsableCommand {
             topology: topology, stage: stage, bundle: bundle, weightsFile: weights.map { URL(fileURLWithPath: $0) },
             logger: logger)
         try ModelFileDigests.verifyUnchanged(modelFileDigests, topology: topology, role: role)
+        if let encoder = workload as? EncoderWorkload { EngineStartup.reportModel(encoder.model) }
         let runtime = StageRuntime(
             keys: keys, workload: workload,
             settings: .init(

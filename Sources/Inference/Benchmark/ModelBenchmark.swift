@@ -6,14 +6,24 @@ public import Foundation
 /// The method mirrors `Scripts/bench/pytorch_bench.py` so the two compare directly: a workload of
 /// `sentencesPerRun` sentences cycled from the set, a warm-up, `repeats` timed runs reported as
 /// best and median, and latency over `latencySamples` single-sentence calls after 10 warm-ups.
+///
+/// Several models (e.g. fp32 and int8) are measured interleaved — each timed run and each latency
+/// sample goes to every model in turn — so that load from other processes hits them alike and
+/// their ratio holds even on a busy machine.
 public struct ModelBenchmark: Sendable {
-    public let model: MiniLMModel
+    public let models: [MiniLMModel]
     public let sentencesPerRun: Int
     public let repeats: Int
     public let latencySamples: Int
 
     public init(model: MiniLMModel, sentencesPerRun: Int = 256, repeats: Int = 5, latencySamples: Int = 100) {
-        self.model = model
+        self.init(models: [model], sentencesPerRun: sentencesPerRun, repeats: repeats, latencySamples: latencySamples)
+    }
+
+    /// Measures `models` side by side (at least one).
+    public init(models: [MiniLMModel], sentencesPerRun: Int = 256, repeats: Int = 5, latencySamples: Int = 100) {
+        precondition(!models.isEmpty, "ModelBenchmark: no model")
+        self.models = models
         self.sentencesPerRun = max(1, sentencesPerRun)
         self.repeats = max(1, repeats)
         self.latencySamples = max(1, latencySamples)
@@ -21,17 +31,25 @@ public struct ModelBenchmark: Sendable {
 
     /// One throughput measurement.
     public struct Throughput: Codable, Sendable {
+        /// The model's precision (`fp32`, `int8`) and the kernel of its linear layers.
+        public var precision: String
+        public var matrixKernel: String
         public var set: String
         public var batchSize: Int
         public var sentencesPerRun: Int
         /// Best of the timed runs.
         public var sentencesPerSecond: Double
         public var medianSentencesPerSecond: Double
+        /// Sentences per second of process CPU time (all threads), best of the timed runs: the
+        /// figure that holds when other processes share the cores and wall-clock rates do not.
+        public var sentencesPerCPUSecond: Double
         public var meanTokens: Double
     }
 
     /// Latency of embedding one sentence at a time.
     public struct Latency: Codable, Sendable {
+        public var precision: String
+        public var matrixKernel: String
         public var set: String
         public var samples: Int
         public var p50Milliseconds: Double
@@ -50,6 +68,8 @@ public struct ModelBenchmark: Sendable {
         public var cpuFeatures: String
         /// Set when the kernel is slower than the CPU allows, or unknown, with the fix.
         public var kernelWarning: String?
+        /// Models that run another precision than asked (int8 without oneDNN), with the reason.
+        public var precisionWarnings: [String]?
         public var throughput: [Throughput]
         public var latency: [Latency]
 
@@ -58,18 +78,22 @@ public struct ModelBenchmark: Sendable {
             var lines = ["Swift encoder, \(threads) thread(s), OpenBLAS core \(blasCore)"]
             lines.append("engine: \(EngineKernel.current.summary)")
             if let kernelWarning { lines.append("WARNING: \(kernelWarning)") }
-            lines.append("set      batch  sentences/s (best)  (median)  mean tokens")
+            for kernel in Set(throughput.map(\.matrixKernel)).sorted() { lines.append("linear layers: \(kernel)") }
+            for warning in precisionWarnings ?? [] { lines.append("WARNING: \(warning)") }
+            lines.append("precision set      batch  sentences/s (best)  (median)  per CPU-second  mean tokens")
             for row in throughput {
                 lines.append(
-                    row.set.padding(toLength: 8, withPad: " ", startingAt: 0) + " "
+                    row.precision.padding(toLength: 10, withPad: " ", startingAt: 0)
+                        + row.set.padding(toLength: 8, withPad: " ", startingAt: 0) + " "
                         + String(
-                            format: "%5d  %18.1f  %8.1f  %11.1f", row.batchSize, row.sentencesPerSecond,
-                            row.medianSentencesPerSecond, row.meanTokens))
+                            format: "%5d  %18.1f  %8.1f  %14.1f  %11.1f", row.batchSize, row.sentencesPerSecond,
+                            row.medianSentencesPerSecond, row.sentencesPerCPUSecond, row.meanTokens))
             }
-            lines.append("set      latency p50 ms  p90 ms")
+            lines.append("precision set      latency p50 ms  p90 ms")
             for row in latency {
                 lines.append(
-                    row.set.padding(toLength: 8, withPad: " ", startingAt: 0) + " "
+                    row.precision.padding(toLength: 10, withPad: " ", startingAt: 0)
+                        + row.set.padding(toLength: 8, withPad: " ", startingAt: 0) + " "
                         + String(format: "%14.2f  %6.2f", row.p50Milliseconds, row.p90Milliseconds))
             }
             return lines.joined(separator: "\n")
@@ -102,57 +126,74 @@ public struct ModelBenchmark: Sendable {
         var latency: [Latency] = []
         for set in sets {
             for batch in batchSizes {
-                throughput.append(measureThroughput(set: set.name, texts: set.texts, batchSize: batch))
+                throughput += measureThroughput(set: set.name, texts: set.texts, batchSize: batch)
             }
         }
         for set in sets {
-            latency.append(measureLatency(set: set.name, texts: set.texts))
+            latency += measureLatency(set: set.name, texts: set.texts)
         }
         let kernel = EngineKernel.current
+        let warnings = models.compactMap(\.precisionWarning)
         return Report(
-            threads: model.threadCount, blasCore: MiniLMModel.blasCoreName, kernelStatus: kernel.status.rawValue,
+            threads: models[0].threadCount, blasCore: MiniLMModel.blasCoreName, kernelStatus: kernel.status.rawValue,
             recommendedKernel: kernel.recommended, cpuFeatures: kernel.cpuFeatures, kernelWarning: kernel.warning,
-            throughput: throughput, latency: latency)
+            precisionWarnings: warnings.isEmpty ? nil : warnings, throughput: throughput, latency: latency)
     }
 
-    /// Embeds a workload of `sentencesPerRun` sentences in batches of `batchSize`, `repeats` times.
-    public func measureThroughput(set: String, texts: [String], batchSize: Int) -> Throughput {
+    /// Embeds a workload of `sentencesPerRun` sentences in batches of `batchSize`, `repeats` times
+    /// per model, the models taking turns; one row per model, in order.
+    public func measureThroughput(set: String, texts: [String], batchSize: Int) -> [Throughput] {
         let workload = (0..<sentencesPerRun).map { texts[$0 % texts.count] }
         let batches = stride(from: 0, to: workload.count, by: batchSize).map {
             Array(workload[$0..<min($0 + batchSize, workload.count)])
         }
-        // Warm-up: pages in the weights and sizes the scratch buffers.
-        _ = try? model.embed(texts: Array(workload.prefix(max(2 * batchSize, 16))))
+        // Warm-up: pages in the weights, sizes the scratch buffers, compiles oneDNN's kernels.
+        for model in models { _ = try? model.embed(texts: Array(workload.prefix(max(2 * batchSize, 16)))) }
         let clock = ContinuousClock()
-        var rates: [Double] = []
+        var rates = [[Double]](repeating: [], count: models.count)
+        var cpuRates = [[Double]](repeating: [], count: models.count)
         for _ in 0..<repeats {
-            let start = clock.now
-            for batch in batches { _ = try? model.embed(texts: batch) }
-            rates.append(Double(workload.count) / Self.seconds(clock.now - start))
+            for (index, model) in models.enumerated() {
+                let start = clock.now
+                let cpuStart = Self.processCPUSeconds()
+                for batch in batches { _ = try? model.embed(texts: batch) }
+                rates[index].append(Double(workload.count) / Self.seconds(clock.now - start))
+                cpuRates[index].append(Double(workload.count) / max(Self.processCPUSeconds() - cpuStart, 1e-9))
+            }
         }
-        rates.sort()
-        let tokens = texts.reduce(0) { $0 + model.tokenizer.encode($1).count }
-        return Throughput(
-            set: set, batchSize: batchSize, sentencesPerRun: workload.count, sentencesPerSecond: rates.last!,
-            medianSentencesPerSecond: Self.percentile(rates, 0.5), meanTokens: Double(tokens) / Double(texts.count))
+        let tokens = texts.reduce(0) { $0 + models[0].tokenizer.encode($1).count }
+        return models.enumerated().map { index, model in
+            let sorted = rates[index].sorted()
+            return Throughput(
+                precision: model.precision.rawValue, matrixKernel: model.matrixKernel, set: set, batchSize: batchSize,
+                sentencesPerRun: workload.count, sentencesPerSecond: sorted.last!,
+                medianSentencesPerSecond: Self.percentile(sorted, 0.5), sentencesPerCPUSecond: cpuRates[index].max()!,
+                meanTokens: Double(tokens) / Double(texts.count))
+        }
     }
 
-    /// Embeds `latencySamples` sentences one at a time and reports percentiles.
-    public func measureLatency(set: String, texts: [String]) -> Latency {
+    /// Embeds `latencySamples` sentences one at a time, each on every model in turn, and reports
+    /// percentiles per model.
+    public func measureLatency(set: String, texts: [String]) -> [Latency] {
         let clock = ContinuousClock()
-        for text in texts.prefix(10) { _ = try? model.embed(texts: [text]) }
-        var durations: [Double] = []
-        durations.reserveCapacity(latencySamples)
+        for model in models {
+            for text in texts.prefix(10) { _ = try? model.embed(texts: [text]) }
+        }
+        var durations = [[Double]](repeating: [], count: models.count)
         for index in 0..<latencySamples {
             let text = texts[index % texts.count]
-            let start = clock.now
-            _ = try? model.embed(texts: [text])
-            durations.append(Self.seconds(clock.now - start) * 1000)
+            for (modelIndex, model) in models.enumerated() {
+                let start = clock.now
+                _ = try? model.embed(texts: [text])
+                durations[modelIndex].append(Self.seconds(clock.now - start) * 1000)
+            }
         }
-        durations.sort()
-        return Latency(
-            set: set, samples: durations.count, p50Milliseconds: Self.percentile(durations, 0.5),
-            p90Milliseconds: Self.percentile(durations, 0.9))
+        return models.enumerated().map { index, model in
+            let sorted = durations[index].sorted()
+            return Latency(
+                precision: model.precision.rawValue, matrixKernel: model.matrixKernel, set: set, samples: sorted.count,
+                p50Milliseconds: Self.percentile(sorted, 0.5), p90Milliseconds: Self.percentile(sorted, 0.9))
+        }
     }
 
     /// Percentile of sorted values, interpolating linearly between closest ranks (numpy's default,
@@ -162,6 +203,13 @@ public struct ModelBenchmark: Sendable {
         let low = Int(position)
         let high = min(low + 1, sorted.count - 1)
         return sorted[low] + (sorted[high] - sorted[low]) * (position - Double(low))
+    }
+
+    /// CPU time of the whole process so far (every thread), in seconds.
+    static func processCPUSeconds() -> Double {
+        var time = timespec()
+        clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &time)
+        return Double(time.tv_sec) + Double(time.tv_nsec) * 1e-9
     }
 
     static func seconds(_ duration: Duration) -> Double {

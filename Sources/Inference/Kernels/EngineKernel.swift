@@ -11,8 +11,20 @@ import Foundation
 public enum EngineKernel {
     /// This process's report (CPUID read once, `openblas_get_corename()`, `OPENBLAS_CORETYPE`).
     public static let current: KernelReport = KernelReport.assess(
-        features: CPUFeatures(decoding: .current()), kernel: BLAS.coreName,
+        features: features, kernel: BLAS.coreName,
         pin: ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"])
+
+    /// This CPU's usable features (CPUID and XCR0), read once.
+    public static let features = CPUFeatures(decoding: .current())
+
+    /// oneDNN's version (e.g. `2.6.3`); nil when it cannot be used (`oneDNNProblem` says why).
+    public static var oneDNNVersion: String? { try? OneDNN.shared.get().version }
+
+    /// Why oneDNN cannot be used (the library is missing, or a symbol), or nil when it can.
+    public static var oneDNNProblem: String? {
+        if case .failure(let failure) = OneDNN.shared { return failure.reason }
+        return nil
+    }
 
     /// `openblas_get_config()`, e.g. `OpenBLAS 0.3.21 DYNAMIC_ARCH NO_AFFINITY Haswell MAX_THREADS=64`.
     public static var configuration: String { BLAS.configuration }

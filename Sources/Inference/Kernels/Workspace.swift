@@ -5,6 +5,8 @@ final class Workspace {
 
     enum Slot: Int, CaseIterable {
         case hidden, qkv, context, intermediate, scores
+        /// int8 products: u8 activations and s32 accumulators, stored in float-sized slots.
+        case quantized, accumulator, dnnlScratchpad
     }
 
     init() {

@@ -49,7 +49,9 @@ extension MiniLMModel {
         }
         var values = states.values
         if !range.isEmpty, states.tokenCount > 0 {
-            let layers = range.map { weights.layers[$0 - loaded.lowerBound] }
+            let layers = range.map {
+                (weights.layers[$0 - loaded.lowerBound], quantizedLayers?[$0 - loaded.lowerBound])
+            }
             workspaces.withLock { workspaces in
                 values.withUnsafeMutableBufferPointer { buffer in
                     forward(layers, hidden: buffer.baseAddress!, lengths: states.lengths, workspaces: workspaces)
@@ -87,7 +89,8 @@ extension MiniLMModel {
     /// process on the machine leaves its share to the others. Otherwise, as for a single
     /// sentence, every matrix product is split by output columns.
     private func forward(
-        _ layers: [LayerWeights], hidden x: UnsafeMutablePointer<Float>, lengths: [Int], workspaces: [Workspace]
+        _ layers: [(LayerWeights, QuantizedLayerWeights?)], hidden x: UnsafeMutablePointer<Float>, lengths: [Int],
+        workspaces: [Workspace]
     ) {
         let h = configuration.hiddenSize
         let total = lengths.reduce(0, +)
@@ -100,15 +103,15 @@ extension MiniLMModel {
             let starts = groups.map { lengths[..<$0.lowerBound].reduce(0, +) }
             Parallel.forEach(groups.count) { group in
                 let groupLengths = Array(lengths[groups[group]])
-                for layer in layers {
+                for (layer, int8) in layers {
                     runLayer(
-                        layer, hidden: x + starts[group] * h, lengths: groupLengths,
+                        layer, int8: int8, hidden: x + starts[group] * h, lengths: groupLengths,
                         workspaces: [workspaces[group]], split: 1)
                 }
             }
         } else {
-            for layer in layers {
-                runLayer(layer, hidden: x, lengths: lengths, workspaces: workspaces, split: threadCount)
+            for (layer, int8) in layers {
+                runLayer(layer, int8: int8, hidden: x, lengths: lengths, workspaces: workspaces, split: threadCount)
             }
         }
     }
@@ -139,10 +142,30 @@ extension MiniLMModel {
 
     /// C = A·Bᵀ + C (bias already in C) with the output columns split over `split` threads;
     /// with `gelu`, each thread then applies GELU to its own columns, so that it runs in parallel too.
+    /// With `int8`, the product runs quantized (`Int8Linear`), split by rows instead.
     private func linear(
-        m: Int, n: Int, k: Int, a: UnsafePointer<Float>, weight: UnsafePointer<Float>,
-        c: UnsafeMutablePointer<Float>, split: Int, gelu: Bool = false
+        m: Int, n: Int, k: Int, a: UnsafePointer<Float>, weight: UnsafePointer<Float>, int8: Int8Linear?,
+        c: UnsafeMutablePointer<Float>, split: Int, workspaces: [Workspace], gelu: Bool = false
     ) {
+        if let int8 {
+            // Row blocks: oneDNN's packed weights cannot be cut by columns, and every block of
+            // rows quantizes, multiplies and dequantizes on its own.
+            let parts = max(1, min(split, workspaces.count, m))
+            let block = (m + parts - 1) / parts
+            Parallel.forEach(parts) { part in
+                let rows = (part * block)..<min(m, (part + 1) * block)
+                guard !rows.isEmpty else { return }
+                let done = int8.apply(rows: rows, a: a, c: c, workspace: workspaces[part])
+                if done < rows.upperBound {
+                    int8Fallbacks.add(1, ordering: .relaxed)
+                    BLAS.gemm(
+                        m: rows.upperBound - done, n: n, k: k, a: a + done * k, lda: k, b: weight, ldb: k,
+                        transposeB: true, beta: 1, c: c + done * n, ldc: n)
+                }
+                if gelu { VectorMath.gelu(c + rows.lowerBound * n, count: rows.count * n) }
+            }
+            return
+        }
         guard split > 1 else {
             BLAS.gemm(m: m, n: n, k: k, a: a, lda: k, b: weight, ldb: k, transposeB: true, beta: 1, c: c, ldc: n)
             if gelu { VectorMath.gelu(c, count: m * n) }
@@ -165,8 +188,8 @@ extension MiniLMModel {
 
     /// One post-LayerNorm BERT layer, in place on packed hidden states.
     private func runLayer(
-        _ layer: LayerWeights, hidden x: UnsafeMutablePointer<Float>, lengths: [Int], workspaces: [Workspace],
-        split: Int
+        _ layer: LayerWeights, int8: QuantizedLayerWeights?, hidden x: UnsafeMutablePointer<Float>, lengths: [Int],
+        workspaces: [Workspace], split: Int
     ) {
         let c = configuration
         let h = c.hiddenSize
@@ -179,13 +202,17 @@ extension MiniLMModel {
 
         // One fused projection for queries, keys and values; the bias rides in through beta = 1.
         VectorMath.broadcastRows(layer.qkvBias.readOnly, width: 3 * h, into: qkv, rows: tokens)
-        linear(m: tokens, n: 3 * h, k: h, a: x, weight: layer.qkvWeight.readOnly, c: qkv, split: split)
+        linear(
+            m: tokens, n: 3 * h, k: h, a: x, weight: layer.qkvWeight.readOnly, int8: int8?.qkv, c: qkv, split: split,
+            workspaces: workspaces)
 
         attention(qkv: qkv, context: context, lengths: lengths, workspaces: workspaces, split: split)
 
         // Output projection added onto the residual (plus bias), then LayerNorm.
         VectorMath.addRows(layer.attentionOutputBias.readOnly, width: h, to: x, rows: tokens)
-        linear(m: tokens, n: h, k: h, a: context, weight: layer.attentionOutputWeight.readOnly, c: x, split: split)
+        linear(
+            m: tokens, n: h, k: h, a: context, weight: layer.attentionOutputWeight.readOnly,
+            int8: int8?.attentionOutput, c: x, split: split, workspaces: workspaces)
         VectorMath.layerNorm(
             x, rows: tokens, width: h, gamma: layer.attentionNormGamma.readOnly,
             beta: layer.attentionNormBeta.readOnly, epsilon: c.layerNormEpsilon)
@@ -193,10 +220,12 @@ extension MiniLMModel {
         // Feed-forward: GELU(x W1ᵀ + b1) W2ᵀ + b2 + x, then LayerNorm.
         VectorMath.broadcastRows(layer.intermediateBias.readOnly, width: inner, into: intermediate, rows: tokens)
         linear(
-            m: tokens, n: inner, k: h, a: x, weight: layer.intermediateWeight.readOnly, c: intermediate, split: split,
-            gelu: true)
+            m: tokens, n: inner, k: h, a: x, weight: layer.intermediateWeight.readOnly, int8: int8?.intermediate,
+            c: intermediate, split: split, workspaces: workspaces, gelu: true)
         VectorMath.addRows(layer.outputBias.readOnly, width: h, to: x, rows: tokens)
-        linear(m: tokens, n: h, k: inner, a: intermediate, weight: layer.outputWeight.readOnly, c: x, split: split)
+        linear(
+            m: tokens, n: h, k: inner, a: intermediate, weight: layer.outputWeight.readOnly, int8: int8?.output, c: x,
+            split: split, workspaces: workspaces)
         VectorMath.layerNorm(
             x, rows: tokens, width: h, gamma: layer.outputNormGamma.readOnly, beta: layer.outputNormBeta.readOnly,
             epsilon: c.layerNormEpsilon)

@@ -15,6 +15,16 @@ public final class MiniLMModel: Sendable {
     /// pool spin-waits against other processes on a busy machine.
     public let threadCount: Int
 
+    /// The precision the linear layers run in: the one asked for, or fp32 when int8 was asked
+    /// for and oneDNN cannot be used (then `precisionWarning` says why).
+    public let precision: Precision
+    /// Set when the model runs another precision than the one asked for, with the reason.
+    public let precisionWarning: String?
+    /// The held layers' int8 weights, parallel to `weights.layers`; nil in fp32.
+    let quantizedLayers: [QuantizedLayerWeights]?
+    /// int8 products that oneDNN failed to run and that ran in fp32 instead (expected 0).
+    let int8Fallbacks = Atomic<Int>(0)
+
     /// One scratch set per sequence group (`groupsPerWorker` per worker thread).
     let workspaces: Mutex<[Workspace]>
 
@@ -25,8 +35,10 @@ public final class MiniLMModel: Sendable {
     ///     one thread, process-wide: the encoder parallelises above it.)
     ///   - layers: the layers to hold (default all), for a pipeline shard.
     ///   - embeddings: whether to hold the embedding tables (only the first shard needs them).
+    ///   - precision: of the linear layers; int8 quantizes their weights once, here.
     public convenience init(
-        directory: URL, threads: Int? = nil, layers: Range<Int>? = nil, embeddings: Bool = true
+        directory: URL, threads: Int? = nil, layers: Range<Int>? = nil, embeddings: Bool = true,
+        precision: Precision = .fp32
     ) throws(ModelError) {
         let configuration = try BertConfiguration(directory: directory)
         let tokenizer = try WordPieceTokenizer(directory: directory)
@@ -38,12 +50,28 @@ public final class MiniLMModel: Sendable {
         }
         let weights = try ModelWeights(
             configuration: configuration, provider: file, layers: layers, embeddings: embeddings)
-        try self.init(configuration: configuration, tokenizer: tokenizer, weights: weights, threads: threads)
+        try self.init(
+            configuration: configuration, tokenizer: tokenizer, weights: weights, threads: threads,
+            precision: precision)
     }
 
     /// Assembles a model from parts, for weights that come from elsewhere (e.g. a decrypted shard).
-    public init(
-        configuration: BertConfiguration, tokenizer: WordPieceTokenizer, weights: ModelWeights, threads: Int? = nil
+    public convenience init(
+        configuration: BertConfiguration, tokenizer: WordPieceTokenizer, weights: ModelWeights, threads: Int? = nil,
+        precision: Precision = .fp32
+    ) throws(ModelError) {
+        try self.init(
+            configuration: configuration, tokenizer: tokenizer, weights: weights, threads: threads,
+            precision: precision, library: precision == .int8 ? OneDNN.shared : nil)
+    }
+
+    /// As the public initialiser, with the oneDNN to use for int8 given (tests pass one that
+    /// failed to open, to see the fall-back to fp32) and the CPU features that decide the int8
+    /// ranges (default: this CPU's; tests pass an AVX2-only CPU to see that fall-back too).
+    init(
+        configuration: BertConfiguration, tokenizer: WordPieceTokenizer, weights: ModelWeights, threads: Int?,
+        precision: Precision, library: Result<OneDNN, OneDNN.Unavailable>?,
+        features: CPUFeatures = EngineKernel.features
     ) throws(ModelError) {
         guard weights.configuration == configuration else {
             throw .unsupported("weights were loaded for a different configuration")
@@ -53,12 +81,51 @@ public final class MiniLMModel: Sendable {
         self.weights = weights
         let count = max(1, threads ?? ProcessInfo.processInfo.activeProcessorCount)
         self.threadCount = count
+        let range = Int8Linear.range(for: features)
+        switch (precision, library, range) {
+        case (.int8, .success(let library)?, let range?):
+            var quantized: [QuantizedLayerWeights] = []
+            for (offset, layer) in weights.layers.enumerated() {
+                quantized.append(
+                    try QuantizedLayerWeights(
+                        layer, index: weights.layerRange.lowerBound + offset, configuration: configuration,
+                        range: range, library: library))
+            }
+            quantizedLayers = quantized
+            self.precision = .int8
+            precisionWarning = nil
+        case (.int8, .success?, nil):
+            quantizedLayers = nil
+            self.precision = .fp32
+            precisionWarning =
+                "int8 was asked for, but this CPU has neither AVX-512 VNNI nor AMX-INT8 (\(features.names)): "
+                + "without them int8 products saturate unless a range shrinks, which measured below cosine 0.99 to fp32; "
+                + "running fp32 on OpenBLAS."
+        case (.int8, .failure(let failure)?, _):
+            quantizedLayers = nil
+            self.precision = .fp32
+            precisionWarning =
+                "int8 was asked for, but oneDNN cannot be used (\(failure.reason)); running fp32 on OpenBLAS. "
+                + "Install libdnnl2 (Debian: apt-get install libdnnl2) for int8."
+        default:
+            quantizedLayers = nil
+            self.precision = .fp32
+            precisionWarning = nil
+        }
         BLAS.setThreadCount(1)
         workspaces = Mutex((0..<(count * Self.groupsPerWorker)).map { _ in Workspace() })
     }
 
     /// The OpenBLAS kernel family in use (e.g. "Haswell"), for benchmark reports.
     public static var blasCoreName: String { BLAS.coreName }
+
+    /// The library and kernel of the linear layers, e.g. `OpenBLAS Haswell` in fp32 or
+    /// `oneDNN 2.6.3 brg:avx512_core_vnni` in int8 (oneDNN's implementation for 128 rows).
+    public var matrixKernel: String {
+        guard let layer = quantizedLayers?.first else { return "OpenBLAS \(BLAS.coreName)" }
+        let implementation = layer.intermediate.implementation(rows: Int8Linear.rowBlock) ?? "unknown"
+        return "oneDNN \(layer.intermediate.library.version) \(implementation)"
+    }
 
     /// Sentence embeddings of `texts`, in order: tokenise, encode all layers, mean-pool, normalise.
     public func embed(texts: [String]) throws(ModelError) -> [[Float]] {
