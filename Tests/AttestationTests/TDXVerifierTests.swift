@@ -338,8 +338,8 @@ import Testing
         #expect(throws: AttestationError.self) { try TDXQuote.pemChain(Array("junk".utf8) + pem) }
     }
 
-    /// Found by the `tdx-quote` fuzz target: a PEM CRL block with nothing in it was imported as an
-    /// empty CRL, which the collateral's stored form (hex) cannot carry back.
+    /// The `tdx-quote` fuzz target's round-trip check failed on this (a hand-made input): a PEM CRL
+    /// block with nothing in it was imported as an empty CRL, which the stored form (hex) cannot carry.
     @Test("collateral whose CRL is an empty PEM block is refused; what imports reads back from its stored form")
     func emptyCRLRefused() throws {
         let original = try TestVectors.bytes("tdx/dcap-qvl/tdx_quote_collateral.json")
