@@ -162,10 +162,11 @@ class Attack:
         s.close()
         return {"sent": sent, "replies": tally}
 
-    # Front messages of many frames, each frame legal on its own: 100 of 1 MB, or 100,000 of one byte.
+    # Front messages of many frames, each frame legal on its own: 100 of 1 MB (--front-frames), or
+    # 100,000 of one byte.
     def front_frames(self, running):
         s, tally, sent = dealer(self.context, self.args.front), {}, 0
-        shapes = [[bytes(1_000_000)] * 100, [b"x"] * 100_000]
+        shapes = [[bytes(1_000_000)] * self.args.front_frames, [b"x"] * 100_000]
         while running():
             s.send_multipart([submit_header(self.epoch, 30_000)] + shapes[sent % 2])
             sent += 1
@@ -273,6 +274,7 @@ def main():
     parser.add_argument("--long-front", help="front of the pipeline to send 1 MiB texts to")
     parser.add_argument("--long-kms")
     parser.add_argument("--long-kms-key")
+    parser.add_argument("--front-frames", type=int, default=100, help="1 MB frames in one front message")
     parser.add_argument("--seconds", type=float, default=20, help="seconds per flood")
     parser.add_argument("--floods", default=",".join(FLOODS))
     args = parser.parse_args()

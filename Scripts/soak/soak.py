@@ -197,6 +197,10 @@ def main():
     parser.add_argument("--rate", type=float, default=20, help="real jobs a second on the echo pipeline")
     parser.add_argument("--model-rate", type=float, default=2, help="real jobs a second on the MiniLM pipeline")
     parser.add_argument("--no-model", action="store_true", help="leave the MiniLM pipeline out")
+    parser.add_argument(
+        "--front-frames", type=int, default=100,
+        help="1 MB frames in the attacker's front messages (1000 reproduces the libzmq finding: the gateway "
+             "breaks its ceiling)")
     parser.add_argument("--json", help="also write the report as JSON here")
     parser.add_argument("--keep", action="store_true", help="keep the working directory")
     args = parser.parse_args()
@@ -261,7 +265,8 @@ def main():
             "--backend", "tcp://127.0.0.1:5606", "--kms", "tcp://127.0.0.1:5600", "--kms-key", echo.identity(),
             "--topology", os.path.join(echo.directory, echo.topology),
             "--metrics", ",".join(str(port) for ports in metrics_ports.values() for port in ports),
-            "--seconds", f"{flood_seconds:.1f}", "--floods", ",".join(floods)]
+            "--seconds", f"{flood_seconds:.1f}", "--floods", ",".join(floods),
+            "--front-frames", str(args.front_frames)]
         if with_model:
             attacker_command += ["--long-front", "tcp://127.0.0.1:5615", "--long-kms", "tcp://127.0.0.1:5610",
                                  "--long-kms-key", pipelines[1].identity()]
