@@ -15,14 +15,14 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 scratch=.build-fuzz
-targets="header envelope bundle result receipt announcement tensorcodec safetensors tokenizer sevsnp-report sevsnp-certs kms topology"
+targets="header envelope bundle result receipt announcement tensorcodec safetensors tokenizer sevsnp-report sevsnp-certs tdx-quote nvidia-evidence kms topology"
 
 # The SwiftPM targets whose objects a harness links, and any sources compiled into it.
 modules_for() {
     case "$1" in
         header | envelope | bundle | result | receipt | announcement) echo "Wire" ;;
         tensorcodec | safetensors | tokenizer) echo "Inference" ;;
-        sevsnp-report | sevsnp-certs) echo "Attestation" ;;
+        sevsnp-report | sevsnp-certs | tdx-quote | nvidia-evidence) echo "Attestation" ;;
         kms) echo "Trust" ;;
         topology) echo "Topology" ;;
         *) echo "unknown fuzz target: $1 (one of: $targets)" >&2; exit 2 ;;

@@ -47,6 +47,13 @@ swift test --skip-build --filter "$flood"
 echo "[test] end-to-end tests (the built sealpipe binary)"
 swift test --skip-build --filter 'EndToEndTests\.'
 
+# A launched pipeline under steady real traffic while an attacker runs every flood of issue 11 in
+# turn (ports 5600-5699, metrics 9500-9599). Bounds only, never timing: no real job fails, every
+# process stays under its memory ceiling, the broker's state and the logs grow within their
+# bounds, nothing restarts (docs/security.md, "Soak test").
+echo "[test] soak: every flood against a live pipeline for 60 s"
+Scripts/soak.sh 60
+
 # Every decoder a peer can reach is fuzzed briefly from its seeds (a long run: docs/fuzzing.md).
 # A crash fails the suite; its input is kept in .build-fuzz/crashes/TARGET.
 echo "[test] fuzzing each decoder for ${SEALPIPE_FUZZ_SECONDS:-5} s"

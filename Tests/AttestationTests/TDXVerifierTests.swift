@@ -337,6 +337,28 @@ import Testing
         #expect(throws: AttestationError.self) { try TDXQuote.pemChain(pem + Array("junk".utf8)) }
         #expect(throws: AttestationError.self) { try TDXQuote.pemChain(Array("junk".utf8) + pem) }
     }
+
+    /// The `tdx-quote` fuzz target's round-trip check failed on this (a hand-made input): a PEM CRL
+    /// block with nothing in it was imported as an empty CRL, which the stored form (hex) cannot carry.
+    @Test("collateral whose CRL is an empty PEM block is refused; what imports reads back from its stored form")
+    func emptyCRLRefused() throws {
+        let original = try TestVectors.bytes("tdx/dcap-qvl/tdx_quote_collateral.json")
+        let collateral = try TDXCollateral(json: original)
+        #expect(try TDXCollateral(json: collateral.json()) == collateral)
+        var object = try #require(try JSONSerialization.jsonObject(with: Data(original)) as? [String: Any])
+        for field in ["root_ca_crl", "pck_crl"] {
+            var edited = object
+            edited[field] = "-----BEGIN X509 CRL-----\n-----END X509 CRL-----\n"
+            let json = [UInt8](try JSONSerialization.data(withJSONObject: edited))
+            #expect(throws: AttestationError.self, "\(field)") { try TDXCollateral(json: json) }
+        }
+        object["root_ca_crl"] =
+            "-----BEGIN X509 CRL-----\n" + Data(collateral.rootCACRL).base64EncodedString()
+            + "\n-----END X509 CRL-----\n"
+        let pem = try TDXCollateral(json: [UInt8](try JSONSerialization.data(withJSONObject: object)))
+        #expect(pem.rootCACRL == collateral.rootCACRL)
+        #expect(try TDXCollateral(json: pem.json()) == pem)
+    }
 }
 
 extension String {

@@ -51,7 +51,8 @@ public struct TDXCollateral: Sendable, Hashable {
         func crl(_ key: String) throws(AttestationError) -> [UInt8] {
             let text = try string(key)
             if let bytes = Hex.decode(spaced: text), !bytes.isEmpty { return bytes }
-            if let der = Self.pemBlock(text, label: "X509 CRL") { return der }
+            // An empty block is refused: stored as empty hex, it would not read back.
+            if let der = Self.pemBlock(text, label: "X509 CRL"), !der.isEmpty { return der }
             if let der = Base64Text.decode(text.filter { !$0.isWhitespace }), der.first == 0x30 { return der }
             throw bad("field \(key) is neither hex DER, base64 DER nor a PEM X509 CRL")
         }
