@@ -153,7 +153,9 @@ if [ -n "$pinned" ]; then
     "${native[@]}" "$bin" bench model --short "$short" --medium "$medium" --json "$out/swift-model-native.json" >&2
 fi
 # The engine's int8 path, where this build has one (`bench model --precision int8`).
-if "$bin" bench model --help 2>&1 | grep -q -- '--precision'; then
+# (The help is read whole first: with pipefail, grep -q closing the pipe early could fail the test.)
+model_help="$("$bin" bench model --help 2>&1)"
+if grep -q -- '--precision' <<<"$model_help"; then
     say "    the engine's int8 path (--precision int8)"
     "$bin" bench model --precision int8 --short "$short" --medium "$medium" --json "$out/swift-model-int8.json" >&2
 else
