@@ -33,10 +33,11 @@ fi
 # Four runs, so that long tests never starve short ones: Swift Testing runs tests in parallel on
 # a pool as wide as the machine (two threads here), and a test that computes for minutes, or waits
 # on a launched pipeline, holds one of them. Unit and in-process tests first; then the scale and
-# mutation tests (a million log entries, 10,000 mutated reports); then the flooded broker alone (it
+# mutation tests (a million log entries, 10,000 mutated reports, 1,000 mutated RIMs, the int8 model
+# against its references); then the flooded broker alone (it
 # measures the broker's memory and a node's latency, which a neighbour computing would distort);
 # then the end-to-end tests that launch the built binary.
-scale='KeyBrokerLogScaleTests|MerkleScaleTests|NVIDIAGPUVerifierTests/fuzz'
+scale='KeyBrokerLogScaleTests|MerkleScaleTests|NVIDIAGPUVerifierTests/fuzz|NVIDIARIMTests/mutations|Int8Tests'
 flood='KeyBrokerFloodTests'
 echo "[test] unit and in-process tests"
 swift test --skip-build --skip "$scale|$flood|EndToEndTests\."

@@ -186,7 +186,7 @@ struct KeyRevocationTests {
             return changed
         }
         defer { relay.wait() }
-        let client = KeyBrokerClient(endpoint: relay.endpoint, context: context, timeout: .seconds(5))
+        let client = KeyBrokerClient(endpoint: relay.endpoint, context: context, timeout: .seconds(20))
         do {
             let bundle = try await client.attest(
                 role: "shard-0", provider: f.provider(), pinnedBrokerKey: broker.identityPublicKey)
