@@ -26,7 +26,18 @@ import zmq
 from nacl.public import PrivateKey, PublicKey, SealedBox
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-from client import HEADER, SUBMIT, ERROR, fetch_manifest  # noqa: E402  (Scripts/client.py)
+from client import HEADER, SUBMIT, ERROR, Broker, verify_manifest  # noqa: E402  (Scripts/client.py)
+
+
+def fetch_manifest(context, endpoint, pinned, allow_simulated):
+    """The pipeline's manifest, checked as Scripts/client.py checks it: the attacker seals its
+    long texts to the real front key, as a real client would."""
+    manifest = Broker(context, endpoint, pinned).manifest()
+    checks, _ = verify_manifest(manifest, pinned, int(time.time() * 1000), allow_simulated)
+    failed = [check["check"] for check in checks if check["outcome"] == "failed"]
+    if failed:
+        sys.exit(f"attacker: the manifest at {endpoint} fails {', '.join(failed)}")
+    return manifest
 
 FLOODS = ["next-epoch", "nonces", "roles", "front-frames", "backend-frame", "refused-hops", "long-texts",
           "slow-metrics"]
@@ -69,7 +80,7 @@ class Attack:
         self.args = args
         self.context = zmq.Context()
         pinned = bytes.fromhex(args.kms_key)
-        self.manifest = fetch_manifest(self.context, args.kms, pinned, True, False)
+        self.manifest = fetch_manifest(self.context, args.kms, pinned, True)
         self.epoch = self.manifest["frontKey"]["epoch"]
 
     def until(self, seconds):
@@ -213,7 +224,7 @@ class Attack:
         args = self.args
         if not args.long_front:
             return {"skipped": "no model pipeline"}
-        manifest = fetch_manifest(self.context, args.long_kms, bytes.fromhex(args.long_kms_key), True, False)
+        manifest = fetch_manifest(self.context, args.long_kms, bytes.fromhex(args.long_kms_key), True)
         front_key = PublicKey(bytes.fromhex(manifest["frontKey"]["key"]))
         epoch = manifest["frontKey"]["epoch"]
         s, tally, sent = dealer(self.context, args.long_front), {}, 0
