@@ -48,7 +48,7 @@ build() {
     mkdir -p "$scratch/harness"
     rm -f "$scratch/harness/$target"
     nice -n 19 swiftc -sanitize=fuzzer,address -parse-as-library -g \
-        -module-name "Fuzz_${target//-/_}" -I "$debug/Modules" -I Sources/CSodium -I Sources/COpenBLAS -I Sources/CZeroMQ \
+        -module-name "Fuzz_${target//-/_}" -I "$debug/Modules" -I Sources/CSodium -I Sources/COpenBLAS -I Sources/CZeroMQ -I Sources/CDNNL \
         "${maps[@]}" Fuzz/Targets/FuzzInput.swift "Fuzz/Targets/$target.swift" \
         "${objects[@]}" -lsodium -lopenblas -lzmq -lstdc++ -o "$scratch/harness/$target" 2>&1 \
         | { grep -v "Cannot export local symbol '__asan" || true; } >&2
