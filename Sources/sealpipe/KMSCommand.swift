@@ -103,7 +103,9 @@ struct KMSCommand: ParsableCommand {
                     throw ValidationError("--model-source needs --prepare")
                 }
                 let digest = try SimulatedTEE.executableDigest(of: SimulatedTEE.runningExecutable)
-                configuration = try loaded.keyBrokerConfiguration(executableDigest: digest)
+                // The shards' content hashes come from the weights they are sealed from.
+                configuration = try loaded.keyBrokerConfiguration(
+                    executableDigest: digest, weightsDirectory: modelSource)
                 // Under Confidential Containers the launch configuration is the pod's initdata, not
                 // the role's configuration bytes: a report must carry its digest, or no keys.
                 for entry in hostData {

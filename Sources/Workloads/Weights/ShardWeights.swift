@@ -51,14 +51,27 @@ public enum ShardWeights {
         guard let directory = modelDirectory ?? topology.model.directory,
             topology.stages.contains(where: { $0.kind == .encoder })
         else { return [:] }
-        let file = try SafeTensors(
-            contentsOf: URL(fileURLWithPath: directory).appendingPathComponent("model.safetensors"))
+        let path = URL(fileURLWithPath: directory).appendingPathComponent("model.safetensors")
+        let file: SafeTensors
+        do {
+            file = try SafeTensors(contentsOf: path)
+        } catch {
+            throw ContentDigestFailure(
+                reason: "the encoder shards' content hashes (the model version the policy lists) need the "
+                    + "model's weights at \(path.path): \(error)")
+        }
         var digests: [String: String] = [:]
         for stage in topology.stages where stage.kind == .encoder {
             guard let tensors = try plainTensors(of: stage.name, topology: topology, file: file) else { continue }
             digests[stage.name] = Hex.encode(WeightSealer.contentDigest(of: tensors))
         }
         return digests
+    }
+
+    /// The weights the shards' content hashes are computed from cannot be read.
+    public struct ContentDigestFailure: Error, CustomStringConvertible {
+        public let reason: String
+        public var description: String { reason }
     }
 
     /// A sealed shard whose content is not the model version the policy lists.

@@ -11,8 +11,12 @@ extension Topology {
     /// gateway holds no key) with their neighbours, the release policy, the rotation schedule,
     /// the trusted simulated-TEE platform keys (read from the files the topology names), and —
     /// for `reference-build` — the measurement of this very `sealpipe` build with each role's
-    /// configuration.
-    public func keyBrokerConfiguration(executableDigest: [UInt8]) throws -> KeyBrokerConfiguration {
+    /// configuration. `weightsDirectory` is where the model's weights are read for the shards'
+    /// content hashes — the directory the shards are sealed from (a container broker's model
+    /// volume, `--model-source`); the topology's model directory by default.
+    public func keyBrokerConfiguration(executableDigest: [UInt8], weightsDirectory: String? = nil) throws
+        -> KeyBrokerConfiguration
+    {
         var roles = stageRoles.map { role in
             KeyBrokerConfiguration.Role(
                 name: role,
@@ -25,7 +29,7 @@ extension Topology {
         // The model version: each encoder shard's content hash, from the broker host's model (the
         // copy the shards are sealed from). Released with the keys, logged with the release, named
         // in receipts; a node whose sealed shard holds anything else refuses to serve.
-        for (role, digest) in try ShardWeights.contentDigests(topology: self) {
+        for (role, digest) in try ShardWeights.contentDigests(topology: self, modelDirectory: weightsDirectory) {
             policy.roles[role]?.shardDigest = digest
         }
         func load(_ path: String, place: String) throws -> String {
