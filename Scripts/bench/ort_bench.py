@@ -30,6 +30,7 @@ import statistics
 import sys
 import time
 from pathlib import Path
+from bench_common import load_sentences, percentile
 
 HERE = Path(__file__).resolve().parent
 REPO_ROOT = HERE.parents[1]
@@ -55,24 +56,6 @@ def parse_args() -> argparse.Namespace:
     if args.threads < 1 or args.sentences < 32 or args.repeats < 1 or args.latency_runs < 50:
         parser.error("need --threads >= 1, --sentences >= 32, --repeats >= 1, --latency-runs >= 50")
     return args
-
-
-def percentile(values: list[float], fraction: float) -> float:
-    """Linear interpolation between closest ranks (numpy's default)."""
-    ordered = sorted(values)
-    position = (len(ordered) - 1) * fraction
-    low = int(position)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
-
-
-def load_sentences(name: str) -> list[str]:
-    path = HERE / f"sentences-{name}.jsonl"
-    with path.open(encoding="utf-8") as source:
-        texts = [json.loads(line)["text"] for line in source if line.strip()]
-    if len(texts) < 64 or len(set(texts)) != len(texts):
-        sys.exit(f"ort_bench: {path} needs at least 64 distinct sentences")
-    return texts
 
 
 def export(model_dir: Path, work: Path) -> dict[str, Path]:
@@ -207,7 +190,7 @@ def main() -> int:
             return 1
         figures: dict = {"worst_cosine_to_reference": round(worst, 6), "median": {}, "latency_ms": {}}
         for name in SETS:
-            texts = load_sentences(name)
+            texts = load_sentences(name, "ort_bench")
             workload = [texts[i % len(texts)] for i in range(args.sentences)]
             rates: dict[str, float] = {}
             for batch_size in BATCH_SIZES:

@@ -24,6 +24,7 @@ import statistics
 import sys
 import time
 from pathlib import Path
+from bench_common import load_sentences, percentile
 
 HERE = Path(__file__).resolve().parent
 REPO_ROOT = HERE.parents[1]
@@ -46,24 +47,6 @@ def parse_args() -> argparse.Namespace:
     if args.threads < 1 or args.sentences < 32 or args.repeats < 1 or args.latency_runs < 50:
         parser.error("need --threads >= 1, --sentences >= 32, --repeats >= 1, --latency-runs >= 50")
     return args
-
-
-def percentile(values: list[float], fraction: float) -> float:
-    """Linear interpolation between closest ranks (numpy's default)."""
-    ordered = sorted(values)
-    position = (len(ordered) - 1) * fraction
-    low = int(position)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
-
-
-def load_sentences(name: str) -> list[str]:
-    path = HERE / f"sentences-{name}.jsonl"
-    with path.open(encoding="utf-8") as source:
-        texts = [json.loads(line)["text"] for line in source if line.strip()]
-    if len(texts) < 64 or len(set(texts)) != len(texts):
-        sys.exit(f"pytorch_bench: {path} needs at least 64 distinct sentences")
-    return texts
 
 
 def main() -> int:
@@ -107,7 +90,7 @@ def main() -> int:
     }
     medians: dict[str, dict[str, float]] = {}
     for name in SETS:
-        texts = load_sentences(name)
+        texts = load_sentences(name, "pytorch_bench")
         lengths = [int(model.preprocess([t])["attention_mask"].sum()) for t in texts]
         result["tokens_mean"][name] = round(statistics.fmean(lengths), 2)
         workload = [texts[i % len(texts)] for i in range(args.sentences)]
@@ -128,7 +111,7 @@ def main() -> int:
 
     result["latency_ms"] = {}
     for name in SETS:
-        texts = load_sentences(name)
+        texts = load_sentences(name, "pytorch_bench")
         for text in texts[:10]:
             encode([text], 1)  # warm-up
         samples = []
