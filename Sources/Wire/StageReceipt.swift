@@ -142,14 +142,20 @@ public enum ReceiptChain {
         return writer.bytes
     }
 
-    /// `chain` (encoded) with `receipt` appended; throws when `chain` does not decode or is full.
+    /// `chain` (encoded) with `receipt` appended; throws when `chain` is full. Each stage adds
+    /// one receipt to the bytes it was handed: the count goes up and the receipt goes at the end,
+    /// without decoding and re-encoding the receipts before it (their bytes came sealed and
+    /// signed from the upstream stage, and the client decodes and checks the whole chain).
     public static func appending(_ receipt: StageReceipt, to chain: [UInt8]) throws(WireError) -> [UInt8] {
-        var receipts = chain.isEmpty ? [] : try decode(chain)
-        guard receipts.count < maximumCount else {
-            throw .invalidField(what: "receipt chain", reason: "already holds \(maximumCount) receipts")
+        let count = chain.first.map(Int.init) ?? 0
+        guard count < maximumCount else {
+            throw .invalidField(what: "receipt chain", reason: "already holds \(count) receipts")
         }
-        receipts.append(receipt)
-        return encode(receipts)
+        var appended = [UInt8(count + 1)]
+        appended.reserveCapacity(chain.count + 200)
+        appended += chain.dropFirst()
+        appended += receipt.encoded()
+        return appended
     }
 
     public static func decode(_ bytes: [UInt8]) throws(WireError) -> [StageReceipt] {

@@ -45,6 +45,9 @@ struct ReceiptWireTests {
         #expect(throws: WireError.self) { try ReceiptChain.decode([65]) }
         #expect(throws: WireError.self) { try ReceiptChain.decode([3] + Array(chain.dropFirst())) }
         #expect(try ReceiptChain.decode(try ReceiptChain.appending(Self.receipt, to: [])) == [Self.receipt])
+        #expect(
+            try ReceiptChain.appending(Self.receipt, to: chain)
+                == ReceiptChain.encode(Array(repeating: Self.receipt, count: 3)))
         let full = ReceiptChain.encode(Array(repeating: Self.receipt, count: ReceiptChain.maximumCount))
         #expect(throws: WireError.self) { try ReceiptChain.appending(Self.receipt, to: full) }
     }
