@@ -137,6 +137,28 @@ extension EndToEndTests {
             ["receipt", "verify", "--kms", "tcp://127.0.0.1:5550", "--kms-key", key, paths[0], paths[49]])
         #expect(online.status == 0, "\(online.output)")
         #expect(pipeline.stop() == 0)
+
+        // Another pipeline of the same topology (its own broker, keys and log): these receipts,
+        // checked against its ledger under its key, fail, and say why.
+        let other = try LaunchedPipeline(topology: "minilm.yaml")
+        defer { _ = other.stop() }
+        let otherExport = try other.run(
+            ["ledger", "export", "--db", ".sealpipe/minilm/kms.sqlite", "--output", "ledger.json"])
+        #expect(otherExport.status == 0, "\(otherExport.errors)")
+        let foreign = try other.run(
+            [
+                "receipt", "verify", "--ledger", "ledger.json", "--kms-key",
+                try other.brokerIdentity(stateDirectory: "minilm"), "--json",
+                receiptDirectory.appendingPathComponent(files[0]).path,
+            ])
+        #expect(foreign.status == 1, "\(foreign.output)")
+        let foreignFailed =
+            (try? JSONSerialization.jsonObject(with: Data(foreign.output.utf8)) as? [String: Any])?["failedChecks"]
+            as? [String] ?? []
+        #expect(
+            foreignFailed.contains("signature") || foreignFailed.contains("release-entry"),
+            "another pipeline's ledger: failed \(foreignFailed)")
+        #expect(other.stop() == 0)
     }
 
     /// A worker whose sealed shard holds other content than the policy's model version — sealed
