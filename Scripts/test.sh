@@ -37,7 +37,7 @@ fi
 # against its references); then the flooded broker alone (it
 # measures the broker's memory and a node's latency, which a neighbour computing would distort);
 # then the end-to-end tests that launch the built binary.
-scale='KeyBrokerLogScaleTests|MerkleScaleTests|NVIDIAGPUVerifierTests/fuzz|NVIDIARIMTests/mutations|Int8Tests'
+scale='KeyBrokerLogScaleTests|MerkleScaleTests|NVIDIAGPUVerifierTests/fuzz|NVIDIARIMMutationTests|Int8Tests'
 flood='KeyBrokerFloodTests'
 echo "[test] unit and in-process tests"
 swift test --skip-build --skip "$scale|$flood|EndToEndTests\."
