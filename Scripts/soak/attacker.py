@@ -12,7 +12,7 @@ Floods (in this order; --floods picks some):
   nonces         ~100k nonce requests to the key broker, pipelined, from two source addresses
   roles          refused key requests with huge and newline-bearing role strings, and refused
                  attestations (untrusted evidence) that the broker logs
-  front-frames   front messages of many legal frames (100 of 1 MB; 100,000 of one byte)
+  front-frames   front messages of many legal frames (1,000 of 1 MB; 100,000 of one byte)
   backend-frame  a 300 MiB backend frame (over the hop limit) and 48 MiB ones (under it)
   refused-hops   sealed-looking garbage under the current epoch at a high rate (up to 4,000 a
                  second, 256 unanswered at most): the first stage refuses every one
@@ -173,7 +173,7 @@ class Attack:
         s.close()
         return {"sent": sent, "replies": tally}
 
-    # Front messages of many frames, each frame legal on its own: 100 of 1 MB (--front-frames), or
+    # Front messages of many frames, each frame legal on its own: 1,000 of 1 MB (--front-frames), or
     # 100,000 of one byte.
     def front_frames(self, running):
         s, tally, sent = dealer(self.context, self.args.front), {}, 0
@@ -285,7 +285,7 @@ def main():
     parser.add_argument("--long-front", help="front of the pipeline to send 1 MiB texts to")
     parser.add_argument("--long-kms")
     parser.add_argument("--long-kms-key")
-    parser.add_argument("--front-frames", type=int, default=100, help="1 MB frames in one front message")
+    parser.add_argument("--front-frames", type=int, default=1000, help="1 MB frames in one front message")
     parser.add_argument("--seconds", type=float, default=20, help="seconds per flood")
     parser.add_argument("--floods", default=",".join(FLOODS))
     args = parser.parse_args()

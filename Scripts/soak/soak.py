@@ -31,11 +31,10 @@ CEILINGS_MIB = {
     # attacker's 3 connections: the 160 MiB KeyBrokerFloodTests holds the broker to.
     "kms": 160,
     # The process; two backend hops at PipelineMessage.maximumHopBytes (64 MiB), one being read and
-    # one being dropped; and one front message as the attacker sends it (100 frames of 1 MB,
-    # 95 MiB). That last term is the attacker's choice, not a configured limit: libzmq assembles a
-    # whole multipart message before the gateway can count its frames, so a message of 1,000
-    # legal frames takes the gateway to 1 GB (docs/security.md, "Soak test").
-    "gateway": 64 + 2 * 64 + 96,
+    # one being dropped; and the front's budget for unfinished client messages over all its
+    # connections (GatewayService.minimumFrontBudget, 64 MiB). The front reads ZMTP itself
+    # (BoundedRouter), so a message of 1,000 legal 1 MB frames is let go of frame by frame.
+    "gateway": 64 + 2 * 64 + 64,
     # The process; one bundle of maxBatch (32) requests of maxPayload (1 MiB) opened; for a MiniLM
     # encoder, a full batch's attention scores (32 × 12 heads × 256² tokens × 4 bytes = 96 MiB)
     # and hidden states (32 × 256 × 384 × 4 bytes = 12 MiB, four copies), and its weights (at
@@ -198,9 +197,8 @@ def main():
     parser.add_argument("--model-rate", type=float, default=2, help="real jobs a second on the MiniLM pipeline")
     parser.add_argument("--no-model", action="store_true", help="leave the MiniLM pipeline out")
     parser.add_argument(
-        "--front-frames", type=int, default=100,
-        help="1 MB frames in the attacker's front messages (1000 reproduces the libzmq finding: the gateway "
-             "breaks its ceiling)")
+        "--front-frames", type=int, default=1000,
+        help="1 MB frames in the attacker's front messages (a front that let libzmq assemble them held 1 GB)")
     parser.add_argument("--json", help="also write the report as JSON here")
     parser.add_argument("--keep", action="store_true", help="keep the working directory")
     args = parser.parse_args()

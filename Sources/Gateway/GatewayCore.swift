@@ -200,6 +200,12 @@ public struct GatewayCore: Sendable {
         counters.discarded[fromClient ? "front" : "backend", default: 0] += 1
     }
 
+    /// A client connection the front closed for `reason` (a protocol violation or a bound): it
+    /// is counted; its jobs in flight go on, and their answers are dropped if it is gone.
+    public mutating func closedClient(reason: String) {
+        counters.clientsClosed[reason, default: 0] += 1
+    }
+
     /// Time passed: ends overdue jobs and requests held too long for the next epoch, buries
     /// silent replicas and retries their hops.
     public mutating func tick(now: UInt64) -> [GatewayAction] {

@@ -22,6 +22,9 @@ public struct GatewayCounters: Sendable, Hashable {
     public var replicasLost = 0
     /// Messages over a socket's frame or byte bound, drained unread, by socket (front, backend).
     public var discarded: [String: Int] = [:]
+    /// Client connections the front closed, by why (`signature`, `mechanism`, `reserved_flags`,
+    /// `buffer_budget`, `too_many_connections`, …: see `BoundedRouter`).
+    public var clientsClosed: [String: Int] = [:]
 
     public init() {}
 

@@ -5,8 +5,8 @@ import Synchronization
 import Wire
 import ZeroMQ
 
-/// Runs a `GatewayCore` behind two ROUTER sockets: the front (clients) and the backend (stage
-/// replicas). The loop owns the sockets on its own thread; other threads only read snapshots
+/// Runs a `GatewayCore` behind two ROUTER sockets: the front (clients, a `BoundedRouter`, which
+/// bounds every message while it arrives) and the backend (stage replicas, libzmq's ROUTER). The loop owns the sockets on its own thread; other threads only read snapshots
 /// and ask it to drain.
 ///
 /// As a `Service` of a `ServiceGroup`, it runs its loop on a dedicated thread and drains on
@@ -19,6 +19,9 @@ public final class GatewayService: Service {
     private let onBound: @Sendable (_ front: String, _ backend: String) -> Void
     private let stopRequested = Atomic<Bool>(false)
     private let state: Mutex<GatewaySnapshot>
+
+    /// The least the front may hold of unfinished client messages, over all connections.
+    static let minimumFrontBudget = 64 << 20
 
     /// How often the loop wakes to check deadlines and heartbeats when idle.
     static let tickInterval: Duration = .milliseconds(20)
@@ -59,18 +62,24 @@ public final class GatewayService: Service {
     /// call it on a thread of its own.
     public func run(onBound: (_ front: String, _ backend: String) -> Void) throws {
         let context = try ZMQContext()
-        let front = try context.socket(.router)
+        // Every message is bounded as a whole. Clients are anyone: the front reads ZMTP itself and
+        // lets go of a message at the frame that breaks its bound, before it is held (libzmq's
+        // ROUTER would hold all of it first); it keeps room above the payload limit so a slightly
+        // long request is answered `tooLarge`. Stage replicas connect to libzmq's ROUTER, which
+        // cuts off a peer sending one frame beyond the bound and drains one of too many frames.
+        // Unfinished messages over all client connections are held within a budget of a few
+        // whole messages (at least 64 MiB): a flood of half-sent requests closes the connections
+        // holding the most, not the gateway.
+        let frontLimits = MessageLimits(
+            maxFrames: PipelineMessage.maximumFrameCount, maxBytes: configuration.maxPayloadBytes * 2 + 4096)
+        let front = try BoundedRouter(
+            context: context, limits: frontLimits,
+            maxBufferedBytes: max(Self.minimumFrontBudget, 4 * frontLimits.maxBytes))
         let backend = try context.socket(.router)
-        for socket in [front, backend] {
-            try socket.setRouterMandatory(true)
-            try socket.setSendHighWaterMark(100_000)
-            try socket.setReceiveHighWaterMark(100_000)
-        }
-        // Every message is bounded as a whole: a peer sending one frame beyond the bound is cut
-        // off by libzmq itself, and one of too many frames or bytes is drained unread. The front
-        // keeps room above the payload limit so a slightly long request is answered `tooLarge`.
+        try backend.setRouterMandatory(true)
+        try backend.setSendHighWaterMark(100_000)
+        try backend.setReceiveHighWaterMark(100_000)
         let frames = 1 + PipelineMessage.maximumFrameCount  // the ROUTER's identity frame, then the message
-        try front.setMessageLimits(MessageLimits(maxFrames: frames, maxBytes: configuration.maxPayloadBytes * 2 + 4096))
         try backend.setMessageLimits(MessageLimits(maxFrames: frames, maxBytes: configuration.maxHopBytes))
         let boundFront = try front.bind(frontEndpoint)
         let boundBackend = try backend.bind(backendEndpoint)
@@ -79,7 +88,7 @@ public final class GatewayService: Service {
 
         var core = GatewayCore(configuration: configuration)
         let poller = Poller()
-        poller.add(front)
+        poller.add(front.socket)
         poller.add(backend)
         // Finding overdue jobs and silent replicas is a pass over every one of them: under load it
         // runs once per tick interval, not once per burst of messages.
@@ -98,14 +107,16 @@ public final class GatewayService: Service {
             // Take a bounded burst from each socket so neither side starves the other.
             if ready[0].contains(.readable) {
                 for _ in 0..<256 {
-                    guard let incoming = try front.receiveMessage(timeout: .zero) else { break }
-                    guard case .message(let frames) = incoming else {
-                        core.discardedMessage(fromClient: true)
-                        continue
+                    guard let events = try front.receive() else { break }
+                    for event in events {
+                        switch event {
+                        case .message(let identity, let frames, _):
+                            guard !frames.isEmpty else { continue }
+                            actions += core.clientMessage(identity: identity, frames: frames, now: Self.nowMillis())
+                        case .discarded: core.discardedMessage(fromClient: true)
+                        case .closed(_, let reason, _): core.closedClient(reason: reason)
+                        }
                     }
-                    guard frames.count >= 2 else { continue }
-                    actions += core.clientMessage(
-                        identity: frames[0], frames: Array(frames.dropFirst()), now: Self.nowMillis())
                 }
             }
             if ready[1].contains(.readable) {
@@ -144,12 +155,12 @@ public final class GatewayService: Service {
     }
 
     /// Sends what the core asked for; false if the send failed.
-    private func perform(_ action: GatewayAction, front: Socket, backend: Socket) -> Bool {
+    private func perform(_ action: GatewayAction, front: BoundedRouter, backend: Socket) -> Bool {
         do {
             switch action {
             case .toClient(let identity, let frames):
                 // A client that went away must not stall the gateway: never block on it.
-                try front.send([identity] + frames, dontWait: true)
+                return try front.send(to: identity, frames)
             case .toReplica(let identity, let frames):
                 try backend.send([identity] + frames, dontWait: true)
             }

@@ -27,6 +27,12 @@ extension GatewaySnapshot {
                 "Messages over a socket's frame or byte bound, drained unread.", Double(count),
                 labels: ["socket": socket])
         }
+        for (reason, count) in counters.clientsClosed.sorted(by: { $0.key < $1.key }) {
+            exposition.counter(
+                "sealpipe_gateway_clients_closed_total",
+                "Client connections the front closed (protocol violations, budget, connection limit), by reason.",
+                Double(count), labels: ["reason": reason])
+        }
         for (check, count) in counters.announcementsRefused.sorted(by: { $0.key < $1.key }) {
             exposition.counter(
                 "sealpipe_gateway_announcements_refused_total",

@@ -1,7 +1,7 @@
 import Observability
 
 /// The gateway's warning lines: what its counters gained, by class (error code sent to a client,
-/// reason a replica message was dropped, socket whose over-long message was discarded, failed
+/// reason a replica message was dropped, socket whose over-long message was discarded, client connection closed, failed
 /// sends), sampled to one line per class per interval with a count.
 struct GatewayWarnings {
     var sampler = WarningSampler()
@@ -13,6 +13,9 @@ struct GatewayWarnings {
         }
         for (reason, count) in after.droppedFromReplicas {
             sampler.record("replica_\(reason)", count: count - before.droppedFromReplicas[reason, default: 0])
+        }
+        for (reason, count) in after.clientsClosed {
+            sampler.record("client_closed_\(reason)", count: count - before.clientsClosed[reason, default: 0])
         }
         for (socket, count) in after.discarded {
             sampler.record("oversize_\(socket)", count: count - before.discarded[socket, default: 0])

@@ -3,6 +3,8 @@ internal import CZeroMQ
 /// The socket patterns the pipeline uses.
 public enum SocketKind: Sendable, CaseIterable, CustomStringConvertible {
     case router, dealer, push, pull, request, reply, publish, subscribe, pair
+    /// Raw TCP bytes per connection; `BoundedRouter` speaks ZMTP over it.
+    case stream
 
     var rawType: Int32 {
         switch self {
@@ -15,6 +17,7 @@ public enum SocketKind: Sendable, CaseIterable, CustomStringConvertible {
         case .publish: ZMQ_PUB
         case .subscribe: ZMQ_SUB
         case .pair: ZMQ_PAIR
+        case .stream: ZMQ_STREAM
         }
     }
 
@@ -29,6 +32,7 @@ public enum SocketKind: Sendable, CaseIterable, CustomStringConvertible {
         case .publish: "PUB"
         case .subscribe: "SUB"
         case .pair: "PAIR"
+        case .stream: "STREAM"
         }
     }
 }

@@ -7,7 +7,7 @@
 /// A peer that speaks ZMTP 3.0 (NULL mechanism) by hand over a plain TCP socket, so a test can
 /// send what no well-behaved libzmq sender would: a message of very many frames, or a frame
 /// header announcing hundreds of mebibytes. Blocking, with a receive timeout.
-final class RawZMTPPeer {
+final class RawZMTPPeer: @unchecked Sendable {  // only an fd: a test may write from another thread
     private let fd: Int32
 
     enum Failure: Error {
@@ -17,8 +17,10 @@ final class RawZMTPPeer {
         case handshake(String)
     }
 
-    /// Connects to `tcp://127.0.0.1:PORT` and completes the handshake as a DEALER.
-    init(endpoint: String) throws {
+    /// Connects to `tcp://127.0.0.1:PORT` and, unless `handshake` is false, sends the handshake
+    /// of a `socketType` (DEALER unless given); with `awaitPeer`, it then reads the other side's
+    /// greeting and READY (a single-threaded test whose other side is not yet reading says no).
+    init(endpoint: String, socketType: String = "DEALER", handshake: Bool = true, awaitPeer: Bool = true) throws {
         guard let colon = endpoint.lastIndex(of: ":"), let port = UInt16(endpoint[endpoint.index(after: colon)...])
         else {
             throw Failure.handshake("not a tcp endpoint: \(endpoint)")
@@ -44,17 +46,23 @@ final class RawZMTPPeer {
             close(fd)
             throw Failure.connect(errno)
         }
+        guard handshake else { return }
         // Greeting: signature, version 3.0, mechanism NULL, as-server 0, filler.
         var greeting: [UInt8] = [0xFF] + Array(repeating: 0, count: 8) + [0x7F, 3, 0]
         greeting += Array("NULL".utf8) + Array(repeating: 0, count: 16)
         greeting += [0] + Array(repeating: 0, count: 31)
-        try send(greeting)
+        // READY with the Socket-Type, sent at once: ZMTP lets a peer send it before reading ours.
+        let type = Array(socketType.utf8)
+        let property: [UInt8] = [11] + Array("Socket-Type".utf8) + [0, 0, 0, UInt8(type.count)] + type
+        let ready: [UInt8] = [5] + Array("READY".utf8) + property
+        try send(greeting + [0x04, UInt8(ready.count)] + ready)
+        if awaitPeer { try readPeerHandshake() }
+    }
+
+    /// Reads the other side's greeting and READY command.
+    func readPeerHandshake() throws {
         let theirs = try receive(count: 64)
         guard theirs[0] == 0xFF, theirs[9] == 0x7F else { throw Failure.handshake("no ZMTP greeting") }
-        // READY with Socket-Type DEALER.
-        let property: [UInt8] = [11] + Array("Socket-Type".utf8) + [0, 0, 0, 6] + Array("DEALER".utf8)
-        let ready: [UInt8] = [5] + Array("READY".utf8) + property
-        try send([0x04, UInt8(ready.count)] + ready)
         let flags = try receive(count: 1)[0]
         let size =
             flags & 0x02 != 0
@@ -100,7 +108,8 @@ final class RawZMTPPeer {
         return [moreFlag | 0x02] + (0..<8).reversed().map { UInt8(truncatingIfNeeded: size >> ($0 * 8)) }
     }
 
-    private func send(_ bytes: [UInt8]) throws {
+    /// Sends bytes as they are, whatever they mean.
+    func send(_ bytes: [UInt8]) throws {
         var offset = 0
         while offset < bytes.count {
             let sent = bytes[offset...].withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
@@ -109,7 +118,7 @@ final class RawZMTPPeer {
         }
     }
 
-    private func receive(count: Int) throws -> [UInt8] {
+    func receive(count: Int) throws -> [UInt8] {
         var bytes = [UInt8](repeating: 0, count: count)
         var offset = 0
         while offset < count {
