@@ -105,7 +105,7 @@ public final class GatewayService: Service {
                     }
                     guard frames.count >= 2 else { continue }
                     actions += core.clientMessage(
-                        identity: frames[0], frames: Array(frames.dropFirst()), now: Self.nowMillis())
+                        identity: frames[0], frames: Array(frames.dropFirst()), peerAddress: nil, now: Self.nowMillis())
                 }
             }
             if ready[1].contains(.readable) {
