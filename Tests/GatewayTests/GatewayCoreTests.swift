@@ -386,8 +386,11 @@ struct GatewayCoreTests {
         _ = announce(&core, role: "preprocessor", replica: 0, epochs: [5])
         let id = JobID.random()
 
-        #expect(try clientError(core.clientMessage(identity: client, frames: [[1, 2, 3]], peerAddress: nil, now: 0)).0 == .malformed)
-        #expect(try clientError(core.clientMessage(identity: client, frames: [], peerAddress: nil, now: 0)).0 == .malformed)
+        #expect(
+            try clientError(core.clientMessage(identity: client, frames: [[1, 2, 3]], peerAddress: nil, now: 0)).0
+                == .malformed)
+        #expect(
+            try clientError(core.clientMessage(identity: client, frames: [], peerAddress: nil, now: 0)).0 == .malformed)
         var badVersion = MessageHeader(type: .submit, jobID: id).encoded()
         badVersion[0] = 2
         #expect(
@@ -395,7 +398,8 @@ struct GatewayCoreTests {
                 == .unsupportedVersion)
         let result = MessageHeader(type: .result, jobID: id).encoded()
         #expect(
-            try clientError(core.clientMessage(identity: client, frames: [result, [1], [2]], peerAddress: nil, now: 0)).0 == .malformed)
+            try clientError(core.clientMessage(identity: client, frames: [result, [1], [2]], peerAddress: nil, now: 0))
+                .0 == .malformed)
         #expect(
             try clientError(submit(&core, id: id, epoch: 5, payload: Array(repeating: 0, count: 17))).0 == .tooLarge)
         #expect(try clientError(submit(&core, id: id, epoch: 5, payload: [])).0 == .malformed)
