@@ -196,7 +196,7 @@ let package = Package(
         .testTarget(
             name: "GatewayTests",
             dependencies: [
-                "Gateway", "Wire", .product(name: "Crypto", package: "swift-crypto"),
+                "Gateway", "Wire", "Observability", .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"), serviceLifecycle,
             ],
             swiftSettings: strictSettings),

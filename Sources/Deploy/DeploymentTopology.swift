@@ -88,6 +88,9 @@ public struct DeploymentTopology: Sendable, Hashable {
         lines.append("  front: \"tcp://*:\(frontPort)\"")
         lines.append("  backend: \"tcp://*:\(backendPort)\"")
         lines.append("  maxInFlight: \(gateway.maxInFlight)")
+        // Only when the source sets them, so a topology without them renders, and is measured, as before.
+        if let share = gateway.maxInFlightPerClient { lines.append("  maxInFlightPerClient: \(share)") }
+        if let share = gateway.maxInFlightPerAddress { lines.append("  maxInFlightPerAddress: \(share)") }
         lines.append("  maxPayload: \(gateway.maxPayload)")
         lines.append("  deadline: \(duration(gateway.deadline))")
         lines.append("  maxDeadline: \(duration(gateway.maxDeadline))")

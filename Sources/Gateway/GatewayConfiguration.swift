@@ -8,6 +8,12 @@ public struct GatewayConfiguration: Sendable {
     public var replicaTrust: ReplicaTrust
     /// Jobs accepted at once; beyond it clients get `busy`.
     public var maxInFlight: Int
+    /// Jobs one client (one front connection, one ROUTER routing identity) may have in flight at
+    /// once, so that one connection cannot hold every slot of `maxInFlight`. At most `maxInFlight`.
+    public var maxInFlightPerClient: Int
+    /// Jobs all connections from one peer address may have in flight at once: a client that
+    /// opens many connections still shares one address's quota. At most `maxInFlight`.
+    public var maxInFlightPerAddress: Int
     /// Largest sealed request accepted, in bytes.
     public var maxPayloadBytes: Int
     /// Deadline for a job whose client asked for none.
@@ -30,7 +36,8 @@ public struct GatewayConfiguration: Sendable {
     public var aheadOfEpochHold: Duration
 
     public init(
-        roles: [String], replicaTrust: ReplicaTrust, maxInFlight: Int = 1024, maxPayloadBytes: Int = 1 << 20,
+        roles: [String], replicaTrust: ReplicaTrust, maxInFlight: Int = 1024, maxInFlightPerClient: Int? = nil,
+        maxInFlightPerAddress: Int? = nil, maxPayloadBytes: Int = 1 << 20,
         defaultDeadline: Duration = .seconds(30), maxDeadline: Duration = .seconds(300),
         replicaTimeout: Duration = .seconds(2),
         maxAttempts: Int = 3, maxHopBytes: Int? = nil, maxAheadOfEpoch: Int = 32,
@@ -40,6 +47,12 @@ public struct GatewayConfiguration: Sendable {
         self.roles = roles
         self.replicaTrust = replicaTrust
         self.maxInFlight = maxInFlight
+        // A share is at least one job (a zero share would refuse every client) and never more
+        // than the whole.
+        let whole = max(1, maxInFlight)
+        self.maxInFlightPerClient = min(whole, max(1, maxInFlightPerClient ?? Self.defaultClientShare(of: maxInFlight)))
+        self.maxInFlightPerAddress = min(
+            whole, max(1, maxInFlightPerAddress ?? Self.defaultAddressShare(of: maxInFlight)))
         self.maxPayloadBytes = maxPayloadBytes
         self.defaultDeadline = defaultDeadline
         self.maxDeadline = maxDeadline
@@ -49,4 +62,12 @@ public struct GatewayConfiguration: Sendable {
         self.maxAheadOfEpoch = maxAheadOfEpoch
         self.aheadOfEpochHold = aheadOfEpochHold
     }
+
+    /// A client's share when none is given: a quarter of `maxInFlight`, so one connection never
+    /// holds more than that. (`GatewaySpec.clientShare` applies the same rule to a topology.)
+    public static func defaultClientShare(of maxInFlight: Int) -> Int { max(1, maxInFlight / 4) }
+
+    /// An address's share when none is given: half of `maxInFlight`, so one host never holds
+    /// every slot. (`GatewaySpec.addressShare` applies the same rule to a topology.)
+    public static func defaultAddressShare(of maxInFlight: Int) -> Int { max(1, maxInFlight / 2) }
 }

@@ -36,6 +36,12 @@ public struct GatewayCore: Sendable {
     /// captured announcement replayed under a dead replica's routing identity is no newer, so it
     /// is refused. Older entries go (their announcements are stale anyway), so it stays bounded.
     private var buried: [[UInt8]: UInt64] = [:]
+    /// Jobs counted toward each client's share (`maxInFlightPerClient`), by routing identity, and
+    /// toward each peer address's (`maxInFlightPerAddress`). A job is counted exactly when it
+    /// counts toward `maxInFlight` (accepted and not waiting under the next epoch); entries at
+    /// zero are removed, so both stay as small as the jobs in flight.
+    private var inFlightByClient: [[UInt8]: Int] = [:]
+    private var inFlightByAddress: [String: Int] = [:]
 
     struct Replica {
         let identity: [UInt8]
@@ -51,11 +57,15 @@ public struct GatewayCore: Sendable {
 
     struct Job {
         let client: [UInt8]
+        /// The client's peer address, if the transport knows it.
+        let address: String?
         let deadline: UInt64
         /// The unit carrying the job now.
         var unit: JobID
         /// For a request under the next epoch: when it ends unless a front replica took it.
         var holdUntil: UInt64?
+        /// Counted in `inFlightByClient` and `inFlightByAddress`.
+        var shared = false
     }
 
     /// One sealed hop on its way: a client's request (its id is the job's) or a bundle (its id
@@ -82,6 +92,9 @@ public struct GatewayCore: Sendable {
     public var jobsInFlight: Int { jobs.count }
     /// Of those, requests waiting under the next key epoch (their own quota, `maxAheadOfEpoch`).
     public var jobsAheadOfEpoch: Int { ahead.count }
+    /// Clients and peer addresses with jobs counted toward their shares: never more than the
+    /// jobs in flight.
+    var shareTableSizes: (clients: Int, addresses: Int) { (inFlightByClient.count, inFlightByAddress.count) }
     /// True once draining and every accepted job has ended.
     public var isDrained: Bool { isDraining && jobs.isEmpty }
 
@@ -101,8 +114,12 @@ public struct GatewayCore: Sendable {
 
     // MARK: Events
 
-    /// A message from a client on the front socket.
-    public mutating func clientMessage(identity: [UInt8], frames: [[UInt8]], now: UInt64) -> [GatewayAction] {
+    /// A message from a client on the front socket. `identity` is its connection's routing
+    /// identity; `peerAddress` the address it connects from (`nil` or empty when the transport
+    /// cannot tell, as for `inproc://`: then only the per-client share applies).
+    public mutating func clientMessage(identity: [UInt8], frames: [[UInt8]], peerAddress: String?, now: UInt64)
+        -> [GatewayAction]
+    {
         counters.requests += 1
         let message: PipelineMessage
         do {
@@ -133,12 +150,31 @@ public struct GatewayCore: Sendable {
         }
         if let reason = frontEpochProblem(header.epoch) { return refuse(identity, header.jobID, .unknownEpoch, reason) }
         let isAhead = isAheadOfFront(header.epoch)
+        let address = peerAddress.flatMap { $0.isEmpty ? nil : $0 }
         if isAhead {
             guard ahead.count < configuration.maxAheadOfEpoch else {
                 let text = "\(ahead.count) requests already wait for key epoch \(header.epoch) to reach the front stage"
                 return refuse(identity, header.jobID, .busy, text + "; retry shortly")
             }
         } else {
+            // Requests under the next epoch are not counted toward the shares while they wait:
+            // their own small quota bounds them. They are counted once the front takes them up.
+            let client = inFlightByClient[identity, default: 0]
+            guard client < configuration.maxInFlightPerClient else {
+                counters.countShareRefusal("client")
+                let text = "this connection already has \(client) jobs in flight; the gateway allows "
+                return refuse(identity, header.jobID, .busy, text + "\(configuration.maxInFlightPerClient) per client")
+            }
+            if let address {
+                let fromAddress = inFlightByAddress[address, default: 0]
+                guard fromAddress < configuration.maxInFlightPerAddress else {
+                    counters.countShareRefusal("address")
+                    let text = "connections from this address already have \(fromAddress) jobs in flight; the gateway "
+                    return refuse(
+                        identity, header.jobID, .busy,
+                        text + "allows \(configuration.maxInFlightPerAddress) per address")
+                }
+            }
             guard jobs.count - ahead.count < configuration.maxInFlight else {
                 return refuse(identity, header.jobID, .busy)
             }
@@ -150,8 +186,9 @@ public struct GatewayCore: Sendable {
         let deadline = now + UInt64(timeout.wholeMilliseconds)
         let hopHeader = MessageHeader(type: .work, epoch: header.epoch, jobID: header.jobID, deadline: deadline, hop: 0)
         let holdUntil = isAhead ? now + UInt64(configuration.aheadOfEpochHold.wholeMilliseconds) : nil
-        jobs[header.jobID] = Job(client: identity, deadline: deadline, unit: header.jobID, holdUntil: holdUntil)
-        if isAhead { ahead.insert(header.jobID) }
+        jobs[header.jobID] = Job(
+            client: identity, address: address, deadline: deadline, unit: header.jobID, holdUntil: holdUntil)
+        if isAhead { ahead.insert(header.jobID) } else { countShares(of: header.jobID) }
         units[header.jobID] = Unit(
             id: header.jobID, roleIndex: 0, message: PipelineMessage(header: hopHeader, body: [sealed, []]),
             jobs: [header.jobID],
@@ -487,7 +524,10 @@ public struct GatewayCore: Sendable {
         unit.assignedTo = chosen.identity
         unit.attempts += 1
         units[id] = unit
-        if unit.roleIndex == 0, ahead.remove(id) != nil { jobs[id]?.holdUntil = nil }
+        if unit.roleIndex == 0, ahead.remove(id) != nil {
+            jobs[id]?.holdUntil = nil
+            countShares(of: id)
+        }
         replicas[chosen.identity]?.assigned.insert(id)
         replicas[chosen.identity]?.load += unit.size
         return .toReplica(identity: chosen.identity, frames: unit.message.frames)
@@ -524,6 +564,10 @@ public struct GatewayCore: Sendable {
     private mutating func end(_ id: JobID, with message: PipelineMessage, code: ErrorCode?) -> [GatewayAction] {
         guard let job = jobs.removeValue(forKey: id) else { return [] }
         ahead.remove(id)
+        if job.shared {
+            Self.decrement(&inFlightByClient, job.client)
+            if let address = job.address { Self.decrement(&inFlightByAddress, address) }
+        }
         if var unit = units[job.unit] {
             unit.jobs.remove(id)
             units[job.unit] = unit
@@ -531,6 +575,20 @@ public struct GatewayCore: Sendable {
         }
         if let code { counters.countError(code) } else { counters.results += 1 }
         return [.toClient(identity: job.client, frames: message.frames)]
+    }
+
+    /// Counts a job toward its client's and its address's shares, once.
+    private mutating func countShares(of id: JobID) {
+        guard let job = jobs[id], !job.shared else { return }
+        jobs[id]?.shared = true
+        inFlightByClient[job.client, default: 0] += 1
+        if let address = job.address { inFlightByAddress[address, default: 0] += 1 }
+    }
+
+    /// Takes one from a count, removing the entry at zero so the table holds only live keys.
+    private static func decrement<Key: Hashable>(_ counts: inout [Key: Int], _ key: Key) {
+        guard let count = counts[key] else { return }
+        if count > 1 { counts[key] = count - 1 } else { counts.removeValue(forKey: key) }
     }
 
     private mutating func refuse(_ identity: [UInt8], _ id: JobID, _ code: ErrorCode, _ text: String? = nil)

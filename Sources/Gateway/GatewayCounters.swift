@@ -20,6 +20,9 @@ public struct GatewayCounters: Sendable, Hashable {
     public var retries = 0
     /// Replicas declared dead after missing heartbeats.
     public var replicasLost = 0
+    /// Requests refused `busy` because their client (`client`: one front connection) or their
+    /// peer address (`address`) already held its share of `maxInFlight`; also counted in `errors`.
+    public var busyOverShare: [String: Int] = [:]
     /// Messages over a socket's frame or byte bound, drained unread, by socket (front, backend).
     public var discarded: [String: Int] = [:]
     /// Client connections the front closed, by why (`signature`, `mechanism`, `reserved_flags`,
@@ -30,6 +33,7 @@ public struct GatewayCounters: Sendable, Hashable {
 
     mutating func countError(_ code: ErrorCode) { errors[code.name, default: 0] += 1 }
     mutating func countDrop(_ reason: String) { droppedFromReplicas[reason, default: 0] += 1 }
+    mutating func countShareRefusal(_ share: String) { busyOverShare[share, default: 0] += 1 }
     mutating func countRefusedAnnouncement(_ check: String) { announcementsRefused[check, default: 0] += 1 }
 
     /// All errors sent to clients.

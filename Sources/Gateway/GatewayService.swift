@@ -110,9 +110,10 @@ public final class GatewayService: Service {
                     guard let events = try front.receive() else { break }
                     for event in events {
                         switch event {
-                        case .message(let identity, let frames, _):
+                        case .message(let identity, let frames, let address):
                             guard !frames.isEmpty else { continue }
-                            actions += core.clientMessage(identity: identity, frames: frames, now: Self.nowMillis())
+                            actions += core.clientMessage(
+                                identity: identity, frames: frames, peerAddress: address, now: Self.nowMillis())
                         case .discarded: core.discardedMessage(fromClient: true)
                         case .closed(_, let reason, _): core.closedClient(reason: reason)
                         }

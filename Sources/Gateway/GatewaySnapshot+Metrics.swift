@@ -16,6 +16,12 @@ extension GatewaySnapshot {
                 "sealpipe_gateway_errors_by_code_total", "Errors sent to clients, by code.", Double(count),
                 labels: ["code": code])
         }
+        for (share, count) in counters.busyOverShare.sorted(by: { $0.key < $1.key }) {
+            exposition.counter(
+                "sealpipe_gateway_busy_over_share_total",
+                "Requests refused busy because their client or peer address held its share of maxInFlight, by share.",
+                Double(count), labels: ["share": share])
+        }
         for (reason, count) in counters.droppedFromReplicas.sorted(by: { $0.key < $1.key }) {
             exposition.counter(
                 "sealpipe_gateway_replica_drops_total", "Replica messages dropped, by reason.", Double(count),
@@ -66,6 +72,7 @@ extension GatewaySnapshot {
             let accepted: Int
             let results: Int
             let errors: [String: Int]
+            let busyOverShare: [String: Int]
             let droppedFromReplicas: [String: Int]
             let announcementsRefused: [String: Int]
             let retries: Int
@@ -75,7 +82,8 @@ extension GatewaySnapshot {
         }
         let status = Status(
             jobsInFlight: jobsInFlight, draining: draining, requests: counters.requests, accepted: counters.accepted,
-            results: counters.results, errors: counters.errors, droppedFromReplicas: counters.droppedFromReplicas,
+            results: counters.results, errors: counters.errors, busyOverShare: counters.busyOverShare,
+            droppedFromReplicas: counters.droppedFromReplicas,
             announcementsRefused: counters.announcementsRefused, retries: counters.retries,
             replicasLost: counters.replicasLost,
             queueDepths: queueDepths, replicas: replicas)

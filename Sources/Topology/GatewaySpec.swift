@@ -8,6 +8,12 @@ public struct GatewaySpec: Sendable, Hashable {
     public let backend: Endpoint
     /// Accepted jobs not yet ended, at most; past this a new job is answered "busy".
     public let maxInFlight: Int
+    /// Jobs one client connection may have in flight, if the file says; `nil` for the default
+    /// (see `clientShare`). Kept apart from the default so a file without it keeps its measurement.
+    public let maxInFlightPerClient: Int?
+    /// Jobs all connections from one peer address may have in flight, if the file says; `nil`
+    /// for the default (see `addressShare`).
+    public let maxInFlightPerAddress: Int?
     /// The largest sealed payload accepted from a client or a stage, in bytes.
     public let maxPayload: Int
     /// A job's deadline when the client asks for none.
@@ -24,14 +30,16 @@ public struct GatewaySpec: Sendable, Hashable {
     public let metrics: MetricsAddress
 
     public init(
-        host: String, front: Endpoint, backend: Endpoint, maxInFlight: Int, maxPayload: Int, deadline: Duration,
-        maxDeadline: Duration, heartbeatInterval: Duration, heartbeatTimeout: Duration, maxAttempts: Int,
-        metrics: MetricsAddress
+        host: String, front: Endpoint, backend: Endpoint, maxInFlight: Int, maxInFlightPerClient: Int? = nil,
+        maxInFlightPerAddress: Int? = nil, maxPayload: Int, deadline: Duration, maxDeadline: Duration,
+        heartbeatInterval: Duration, heartbeatTimeout: Duration, maxAttempts: Int, metrics: MetricsAddress
     ) {
         self.host = host
         self.front = front
         self.backend = backend
         self.maxInFlight = maxInFlight
+        self.maxInFlightPerClient = maxInFlightPerClient
+        self.maxInFlightPerAddress = maxInFlightPerAddress
         self.maxPayload = maxPayload
         self.deadline = deadline
         self.maxDeadline = maxDeadline
@@ -40,4 +48,12 @@ public struct GatewaySpec: Sendable, Hashable {
         self.maxAttempts = maxAttempts
         self.metrics = metrics
     }
+
+    /// The jobs one client connection may have in flight: as given, or a quarter of
+    /// `maxInFlight` (at least 1), the rule `GatewayConfiguration` applies too.
+    public var clientShare: Int { maxInFlightPerClient ?? max(1, maxInFlight / 4) }
+
+    /// The jobs all connections from one peer address may have in flight: as given, or half of
+    /// `maxInFlight` (at least 1), the rule `GatewayConfiguration` applies too.
+    public var addressShare: Int { maxInFlightPerAddress ?? max(1, maxInFlight / 2) }
 }

@@ -141,6 +141,8 @@ struct RawTopology: LenientRecord {
         var front: String?
         var backend: String?
         var maxInFlight: Int?
+        var maxInFlightPerClient: Int?
+        var maxInFlightPerAddress: Int?
         var maxPayload: String?
         var deadline: String?
         var maxDeadline: String?
@@ -154,6 +156,8 @@ struct RawTopology: LenientRecord {
                 .init("front", \.front),
                 .init("backend", \.backend),
                 .init("maxInFlight", \.maxInFlight),
+                .init("maxInFlightPerClient", \.maxInFlightPerClient),
+                .init("maxInFlightPerAddress", \.maxInFlightPerAddress),
                 .init("maxPayload", \.maxPayload),
                 .init("deadline", \.deadline),
                 .init("maxDeadline", \.maxDeadline),

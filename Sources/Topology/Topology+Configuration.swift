@@ -41,6 +41,10 @@ extension Topology {
         } else {
             members["kind"] = .string(Topology.gatewayRole)
             members["maxInFlight"] = .integer(Int64(gateway.maxInFlight))
+            // Only when the file sets them, so a gateway on the default shares keeps the
+            // measurement it had before they existed.
+            if let share = gateway.maxInFlightPerClient { members["maxInFlightPerClient"] = .integer(Int64(share)) }
+            if let share = gateway.maxInFlightPerAddress { members["maxInFlightPerAddress"] = .integer(Int64(share)) }
             members["maxPayload"] = .integer(Int64(gateway.maxPayload))
             members["deadlineNanoseconds"] = .integer(UnitText.nanosecondCount(gateway.deadline))
             members["maxDeadlineNanoseconds"] = .integer(UnitText.nanosecondCount(gateway.maxDeadline))

@@ -15,7 +15,8 @@ extension Topology {
         lines.append("  stages connect to    \(backendEndpoint)   (bind \(gateway.backend))")
         lines.append("  key broker           \(keyBrokerEndpoint)   (bind \(keyBroker.endpoint))")
         lines.append(
-            "gateway: maxInFlight \(gateway.maxInFlight), maxPayload \(UnitText.format(bytes: gateway.maxPayload)), "
+            "gateway: maxInFlight \(gateway.maxInFlight) (\(gateway.clientShare) per client, "
+                + "\(gateway.addressShare) per address), maxPayload \(UnitText.format(bytes: gateway.maxPayload)), "
                 + "deadline \(UnitText.format(gateway.deadline)) (at most \(UnitText.format(gateway.maxDeadline))), heartbeat \(UnitText.format(gateway.heartbeatInterval))"
                 + "/\(UnitText.format(gateway.heartbeatTimeout)), maxAttempts \(gateway.maxAttempts)")
         lines.append(

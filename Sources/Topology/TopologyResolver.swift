@@ -256,6 +256,10 @@ struct TopologyResolver {
         let maxInFlight = resolveCount(
             raw.maxInFlight, path: "gateway.maxInFlight", default: TopologyDefaults.maxInFlight,
             limit: TopologyDefaults.Limits.maxInFlight)
+        let perClient = resolveShare(
+            raw.maxInFlightPerClient, path: "gateway.maxInFlightPerClient", maxInFlight: maxInFlight)
+        let perAddress = resolveShare(
+            raw.maxInFlightPerAddress, path: "gateway.maxInFlightPerAddress", maxInFlight: maxInFlight)
         let maxAttempts = resolveCount(
             raw.maxAttempts, path: "gateway.maxAttempts", default: TopologyDefaults.maxAttempts,
             limit: TopologyDefaults.Limits.maxAttempts)
@@ -287,7 +291,8 @@ struct TopologyResolver {
             return nil
         }
         return GatewaySpec(
-            host: host, front: front, backend: backend, maxInFlight: maxInFlight, maxPayload: maxPayload,
+            host: host, front: front, backend: backend, maxInFlight: maxInFlight, maxInFlightPerClient: perClient,
+            maxInFlightPerAddress: perAddress, maxPayload: maxPayload,
             deadline: deadline, maxDeadline: maxDeadline, heartbeatInterval: interval, heartbeatTimeout: timeout,
             maxAttempts: maxAttempts,
             metrics: metricsAddress)
@@ -702,6 +707,19 @@ struct TopologyResolver {
             return nil
         }
         return count
+    }
+
+    /// A share of `maxInFlight` (per client or per address): `nil` when absent (the gateway's
+    /// default share applies) or invalid (reported); given, it is 1 to `maxInFlight`.
+    private mutating func resolveShare(_ raw: Int?, path: String, maxInFlight: Int?) -> Int? {
+        guard let raw,
+            let share = resolveCount(raw, path: path, default: raw, limit: TopologyDefaults.Limits.maxInFlight)
+        else { return nil }
+        if let maxInFlight, share > maxInFlight {
+            report(path, "\(share) is more than gateway.maxInFlight (\(maxInFlight)); a share is at most the whole")
+            return nil
+        }
+        return share
     }
 
     private mutating func resolvePath(_ raw: String?, path: String, default value: String) -> String? {

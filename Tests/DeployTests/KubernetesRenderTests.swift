@@ -298,6 +298,8 @@ struct KubernetesRenderTests {
             #expect(g.maxInFlight == h.maxInFlight && g.maxPayload == h.maxPayload && g.maxAttempts == h.maxAttempts)
             #expect(g.deadline == h.deadline && g.maxDeadline == h.maxDeadline, "\(name)")
             #expect(g.heartbeatInterval == h.heartbeatInterval && g.heartbeatTimeout == h.heartbeatTimeout)
+            #expect(g.maxInFlightPerClient == h.maxInFlightPerClient, "\(name)")
+            #expect(g.maxInFlightPerAddress == h.maxInFlightPerAddress, "\(name)")
             for (a, b) in zip(topology.stages, source.stages) {
                 #expect(a.kind == b.kind && a.layers == b.layers && a.replicas == b.replicas, "\(name) \(a.name)")
                 #expect(
@@ -313,6 +315,23 @@ struct KubernetesRenderTests {
             #expect(Array(delivered.digest.utf8).count == 64)
             #expect(topology.digest.map { String(format: "%02x", $0) }.joined() == delivered.digest)
         }
+    }
+
+    @Test("the gateway's shares of maxInFlight are delivered when the source sets them, and only then")
+    func deliveredShares() throws {
+        var text = try String(
+            contentsOf: DeployFixture.repository.appendingPathComponent("Topologies/minilm.yaml"), encoding: .utf8)
+        let plain = try DeployFixture.kubernetes(Topology(yaml: text)).topology
+        #expect(!plain.text.contains("maxInFlightPer"))
+        #expect(
+            plain.topology.gateway.maxInFlightPerClient == nil && plain.topology.gateway.maxInFlightPerAddress == nil)
+        precondition(
+            text.contains("  maxInFlight: 1024\n"), "Topologies/minilm.yaml's gateway changed; update this test")
+        text = text.replacingOccurrences(
+            of: "  maxInFlight: 1024\n",
+            with: "  maxInFlight: 1024\n  maxInFlightPerClient: 16\n  maxInFlightPerAddress: 64\n")
+        let delivered = try DeployFixture.kubernetes(Topology(yaml: text)).topology.topology.gateway
+        #expect(delivered.maxInFlightPerClient == 16 && delivered.maxInFlightPerAddress == 64)
     }
 
     @Test("an image without a digest, a bad namespace or an ipc endpoint is refused with its place")

@@ -9,10 +9,12 @@ struct GatewayAheadOfEpochTests {
     let client: [UInt8] = Array("client-1".utf8)
     let credentials = ReplicaCredentials()
 
+    /// One client may use all of `maxInFlight` here: the shares are `GatewayShareTests`' subject.
     func makeCore(maxInFlight: Int = 8, maxAhead: Int = 4, hold: Duration = .seconds(10)) -> GatewayCore {
         GatewayCore(
             configuration: GatewayConfiguration(
                 roles: ["preprocessor", "postprocessor"], replicaTrust: credentials.trust(), maxInFlight: maxInFlight,
+                maxInFlightPerClient: maxInFlight,
                 defaultDeadline: .seconds(60),
                 maxDeadline: .seconds(300), maxAheadOfEpoch: maxAhead, aheadOfEpochHold: hold))
     }
@@ -28,7 +30,7 @@ struct GatewayAheadOfEpochTests {
 
     func submit(_ core: inout GatewayCore, id: JobID = .random(), epoch: UInt32, now: UInt64 = 0) -> [GatewayAction] {
         let header = MessageHeader(type: .submit, epoch: epoch, jobID: id)
-        return core.clientMessage(identity: client, frames: [header.encoded(), [1]], now: now)
+        return core.clientMessage(identity: client, frames: [header.encoded(), [1]], peerAddress: nil, now: now)
     }
 
     /// The error code of a single client-bound answer, or nil if there is none.

@@ -8,10 +8,12 @@ struct GatewayCoreTests {
     let client: [UInt8] = Array("client-1".utf8)
     let credentials = ReplicaCredentials()
 
+    /// One client may use all of `maxInFlight` here: the shares are `GatewayShareTests`' subject.
     func makeCore(maxInFlight: Int = 8, maxPayload: Int = 1024) -> GatewayCore {
         GatewayCore(
             configuration: GatewayConfiguration(
                 roles: Self.roles, replicaTrust: credentials.trust(), maxInFlight: maxInFlight,
+                maxInFlightPerClient: maxInFlight,
                 maxPayloadBytes: maxPayload, defaultDeadline: .seconds(10),
                 maxDeadline: .seconds(60), replicaTimeout: .seconds(2), maxAttempts: 3))
     }
@@ -36,7 +38,7 @@ struct GatewayCoreTests {
         -> [GatewayAction]
     {
         let header = MessageHeader(type: .submit, epoch: epoch, jobID: id, deadline: timeout)
-        return core.clientMessage(identity: client, frames: [header.encoded(), payload], now: now)
+        return core.clientMessage(identity: client, frames: [header.encoded(), payload], peerAddress: nil, now: now)
     }
 
     /// A stage's bundle of `jobs` for the next role (the gateway never opens or checks the
@@ -384,16 +386,20 @@ struct GatewayCoreTests {
         _ = announce(&core, role: "preprocessor", replica: 0, epochs: [5])
         let id = JobID.random()
 
-        #expect(try clientError(core.clientMessage(identity: client, frames: [[1, 2, 3]], now: 0)).0 == .malformed)
-        #expect(try clientError(core.clientMessage(identity: client, frames: [], now: 0)).0 == .malformed)
+        #expect(
+            try clientError(core.clientMessage(identity: client, frames: [[1, 2, 3]], peerAddress: nil, now: 0)).0
+                == .malformed)
+        #expect(
+            try clientError(core.clientMessage(identity: client, frames: [], peerAddress: nil, now: 0)).0 == .malformed)
         var badVersion = MessageHeader(type: .submit, jobID: id).encoded()
         badVersion[0] = 2
         #expect(
-            try clientError(core.clientMessage(identity: client, frames: [badVersion, [1]], now: 0)).0
+            try clientError(core.clientMessage(identity: client, frames: [badVersion, [1]], peerAddress: nil, now: 0)).0
                 == .unsupportedVersion)
         let result = MessageHeader(type: .result, jobID: id).encoded()
         #expect(
-            try clientError(core.clientMessage(identity: client, frames: [result, [1], [2]], now: 0)).0 == .malformed)
+            try clientError(core.clientMessage(identity: client, frames: [result, [1], [2]], peerAddress: nil, now: 0))
+                .0 == .malformed)
         #expect(
             try clientError(submit(&core, id: id, epoch: 5, payload: Array(repeating: 0, count: 17))).0 == .tooLarge)
         #expect(try clientError(submit(&core, id: id, epoch: 5, payload: [])).0 == .malformed)

@@ -16,9 +16,10 @@ struct GatewayWarningsTests {
         var before = core.counters
         let header = MessageHeader(type: .submit, epoch: 1, jobID: .random())
         for _ in 0..<4000 {
-            _ = core.clientMessage(identity: [1], frames: [header.encoded(), Array(repeating: 0, count: 9)], now: 0)
+            _ = core.clientMessage(
+                identity: [1], frames: [header.encoded(), Array(repeating: 0, count: 9)], peerAddress: nil, now: 0)
         }
-        _ = core.clientMessage(identity: [1], frames: [[1, 2, 3]], now: 0)
+        _ = core.clientMessage(identity: [1], frames: [[1, 2, 3]], peerAddress: nil, now: 0)
         core.discardedMessage(fromClient: true)
         core.discardedMessage(fromClient: false)
         warnings.record(since: before, now: core.counters)

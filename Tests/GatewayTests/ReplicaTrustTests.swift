@@ -20,7 +20,7 @@ struct ReplicaTrustTests {
 
     func submit(_ core: inout GatewayCore, id: JobID, now: UInt64 = 1000) -> [GatewayAction] {
         let header = MessageHeader(type: .submit, epoch: 1, jobID: id)
-        return core.clientMessage(identity: client, frames: [header.encoded(), [1, 2, 3]], now: now)
+        return core.clientMessage(identity: client, frames: [header.encoded(), [1, 2, 3]], peerAddress: nil, now: now)
     }
 
     func dispatchedTo(_ actions: [GatewayAction]) -> [[UInt8]] {

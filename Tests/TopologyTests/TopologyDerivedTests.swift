@@ -42,6 +42,8 @@ struct TopologyDerivedTests {
         #expect(gateway.maxInFlight == 1024 && gateway.maxPayload == 1_048_576 && gateway.maxAttempts == 3)
         #expect(gateway.deadline == .seconds(30) && gateway.maxDeadline == .seconds(300))
         #expect(gateway.heartbeatInterval == .milliseconds(500) && gateway.heartbeatTimeout == .seconds(2))
+        #expect(gateway.maxInFlightPerClient == nil && gateway.maxInFlightPerAddress == nil)
+        #expect(gateway.clientShare == 256 && gateway.addressShare == 512)
         let stage = try #require(topology.stage(named: "shard-0"))
         #expect(stage.host == "local" && stage.replicas == 1 && stage.threads == 1)
         #expect(stage.maxBatch == 32 && stage.maxDelay == .milliseconds(2) && stage.queue == 128)
@@ -54,6 +56,25 @@ struct TopologyDerivedTests {
             of: "backend: tcp://127.0.0.1:6556", with: "backend: tcp://127.0.0.1:6556\n  deadline: 10m")
         let gateway = try Self.topology(yaml).gateway
         #expect(gateway.deadline == .seconds(600) && gateway.maxDeadline == .seconds(600))
+    }
+
+    @Test("the shares of maxInFlight are read as given, or follow maxInFlight")
+    func shares() throws {
+        let given = try Self.topology(
+            TopologyValidationTests.valid(
+                replacing: "backend: tcp://127.0.0.1:6556",
+                with: "backend: tcp://127.0.0.1:6556\n  maxInFlight: 64\n  maxInFlightPerClient: 8\n"
+                    + "  maxInFlightPerAddress: 64"
+            )
+        ).gateway
+        #expect(given.maxInFlightPerClient == 8 && given.maxInFlightPerAddress == 64)
+        #expect(given.clientShare == 8 && given.addressShare == 64)
+        let derived = try Self.topology(
+            TopologyValidationTests.valid(
+                replacing: "backend: tcp://127.0.0.1:6556", with: "backend: tcp://127.0.0.1:6556\n  maxInFlight: 3")
+        ).gateway
+        #expect(derived.maxInFlightPerClient == nil && derived.clientShare == 1 && derived.addressShare == 1)
+        #expect(try Self.topology().summary.contains("maxInFlight 1024 (256 per client, 512 per address)"))
     }
 
     @Test("metrics ports count up from the base port in service order")
@@ -144,6 +165,32 @@ struct TopologyDerivedTests {
         #expect(first.stageConfigurationBytes(role: "shard-7", modelFileDigests: [:]) == nil)
         let gateway = try #require(first.stageConfigurationBytes(role: "gateway", modelFileDigests: [:]))
         #expect(String(decoding: gateway, as: UTF8.self).contains(#""maxPayload":1048576"#))
+    }
+
+    @Test("the gateway's shares of maxInFlight are measured only when the file sets them")
+    func shareMeasurement() throws {
+        // The gateway's configuration bytes as they were before the shares existed: a topology
+        // that leaves them out keeps its measurement.
+        let base = Self.withoutDigest(
+            try Self.topology().stageConfigurationBytes(role: "gateway", modelFileDigests: [:]))
+        #expect(
+            base
+                == #"{"deadlineNanoseconds":30000000000,"format":1,"heartbeatIntervalNanoseconds":500000000,"#
+                + #""heartbeatTimeoutNanoseconds":2000000000,"kind":"gateway","maxAttempts":3,"#
+                + #""maxDeadlineNanoseconds":300000000000,"maxInFlight":1024,"maxPayload":1048576,"#
+                + #""model":{"directory":"models/all-MiniLM-L6-v2","kind":"minilm","layers":6},"#
+                + #""modelFiles":{},"next":"preprocessor","previous":"postprocessor","role":"gateway","topology":"t"}"#)
+        let given = try Self.topology(
+            TopologyValidationTests.valid(
+                replacing: "backend: tcp://127.0.0.1:6556",
+                with: "backend: tcp://127.0.0.1:6556\n  maxInFlightPerClient: 256\n  maxInFlightPerAddress: 100"))
+        let measured = Self.withoutDigest(given.stageConfigurationBytes(role: "gateway", modelFileDigests: [:]))
+        // Set, even to the default, they are part of what the gateway is measured with.
+        #expect(
+            measured
+                == base.replacingOccurrences(
+                    of: #""maxInFlight":1024,"#,
+                    with: #""maxInFlight":1024,"maxInFlightPerAddress":100,"maxInFlightPerClient":256,"#))
     }
 
     /// A role's configuration bytes without the topology digest: what placement leaves alone.

@@ -300,6 +300,23 @@ struct TopologyValidationTests {
                 "gateway.maxPayload: \"1.5MiB\" is not a size (bytes, or a whole number with KiB, MiB, GiB, KB, MB, GB)"
             ]),
         Case(
+            label: "shares of maxInFlight of none or more than the whole",
+            yaml: valid(
+                replacing: "backend: tcp://127.0.0.1:6556",
+                with: "backend: tcp://127.0.0.1:6556\n  maxInFlightPerClient: 0\n  maxInFlightPerAddress: 1025"),
+            expected: [
+                "gateway.maxInFlightPerClient: must be at least 1, not 0",
+                "gateway.maxInFlightPerAddress: 1025 is more than gateway.maxInFlight (1024); a share is at most the whole",
+            ]),
+        Case(
+            label: "a share over a smaller maxInFlight",
+            yaml: valid(
+                replacing: "backend: tcp://127.0.0.1:6556",
+                with: "backend: tcp://127.0.0.1:6556\n  maxInFlight: 8\n  maxInFlightPerClient: 9"),
+            expected: [
+                "gateway.maxInFlightPerClient: 9 is more than gateway.maxInFlight (8); a share is at most the whole"
+            ]),
+        Case(
             label: "heartbeat timeout not above interval",
             yaml: valid(
                 replacing: "backend: tcp://127.0.0.1:6556",

@@ -9,7 +9,8 @@ extension Topology {
         GatewayConfiguration(
             roles: stageRoles,
             replicaTrust: try ReplicaTrust(brokerIdentityKey: brokerIdentityKey, pipelineID: name),
-            maxInFlight: gateway.maxInFlight, maxPayloadBytes: gateway.maxPayload,
+            maxInFlight: gateway.maxInFlight, maxInFlightPerClient: gateway.clientShare,
+            maxInFlightPerAddress: gateway.addressShare, maxPayloadBytes: gateway.maxPayload,
             defaultDeadline: gateway.deadline, maxDeadline: gateway.maxDeadline,
             replicaTimeout: gateway.heartbeatTimeout,
             maxAttempts: gateway.maxAttempts)
