@@ -26,15 +26,17 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 # each figure comes from. docs/security.md, "Soak test", has the same table. A debug build idles
 # at 45-60 MiB a process ("64 MiB for the process" below).
 CEILINGS_MIB = {
-    # The process, plus libzmq's queue for each attacking connection: up to 16 messages
-    # (ZMQ_RCVHWM) of at most 1 MiB + 4 KiB (KMSLimits.maximumMessageBytes) for each of the
-    # attacker's 3 connections: the 160 MiB KeyBrokerFloodTests holds the broker to.
+    # The process; what its socket may hold of unfinished requests over all connections
+    # (BoundedRouter budget: 16 requests of at most 1 MiB + 8 KiB, KMSLimits); libzmq's queue of
+    # raw reads for each of the attacker's 3 connections (64 of 8 KiB); a request in hand and its
+    # decoding: within the 160 MiB KeyBrokerFloodTests holds the broker to.
     "kms": 160,
-    # The process; two backend hops at PipelineMessage.maximumHopBytes (64 MiB), one being read and
-    # one being dropped; and the front's budget for unfinished client messages over all its
-    # connections (GatewayService.minimumFrontBudget, 64 MiB). The front reads ZMTP itself
-    # (BoundedRouter), so a message of 1,000 legal 1 MB frames is let go of frame by frame.
-    "gateway": 64 + 2 * 64 + 64,
+    # The process; what both sockets may hold of unfinished messages over all their connections
+    # (BoundedRouter budgets: the backend's 2 × PipelineMessage.maximumHopBytes, 128 MiB, and the
+    # front's GatewayService.minimumFrontBudget, 64 MiB); and one whole hop in hand (64 MiB). Both
+    # sockets read ZMTP themselves, so a message of 1,000 legal 1 MB frames, or a 300 MiB frame,
+    # is let go of as it arrives.
+    "gateway": 64 + 128 + 64 + 64,
     # The process; one bundle of maxBatch (32) requests of maxPayload (1 MiB) opened; for a MiniLM
     # encoder, a full batch's attention scores (32 × 12 heads × 256² tokens × 4 bytes = 96 MiB)
     # and hidden states (32 × 256 × 384 × 4 bytes = 12 MiB, four copies), and its weights (at

@@ -243,6 +243,13 @@ public struct GatewayCore: Sendable {
         counters.clientsClosed[reason, default: 0] += 1
     }
 
+    /// A connection to the backend the gateway closed for `reason` (a protocol violation or a
+    /// bound): counted as a dropped replica message `closed_REASON`. A proven replica on it is
+    /// buried when its heartbeats stop, as for any lost connection.
+    public mutating func closedReplicaConnection(reason: String) {
+        counters.countDrop("closed_\(reason)")
+    }
+
     /// Time passed: ends overdue jobs and requests held too long for the next epoch, buries
     /// silent replicas and retries their hops.
     public mutating func tick(now: UInt64) -> [GatewayAction] {

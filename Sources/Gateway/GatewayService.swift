@@ -62,25 +62,22 @@ public final class GatewayService: Service {
     /// call it on a thread of its own.
     public func run(onBound: (_ front: String, _ backend: String) -> Void) throws {
         let context = try ZMQContext()
-        // Every message is bounded as a whole. Clients are anyone: the front reads ZMTP itself and
-        // lets go of a message at the frame that breaks its bound, before it is held (libzmq's
-        // ROUTER would hold all of it first); it keeps room above the payload limit so a slightly
-        // long request is answered `tooLarge`. Stage replicas connect to libzmq's ROUTER, which
-        // cuts off a peer sending one frame beyond the bound and drains one of too many frames.
-        // Unfinished messages over all client connections are held within a budget of a few
-        // whole messages (at least 64 MiB): a flood of half-sent requests closes the connections
-        // holding the most, not the gateway.
+        // Every message is bounded as a whole while it arrives: both sides are open to any host
+        // (replicas prove their role only in their announcements), so each reads ZMTP itself
+        // (`BoundedRouter`) and lets go of a message at the frame that breaks its bound, where
+        // libzmq's ROUTER would hold all of it first. The front keeps room above the payload
+        // limit so a slightly long request is answered `tooLarge`. What all connections of a side
+        // hold of unfinished messages is within a budget of a few whole ones (at least 64 MiB on
+        // the front): a flood of half-sent messages closes the connections holding the most.
         let frontLimits = MessageLimits(
             maxFrames: PipelineMessage.maximumFrameCount, maxBytes: configuration.maxPayloadBytes * 2 + 4096)
         let front = try BoundedRouter(
             context: context, limits: frontLimits,
             maxBufferedBytes: max(Self.minimumFrontBudget, 4 * frontLimits.maxBytes))
-        let backend = try context.socket(.router)
-        try backend.setRouterMandatory(true)
-        try backend.setSendHighWaterMark(100_000)
-        try backend.setReceiveHighWaterMark(100_000)
-        let frames = 1 + PipelineMessage.maximumFrameCount  // the ROUTER's identity frame, then the message
-        try backend.setMessageLimits(MessageLimits(maxFrames: frames, maxBytes: configuration.maxHopBytes))
+        let backend = try BoundedRouter(
+            context: context,
+            limits: MessageLimits(maxFrames: PipelineMessage.maximumFrameCount, maxBytes: configuration.maxHopBytes),
+            maxBufferedBytes: 2 * configuration.maxHopBytes)
         let boundFront = try front.bind(frontEndpoint)
         let boundBackend = try backend.bind(backendEndpoint)
         onBound(boundFront, boundBackend)
@@ -89,7 +86,7 @@ public final class GatewayService: Service {
         var core = GatewayCore(configuration: configuration)
         let poller = Poller()
         poller.add(front.socket)
-        poller.add(backend)
+        poller.add(backend.socket)
         // Finding overdue jobs and silent replicas is a pass over every one of them: under load it
         // runs once per tick interval, not once per burst of messages.
         var lastHousekeeping = ContinuousClock.now - Self.tickInterval
@@ -122,14 +119,16 @@ public final class GatewayService: Service {
             }
             if ready[1].contains(.readable) {
                 for _ in 0..<256 {
-                    guard let incoming = try backend.receiveMessage(timeout: .zero) else { break }
-                    guard case .message(let frames) = incoming else {
-                        core.discardedMessage(fromClient: false)
-                        continue
+                    guard let events = try backend.receive() else { break }
+                    for event in events {
+                        switch event {
+                        case .message(let identity, let frames, _):
+                            guard !frames.isEmpty else { continue }
+                            actions += core.replicaMessage(identity: identity, frames: frames, now: Self.nowMillis())
+                        case .discarded: core.discardedMessage(fromClient: false)
+                        case .closed(_, let reason, _): core.closedReplicaConnection(reason: reason)
+                        }
                     }
-                    guard frames.count >= 2 else { continue }
-                    actions += core.replicaMessage(
-                        identity: frames[0], frames: Array(frames.dropFirst()), now: Self.nowMillis())
                 }
             }
             let idle = !ready[0].contains(.readable) && !ready[1].contains(.readable)
@@ -156,16 +155,15 @@ public final class GatewayService: Service {
     }
 
     /// Sends what the core asked for; false if the send failed.
-    private func perform(_ action: GatewayAction, front: BoundedRouter, backend: Socket) -> Bool {
+    private func perform(_ action: GatewayAction, front: BoundedRouter, backend: BoundedRouter) -> Bool {
         do {
             switch action {
             case .toClient(let identity, let frames):
                 // A client that went away must not stall the gateway: never block on it.
                 return try front.send(to: identity, frames)
             case .toReplica(let identity, let frames):
-                try backend.send([identity] + frames, dontWait: true)
+                return try backend.send(to: identity, frames)
             }
-            return true
         } catch {
             // The job stays tracked: a vanished replica is buried and its hops retried by tick.
             return false

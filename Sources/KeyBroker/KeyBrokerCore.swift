@@ -217,6 +217,13 @@ public final class KeyBrokerCore: Sendable {
         return KMSResponse(status: .error(code: code, message: message))
     }
 
+    /// A connection the broker's socket closed (a ZMTP violation, its budget or connection limit,
+    /// `BoundedRouter`): counted as a rejection `closed-KIND`, sampled in the log like one.
+    func closedConnection(kind: String) {
+        metrics.rejected(reason: "closed-\(kind)")
+        sampledLog.warning("closed-\(kind)", "key broker closed a connection", now: now)
+    }
+
     /// Expires and forgets nonces that are due; the service calls it while idle.
     public func purgeNonces() {
         let now = self.now

@@ -6,8 +6,9 @@ import Synchronization
 import Trust
 public import ZeroMQ
 
-/// The key broker on a ZeroMQ ROUTER socket: one request, one reply, served on its own
-/// thread so that blocking socket calls never sit on the Swift concurrency pool.
+/// The key broker on a ROUTER socket (a `BoundedRouter`, which bounds every message while it
+/// arrives, since any host may connect): one request, one reply, served on its own thread so
+/// that blocking socket calls never sit on the Swift concurrency pool.
 ///
 /// Replies keep the request's envelope, so REQ and DEALER clients (and pyzmq) both work.
 ///
@@ -68,10 +69,9 @@ public final class KeyBrokerService: Service {
     }
 
     /// The broker's ROUTER socket, bound, with its limits set, and the endpoint it is bound to.
-    private func bind() throws -> (Socket, String) {
-        let socket = try context.socket(.router)
-        try socket.setMaximumMessageSize(Int64(KMSLimits.maximumFrameSize))
-        try socket.setReceiveHighWaterMark(KMSLimits.receiveHighWaterMark)
+    private func bind() throws -> (BoundedRouter, String) {
+        let socket = try BoundedRouter(
+            context: context, limits: KMSLimits.message, maxBufferedBytes: KMSLimits.bufferBudget)
         let endpoint = try socket.bind(self.endpoint)
         logger.notice(
             "key broker listening",
@@ -86,7 +86,7 @@ public final class KeyBrokerService: Service {
         let bound = Mutex<Result<String, any Error>?>(nil)
         let ready = DispatchSemaphore(value: 0)
         let thread = Thread { [self] in
-            let socket: Socket
+            let socket: BoundedRouter
             do {
                 let endpoint: String
                 (socket, endpoint) = try bind()
@@ -109,45 +109,43 @@ public final class KeyBrokerService: Service {
         return endpoint
     }
 
-    private func serve(_ socket: Socket) {
+    private func serve(_ socket: BoundedRouter) {
+        var lastHousekeeping = ContinuousClock.now
         while !state.withLock({ $0.stopping }) {
             do {
-                guard
-                    let message = try socket.receive(
-                        timeout: Self.pollInterval, maximumFrames: KMSLimits.maximumFrames,
-                        maximumBytes: KMSLimits.maximumMessageBytes)
-                else {
+                // Rotation and nonce expiry run while idle, and at least once per interval under load.
+                if ContinuousClock.now - lastHousekeeping >= Self.pollInterval {
                     try core.rotateIfDue()
                     core.purgeNonces()
-                    continue
+                    lastHousekeeping = .now
                 }
-                let frames = message.frames
-                if let excess = message.excess {
-                    // Answer (so a confused client is told) but keep nothing of the message.
-                    let reason: String
-                    switch excess {
-                    case .tooManyFrames: reason = "too-many-frames"
-                    case .tooLarge: reason = "oversize"
-                    }
-                    let limits = "a request is at most \(KMSLimits.maximumFrames - 1) frames and "
-                    let reply = core.reject(
-                        reason, code: KeyBrokerCore.ErrorCode.malformedRequest,
-                        limits + "\(KMSLimits.maximumMessageBytes) bytes")
-                    if let routingID = frames.first, let encoded = try? reply.encoded() {
-                        _ = try socket.send([routingID, [], encoded], dontWait: true)
-                    }
-                    continue
-                }
-                guard frames.count >= 2, let payload = frames.last else { continue }
-                let peer = message.peerAddress ?? KeyBrokerCore.localPeer
-                let reply = core.handle(requestBytes: payload, peer: peer)
-                // Never block the loop on a peer that does not read its replies.
-                _ = try socket.send(Array(frames.dropLast()) + [reply], dontWait: true)
+                guard let events = try socket.receive(timeout: Self.pollInterval) else { continue }
+                for event in events { answer(event, on: socket) }
             } catch let error as ZMQError where error.isContextTerminated {
                 return
             } catch {
                 logger.error("key broker loop error", metadata: ["error": "\(LogText.escaped("\(error)", limit: 256))"])
             }
+        }
+    }
+
+    private func answer(_ event: BoundedRouter.Event, on socket: BoundedRouter) {
+        switch event {
+        case .message(let identity, let frames, let address):
+            // A request is its last frame; a REQ or a DEALER may put an empty delimiter first.
+            guard let payload = frames.last else { return }
+            let reply = core.handle(requestBytes: payload, peer: address ?? KeyBrokerCore.localPeer)
+            // Never block the loop on a peer that does not read its replies.
+            _ = try? socket.send(to: identity, Array(frames.dropLast()) + [reply])
+        case .discarded(let identity, let frames, _):
+            // Answer (so a confused client is told) but keep nothing of the message.
+            let reason = frames > KMSLimits.message.maxFrames ? "too-many-frames" : "oversize"
+            let limits = "a request is at most \(KMSLimits.message.maxFrames) frames and "
+            let reply = core.reject(
+                reason, code: KeyBrokerCore.ErrorCode.malformedRequest, limits + "\(KMSLimits.message.maxBytes) bytes")
+            if let encoded = try? reply.encoded() { _ = try? socket.send(to: identity, [[], encoded]) }
+        case .closed(_, let kind, _):
+            core.closedConnection(kind: kind)
         }
     }
 
@@ -163,13 +161,9 @@ public final class KeyBrokerService: Service {
 
 /// Size limits on the broker's socket.
 enum KMSLimits {
-    /// Larger frames are dropped by libzmq before they reach the broker.
-    static let maximumFrameSize = (1 << 20) + 4096
-    /// Routing id, an optional empty delimiter (REQ, or a DEALER that sends one), the request.
-    static let maximumFrames = 3
-    /// The request and a routing id and delimiter of ordinary size.
-    static let maximumMessageBytes = KMSRequest.maximumEncodedSize + 4096
-    /// Messages libzmq queues per connection before it stops reading that peer: with the
-    /// frame limit, at most ~16 MiB held for any one connection however fast it sends.
-    static let receiveHighWaterMark = 16
+    /// An optional empty delimiter (REQ, or a DEALER that sends one), then the request, whose
+    /// encoding is bounded (with room for a delimiter of ordinary size).
+    static let message = MessageLimits(maxFrames: 2, maxBytes: KMSRequest.maximumEncodedSize + 4096)
+    /// What all connections may hold of unfinished requests at once: 16 whole ones.
+    static let bufferBudget = 16 * message.maxBytes
 }

@@ -6,8 +6,11 @@
 /// only limit (`ZMQ_MAXMSGSIZE`) is per frame: one message of very many legal frames costs the
 /// receiver their sum. Here a message that goes over `limits` stops being kept at the frame
 /// that breaks the bound; its remaining bytes are read and let go as they arrive, and it is
-/// reported as discarded when its last frame ends. What a session holds is at most one message
-/// within the limits plus one unparsed chunk.
+/// reported as discarded when its last frame ends, and the connection goes on. A message far
+/// over them (twice the byte bound, or 16 times the frame bound), or one frame over the byte
+/// bound, is no mistake: the session throws, and the connection closes, so a peer cannot keep the reader busy with bytes it will
+/// never keep. What a session holds is at most one message within the limits plus one unparsed
+/// chunk.
 ///
 /// A value with no I/O: `start()` gives the bytes to send first, `receive(_:)` takes what the
 /// peer sent and returns what happened. A protocol violation throws, and the owner closes the
@@ -61,8 +64,16 @@ struct ZMTPSession {
     private var skipRemaining: UInt64 = 0
     private var skipMore = false
 
+    /// Past either, a message is no mistake (see above); saturating for limits near `Int.max`.
+    private let farOverBytes: UInt64
+    private let farOverFrames: Int
+
     init(limits: MessageLimits) {
         self.limits = limits
+        let bytes = UInt64(limits.maxBytes).multipliedReportingOverflow(by: 2)
+        farOverBytes = bytes.overflow ? .max : bytes.partialValue
+        let frames = limits.maxFrames.multipliedReportingOverflow(by: 16)
+        farOverFrames = frames.overflow ? .max : frames.partialValue
     }
 
     /// Bytes held for the peer: the unparsed input and the frames of the message being received.
@@ -128,7 +139,7 @@ struct ZMTPSession {
             guard phase == .traffic else {
                 throw Violation(kind: "handshake", detail: "a message frame came before the peer's READY command")
             }
-            return frame(header, available: available, into: &events)
+            return try frame(header, available: available, into: &events)
         }
     }
 
@@ -191,11 +202,20 @@ struct ZMTPSession {
     }
 
     /// A message frame: kept once its body is here, or skipped from its header on when it breaks a bound.
-    private mutating func frame(_ header: FrameHeader, available: Int, into events: inout [Event]) -> Bool {
+    private mutating func frame(
+        _ header: FrameHeader, available: Int, into events: inout [Event]
+    ) throws(Violation) -> Bool {
         let fits =
             !skipping && messageFrames + 1 <= limits.maxFrames
             && header.size <= UInt64(limits.maxBytes - keptBytes)
         if !fits {
+            // One frame larger than a whole message may be is never a mistake worth reading: as
+            // libzmq's ZMQ_MAXMSGSIZE, the connection closes at its header.
+            guard header.size <= UInt64(limits.maxBytes) else {
+                throw Violation(
+                    kind: "oversize",
+                    detail: "a frame of \(header.size) bytes (a message is at most \(limits.maxBytes))")
+            }
             if !skipping {
                 skipping = true
                 frames = []
@@ -205,6 +225,10 @@ struct ZMTPSession {
             messageFrames += 1
             messageBytes =
                 messageBytes.addingReportingOverflow(header.size).overflow ? .max : messageBytes + header.size
+            if messageBytes > farOverBytes || messageFrames > farOverFrames {
+                let bound = "\(limits.maxFrames) frames and \(limits.maxBytes) bytes"
+                throw Violation(kind: "oversize", detail: "a message far over the bound of \(bound)")
+            }
             skipRemaining = header.size
             skipMore = header.more
             if header.size == 0 { endFrame(more: header.more, into: &events) }

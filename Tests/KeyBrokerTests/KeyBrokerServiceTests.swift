@@ -96,12 +96,15 @@ struct KeyBrokerServiceTests {
         defer { service.stop() }
         let request = try KMSRequest.treeHead.encoded()
 
-        let many = try Self.exchange([[]] + Array(repeating: request, count: 40), endpoint: endpoint, context: context)
+        let many = try Self.exchange([[]] + Array(repeating: request, count: 4), endpoint: endpoint, context: context)
         #expect(many?.statusMessage.contains("at most 2 frames") == true)
         let half = [UInt8](repeating: 0x20, count: 600 * 1024)
         let large = try Self.exchange([half, half], endpoint: endpoint, context: context)
         #expect(large?.statusMessage.contains("frames and") == true)
         #expect(broker.metrics.rejections == ["too-many-frames": 1, "oversize": 1])
+        // Far over the bound (16 times its frames) is no mistake: the connection is closed unanswered.
+        #expect(try Self.exchange([[]] + Array(repeating: [1], count: 40), endpoint: endpoint, context: context) == nil)
+        #expect(broker.metrics.rejections["closed-oversize"] == 1)
         // Ordinary requests, with and without the empty delimiter, are still served.
         #expect(try Self.exchange([[], request], endpoint: endpoint, context: context)?.treeHead != nil)
         #expect(try Self.exchange([request], endpoint: endpoint, context: context)?.treeHead != nil)

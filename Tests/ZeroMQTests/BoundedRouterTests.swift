@@ -113,18 +113,17 @@ struct BoundedRouterTests {
         #expect(zero.contains { if case .closed(_, "identity", _) = $0 { true } else { false } })
     }
 
-    @Test func aMessageOfManyLegalFramesIsLetGoAsItArrivesAndTheConnectionGoesOn() throws {
+    @Test func aMessageOverItsBoundIsLetGoAsItArrivesAndTheConnectionGoesOn() throws {
         let (_, router, endpoint) = try router()
         let peer = try RawZMTPPeer(endpoint: endpoint, awaitPeer: false)
         inBackground {
-            try peer.sendMessage(repeating: [7], count: 200_000)
-            try peer.sendMessage(repeating: Array(repeating: 1, count: 1 << 15), count: 40)  // 1.25 MiB, 32 KiB frames
+            try peer.sendMessage(repeating: [7], count: 40)  // 10 times the frame bound
+            try peer.sendMessage(repeating: Array(repeating: 1, count: 1 << 14), count: 6)  // 96 KiB of 64 allowed
             try peer.sendMessage(repeating: Array("hello".utf8), count: 1)
         }
         let received = try events(router, count: 3)
-        #expect(received.count == 3)
-        guard received.count == 3, case .discarded(_, 200_000, 200_000) = received[0],
-            case .discarded(_, 40, 40 << 15) = received[1], case .message(_, let frames, _) = received[2]
+        guard received.count == 3, case .discarded(_, 40, 40) = received[0],
+            case .discarded(_, 6, 6 << 14) = received[1], case .message(_, let frames, _) = received[2]
         else {
             Issue.record("expected two discarded messages then a legal one, got \(received)")
             return
@@ -134,13 +133,30 @@ struct BoundedRouterTests {
         #expect(router.peakHeldBytes <= Self.limits.maxBytes + (1 << 16))
     }
 
+    /// 200,000 one-byte frames, or 1.25 MiB of frames, against a bound of 4 frames and 64 KiB:
+    /// no mistake, so the connection closes once the message is far over (16 × frames, 2 × bytes).
+    @Test(arguments: [(200_000, 1), (40, 1 << 15)])
+    func aMessageFarOverItsBoundClosesTheConnection(frames: Int, frameBytes: Int) throws {
+        let (_, router, endpoint) = try router()
+        let peer = try RawZMTPPeer(endpoint: endpoint, awaitPeer: false)
+        inBackground { try peer.sendMessage(repeating: Array(repeating: 7, count: frameBytes), count: frames) }
+        let received = try events(router, count: 1)
+        guard case .closed(_, "oversize", _) = received.first else {
+            Issue.record("expected the connection closed as oversize, got \(received)")
+            return
+        }
+        #expect(router.peakHeldBytes <= Self.limits.maxBytes + (1 << 16))
+        _ = try settle(router)
+        #expect(peer.peerClosed())
+    }
+
     @Test func aFrameAnnouncingMoreThanTheBoundIsNeverBuffered() throws {
         let (_, router, endpoint) = try router()
         let peer = try RawZMTPPeer(endpoint: endpoint, awaitPeer: false)
         inBackground { try peer.sendFrameStart(announcing: 300 << 20, prefix: Array(repeating: 9, count: 1 << 20)) }
-        _ = try settle(router, for: .seconds(1))
+        let received = try events(router, count: 1)
+        #expect(received.contains { if case .closed(_, "oversize", _) = $0 { true } else { false } })
         #expect(router.peakHeldBytes <= 1 << 16)
-        #expect(router.connectionCount == 1)
     }
 
     /// Each line: what a peer sends in place of a ZMTP 3 NULL handshake or its traffic, and the

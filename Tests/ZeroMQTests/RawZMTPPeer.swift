@@ -112,7 +112,10 @@ final class RawZMTPPeer: @unchecked Sendable {  // only an fd: a test may write 
     func send(_ bytes: [UInt8]) throws {
         var offset = 0
         while offset < bytes.count {
-            let sent = bytes[offset...].withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+            // MSG_NOSIGNAL: a peer the other side closed gets EPIPE, not a SIGPIPE that ends the test run.
+            let sent = bytes[offset...].withUnsafeBytes {
+                Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL))
+            }
             guard sent > 0 else { throw Failure.send(errno) }
             offset += sent
         }
