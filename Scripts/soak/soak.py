@@ -27,7 +27,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 # at 45-60 MiB a process ("64 MiB for the process" below).
 CEILINGS_MIB = {
     # The process; what its socket may hold of unfinished requests over all connections
-    # (BoundedRouter budget: 16 requests of at most 1 MiB + 8 KiB, KMSLimits); libzmq's queue of
+    # (BoundedRouter budget: 16 requests of at most 1 MiB + 4 KiB, KMSLimits); libzmq's queue of
     # raw reads for each of the attacker's 3 connections (64 of 8 KiB); a request in hand and its
     # decoding: within the 160 MiB KeyBrokerFloodTests holds the broker to.
     "kms": 160,

@@ -169,7 +169,6 @@ struct BoundedRouterTests {
         ("a message before READY", "handshake"),
         ("READY from a PUB socket", "socket_type"),
         ("reserved flag bits", "reserved_flags"),
-        ("a command inside a message", "command"),
         ("a 5000-byte command", "command"),
         ("ERROR from the peer", "peer_error"),
     ])
@@ -199,8 +198,6 @@ struct BoundedRouterTests {
             peer = try RawZMTPPeer(endpoint: endpoint, awaitPeer: false)
             switch sent {
             case "reserved flag bits": try peer.send([0x10, 1, 42])
-            case "a command inside a message":
-                try peer.send([0x01, 1, 42] + ZMTPSession.command(name: "PING", body: [0, 1]))
             case "a 5000-byte command": try peer.send([0x06, 0, 0, 0, 0, 0, 0, 0x13, 0x88])
             default: try peer.send(ZMTPSession.command(name: "ERROR", body: [0]))
             }
@@ -216,11 +213,18 @@ struct BoundedRouterTests {
         #expect(router.connectionCount == 0)
     }
 
+    /// Also between two frames of a message, where libzmq's heartbeat timer may put it.
     @Test func aPingIsAnsweredWithItsContext() throws {
         let (_, router, endpoint) = try router()
         let peer = try RawZMTPPeer(endpoint: endpoint, awaitPeer: false)
-        try peer.send(ZMTPSession.command(name: "PING", body: [0, 10] + Array("ctx".utf8)))
-        _ = try settle(router)
+        let ping = ZMTPSession.command(name: "PING", body: [0, 10] + Array("ctx".utf8))
+        try peer.send([0x01, 1, 42] + ping + [0x00, 1, 43])
+        let received = try settle(router)
+        guard case .message(_, let frames, _) = received.first else {
+            Issue.record("expected the message around the PING, got \(received)")
+            return
+        }
+        #expect(frames == [[42], [43]])
         try peer.readPeerHandshake()
         let header = try peer.receive(count: 2)
         #expect(header == [0x04, 8])
