@@ -90,6 +90,8 @@ public struct GatewayCore: Sendable {
 
     /// Jobs accepted and not yet ended.
     public var jobsInFlight: Int { jobs.count }
+    /// Whether the backend peer `identity` is a proven replica now.
+    public func isReplica(_ identity: [UInt8]) -> Bool { replicas[identity] != nil }
     /// Of those, requests waiting under the next key epoch (their own quota, `maxAheadOfEpoch`).
     public var jobsAheadOfEpoch: Int { ahead.count }
     /// Clients and peer addresses with jobs counted toward their shares: never more than the

@@ -20,6 +20,10 @@ public final class GatewayService: Service {
     private let stopRequested = Atomic<Bool>(false)
     private let state: Mutex<GatewaySnapshot>
 
+    /// The largest message a backend peer may send before it proves an attested role: an
+    /// announcement (certificate, epochs, signature) is a few hundred bytes.
+    static let unprovenPeerBytes = 64 << 10
+
     /// The least the front may hold of unfinished client messages, over all connections.
     static let minimumFrontBudget = 64 << 20
 
@@ -74,9 +78,13 @@ public final class GatewayService: Service {
         let front = try BoundedRouter(
             context: context, limits: frontLimits,
             maxBufferedBytes: max(Self.minimumFrontBudget, 4 * frontLimits.maxBytes))
+        // A backend peer sends small messages (its announcements) until it has proven an attested
+        // role; only then may it send hops up to the hop limit. An unproven peer's large message
+        // is cut off at its first frame's header, never read.
+        let hopLimits = MessageLimits(maxFrames: PipelineMessage.maximumFrameCount, maxBytes: configuration.maxHopBytes)
         let backend = try BoundedRouter(
             context: context,
-            limits: MessageLimits(maxFrames: PipelineMessage.maximumFrameCount, maxBytes: configuration.maxHopBytes),
+            limits: MessageLimits(maxFrames: PipelineMessage.maximumFrameCount, maxBytes: Self.unprovenPeerBytes),
             maxBufferedBytes: 2 * configuration.maxHopBytes)
         let boundFront = try front.bind(frontEndpoint)
         let boundBackend = try backend.bind(backendEndpoint)
@@ -125,6 +133,9 @@ public final class GatewayService: Service {
                         case .message(let identity, let frames, _):
                             guard !frames.isEmpty else { continue }
                             actions += core.replicaMessage(identity: identity, frames: frames, now: Self.nowMillis())
+                            if core.isReplica(identity) && backend.limits(of: identity) != hopLimits {
+                                backend.setLimits(hopLimits, of: identity)
+                            }
                         case .discarded: core.discardedMessage(fromClient: false)
                         case .closed(_, let reason, _): core.closedReplicaConnection(reason: reason)
                         }

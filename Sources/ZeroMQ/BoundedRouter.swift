@@ -29,6 +29,7 @@ public final class BoundedRouter {
 
     /// The STREAM socket underneath: poll it for `.readable`.
     public let socket: Socket
+    /// The bound on one message of a new connection (`setLimits` changes it per connection).
     public let limits: MessageLimits
     public let maxBufferedBytes: Int
     public let maxConnections: Int
@@ -132,6 +133,22 @@ public final class BoundedRouter {
         connections[identity] = connection
         peakHeldBytes = max(peakHeldBytes, bufferedBytes)
         return events + evictOverBudget()
+    }
+
+    /// The bound on one message from the connection named `identity` (nil if none is), which
+    /// starts as `limits`.
+    public func limits(of identity: [UInt8]) -> MessageLimits? {
+        streamIDs[identity].flatMap { connections[$0]?.session.limits }
+    }
+
+    /// Changes the bound on the messages the connection named `identity` begins from now on: a
+    /// socket can take small messages from anyone and large ones only from peers that proved
+    /// who they are. False if no connection has that name.
+    @discardableResult
+    public func setLimits(_ limits: MessageLimits, of identity: [UInt8]) -> Bool {
+        guard let streamID = streamIDs[identity] else { return false }
+        connections[streamID]?.session.limits = limits
+        return true
     }
 
     /// Sends one message to a connection; false when its queue is full (nothing sent). Throws

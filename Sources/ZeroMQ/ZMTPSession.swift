@@ -42,8 +42,11 @@ struct ZMTPSession {
 
     private enum Phase { case greeting, handshake, traffic }
 
-    /// Frames and bytes of one message, over the message's frames only (no routing id).
-    let limits: MessageLimits
+    /// Frames and bytes of one message, over the message's frames only (no routing id). Set it
+    /// anew to change the bound for the messages that begin afterwards.
+    var limits: MessageLimits {
+        didSet { (farOverBytes, farOverFrames) = Self.farOver(limits) }
+    }
     private var phase = Phase.greeting
     /// Bytes received and not yet parsed, from `parsed` on.
     private var input: [UInt8] = []
@@ -65,15 +68,18 @@ struct ZMTPSession {
     private var skipMore = false
 
     /// Past either, a message is no mistake (see above); saturating for limits near `Int.max`.
-    private let farOverBytes: UInt64
-    private let farOverFrames: Int
+    private var farOverBytes: UInt64
+    private var farOverFrames: Int
 
     init(limits: MessageLimits) {
         self.limits = limits
+        (farOverBytes, farOverFrames) = Self.farOver(limits)
+    }
+
+    private static func farOver(_ limits: MessageLimits) -> (bytes: UInt64, frames: Int) {
         let bytes = UInt64(limits.maxBytes).multipliedReportingOverflow(by: 2)
-        farOverBytes = bytes.overflow ? .max : bytes.partialValue
         let frames = limits.maxFrames.multipliedReportingOverflow(by: 16)
-        farOverFrames = frames.overflow ? .max : frames.partialValue
+        return (bytes.overflow ? .max : bytes.partialValue, frames.overflow ? .max : frames.partialValue)
     }
 
     /// Bytes held for the peer: the unparsed input and the frames of the message being received.

@@ -113,6 +113,29 @@ struct BoundedRouterTests {
         #expect(zero.contains { if case .closed(_, "identity", _) = $0 { true } else { false } })
     }
 
+    @Test func aConnectionsBoundCanBeRaisedOnceItIsTrusted() throws {
+        let (context, router, endpoint) = try router()
+        let dealer = try context.socket(.dealer)
+        try dealer.setRoutingID(Array("replica".utf8))
+        try dealer.connect(endpoint)
+        let half = [UInt8](repeating: 5, count: 40 << 10)  // two of them: over the 64 KiB bound
+        try dealer.send([[1], half, half])
+        let before = try events(router, count: 1)
+        #expect(before.first == .discarded(identity: Array("replica".utf8), frames: 3, bytes: 1 + (80 << 10)))
+        let raised = MessageLimits(maxFrames: 4, maxBytes: 1 << 20)
+        #expect(router.setLimits(raised, of: Array("replica".utf8)))
+        #expect(router.limits(of: Array("replica".utf8)) == raised)
+        #expect(!router.setLimits(raised, of: Array("nobody".utf8)))
+        try dealer.send([[2], half, half])
+        let after = try events(router, count: 1)
+        guard case .message(let identity, let frames, _) = after.first else {
+            Issue.record("expected the message within the raised bound, got \(after.count) events")
+            return
+        }
+        #expect(identity == Array("replica".utf8))
+        #expect(frames.map(\.count) == [1, 40 << 10, 40 << 10])
+    }
+
     @Test func aMessageOverItsBoundIsLetGoAsItArrivesAndTheConnectionGoesOn() throws {
         let (_, router, endpoint) = try router()
         let peer = try RawZMTPPeer(endpoint: endpoint, awaitPeer: false)
