@@ -15,7 +15,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 scratch=.build-fuzz
-targets="header envelope bundle result receipt announcement tensorcodec safetensors tokenizer sevsnp-report sevsnp-certs tdx-quote nvidia-evidence kms topology"
+targets="header envelope bundle result receipt announcement tensorcodec safetensors tokenizer sevsnp-report sevsnp-certs tdx-quote nvidia-evidence kms topology zmtp"
 
 # The SwiftPM targets whose objects a harness links, and any sources compiled into it.
 modules_for() {
@@ -25,6 +25,7 @@ modules_for() {
         sevsnp-report | sevsnp-certs | tdx-quote | nvidia-evidence) echo "Attestation" ;;
         kms) echo "Trust" ;;
         topology) echo "Topology" ;;
+        zmtp) echo "ZeroMQ" ;;
         *) echo "unknown fuzz target: $1 (one of: $targets)" >&2; exit 2 ;;
     esac
 }

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds the OCI image localhost/sealpipe:VERSION from scratch (no base image is downloaded): the
 # release `sealpipe` binary with the Swift standard library linked in statically, the shared
-# libraries it needs as ldd finds them (libzmq, libsodium, OpenBLAS and theirs, glibc), a
+# libraries it needs as ldd finds them (libzmq, libsodium, OpenBLAS and theirs, glibc) and the
+# oneDNN it opens at run time for int8, a
 # non-root user, and nothing else: no model weights, no keys, no platform key.
 # Prints the image reference by digest on its last line. Incremental: the release build is reused
 # when nothing changed (a cold build takes 20-40 minutes on two shared cores, an unchanged one seconds).
@@ -34,6 +35,19 @@ for library in $libraries; do
     cp -L "$library" "$rootfs$library"
 done
 case "$(ldd "$binary")" in *"not found"*) log "a library is missing: $(ldd "$binary" | grep 'not found')"; exit 1 ;; esac
+# oneDNN is opened at run time (dlopen), so ldd does not list it: without it, an int8 stage in the
+# container would fall back to fp32 (and say so). Add it and what it loads when the build host has it.
+onednn=$(ldconfig -p | awk '/libdnnl\.so\.2 .*x86-64/{print $NF; exit}')
+if [ -n "$onednn" ]; then
+    for library in "$onednn" $(ldd "$onednn" | awk '/=> \//{print $3}'); do
+        [ -e "$rootfs$library" ] && continue
+        mkdir -p "$rootfs$(dirname "$library")"
+        cp -L "$library" "$rootfs$library"
+        libraries="$libraries $library"
+    done
+else
+    log "no libdnnl.so.2 on this host: int8 stages in the image will run in fp32 (apt-get install libdnnl-dev)"
+fi
 log "libraries: $(printf '%s ' $libraries | sed "s|/[^ ]*/||g")"
 
 # A user to run as (65532, as in the rendered pods) and the glibc name-service defaults.

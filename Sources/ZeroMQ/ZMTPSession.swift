@@ -15,9 +15,9 @@
 /// A value with no I/O: `start()` gives the bytes to send first, `receive(_:)` takes what the
 /// peer sent and returns what happened. A protocol violation throws, and the owner closes the
 /// connection.
-struct ZMTPSession {
+public struct ZMTPSession: Sendable {
     /// What a chunk of the peer's bytes produced.
-    enum Event: Equatable {
+    public enum Event: Sendable, Equatable {
         /// Bytes to send the peer (our READY, a PONG).
         case reply([UInt8])
         /// A whole message within the limits.
@@ -28,23 +28,23 @@ struct ZMTPSession {
 
     /// The peer broke the protocol: the connection must close. `kind` is one of a fixed set
     /// (for metrics); `detail` says what was wrong, with numbers only (never peer bytes).
-    struct Violation: Error, Equatable, CustomStringConvertible {
-        let kind: String
-        let detail: String
-        var description: String { "\(kind): \(detail)" }
+    public struct Violation: Error, Equatable, CustomStringConvertible {
+        public let kind: String
+        public let detail: String
+        public var description: String { "\(kind): \(detail)" }
     }
 
     /// Socket types a ROUTER may talk to (RFC 28).
-    static let compatiblePeers: Set<String> = ["DEALER", "REQ", "ROUTER"]
+    public static let compatiblePeers: Set<String> = ["DEALER", "REQ", "ROUTER"]
     /// The largest command accepted: a READY with a few properties, a PING with its context.
-    static let maximumCommandBytes = 4096
+    public static let maximumCommandBytes = 4096
     static let greetingBytes = 64
 
     private enum Phase { case greeting, handshake, traffic }
 
     /// Frames and bytes of one message, over the message's frames only (no routing id). Set it
     /// anew to change the bound for the messages that begin afterwards.
-    var limits: MessageLimits {
+    public var limits: MessageLimits {
         didSet { (farOverBytes, farOverFrames) = Self.farOver(limits) }
     }
     private var phase = Phase.greeting
@@ -58,9 +58,9 @@ struct ZMTPSession {
     private var messageBytes: UInt64 = 0
     /// The routing id the peer asked for in its READY (`Identity`), if any: what a ROUTER names
     /// it by, as libzmq's would.
-    private(set) var requestedIdentity: [UInt8]?
+    public private(set) var requestedIdentity: [UInt8]?
     /// Set once the handshake completed and messages may follow.
-    var isReady: Bool { phase == .traffic }
+    public var isReady: Bool { phase == .traffic }
     /// Set once the message went over the limits: nothing more of it is kept.
     private var skipping = false
     /// Body bytes still to let go of a frame being skipped, and whether a frame follows it.
@@ -71,7 +71,7 @@ struct ZMTPSession {
     private var farOverBytes: UInt64
     private var farOverFrames: Int
 
-    init(limits: MessageLimits) {
+    public init(limits: MessageLimits) {
         self.limits = limits
         (farOverBytes, farOverFrames) = Self.farOver(limits)
     }
@@ -83,10 +83,10 @@ struct ZMTPSession {
     }
 
     /// Bytes held for the peer: the unparsed input and the frames of the message being received.
-    var bufferedBytes: Int { input.count - parsed + keptBytes }
+    public var bufferedBytes: Int { input.count - parsed + keptBytes }
 
     /// Our greeting, sent as soon as the peer connects: signature, version 3.0, NULL, filler.
-    static let greeting: [UInt8] = {
+    public static let greeting: [UInt8] = {
         var bytes: [UInt8] = [0xFF, 0, 0, 0, 0, 0, 0, 0, 1, 0x7F, 3, 0]
         bytes += Array("NULL".utf8) + Array(repeating: 0, count: 16)
         bytes += Array(repeating: 0, count: 32)  // as-server (ignored by NULL) and filler
@@ -94,10 +94,10 @@ struct ZMTPSession {
     }()
 
     /// Our READY: Socket-Type ROUTER.
-    static let ready: [UInt8] = command(name: "READY", body: property("Socket-Type", Array("ROUTER".utf8)))
+    public static let ready: [UInt8] = command(name: "READY", body: property("Socket-Type", Array("ROUTER".utf8)))
 
     /// Takes a chunk of the peer's bytes; returns what it completed, in order.
-    mutating func receive(_ chunk: [UInt8]) throws(Violation) -> [Event] {
+    public mutating func receive(_ chunk: [UInt8]) throws(Violation) -> [Event] {
         if parsed == input.count {
             input = chunk
             parsed = 0
@@ -330,7 +330,7 @@ struct ZMTPSession {
     // MARK: Encoding
 
     /// A message as ZMTP frames: each with MORE but the last, short or long by its size.
-    static func encode(_ frames: [[UInt8]]) -> [UInt8] {
+    public static func encode(_ frames: [[UInt8]]) -> [UInt8] {
         var bytes: [UInt8] = []
         bytes.reserveCapacity(frames.reduce(0) { $0 + $1.count + 9 })
         for (index, frame) in frames.enumerated() {
@@ -340,14 +340,16 @@ struct ZMTPSession {
         return bytes
     }
 
-    static func command(name: String, body: [UInt8]) -> [UInt8] {
+    /// A command frame: name length, name, body.
+    public static func command(name: String, body: [UInt8]) -> [UInt8] {
         let payload = [UInt8(name.utf8.count)] + Array(name.utf8) + body
         var bytes: [UInt8] = []
         appendHeader(to: &bytes, size: payload.count, more: false, command: true)
         return bytes + payload
     }
 
-    static func property(_ name: String, _ value: [UInt8]) -> [UInt8] {
+    /// A metadata property as a READY carries it: name length, name, 4-byte value length, value.
+    public static func property(_ name: String, _ value: [UInt8]) -> [UInt8] {
         let length = UInt32(value.count)
         return [UInt8(name.utf8.count)] + Array(name.utf8)
             + [UInt8(length >> 24), UInt8(length >> 16 & 0xFF), UInt8(length >> 8 & 0xFF), UInt8(length & 0xFF)] + value
