@@ -66,7 +66,7 @@ struct Int8Tests {
             #expect(toReference >= 0.99, "case \(item.name): cosine \(toReference) to sentence-transformers")
             #expect(toEngine >= 0.99, "case \(item.name): cosine \(toEngine) to the fp32 engine")
         }
-        #expect(int8.int8Fallbacks.load(ordering: .relaxed) == 0)
+        #expect(int8.oneDNNFallbacks.load(ordering: .relaxed) == 0)
         // Not a bound, but a check that int8 really quantized: fp32 would be ≥ 0.9999 everywhere.
         #expect(worst < 0.99999)
     }

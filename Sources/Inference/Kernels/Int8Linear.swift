@@ -1,6 +1,6 @@
 /// One linear layer in int8: weights quantized per output channel and packed for oneDNN once,
 /// activations quantized per row on each call, the product dequantized into fp32.
-final class Int8Linear: Sendable {
+final class Int8Linear: PackedLinear {
     /// Output features (rows of the PyTorch weight).
     let n: Int
     /// Input features.

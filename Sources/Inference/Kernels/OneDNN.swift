@@ -56,6 +56,20 @@ final class OneDNN: @unchecked Sendable {  // the function table and engine are 
         let m: Int
         let n: Int
         let k: Int
+        let product: Product
+    }
+
+    /// The two products the engine runs on oneDNN: the types of activations, weights and result.
+    enum Product: Hashable, Sendable {
+        /// u8 activations · s8 weights → s32 (`Int8Linear` quantizes and dequantizes around it).
+        case int8
+        /// f32 · f32 → f32 with the weights packed once (`FP32Linear`).
+        case fp32
+
+        var source: dnnl_data_type_t { self == .int8 ? dnnl_u8 : dnnl_f32 }
+        var weights: dnnl_data_type_t { self == .int8 ? dnnl_s8 : dnnl_f32 }
+        var destination: dnnl_data_type_t { self == .int8 ? dnnl_s32 : dnnl_f32 }
+        var weightBytes: Int { self == .int8 ? 1 : 4 }
     }
 
     /// A compiled primitive; destroyed when the last user lets go.
@@ -97,11 +111,12 @@ final class OneDNN: @unchecked Sendable {  // the function table and engine are 
         return descriptor
     }
 
-    /// The primitive descriptor of u8[m×k] · s8[k×n] → s32[m×n] with the weights in `weights`
-    /// (or oneDNN's preferred layout when nil). The caller destroys it.
+    /// The primitive descriptor of source[m×k] · weights[k×n] → destination[m×n] in the types of
+    /// `shape.product`, with the weights in `weights` (or oneDNN's preferred layout when nil).
+    /// The caller destroys it.
     private func matmulDescriptor(_ shape: Shape, weights: dnnl_memory_desc_t?) -> dnnl_primitive_desc_t? {
-        guard var source = plainDescriptor(rows: shape.m, columns: shape.k, type: dnnl_u8),
-            var destination = plainDescriptor(rows: shape.m, columns: shape.n, type: dnnl_s32)
+        guard var source = plainDescriptor(rows: shape.m, columns: shape.k, type: shape.product.source),
+            var destination = plainDescriptor(rows: shape.m, columns: shape.n, type: shape.product.destination)
         else { return nil }
         var weightDescriptor: dnnl_memory_desc_t
         if let weights {
@@ -111,7 +126,9 @@ final class OneDNN: @unchecked Sendable {  // the function table and engine are 
             var dims = [Int64](repeating: 0, count: Int(DNNL_MAX_NDIMS))
             dims[0] = Int64(shape.k)
             dims[1] = Int64(shape.n)
-            guard api.memory_desc_init_by_tag!(&weightDescriptor, 2, dims, dnnl_s8, dnnl_format_tag_any) == dnnl_success
+            guard
+                api.memory_desc_init_by_tag!(&weightDescriptor, 2, dims, shape.product.weights, dnnl_format_tag_any)
+                    == dnnl_success
             else { return nil }
         }
         var operation = dnnl_matmul_desc_t()
@@ -133,22 +150,24 @@ final class OneDNN: @unchecked Sendable {  // the function table and engine are 
         return descriptor
     }
 
-    /// Weights packed once for the int8 product: s8 [n×k] (PyTorch's [out × in]) reordered into
-    /// the layout oneDNN's kernel reads, and a memory object over them.
+    /// Weights packed once for a product: [n×k] (PyTorch's [out × in]) reordered into the layout
+    /// oneDNN's kernel reads, and a memory object over them.
     final class PackedWeights: @unchecked Sendable {  // read-only after init
         let n: Int
         let k: Int
+        let product: Product
         let layout: dnnl_memory_desc_t
         let memory: dnnl_memory_t
         private let storage: UnsafeMutableRawPointer
         private let api: sealpipe_dnnl_api
 
         fileprivate init(
-            n: Int, k: Int, layout: dnnl_memory_desc_t, memory: dnnl_memory_t, storage: UnsafeMutableRawPointer,
-            api: sealpipe_dnnl_api
+            n: Int, k: Int, product: Product, layout: dnnl_memory_desc_t, memory: dnnl_memory_t,
+            storage: UnsafeMutableRawPointer, api: sealpipe_dnnl_api
         ) {
             self.n = n
             self.k = k
+            self.product = product
             self.layout = layout
             self.memory = memory
             self.storage = storage
@@ -165,13 +184,28 @@ final class OneDNN: @unchecked Sendable {  // the function table and engine are 
     /// oneDNN prefers for `representativeRows` rows; every later shape is compiled for it.
     func pack(_ weights: [Int8], n: Int, k: Int, representativeRows: Int = 128) -> Result<PackedWeights, Unavailable> {
         precondition(weights.count == n * k, "OneDNN.pack: \(weights.count) values for \(n)×\(k)")
-        let shape = Shape(m: representativeRows, n: n, k: k)
+        return weights.withUnsafeBytes { source in
+            pack(source.baseAddress!, product: .int8, n: n, k: k, representativeRows: representativeRows)
+        }
+    }
+
+    /// Packs f32 weights [n×k] (`n * k` values at `weights`), as `pack(_:n:k:)` does s8 ones.
+    func pack(fp32 weights: UnsafePointer<Float>, n: Int, k: Int, representativeRows: Int = 128)
+        -> Result<PackedWeights, Unavailable>
+    {
+        pack(UnsafeRawPointer(weights), product: .fp32, n: n, k: k, representativeRows: representativeRows)
+    }
+
+    private func pack(
+        _ weights: UnsafeRawPointer, product: Product, n: Int, k: Int, representativeRows: Int
+    ) -> Result<PackedWeights, Unavailable> {
+        let shape = Shape(m: representativeRows, n: n, k: k, product: product)
         guard let descriptor = matmulDescriptor(shape, weights: nil) else {
-            return .failure(Unavailable(reason: "oneDNN \(version) has no u8×s8 matmul for \(n)×\(k) on this CPU"))
+            return .failure(Unavailable(reason: "oneDNN \(version) has no \(product) matmul for \(n)×\(k) on this CPU"))
         }
         defer { _ = api.primitive_desc_destroy!(descriptor) }
         guard let preferred = api.primitive_desc_query_md!(descriptor, dnnl_query_weights_md, 0)?.pointee,
-            var plain = plainDescriptor(rows: k, columns: n, type: dnnl_s8, transposed: true)
+            var plain = plainDescriptor(rows: k, columns: n, type: product.weights, transposed: true)
         else { return .failure(Unavailable(reason: "oneDNN \(version): no weight layout for \(n)×\(k)")) }
         var layout = preferred
         let size = max(api.memory_desc_get_size!(&layout), 1)
@@ -187,9 +221,9 @@ final class OneDNN: @unchecked Sendable {  // the function table and engine are 
             if let reorder { _ = api.primitive_desc_destroy!(reorder) }
             if let stream { _ = api.stream_destroy!(stream) }
         }
-        let done = weights.withUnsafeBufferPointer { source -> Bool in
+        let done = { () -> Bool in
             // [n×k] row-major is the [k×n] matrix in `ba` order: no copy before the reorder.
-            let raw = UnsafeMutableRawPointer(mutating: source.baseAddress!)
+            let raw = UnsafeMutableRawPointer(mutating: weights)
             guard api.memory_create!(&plainMemory, &plain, engine, raw) == dnnl_success,
                 api.memory_create!(&packedMemory, &layout, engine, storage) == dnnl_success,
                 api.reorder_primitive_desc_create!(&reorder, &plain, engine, &layout, engine, nil) == dnnl_success,
@@ -201,18 +235,20 @@ final class OneDNN: @unchecked Sendable {  // the function table and engine are 
             ]
             return api.primitive_execute!(reorderPrimitive, stream, 2, &arguments) == dnnl_success
                 && api.stream_wait!(stream) == dnnl_success
-        }
+        }()
         guard done, let packedMemory else {
             if let packedMemory { _ = api.memory_destroy!(packedMemory) }
             storage.deallocate()
-            return .failure(Unavailable(reason: "oneDNN \(version): packing \(n)×\(k) int8 weights failed"))
+            return .failure(Unavailable(reason: "oneDNN \(version): packing \(n)×\(k) \(product) weights failed"))
         }
-        return .success(PackedWeights(n: n, k: k, layout: layout, memory: packedMemory, storage: storage, api: api))
+        return .success(
+            PackedWeights(
+                n: n, k: k, product: product, layout: layout, memory: packedMemory, storage: storage, api: api))
     }
 
     /// The compiled product for `m` rows against `weights`, from the cache or compiled now.
     func primitive(rows m: Int, weights: PackedWeights) -> Primitive? {
-        let shape = Shape(m: m, n: weights.n, k: weights.k)
+        let shape = Shape(m: m, n: weights.n, k: weights.k, product: weights.product)
         if let cached = primitives.withLock({ $0[shape] }) { return cached }
         guard let descriptor = matmulDescriptor(shape, weights: weights.layout) else { return nil }
         defer { _ = api.primitive_desc_destroy!(descriptor) }
@@ -239,9 +275,29 @@ final class OneDNN: @unchecked Sendable {  // the function table and engine are 
         rows m: Int, a: UnsafePointer<UInt8>, weights: PackedWeights, into c: UnsafeMutablePointer<Int32>,
         scratch: (Int) -> UnsafeMutableRawPointer
     ) -> Bool {
+        precondition(weights.product == .int8, "OneDNN.multiply: u8 activations need int8 weights")
+        return multiply(
+            rows: m, source: UnsafeRawPointer(a), weights: weights, into: UnsafeMutableRawPointer(c), scratch: scratch)
+    }
+
+    /// f32[m×n] = f32 `a`[m×k] · f32 weightsᵀ, as the int8 `multiply` (the result is written, not added).
+    func multiply(
+        rows m: Int, a: UnsafePointer<Float>, weights: PackedWeights, into c: UnsafeMutablePointer<Float>,
+        scratch: (Int) -> UnsafeMutableRawPointer
+    ) -> Bool {
+        precondition(weights.product == .fp32, "OneDNN.multiply: f32 activations need fp32 weights")
+        return multiply(
+            rows: m, source: UnsafeRawPointer(a), weights: weights, into: UnsafeMutableRawPointer(c), scratch: scratch)
+    }
+
+    private func multiply(
+        rows m: Int, source a: UnsafeRawPointer, weights: PackedWeights, into c: UnsafeMutableRawPointer,
+        scratch: (Int) -> UnsafeMutableRawPointer
+    ) -> Bool {
+        let product = weights.product
         guard let primitive = primitive(rows: m, weights: weights),
-            var source = plainDescriptor(rows: m, columns: weights.k, type: dnnl_u8),
-            var destination = plainDescriptor(rows: m, columns: weights.n, type: dnnl_s32)
+            var source = plainDescriptor(rows: m, columns: weights.k, type: product.source),
+            var destination = plainDescriptor(rows: m, columns: weights.n, type: product.destination)
         else { return false }
         var scratchpad = primitive.scratchpad
         api.omp_set_num_threads?(1)

@@ -175,6 +175,19 @@ enum VectorMath {
         for row in 0..<rows { (data + row * width).update(from: bias, count: width) }
     }
 
+    /// data[i] += values[i] for `count` elements.
+    static func add(_ values: UnsafePointer<Float>, to data: UnsafeMutablePointer<Float>, count: Int) {
+        var index = 0
+        while index + lanes <= count {
+            store(load(data, index) + load(values, index), data, index)
+            index += lanes
+        }
+        while index < count {
+            data[index] += values[index]
+            index += 1
+        }
+    }
+
     /// Adds `bias` to each of `rows` rows.
     static func addRows(_ bias: UnsafePointer<Float>, width: Int, to data: UnsafeMutablePointer<Float>, rows: Int) {
         for row in 0..<rows {

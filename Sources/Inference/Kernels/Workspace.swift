@@ -5,8 +5,9 @@ final class Workspace {
 
     enum Slot: Int, CaseIterable {
         case hidden, qkv, context, intermediate, scores
-        /// int8 products: u8 activations and s32 accumulators, stored in float-sized slots.
-        case quantized, accumulator, dnnlScratchpad
+        /// oneDNN products: u8 activations and s32 accumulators (int8) or f32 results (fp32),
+        /// stored in float-sized slots; a short block of rows padded to a compiled shape.
+        case quantized, accumulator, dnnlScratchpad, stagedRows
     }
 
     init() {

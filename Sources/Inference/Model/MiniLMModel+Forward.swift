@@ -50,7 +50,7 @@ extension MiniLMModel {
         var values = states.values
         if !range.isEmpty, states.tokenCount > 0 {
             let layers = range.map {
-                (weights.layers[$0 - loaded.lowerBound], quantizedLayers?[$0 - loaded.lowerBound])
+                (weights.layers[$0 - loaded.lowerBound], packedLayers?[$0 - loaded.lowerBound])
             }
             workspaces.withLock { workspaces in
                 values.withUnsafeMutableBufferPointer { buffer in
@@ -89,7 +89,7 @@ extension MiniLMModel {
     /// process on the machine leaves its share to the others. Otherwise, as for a single
     /// sentence, every matrix product is split by output columns.
     private func forward(
-        _ layers: [(LayerWeights, QuantizedLayerWeights?)], hidden x: UnsafeMutablePointer<Float>, lengths: [Int],
+        _ layers: [(LayerWeights, PackedLayerWeights?)], hidden x: UnsafeMutablePointer<Float>, lengths: [Int],
         workspaces: [Workspace]
     ) {
         let h = configuration.hiddenSize
@@ -103,15 +103,15 @@ extension MiniLMModel {
             let starts = groups.map { lengths[..<$0.lowerBound].reduce(0, +) }
             Parallel.forEach(groups.count) { group in
                 let groupLengths = Array(lengths[groups[group]])
-                for (layer, int8) in layers {
+                for (layer, packed) in layers {
                     runLayer(
-                        layer, int8: int8, hidden: x + starts[group] * h, lengths: groupLengths,
+                        layer, packed: packed, hidden: x + starts[group] * h, lengths: groupLengths,
                         workspaces: [workspaces[group]], split: 1)
                 }
             }
         } else {
-            for (layer, int8) in layers {
-                runLayer(layer, int8: int8, hidden: x, lengths: lengths, workspaces: workspaces, split: threadCount)
+            for (layer, packed) in layers {
+                runLayer(layer, packed: packed, hidden: x, lengths: lengths, workspaces: workspaces, split: threadCount)
             }
         }
     }
@@ -142,22 +142,22 @@ extension MiniLMModel {
 
     /// C = A·Bᵀ + C (bias already in C) with the output columns split over `split` threads;
     /// with `gelu`, each thread then applies GELU to its own columns, so that it runs in parallel too.
-    /// With `int8`, the product runs quantized (`Int8Linear`), split by rows instead.
+    /// With `packed` weights, the product runs on oneDNN (`Int8Linear`, `FP32Linear`), split by rows instead.
     private func linear(
-        m: Int, n: Int, k: Int, a: UnsafePointer<Float>, weight: UnsafePointer<Float>, int8: Int8Linear?,
+        m: Int, n: Int, k: Int, a: UnsafePointer<Float>, weight: UnsafePointer<Float>, packed: (any PackedLinear)?,
         c: UnsafeMutablePointer<Float>, split: Int, workspaces: [Workspace], gelu: Bool = false
     ) {
-        if let int8 {
+        if let packed {
             // Row blocks: oneDNN's packed weights cannot be cut by columns, and every block of
-            // rows quantizes, multiplies and dequantizes on its own.
+            // rows (quantizes,) multiplies (and dequantizes) on its own.
             let parts = max(1, min(split, workspaces.count, m))
             let block = (m + parts - 1) / parts
             Parallel.forEach(parts) { part in
                 let rows = (part * block)..<min(m, (part + 1) * block)
                 guard !rows.isEmpty else { return }
-                let done = int8.apply(rows: rows, a: a, c: c, workspace: workspaces[part])
+                let done = packed.apply(rows: rows, a: a, c: c, workspace: workspaces[part])
                 if done < rows.upperBound {
-                    int8Fallbacks.add(1, ordering: .relaxed)
+                    oneDNNFallbacks.add(1, ordering: .relaxed)
                     BLAS.gemm(
                         m: rows.upperBound - done, n: n, k: k, a: a + done * k, lda: k, b: weight, ldb: k,
                         transposeB: true, beta: 1, c: c + done * n, ldc: n)
@@ -188,7 +188,7 @@ extension MiniLMModel {
 
     /// One post-LayerNorm BERT layer, in place on packed hidden states.
     private func runLayer(
-        _ layer: LayerWeights, int8: QuantizedLayerWeights?, hidden x: UnsafeMutablePointer<Float>, lengths: [Int],
+        _ layer: LayerWeights, packed: PackedLayerWeights?, hidden x: UnsafeMutablePointer<Float>, lengths: [Int],
         workspaces: [Workspace], split: Int
     ) {
         let c = configuration
@@ -203,7 +203,8 @@ extension MiniLMModel {
         // One fused projection for queries, keys and values; the bias rides in through beta = 1.
         VectorMath.broadcastRows(layer.qkvBias.readOnly, width: 3 * h, into: qkv, rows: tokens)
         linear(
-            m: tokens, n: 3 * h, k: h, a: x, weight: layer.qkvWeight.readOnly, int8: int8?.qkv, c: qkv, split: split,
+            m: tokens, n: 3 * h, k: h, a: x, weight: layer.qkvWeight.readOnly, packed: packed?.qkv, c: qkv,
+            split: split,
             workspaces: workspaces)
 
         attention(qkv: qkv, context: context, lengths: lengths, workspaces: workspaces, split: split)
@@ -212,7 +213,7 @@ extension MiniLMModel {
         VectorMath.addRows(layer.attentionOutputBias.readOnly, width: h, to: x, rows: tokens)
         linear(
             m: tokens, n: h, k: h, a: context, weight: layer.attentionOutputWeight.readOnly,
-            int8: int8?.attentionOutput, c: x, split: split, workspaces: workspaces)
+            packed: packed?.attentionOutput, c: x, split: split, workspaces: workspaces)
         VectorMath.layerNorm(
             x, rows: tokens, width: h, gamma: layer.attentionNormGamma.readOnly,
             beta: layer.attentionNormBeta.readOnly, epsilon: c.layerNormEpsilon)
@@ -220,11 +221,12 @@ extension MiniLMModel {
         // Feed-forward: GELU(x W1ᵀ + b1) W2ᵀ + b2 + x, then LayerNorm.
         VectorMath.broadcastRows(layer.intermediateBias.readOnly, width: inner, into: intermediate, rows: tokens)
         linear(
-            m: tokens, n: inner, k: h, a: x, weight: layer.intermediateWeight.readOnly, int8: int8?.intermediate,
+            m: tokens, n: inner, k: h, a: x, weight: layer.intermediateWeight.readOnly, packed: packed?.intermediate,
             c: intermediate, split: split, workspaces: workspaces, gelu: true)
         VectorMath.addRows(layer.outputBias.readOnly, width: h, to: x, rows: tokens)
         linear(
-            m: tokens, n: h, k: inner, a: intermediate, weight: layer.outputWeight.readOnly, int8: int8?.output, c: x,
+            m: tokens, n: h, k: inner, a: intermediate, weight: layer.outputWeight.readOnly, packed: packed?.output,
+            c: x,
             split: split, workspaces: workspaces)
         VectorMath.layerNorm(
             x, rows: tokens, width: h, gamma: layer.outputNormGamma.readOnly, beta: layer.outputNormBeta.readOnly,

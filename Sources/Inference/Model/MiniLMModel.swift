@@ -21,9 +21,11 @@ public final class MiniLMModel: Sendable {
     /// Set when the model runs another precision than the one asked for, with the reason.
     public let precisionWarning: String?
     /// The held layers' int8 weights, parallel to `weights.layers`; nil in fp32.
-    let quantizedLayers: [QuantizedLayerWeights]?
-    /// int8 products that oneDNN failed to run and that ran in fp32 instead (expected 0).
-    let int8Fallbacks = Atomic<Int>(0)
+    /// The layers' linear weights packed for oneDNN (int8, or fp32 on `FP32Kernel.oneDNN`); nil
+    /// when the products run on OpenBLAS.
+    let packedLayers: [PackedLayerWeights]?
+    /// oneDNN products (int8, or fp32 on packed weights) that failed and ran on OpenBLAS instead (expected 0).
+    let oneDNNFallbacks = Atomic<Int>(0)
 
     /// One scratch set per sequence group (`groupsPerWorker` per worker thread).
     let workspaces: Mutex<[Workspace]>
@@ -62,16 +64,17 @@ public final class MiniLMModel: Sendable {
     ) throws(ModelError) {
         try self.init(
             configuration: configuration, tokenizer: tokenizer, weights: weights, threads: threads,
-            precision: precision, library: precision == .int8 ? OneDNN.shared : nil)
+            precision: precision, library: precision == .int8 || FP32Kernel.chosen == .oneDNN ? OneDNN.shared : nil)
     }
 
-    /// As the public initialiser, with the oneDNN to use for int8 given (tests pass one that
-    /// failed to open, to see the fall-back to fp32) and the CPU features that decide the int8
-    /// ranges (default: this CPU's; tests pass an AVX2-only CPU to see that fall-back too).
+    /// As the public initialiser, with the oneDNN to use given (tests pass one that failed to
+    /// open, to see the fall-back to OpenBLAS), the CPU features that decide the int8 ranges
+    /// (default: this CPU's; tests pass an AVX2-only CPU to see that fall-back too), and the fp32
+    /// kernel (default: `FP32Kernel.chosen`; tests compare both).
     init(
         configuration: BertConfiguration, tokenizer: WordPieceTokenizer, weights: ModelWeights, threads: Int?,
         precision: Precision, library: Result<OneDNN, OneDNN.Unavailable>?,
-        features: CPUFeatures = EngineKernel.features
+        features: CPUFeatures = EngineKernel.features, fp32Kernel: FP32Kernel = .chosen
     ) throws(ModelError) {
         guard weights.configuration == configuration else {
             throw .unsupported("weights were loaded for a different configuration")
@@ -84,31 +87,49 @@ public final class MiniLMModel: Sendable {
         let range = Int8Linear.range(for: features)
         switch (precision, library, range) {
         case (.int8, .success(let library)?, let range?):
-            var quantized: [QuantizedLayerWeights] = []
+            var packed: [PackedLayerWeights] = []
             for (offset, layer) in weights.layers.enumerated() {
-                quantized.append(
-                    try QuantizedLayerWeights(
-                        layer, index: weights.layerRange.lowerBound + offset, configuration: configuration,
+                packed.append(
+                    try PackedLayerWeights(
+                        int8: layer, index: weights.layerRange.lowerBound + offset, configuration: configuration,
                         range: range, library: library))
             }
-            quantizedLayers = quantized
+            packedLayers = packed
             self.precision = .int8
             precisionWarning = nil
         case (.int8, .success?, nil):
-            quantizedLayers = nil
+            packedLayers = nil
             self.precision = .fp32
             precisionWarning =
                 "int8 was asked for, but this CPU has neither AVX-512 VNNI nor AMX-INT8 (\(features.names)): "
                 + "without them int8 products saturate unless a range shrinks, which measured below cosine 0.99 to fp32; "
                 + "running fp32 on OpenBLAS."
         case (.int8, .failure(let failure)?, _):
-            quantizedLayers = nil
+            packedLayers = nil
             self.precision = .fp32
             precisionWarning =
                 "int8 was asked for, but oneDNN cannot be used (\(failure.reason)); running fp32 on OpenBLAS. "
                 + "Install libdnnl2 (Debian: apt-get install libdnnl2) for int8."
+        case (.fp32, .success(let library)?, _) where fp32Kernel == .oneDNN:
+            // fp32 on oneDNN with the weights packed once (see `FP32Kernel`); OpenBLAS if oneDNN
+            // cannot pack them, which is no loss of accuracy, only of speed.
+            var packed: [PackedLayerWeights]? = []
+            for (offset, layer) in weights.layers.enumerated() {
+                guard
+                    let layer = try? PackedLayerWeights(
+                        fp32: layer, index: weights.layerRange.lowerBound + offset, configuration: configuration,
+                        library: library)
+                else {
+                    packed = nil
+                    break
+                }
+                packed?.append(layer)
+            }
+            packedLayers = packed
+            self.precision = .fp32
+            precisionWarning = nil
         default:
-            quantizedLayers = nil
+            packedLayers = nil
             self.precision = .fp32
             precisionWarning = nil
         }
@@ -122,7 +143,7 @@ public final class MiniLMModel: Sendable {
     /// The library and kernel of the linear layers, e.g. `OpenBLAS Haswell` in fp32 or
     /// `oneDNN 2.6.3 brg:avx512_core_vnni` in int8 (oneDNN's implementation for 128 rows).
     public var matrixKernel: String {
-        guard let layer = quantizedLayers?.first else { return "OpenBLAS \(BLAS.coreName)" }
+        guard let layer = packedLayers?.first else { return "OpenBLAS \(BLAS.coreName)" }
         let implementation = layer.intermediate.implementation(rows: Int8Linear.rowBlock) ?? "unknown"
         return "oneDNN \(layer.intermediate.library.version) \(implementation)"
     }
