@@ -190,17 +190,6 @@ enum VectorMath {
 
     /// Adds `bias` to each of `rows` rows.
     static func addRows(_ bias: UnsafePointer<Float>, width: Int, to data: UnsafeMutablePointer<Float>, rows: Int) {
-        for row in 0..<rows {
-            let x = data + row * width
-            var index = 0
-            while index + lanes <= width {
-                store(load(x, index) + load(bias, index), x, index)
-                index += lanes
-            }
-            while index < width {
-                x[index] += bias[index]
-                index += 1
-            }
-        }
+        for row in 0..<rows { add(bias, to: data + row * width, count: width) }
     }
 }
