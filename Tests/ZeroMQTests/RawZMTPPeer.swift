@@ -91,6 +91,19 @@ final class RawZMTPPeer: @unchecked Sendable {  // only an fd: a test may write 
         try send(Self.frameHeader(size: size, more: false) + prefix)
     }
 
+    /// True when the other side has closed the connection (end of file or a reset) within
+    /// `milliseconds`; whatever it sent before is read and dropped.
+    func closed(within milliseconds: Int32) -> Bool {
+        var item = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+        var byte: UInt8 = 0
+        while poll(&item, 1, milliseconds) > 0 {
+            let got = read(fd, &byte, 1)
+            if got == 0 { return true }
+            if got < 0 { return errno == ECONNRESET }
+        }
+        return false
+    }
+
     /// True when the other side has closed the connection (read returns end of file or a reset)
     /// within the socket's receive timeout.
     func peerClosed() -> Bool {
