@@ -1,6 +1,9 @@
 internal import CSodium
 
-/// Secret bytes in memory from `sodium_malloc`: guarded pages, wiped and freed on release.
+/// Secret bytes in memory from `sodium_malloc`: guarded pages, locked, wiped on release.
+///
+/// Blocks are reused through `SecureMemoryPool`, which keeps those properties and saves the
+/// system calls of mapping, locking and unmapping fresh pages for every payload.
 ///
 /// Keys and decrypted plaintext live here, never in `String` or `Data`. The value is never
 /// printed: its descriptions show only the length.
@@ -20,11 +23,7 @@ public final class SecureBytes: @unchecked Sendable, CustomStringConvertible, Cu
         if count == 0 {
             pointer = nil
         } else {
-            guard let memory = sodium_malloc(count) else {
-                preconditionFailure("sodium_malloc(\(count)) failed: out of memory")
-            }
-            sodium_memzero(memory, count)
-            pointer = memory
+            pointer = SecureMemoryPool.shared.allocate(count: count)
         }
     }
 
@@ -60,7 +59,7 @@ public final class SecureBytes: @unchecked Sendable, CustomStringConvertible, Cu
     }
 
     deinit {
-        if let pointer { sodium_free(pointer) }  // sodium_free wipes before freeing.
+        if let pointer { SecureMemoryPool.shared.release(pointer, count: count) }  // Wiped there.
     }
 
     /// Reads the secret bytes; the pointer must not escape the closure.
