@@ -91,20 +91,24 @@ public final class BoundedRouter {
         guard read.excess == nil, read.frames.count == 2 else { return [] }  // not a STREAM read: cannot happen
         let identity = read.frames[0]
         let chunk = read.frames[1]
-        guard var connection = connections[identity] else {
+        guard connections[identity] != nil else {
             return chunk.isEmpty ? try opened(identity, peerAddress: read.peerAddress) : []
         }
         if chunk.isEmpty {  // the peer went away
             forget(identity)
             return []
         }
-        if connection.peerAddress == nil { connection.peerAddress = read.peerAddress }
         let produced: [ZMTPSession.Event]
         do {
-            produced = try connection.session.receive(chunk)
+            // In place: a copy of the connection would share the session's input buffer, and
+            // appending the chunk would then copy all that is buffered, for every 8 KiB chunk of a
+            // large message (a 1 MB bundle was copied ~60 times over).
+            produced = try connections[identity]!.session.receive(chunk)
         } catch {
             return [close(identity, kind: error.kind, detail: error.detail)]
         }
+        var connection = connections[identity]!
+        if connection.peerAddress == nil { connection.peerAddress = read.peerAddress }
         if connection.name == nil && connection.session.isReady {
             let name = connection.session.requestedIdentity ?? identity
             guard streamIDs[name] == nil else {
