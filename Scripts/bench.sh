@@ -227,8 +227,13 @@ lines = ["<!-- bench.sh: begin -->",
          f"Run of `Scripts/bench.sh` on {datetime.datetime.utcnow():%Y-%m-%d %H:%M} UTC; load: `{load.strip()}`.", "",
          "**The model alone** (issue 3): sentences/s, best of 5 timed passes, 2 threads each; Swift against "
          f"sentence-transformers {torch['sentence_transformers_version']} on torch {torch['torch_version']}.", ""]
-engines = [(f"Swift, OpenBLAS {swift['blasCore']}", swift)] + ([(f"Swift, OpenBLAS {native['blasCore']}", native)] if native else [])
-lines += ["| set | batch | " + " | ".join(name for name, _ in engines) + " | PyTorch | " + " | ".join(f"ratio ({r['blasCore']})" for _, r in engines) + " |",
+def engine_name(report):
+    """The engine as it ran: its fp32 linear layers' kernel (oneDNN packed, or OpenBLAS), and the
+    OpenBLAS core that runs the attention products either way."""
+    kernel = report["throughput"][0].get("matrixKernel", "OpenBLAS")
+    return f"Swift fp32, {kernel}, OpenBLAS {report['blasCore']}" if not kernel.startswith("OpenBLAS") else f"Swift, {kernel}"
+engines = [(engine_name(swift), swift)] + ([(engine_name(native), native)] if native else [])
+lines += ["| set | batch | " + " | ".join(name for name, _ in engines) + " | PyTorch | " + " | ".join(f"ratio ({name})" if len(engines) > 1 else "ratio" for name, _ in engines) + " |",
           "|---|---|" + "---|" * (2 * len(engines) + 1)]
 for set_name in ("short", "medium"):
     for batch in (1, 8, 32):
@@ -248,7 +253,8 @@ if has("ort"):
     # The engine's columns: each Swift measurement of this run, then its int8 path when it has one.
     mine = [(name, {s: rate(r, s) for s in ("short", "medium")}) for name, r in engines]
     if int8:
-        mine.append((f"Swift int8, {int8.get('blasCore', 'engine')}", {s: rate(int8, s) for s in ("short", "medium")}))
+        kernel = int8["throughput"][0].get("matrixKernel", "oneDNN")
+        mine.append((f"Swift int8, {kernel}", {s: rate(int8, s) for s in ("short", "medium")}))
     anchors = [(name, {s: float(v[s]["32"]) for s in ("short", "medium")}, v) for name, v in
                ((f"ONNX Runtime {ort['onnxruntime_version']} fp32 (BERT-fused)", ort["variants"]["fp32"]),
                 (f"ONNX Runtime {ort['onnxruntime_version']} int8 (dynamic, per-channel)", ort["variants"]["int8"]))]
@@ -274,14 +280,14 @@ if has("ort"):
         lines.append(f"| {name} | {variant['latency_ms']['short']['p50']:.2f} ms | {variant['latency_ms']['medium']['p50']:.2f} ms |")
 lines += ["", "**The sealed pipeline** (issue 6), short sentences, batch 32 for the model and PyTorch "
           f"(PyTorch: **{torch32:.1f}** sentences/s):", ""]
-lines += table(f"OpenBLAS core {swift['blasCore']} (as this environment sets it)", swift,
+lines += table(f"{engine_name(swift)} (OpenBLAS as this environment sets it)", swift,
                [("sealed pipeline (minilm.yaml), 128 in flight", j("pipeline")),
                 ("sealed pipeline, 2 replicas per shard", j("replicas"))])
 if native:
     check = open(f"{out}/native-reference.txt").read().strip()
     lines += ["", f"With OpenBLAS's own kernel choice (`OPENBLAS_CORETYPE`/`OPENBLAS_L2_SIZE` unset for these commands "
               f"alone) it runs **{native['blasCore']}**; {check}.", ""]
-    lines += table(f"OpenBLAS core {native['blasCore']} (OpenBLAS's own choice)", native,
+    lines += table(f"{engine_name(native)} (OpenBLAS's own choice)", native,
                    [("sealed pipeline (minilm.yaml), 128 in flight", j("pipeline-native"))])
 def breakdown(name):
     """CPU milliseconds per job by service, the load generator included (warm-up jobs too)."""
@@ -294,7 +300,7 @@ def breakdown(name):
 half = j("pipeline-half")
 costs = breakdown("pipeline")
 total = sum(costs.values())
-lines += ["", f"Where a job's CPU time goes in the sealed pipeline (OpenBLAS {swift['blasCore']}; both cores are busy, so "
+lines += ["", f"Where a job's CPU time goes in the sealed pipeline ({engine_name(swift)}; both cores are busy, so "
           f"throughput ≈ 2 cores ÷ {total:.2f} ms = {2000 / total:.0f} jobs/s; the single-process model spends "
           f"2 cores ÷ {model32(swift):.0f}/s = {2000 / model32(swift):.2f} ms per sentence):", "",
           "| service | CPU ms per job | share |", "|---|---|---|"]
