@@ -90,6 +90,8 @@ final class SecureMemoryPool: Sendable {
     var retainedBytes: Int { state.withLock { $0.retainedBytes } }
 
     private static func freshBlock(count: Int) -> UnsafeMutableRawPointer {
+        // sodium_malloc reads the page size sodium_init sets, and aborts without it.
+        SodiumLibrary.ensureInitialized()
         guard let memory = sodium_malloc(count) else {
             preconditionFailure("sodium_malloc(\(count)) failed: out of memory")
         }
