@@ -7,8 +7,8 @@ import Testing
 /// reference case, batched and alone), the kernel each reports, and OpenBLAS when oneDNN is absent.
 @Suite(
     "fp32 kernels", .timeLimit(.minutes(3)),
-    .enabled(if: TestSupport.hasModel, "model folder not found (models/all-MiniLM-L6-v2 or SEALPIPE_MODEL_DIR)"),
-    .enabled(if: FileManager.default.fileExists(atPath: TestSupport.referenceURL.path), "reference fixture not found"))
+    .modelPresent,
+    .referencePresent)
 struct FP32KernelTests {
     static func model(_ kernel: FP32Kernel, library: Result<OneDNN, OneDNN.Unavailable>? = OneDNN.shared) throws
         -> MiniLMModel

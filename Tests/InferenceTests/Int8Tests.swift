@@ -7,8 +7,8 @@ import Testing
 /// the fall-back to fp32 when oneDNN is missing.
 @Suite(
     "int8 engine", .timeLimit(.minutes(5)),
-    .enabled(if: TestSupport.hasModel, "model folder not found (models/all-MiniLM-L6-v2 or SEALPIPE_MODEL_DIR)"),
-    .enabled(if: FileManager.default.fileExists(atPath: TestSupport.referenceURL.path), "reference fixture not found"))
+    .modelPresent,
+    .referencePresent)
 struct Int8Tests {
     /// The same model in int8; nil when oneDNN cannot be opened on this host.
     static let int8Model: MiniLMModel? = TestSupport.modelDirectory.flatMap {

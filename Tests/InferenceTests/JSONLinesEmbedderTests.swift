@@ -5,7 +5,7 @@ import Testing
 
 @Suite(
     "JSONLinesEmbedder", .timeLimit(.minutes(2)),
-    .enabled(if: TestSupport.hasModel, "model folder not found (models/all-MiniLM-L6-v2 or SEALPIPE_MODEL_DIR)"))
+    .modelPresent)
 struct JSONLinesEmbedderTests {
     @Test func badLinesGetErrorsAndTheRestComeOutInOrder() throws {
         let model = try #require(TestSupport.model)

@@ -5,7 +5,7 @@ import Testing
 
 @Suite(
     "MiniLM encoder", .timeLimit(.minutes(3)),
-    .enabled(if: TestSupport.hasModel, "model folder not found (models/all-MiniLM-L6-v2 or SEALPIPE_MODEL_DIR)"))
+    .modelPresent)
 struct ModelTests {
     static let texts = [
         "The quick brown fox jumps over the lazy dog.",

@@ -22,8 +22,8 @@ struct ReferenceFile: Decodable {
 
 @Suite(
     "Reference outputs", .timeLimit(.minutes(3)),
-    .enabled(if: TestSupport.hasModel, "model folder not found (models/all-MiniLM-L6-v2 or SEALPIPE_MODEL_DIR)"),
-    .enabled(if: FileManager.default.fileExists(atPath: TestSupport.referenceURL.path), "reference fixture not found"))
+    .modelPresent,
+    .referencePresent)
 struct ReferenceTests {
     static func load() throws -> [ReferenceCase] {
         try JSONDecoder().decode(ReferenceFile.self, from: Data(contentsOf: TestSupport.referenceURL)).cases

@@ -117,7 +117,7 @@ struct SafeTensorsTests {
         }
     }
 
-    @Test(.enabled(if: TestSupport.hasModel, "model folder not found (models/all-MiniLM-L6-v2 or SEALPIPE_MODEL_DIR)"))
+    @Test(.modelPresent)
     func readsTheModelFile() throws {
         let file = try SafeTensors(contentsOf: TestSupport.modelDirectory!.appendingPathComponent("model.safetensors"))
         #expect(file.tensors.count == 104)

@@ -1,5 +1,6 @@
 import Foundation
 import Inference
+import Testing
 
 /// Locations the tests read in place: the model folder and the reference fixture.
 enum TestSupport {
@@ -34,5 +35,19 @@ enum TestSupport {
 
     static func maxDifference(_ a: [Float], _ b: [Float]) -> Float {
         zip(a, b).reduce(0) { max($0, abs($1.0 - $1.1)) }
+    }
+}
+
+// The two conditions the model's tests share, written once so every suite skips alike and says why.
+extension Trait where Self == ConditionTrait {
+    /// Runs only where the model files are (`Scripts/fetch-model.sh`, or `SEALPIPE_MODEL_DIR`).
+    static var modelPresent: Self {
+        .enabled(if: TestSupport.hasModel, "model folder not found (models/all-MiniLM-L6-v2 or SEALPIPE_MODEL_DIR)")
+    }
+
+    /// Runs only where the sentence-transformers reference fixture is.
+    static var referencePresent: Self {
+        .enabled(
+            if: FileManager.default.fileExists(atPath: TestSupport.referenceURL.path), "reference fixture not found")
     }
 }

@@ -62,7 +62,7 @@ struct TokenizerTests {
         ("Hello, WORLD!!", ["hello", ",", "world", "!", "!"]),
     ]
 
-    @Test(.enabled(if: TestSupport.hasModel, "model folder not found (models/all-MiniLM-L6-v2 or SEALPIPE_MODEL_DIR)"))
+    @Test(.modelPresent)
     func matchesTheReferenceTokenizerOnEdgeCases() throws {
         let tokenizer = try WordPieceTokenizer(directory: TestSupport.modelDirectory!)
         #expect(tokenizer.options.maxLength == 256)
